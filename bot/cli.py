@@ -1,0 +1,205 @@
+"""The `csobot` command line: serve, portfolio, kpi, demo (and what later features add)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from bot.settings import ConfigError, Settings, load_settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+# Feature modules that add sub-commands: each has `add_commands(subparsers)`.
+COMMAND_MODULES: list[str] = []
+
+
+class UsageError(Exception):
+    """Bad arguments or input data: printed as one clear line."""
+
+
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.logs import configure_logging
+    from bot.runtime import build_deps
+
+    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    if args.socket:
+        settings.require("SLACK_APP_TOKEN")
+    configure_logging(
+        settings.log_level,
+        [
+            settings.secret(n)
+            for n in (
+                "slack_bot_token",
+                "slack_signing_secret",
+                "slack_app_token",
+                "openai_api_key",
+            )
+        ],
+    )
+    deps = build_deps(settings)
+    from slack_sdk.errors import SlackApiError
+
+    from bot.app import create_app
+
+    try:
+        app = create_app(deps)
+    except SlackApiError as exc:  # auth.test refused the token
+        reason = exc.response.get("error", "unknown error")
+        raise ConfigError(f"SLACK_BOT_TOKEN was refused by Slack ({reason})") from None
+    for start in deps.extras.get("on_serve", []):
+        start(deps, app)
+    log = logging.getLogger("csobot")
+    if args.socket:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        log.info("csobot in Socket Mode")
+        SocketModeHandler(app, settings.secret("slack_app_token")).start()
+        return 0
+    from bot.server import WsgiApp, serve_forever
+
+    log.info(
+        "csobot listening on %s:%s (POST /slack/events, GET /healthz)", settings.host, settings.port
+    )
+    serve_forever(WsgiApp(app, deps.db), settings.host, settings.port, settings.threads)
+    return 0
+
+
+def _cmd_portfolio(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.portfolio import PortfolioError, parse_portfolio
+    from storage.db import Database
+    from storage.portfolio import format_portfolio, import_portfolio
+
+    db = Database(settings.database_url)
+    db.migrate()
+    if args.action == "show":
+        with db.session() as session:
+            print(format_portfolio(session))
+        return 0
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        portfolio = parse_portfolio(text)
+    except PortfolioError as err:
+        print(f"csobot: {path} was not imported (nothing was written):", file=sys.stderr)
+        for problem in err.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    with db.transaction() as session:
+        result = import_portfolio(session, portfolio)
+    print(f"Imported {path}: {result.summary()}")
+    return 0
+
+
+def _cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.clock import PinnedClock, SystemClock
+    from domain.calendar import IsoWeek
+    from domain.kpi import format_table
+    from storage.db import Database
+    from storage.kpi import load_week_kpi
+
+    now = (PinnedClock(settings.now) if settings.now else SystemClock()).now()
+    try:
+        week = IsoWeek.parse(args.week) if args.week else IsoWeek.of(now.date())
+    except ValueError as err:
+        raise UsageError(f"--week: {err}") from None
+    db = Database(settings.database_url)
+    db.migrate()
+    with db.session() as session:
+        kpi = load_week_kpi(session, week, now)
+    if args.json:
+        print(json.dumps(kpi.model_dump(mode="json"), indent=2))
+    else:
+        print(format_table(kpi))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(keep=args.keep)
+
+
+def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.db import Database
+
+    Database(settings.database_url).migrate()
+    print("Database schema is up to date.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="csobot", description="The CSO process, running itself in Slack."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="run the bot (HTTP on $PORT, or --socket for Socket Mode)")
+    p.add_argument("--socket", action="store_true", help="connect with Socket Mode")
+    p.set_defaults(handler=_cmd_serve)
+
+    p = sub.add_parser("portfolio", help="import or show the portfolio")
+    psub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    pi = psub.add_parser("import", help="upsert organization, people and clients from YAML")
+    pi.add_argument("file")
+    psub.add_parser("show", help="list the portfolio")
+    p.set_defaults(handler=_cmd_portfolio)
+
+    p = sub.add_parser("kpi", help="Communication Consistency for an ISO week")
+    p.add_argument("--week", help="ISO week like 2026-W47 (default: this week)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=_cmd_kpi)
+
+    p = sub.add_parser("demo", help="run an offline, self-contained demo week")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    p.set_defaults(handler=_cmd_demo)
+
+    p = sub.add_parser("db", help="database maintenance")
+    p.add_argument("action", choices=["upgrade"])
+    p.set_defaults(handler=_cmd_db)
+
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_commands(sub)
+    return parser
+
+
+def parse_when(text: str) -> datetime:
+    """Parse an aware ISO datetime for --now style options."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f'"{text}" is not an ISO datetime like 2026-11-20T15:05:00-05:00'
+        ) from None
+    if value.tzinfo is None:
+        raise UsageError(f'"{text}" needs a UTC offset, like 2026-11-20T15:05:00-05:00')
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        return int(args.handler(args, settings))
+    except ConfigError as err:
+        print(f"csobot: {err}", file=sys.stderr)
+        return 2
+    except UsageError as err:
+        print(f"csobot: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

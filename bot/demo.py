@@ -1,0 +1,210 @@
+"""`csobot demo`: the real bot, offline — emulator, server, a simulated week, the KPI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
+from importlib.resources import files
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.emulator import SlackEmulator
+from bot.signing import event_body, post_signed, slash_command_body
+from domain.calendar import IsoWeek
+
+SECRET = "demo-signing-secret"
+NY = ZoneInfo("America/New_York")
+
+# (client channel, author, weekday 0=Mon, hour local NY, text); gaps are deliberate misses.
+WEEK: list[tuple[str, str, int, int, str]] = [
+    ("C0ACME", "U0CSO1", 0, 9, "Morning! Today we're finishing the attribution model review."),
+    ("C0ACME", "U0EXT1", 0, 11, "Great. Could you also add just one more chart for EMEA?"),
+    ("C0ACME", "U0SL1", 1, 10, "Pipeline backfill is done; numbers now go back to 2023."),
+    ("C0ACME", "U0CSO1", 2, 16, "EOD: dashboards refreshed, QA checklist attached."),
+    ("C0ACME", "U0CSO1", 4, 9, "Happy Friday — deck for today's review is in the thread."),
+    ("C0GLOBEX", "U0CSO1", 0, 10, "Hi team, kicking off the campaign tagging QA today."),
+    ("C0GLOBEX", "U0EXT2", 1, 14, "Is the tagging report ready? Our launch moved to Dec 3."),
+    ("C0GLOBEX", "U0CSO1", 1, 15, "Yes — sharing it by 5pm with the fixes listed."),
+    ("C0GLOBEX", "U0CSO1", 2, 9, "Report sent; two campaigns need new UTMs, details inside."),
+    ("C0GLOBEX", "U0CSO1", 3, 9, "Morning: we're validating the new UTMs in staging."),
+    ("C0INITECH", "U0CSO2", 0, 8, "Good morning! dbt run is green, docs updated."),
+    ("C0INITECH", "U0CSO2", 1, 8, "Sharing yesterday's model changes and what they unlock."),
+    ("C0INITECH", "U0CSO2", 2, 8, "Quick check-in: anything blocking you on the Tableau side?"),
+    ("C0INITECH", "U0EXT3", 2, 9, "All good, thanks! We'd love to hear about your MCP work."),
+    ("C0INITECH", "U0CSO2", 3, 8, "Update: reverse ETL sync to HubSpot is live."),
+]
+
+COMMANDS: list[tuple[str, str, str]] = [
+    ("U0CSO1", "/touchpoint", 'globex email "Sent the weekly attribution summary"'),
+    (
+        "U0CSO1",
+        "/win",
+        'acme "Demoed the new pipeline: reports 2 days faster" https://example.com/deck',
+    ),
+    ("U0CSO1", "/win", 'globex "Closed 15 tickets and had 3 meetings"'),
+    ("U0CSO2", "/touchpoint", 'initech skip "client offsite"'),
+    (
+        "U0CSO1",
+        "/pulse",
+        "acme anxious hook: asking about MCPs | update: sent new analytics report",
+    ),
+    ("U0CSO1", "/pulse", "globex happy update: tagging report delivered"),
+    ("U0CSO1", "/pulse", "acmee thrilled"),
+    ("U0CSO1", "/pulse", "acme ecstatic-ish"),
+    ("U0CSO1", "/pulse", ""),
+    ("U0CSO1", "/pulse", "share"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("csobot serve exited early")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("csobot serve did not become healthy")
+
+
+def demo_week(today: datetime) -> IsoWeek:
+    return IsoWeek.of(today.astimezone(NY).date()).shift(-1)
+
+
+def run_demo(keep: bool = False) -> int:
+    week = demo_week(datetime.now(UTC))
+    friday = week.monday + timedelta(days=4)
+    pinned = datetime.combine(friday, dtime(16, 30), tzinfo=NY)
+    tmp = Path(tempfile.mkdtemp(prefix="csobot-demo-"))
+    db_url = f"sqlite:///{tmp / 'demo.db'}"
+    port = _free_port()
+    emulator = SlackEmulator().start()
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-demo-token",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": emulator.api_url,
+        "DATABASE_URL": db_url,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "CSOBOT_NOW": pinned.isoformat(),
+        "CSOBOT_LOG_LEVEL": "WARNING",
+        "CSOBOT_SCHEDULER": "false",
+    }
+    env.pop("OPENAI_API_KEY", None)
+    env.pop("OPENAI_BASE_URL", None)
+    print(f"csobot demo — a simulated week {week} ({week.monday} to {friday}), fully offline.")
+    print(f"  Slack Web API emulator on {emulator.base_url}; bot database {db_url}")
+    sample = tmp / "portfolio.yaml"
+    sample.write_text(files("bot").joinpath("sample_portfolio.yaml").read_text())
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        _run_cli(["portfolio", "import", str(sample)], env)
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env)
+        base = f"http://127.0.0.1:{port}"
+        _wait_healthy(base, proc)
+        print(f"  csobot serve is up on {base} (pid {proc.pid})\n")
+        url = base + "/slack/events"
+        for channel, user, weekday, hour, text in WEEK:
+            at = datetime.combine(week.monday + timedelta(days=weekday), dtime(hour), tzinfo=NY)
+            ts = f"{at.timestamp():.6f}"
+            event = {
+                "type": "message",
+                "channel": channel,
+                "user": user,
+                "text": text,
+                "ts": ts,
+                "event_ts": ts,
+                "channel_type": "channel",
+            }
+            status, _ = post_signed(url, SECRET, event_body(event))
+            print(f"  event  {at:%a %H:%M} {channel:<10} {user:<7} -> HTTP {status}  {text[:50]}")
+        _wait_recorded(db_url, expected=len(WEEK))
+        for i, (user, command, text) in enumerate(COMMANDS):
+            body = slash_command_body(
+                command,
+                text,
+                user_id=user,
+                channel_id="C0STANDUP",
+                response_url=emulator.response_url(f"r{i}"),
+            )
+            status, resp = post_signed(url, SECRET, body)
+            print(f"  {command} {text}".rstrip()[:90] + f" -> HTTP {status}")
+            _show_ack(resp)
+        emulator.wait_for("response_url", count=7, timeout=15)
+        emulator.wait_for("chat.postMessage", count=1, timeout=15)
+        time.sleep(0.5)
+        print("\nWhat the bot said in Slack (as the emulator recorded it):")
+        for call in emulator.calls():
+            if call.method in ("response_url", "chat.postMessage"):
+                text = str(call.params.get("text", "")).replace("\n", "\n      ")
+                where = call.params.get("channel", "ephemeral reply")
+                print(f"  [{call.method} → {where}]\n      {text}")
+        print()
+        _run_cli(["kpi", "--week", str(week)], env)
+        return 0
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=10)
+        emulator.stop()
+        if keep:
+            print(f"\nKept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _wait_recorded(db_url: str, expected: int, timeout: float = 15) -> None:
+    """Slack events are processed after the ack: wait until the week is in the database."""
+    from sqlalchemy import func, select
+
+    from storage.db import Database
+    from storage.models import InboundMessage, Touchpoint
+
+    db = Database(db_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with db.session() as s:
+                n = sum(
+                    s.scalar(select(func.count()).select_from(m)) or 0
+                    for m in (Touchpoint, InboundMessage)
+                )
+            if n >= expected:
+                return
+            time.sleep(0.1)
+    finally:
+        db.dispose()
+
+
+def _show_ack(resp: bytes) -> None:
+    if not resp:
+        return
+    try:
+        text = json.loads(resp).get("text", "")
+    except ValueError:
+        text = resp.decode(errors="replace")
+    if text:
+        print("      ack: " + text.replace("\n", "\n           "))
+
+
+def _run_cli(args: list[str], env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", "bot", *args], env=env, check=True)

@@ -1,0 +1,374 @@
+"""A local Slack Web API emulator: records every call and answers like Slack.
+
+The tests and `csobot demo` run the bot against it through `SLACK_API_URL`. It can be told
+to answer 429 (with Retry-After), 5xx or to drop the connection, to exercise retries, and to
+report channels as shared with another organization (Slack Connect).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float
+    token: str | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        return self.params[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.params.get(key, default)
+
+
+@dataclass
+class _Fault:
+    status: int
+    retry_after: int | None = None
+    times: int = 1
+    error: str | None = None  # an ok:false error code, with status 200
+    reset: bool = False
+
+
+@dataclass
+class EmulatorState:
+    calls: list[Call] = field(default_factory=list)
+    faults: dict[str, list[_Fault]] = field(default_factory=dict)
+    shared_channels: set[str] = field(default_factory=set)
+    unreadable_channels: set[str] = field(default_factory=set)
+    dnd: dict[str, float] = field(default_factory=dict)  # user -> next_dnd_end_ts
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    uploads: dict[str, bytes] = field(default_factory=dict)
+    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+
+class SlackEmulator:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self.state = EmulatorState()
+        self._lock = threading.Condition()
+        self._ts = itertools.count(1)
+        self._ids = itertools.count(1)
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                emulator._handle(self)
+
+            def do_GET(self) -> None:
+                emulator._handle(self)
+
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        host, port = str(self._server.server_address[0]), int(self._server.server_address[1])
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + "/api/"
+
+    def response_url(self, token: str = "cmd") -> str:
+        return f"{self.base_url}/response/{token}"
+
+    def start(self) -> SlackEmulator:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> SlackEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- programming it ----------------------------------------------------------------------
+    def fail_next(
+        self,
+        method: str,
+        status: int = 500,
+        *,
+        times: int = 1,
+        retry_after: int | None = None,
+        error: str | None = None,
+        reset: bool = False,
+    ) -> None:
+        with self._lock:
+            self.state.faults.setdefault(method, []).append(
+                _Fault(status, retry_after, times, error, reset)
+            )
+
+    def set_shared(self, *channels: str) -> None:
+        self.state.shared_channels.update(channels)
+
+    def set_unreadable(self, *channels: str) -> None:
+        self.state.unreadable_channels.update(channels)
+
+    def set_dnd(self, user: str, until: float | None) -> None:
+        if until is None:
+            self.state.dnd.pop(user, None)
+        else:
+            self.state.dnd[user] = until
+
+    def reset(self) -> None:
+        with self._lock:
+            self.state = EmulatorState()
+
+    # -- reading what happened ---------------------------------------------------------------
+    def calls(self, method: str | None = None) -> list[Call]:
+        with self._lock:
+            return [c for c in self.state.calls if method is None or c.method == method]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.state.calls.clear()
+
+    def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 5.0,
+        where: Callable[[Call], bool] | None = None,
+    ) -> list[Call]:
+        """Wait until `count` calls of `method` (matching `where`) were made; return them."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                found = [
+                    c
+                    for c in self.state.calls
+                    if c.method == method and (where is None or where(c))
+                ]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = sorted({c.method for c in self.state.calls})
+                    raise AssertionError(
+                        f"expected {count} {method} call(s), got {len(found)}; seen: {seen}"
+                    )
+                self._lock.wait(remaining)
+
+    # -- the HTTP side ------------------------------------------------------------------------
+    def _handle(self, req: BaseHTTPRequestHandler) -> None:
+        url = urlparse(req.path)
+        length = int(req.headers.get("Content-Length") or 0)
+        raw = req.rfile.read(length) if length else b""
+        if url.path.startswith("/upload/"):
+            file_id = url.path.rsplit("/", 1)[-1]
+            self.state.uploads[file_id] = raw
+            self._record(Call("upload", {"file_id": file_id, "size": len(raw)}, time.time()))
+            self._send(req, 200, b"OK - %d" % len(raw), "text/plain")
+            return
+        params = self._parse(req, raw, url.query)
+        if url.path.startswith("/response/"):
+            self._record(Call("response_url", params, time.time()))
+            self._send(req, 200, b"ok", "text/plain")
+            return
+        if not url.path.startswith("/api/"):
+            self._send(req, 404, b"not found", "text/plain")
+            return
+        method = url.path[len("/api/") :]
+        auth = req.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth else params.get("token")
+        fault = self._take_fault(method)
+        self._record(Call(method, params, time.time(), token))
+        if fault is not None:
+            if fault.reset:
+                req.close_connection = True
+                req.connection.close()
+                return
+            if fault.error:
+                self._json(req, 200, {"ok": False, "error": fault.error})
+                return
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+            body = {"ok": False, "error": "ratelimited" if fault.status == 429 else "fatal_error"}
+            self._json(req, fault.status, body, headers)
+            return
+        if not token:
+            self._json(req, 200, {"ok": False, "error": "not_authed"})
+            return
+        self._json(req, 200, self._answer(method, params))
+
+    def _parse(self, req: BaseHTTPRequestHandler, raw: bytes, query: str) -> dict[str, Any]:
+        ctype = req.headers.get("Content-Type", "")
+        params: dict[str, Any] = {k: v[0] for k, v in parse_qs(query).items()}
+        if "json" in ctype and raw:
+            params.update(json.loads(raw))
+        elif raw:
+            for key, values in parse_qs(raw.decode()).items():
+                value: Any = values[0]
+                if key in {"blocks", "attachments", "view", "files"} and isinstance(value, str):
+                    with contextlib.suppress(ValueError):
+                        value = json.loads(value)
+                params[key] = value
+        return params
+
+    def _take_fault(self, method: str) -> _Fault | None:
+        with self._lock:
+            queue = self.state.faults.get(method)
+            if not queue:
+                return None
+            fault = queue[0]
+            fault.times -= 1
+            if fault.times <= 0:
+                queue.pop(0)
+            return fault
+
+    def _record(self, call: Call) -> None:
+        with self._lock:
+            self.state.calls.append(call)
+            self._lock.notify_all()
+
+    def _next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    def _answer(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
+        ok: dict[str, Any] = {"ok": True}
+        if method == "auth.test":
+            return {
+                **ok,
+                "url": "https://emulated.slack.com/",
+                "team": "Emulated",
+                "user": "csobot",
+                "team_id": "T0EMU",
+                "user_id": "UBOT",
+                "bot_id": "BBOT",
+            }
+        if method in ("chat.postMessage", "chat.update"):
+            ts = p.get("ts") or self._next_ts()
+            channel = str(p.get("channel", ""))
+            if channel.startswith("U"):
+                channel = "D" + channel[1:]
+            message = {
+                "type": "message",
+                "user": "UBOT",
+                "bot_id": "BBOT",
+                "ts": ts,
+                "text": p.get("text", ""),
+                "blocks": p.get("blocks", []),
+            }
+            self.state.messages[(channel, ts)] = message
+            return {**ok, "channel": channel, "ts": ts, "message": message}
+        if method == "chat.postEphemeral":
+            return {**ok, "message_ts": self._next_ts()}
+        if method == "chat.getPermalink":
+            channel, ts = p.get("channel", ""), str(p.get("message_ts", ""))
+            return {
+                **ok,
+                "channel": channel,
+                "permalink": f"{self.base_url}/archives/{channel}/p{ts.replace('.', '')}",
+            }
+        if method == "conversations.info":
+            channel = str(p.get("channel", ""))
+            if channel in self.state.unreadable_channels:
+                return {"ok": False, "error": "channel_not_found"}
+            shared = channel in self.state.shared_channels
+            return {
+                **ok,
+                "channel": {
+                    "id": channel,
+                    "name": channel.lower(),
+                    "is_channel": True,
+                    "is_shared": shared,
+                    "is_ext_shared": shared,
+                    "is_org_shared": False,
+                    "is_private": False,
+                },
+            }
+        if method == "conversations.open":
+            users = str(p.get("users", "U0")).split(",")
+            return {**ok, "channel": {"id": "D" + users[0].lstrip("UW")}}
+        if method in ("views.open", "views.publish", "views.update", "views.push"):
+            view = p.get("view") or {}
+            if isinstance(view, str):
+                view = json.loads(view)
+            return {**ok, "view": {**view, "id": f"V{next(self._ids):08d}"}}
+        if method == "dnd.info":
+            user = str(p.get("user", ""))
+            until = self.state.dnd.get(user)
+            active = until is not None and until > time.time()
+            return {
+                **ok,
+                "dnd_enabled": active,
+                "snooze_enabled": active,
+                "next_dnd_start_ts": int(time.time()) - 60 if active else 0,
+                "next_dnd_end_ts": int(until or 0),
+                "snooze_endtime": int(until or 0),
+            }
+        if method == "users.info":
+            user = str(p.get("user", ""))
+            info = self.state.users.get(user, {})
+            return {
+                **ok,
+                "user": {
+                    "id": user,
+                    "name": user.lower(),
+                    "tz": info.get("tz", "UTC"),
+                    "is_bot": False,
+                    **info,
+                },
+            }
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ids):08d}"
+            return {**ok, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = p.get("files") or []
+            if isinstance(files, str):
+                files = json.loads(files)
+            return {
+                **ok,
+                "files": [{"id": f.get("id"), "title": f.get("title", "")} for f in files],
+            }
+        return ok
+
+    def _send(
+        self,
+        req: BaseHTTPRequestHandler,
+        status: int,
+        body: bytes,
+        ctype: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        req.send_response(status)
+        req.send_header("Content-Type", ctype)
+        req.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            req.send_header(k, v)
+        req.end_headers()
+        req.wfile.write(body)
+
+    def _json(
+        self,
+        req: BaseHTTPRequestHandler,
+        status: int,
+        body: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self._send(
+            req, status, json.dumps(body).encode(), "application/json; charset=utf-8", headers
+        )

@@ -1,0 +1,14 @@
+"""Slack listeners, one module per feature; each has `register(app)`."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from handlers import messages, pulse, touchpoint, win
+
+FEATURES = [messages, pulse, touchpoint, win]
+
+
+def register_listeners(app: App) -> None:
+    for feature in FEATURES:
+        feature.register(app)

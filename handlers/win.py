@@ -1,0 +1,74 @@
+"""/win — this week's formal value presentation and its tangible win (seed 000 §3.2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+
+from bot.templates import render
+from domain.calendar import IsoWeek, local_date
+from domain.commands import (
+    OUTCOME_EXAMPLE,
+    WIN_USAGE,
+    CommandError,
+    looks_like_activity_list,
+    parse_win,
+    unknown_client_message,
+)
+from handlers.common import SlashCommand, deps_of
+from storage.activity import record_win
+from storage.portfolio import (
+    active_clients,
+    client_by_slug,
+    client_timezone,
+    organization,
+    people_by_id,
+)
+
+
+def win_command(ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext) -> None:
+    cmd = SlashCommand.model_validate(command)
+    try:
+        request = parse_win(cmd.text)
+    except CommandError as err:
+        ack(text=f"{err}\n{WIN_USAGE}")
+        return
+    ack()
+    deps = deps_of(context)
+    now = deps.clock.now()
+    activity = looks_like_activity_list(request.text)
+    with deps.db.transaction() as session:
+        client = client_by_slug(session, request.slug)
+        if client is None:
+            known = [c.slug for c in active_clients(session)]
+            respond(text=unknown_client_message(request.slug, known), response_type="ephemeral")
+            return
+        tz = client_timezone(client, people_by_id(session), organization(session))
+        week = IsoWeek.of(local_date(now, tz))
+        record_win(
+            session,
+            client_id=client.id,
+            week=week,
+            text=request.text,
+            link=request.link,
+            activity_list=activity,
+            by=cmd.user_id,
+            now=now,
+        )
+        name = client.name
+    respond(
+        text=render(
+            "messages/win_recorded.j2",
+            name=name,
+            week=str(week),
+            request=request,
+            activity=activity,
+            example=OUTCOME_EXAMPLE,
+        ),
+        response_type="ephemeral",
+    )
+
+
+def register(app: App) -> None:
+    app.command("/win")(win_command)

@@ -1,0 +1,173 @@
+"""SQLAlchemy 2.x typed models of the spine: portfolio, touchpoints, pulses, wins."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Organization(Base):
+    __tablename__ = "organization"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="Our team")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    holidays_country: Mapped[str] = mapped_column(String(8), default="")
+    holidays_subdiv: Mapped[str | None] = mapped_column(String(16))
+    leadership_channel: Mapped[str | None] = mapped_column(String(32))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slack_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Client(Base):
+    __tablename__ = "client"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    cso_id: Mapped[str] = mapped_column(String(32), index=True)
+    service_lead_id: Mapped[str | None] = mapped_column(String(32))
+    engagement_partner_id: Mapped[str | None] = mapped_column(String(32))
+    client_channel: Mapped[str | None] = mapped_column(String(32), unique=True)
+    internal_channel: Mapped[str | None] = mapped_column(String(32))
+    segment: Mapped[str] = mapped_column(String(16), default="mid_market")
+    arr: Mapped[float] = mapped_column(Float, default=0)
+    contract_start: Mapped[date | None] = mapped_column(Date)
+    contract_end: Mapped[date | None] = mapped_column(Date)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    contacts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    licensed_seats: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def team_ids(self) -> set[str]:
+        return {i for i in (self.cso_id, self.service_lead_id, self.engagement_partner_id) if i}
+
+
+class Touchpoint(Base):
+    """A contact with the client: a team message in the client channel, or one logged."""
+
+    __tablename__ = "touchpoint"
+    __table_args__ = (Index("ix_touchpoint_client_day", "client_id", "local_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    author_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # slack | email | call | meeting | ...
+    source: Mapped[str] = mapped_column(String(16))  # event | command | modal
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    local_date: Mapped[date] = mapped_column(Date)
+    excerpt: Mapped[str] = mapped_column(String(300), default="")
+    link: Mapped[str | None] = mapped_column(String(500))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    client: Mapped[Client] = relationship()
+
+
+class InboundMessage(Base):
+    """A message by the client's people in the client channel (for response times)."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (
+        UniqueConstraint("channel", "message_ts", name="uq_inbound_channel_ts"),
+        Index("ix_inbound_client_time", "client_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    author_id: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    excerpt: Mapped[str] = mapped_column(String(300), default="")
+
+
+class Exemption(Base):
+    """A business day on which no touchpoint is expected, with its reason."""
+
+    __tablename__ = "exemption"
+    __table_args__ = (UniqueConstraint("client_id", "day", name="uq_exemption_client_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(300))
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Win(Base):
+    """The weekly value presentation and its tangible win (seed 000 §3.2)."""
+
+    __tablename__ = "win"
+    __table_args__ = (Index("ix_win_client_week", "client_id", "iso_week"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    iso_week: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(500))
+    activity_list: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Pulse(Base):
+    """A Partnership Pulse entry: sentiment, the Hook, the latest external update."""
+
+    __tablename__ = "pulse"
+    __table_args__ = (Index("ix_pulse_client_time", "client_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    sentiment: Mapped[str] = mapped_column(String(16))
+    hook: Mapped[str | None] = mapped_column(String(500))
+    update: Mapped[str | None] = mapped_column(String(500))
+    note: Mapped[str | None] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(16), default="command")
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProcessedEvent(Base):
+    """Slack event ids already handled: a retry of the same event is recorded once."""
+
+    __tablename__ = "processed_event"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,90 @@
+"""Assemble stand-up pulse cards with a fixed number of queries, whatever the portfolio size."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.calendar import IsoWeek, local_date
+from domain.pulse import PulseCard, Sentiment
+from storage.activity import last_touchpoints
+from storage.models import Client, Exemption, Pulse, Touchpoint, Win
+from storage.portfolio import client_timezone, organization, people_by_id
+
+
+def load_cards(session: Session, clients: list[Client], now: datetime) -> list[PulseCard]:
+    if not clients:
+        return []
+    org = organization(session)
+    people = people_by_id(session)
+    ids = [c.id for c in clients]
+    tzs = {c.id: client_timezone(c, people, org) for c in clients}
+    today = {cid: local_date(now, tz) for cid, tz in tzs.items()}
+    weeks = {cid: str(IsoWeek.of(day)) for cid, day in today.items()}
+
+    latest: dict[int, dict[str, object]] = {cid: {} for cid in ids}
+    for p in session.scalars(
+        select(Pulse).where(Pulse.client_id.in_(ids)).order_by(Pulse.created_at.desc())
+    ):
+        slot = latest[p.client_id]
+        if "sentiment" not in slot:
+            slot["sentiment"], slot["sentiment_at"] = p.sentiment, p.created_at
+        if p.hook and "hook" not in slot:
+            slot["hook"] = p.hook
+        if p.update and "update" not in slot:
+            slot["update"] = p.update
+
+    last = last_touchpoints(session, ids)
+    days = set(today.values())
+    touched = {
+        (cid, day)
+        for cid, day in session.execute(
+            select(Touchpoint.client_id, Touchpoint.local_date)
+            .where(Touchpoint.client_id.in_(ids), Touchpoint.local_date.in_(days))
+            .distinct()
+        )
+    }
+    exempt = {
+        (e.client_id, e.day): e.reason
+        for e in session.scalars(
+            select(Exemption).where(Exemption.client_id.in_(ids), Exemption.day.in_(days))
+        )
+    }
+    wins: dict[int, str] = {}
+    for w in session.scalars(
+        select(Win)
+        .where(Win.client_id.in_(ids), Win.iso_week.in_(set(weeks.values())))
+        .order_by(Win.created_at)
+    ):
+        if w.iso_week == weeks[w.client_id]:
+            wins.setdefault(w.client_id, w.text)
+
+    cards = []
+    for c in clients:
+        slot = latest[c.id]
+        last_at = last.get(c.id)
+        sentiment_at = slot.get("sentiment_at")
+        cards.append(
+            PulseCard(
+                slug=c.slug,
+                name=c.name,
+                sentiment=Sentiment(str(slot["sentiment"])) if "sentiment" in slot else None,
+                sentiment_at=(
+                    local_date(sentiment_at, tzs[c.id]).isoformat()
+                    if isinstance(sentiment_at, datetime)
+                    else None
+                ),
+                hook=str(slot["hook"]) if "hook" in slot else None,
+                update=str(slot["update"]) if "update" in slot else None,
+                last_touchpoint_days=(
+                    (today[c.id] - local_date(last_at, tzs[c.id])).days if last_at else None
+                ),
+                touched_today=(c.id, today[c.id]) in touched,
+                exempt_today=exempt.get((c.id, today[c.id])),
+                win_this_week=c.id in wins,
+                win=wins.get(c.id),
+            )
+        )
+    return cards

@@ -1,0 +1,138 @@
+"""The `csobot` command line, run as a user runs it (a real process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from storage.db import Database
+from storage.models import Client, Person
+from tests.conftest import NY, SAMPLE_PORTFOLIO, BotHarness, wait_until
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CSOBOT_"))}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=full_env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_serve_names_a_missing_setting_and_exits_2(tmp_path: Path) -> None:
+    out = run("serve", env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}, cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.strip().startswith("csobot: SLACK_BOT_TOKEN is not set")
+    assert "Traceback" not in out.stderr
+
+
+def test_a_malformed_setting_is_named(tmp_path: Path) -> None:
+    out = run("kpi", env={"PORT": "eighty"}, cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.strip().startswith("csobot: PORT is malformed")
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_portfolio_import_is_idempotent_and_show_lists_it(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "portfolio.yaml"
+    path.write_text(SAMPLE_PORTFOLIO)
+    env = {"DATABASE_URL": db_url}
+    first = run("portfolio", "import", str(path), env=env)
+    assert first.returncode == 0, first.stderr
+    assert "people: 6 added" in first.stdout and "clients: 3 added" in first.stdout
+    again = run("portfolio", "import", str(path), env=env)
+    assert "people: 0 added, 0 updated; clients: 0 added, 0 updated" in again.stdout
+    path.write_text(SAMPLE_PORTFOLIO.replace("arr: 96000", "arr: 120000"))
+    changed = run("portfolio", "import", str(path), env=env)
+    assert "clients: 0 added, 1 updated" in changed.stdout
+    shown = run("portfolio", "show", env=env)
+    assert "Acme Corp" in shown.stdout and "120,000" in shown.stdout
+
+
+def test_a_bad_portfolio_names_entry_and_field_and_writes_nothing(
+    db_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "portfolio.yaml"
+    path.write_text(SAMPLE_PORTFOLIO.replace("cso: U0CSO2", "cso: U0GHOST"))
+    out = run("portfolio", "import", str(path), env={"DATABASE_URL": db_url})
+    assert out.returncode == 1
+    assert "clients[2] (initech).cso: U0GHOST is not in people" in out.stderr
+    assert "nothing was written" in out.stderr
+    db = Database(db_url)
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Client)) == 0
+        assert s.scalar(select(func.count()).select_from(Person)) == 0
+    db.dispose()
+
+
+def test_kpi_json_has_the_documented_shape(bot: BotHarness) -> None:
+    # Acme: Mon, Tue, Thu, Fri touched (Wed missed) and a win; Globex: Monday only.
+    for day in (16, 17, 19, 20):
+        bot.message("C0ACME", "U0CSO1", "update", datetime(2026, 11, day, 10, tzinfo=NY))
+    bot.message("C0GLOBEX", "U0CSO1", "hello", datetime(2026, 11, 16, 10, tzinfo=NY))
+    bot.command("/win", 'acme "Demoed the new pipeline: reports 2 days faster"')
+    bot.command("/touchpoint", 'initech skip "client offsite"', user="U0CSO2")
+    bot.wait_response(2)
+
+    def recorded() -> bool:
+        out = run("kpi", "--week", "2026-W47", "--json", env=env)
+        return json.loads(out.stdout)["overall"]["done"] == 6
+
+    env = {
+        "DATABASE_URL": bot.deps.settings.database_url,
+        "CSOBOT_NOW": "2026-11-23T09:00:00-05:00",
+    }
+    wait_until(recorded, timeout=10, interval=0.3)
+    out = run("kpi", "--week", "2026-W47", "--json", env=env)
+    kpi = json.loads(out.stdout)
+    assert kpi["week"] == "2026-W47"
+    dana = next(c for c in kpi["csos"] if c["slack_id"] == "U0CSO1")
+    acme = next(c for c in dana["clients"] if c["slug"] == "acme")
+    assert acme["daily"] == {
+        "expected": 5,
+        "done": 4,
+        "missed": ["2026-11-18"],
+        "exempt": [],
+        "pending": [],
+    }
+    assert acme["weekly_presentation"] == {
+        "expected": 1,
+        "done": 1,
+        "win": "Demoed the new pipeline: reports 2 days faster",
+    }
+    assert (dana["expected"], dana["done"]) == (12, 6)
+    assert dana["rate"] == 0.5
+    sam = next(c for c in kpi["csos"] if c["slack_id"] == "U0CSO2")
+    initech = sam["clients"][0]
+    assert initech["daily"]["exempt"] == [{"date": "2026-11-20", "reason": "client offsite"}]
+    assert kpi["overall"] == {"expected": 17, "done": 6, "rate": round(6 / 17, 4)}
+    table = run("kpi", "--week", "2026-W47", env=env).stdout
+    assert "Dana Reyes" in table and "2026-11-18" in table and "Overall" in table
+
+
+def test_kpi_rejects_a_bad_week(tmp_path: Path) -> None:
+    out = run("kpi", "--week", "47", env={"DATABASE_URL": f"sqlite:///{tmp_path}/k.db"})
+    assert out.returncode == 2
+    assert "--week" in out.stderr and "2026-W47" in out.stderr
+
+
+def test_demo_runs_offline_and_prints_the_week(tmp_path: Path) -> None:
+    out = run("demo", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "csobot serve is up" in out.stdout
+    assert 'Unknown client "acmee" — did you mean acme?' in out.stdout
+    assert "reads like a list of activity" in out.stdout
+    assert "Communication Consistency" in out.stdout and "Overall" in out.stdout
+    assert "chat.postMessage → C0STANDUP" in out.stdout

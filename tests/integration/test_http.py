@@ -1,0 +1,125 @@
+"""The HTTP contract with Slack: signatures, url_verification, health, retries."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from bot.server import ServerThread, WsgiApp
+from bot.signing import event_body, slash_command_body
+from storage.db import Database
+from storage.models import ProcessedEvent, Touchpoint
+from tests.conftest import NY, BotHarness, wait_until
+
+
+def _count(bot: BotHarness, model: type) -> int:
+    with bot.db.session() as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_url_verification_challenge_is_answered(bot: BotHarness) -> None:
+    body = json.dumps({"type": "url_verification", "challenge": "abc123", "token": "t"}).encode()
+    status, raw = bot.post(body)
+    assert status == 200
+    assert b"abc123" in raw
+
+
+def test_bad_signature_is_401_and_records_nothing(bot: BotHarness) -> None:
+    at = datetime(2026, 11, 20, 9, tzinfo=NY)
+    body = event_body(
+        {
+            "type": "message",
+            "channel": "C0ACME",
+            "user": "U0CSO1",
+            "text": "hi",
+            "ts": f"{at.timestamp():.6f}",
+        }
+    )
+    status, _ = bot.post(body, headers={"X-Slack-Signature": "v0=" + "0" * 64})
+    assert status == 401
+    time.sleep(0.3)
+    assert _count(bot, Touchpoint) == 0
+
+
+def test_stale_timestamp_is_401(bot: BotHarness) -> None:
+    body = slash_command_body("/pulse", "", user_id="U0CSO1")
+    status, _ = bot.post(body, timestamp=int(time.time()) - 6 * 60)
+    assert status == 401
+    time.sleep(0.3)
+    assert bot.emulator.calls("response_url") == []
+
+
+def test_event_retry_is_recorded_once(bot: BotHarness) -> None:
+    at = datetime(2026, 11, 20, 9, tzinfo=NY)
+    first = bot.message("C0ACME", "U0CSO1", "Morning!", at, event_id="Ev0001")
+    assert first[0] == 200
+    body = event_body(
+        {
+            "type": "message",
+            "channel": "C0ACME",
+            "user": "U0CSO1",
+            "text": "Morning!",
+            "ts": f"{at.timestamp():.6f}",
+        },
+        event_id="Ev0001",
+    )
+    retry = bot.post(
+        body, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    )
+    assert retry[0] == 200
+    wait_until(lambda: _count(bot, Touchpoint) == 1)
+    time.sleep(0.3)
+    assert _count(bot, Touchpoint) == 1
+    assert _count(bot, ProcessedEvent) == 1
+
+
+def test_first_delivery_carrying_a_retry_header_is_still_recorded(bot: BotHarness) -> None:
+    """Regression: dropping every request with X-Slack-Retry-Num loses events whose first
+    delivery timed out on Slack's side."""
+    at = datetime(2026, 11, 20, 9, tzinfo=NY)
+    body = event_body(
+        {
+            "type": "message",
+            "channel": "C0ACME",
+            "user": "U0CSO1",
+            "text": "Morning!",
+            "ts": f"{at.timestamp():.6f}",
+        },
+        event_id="Ev0002",
+    )
+    status, _ = bot.post(body, headers={"X-Slack-Retry-Num": "2"})
+    assert status == 200
+    wait_until(lambda: _count(bot, Touchpoint) == 1)
+
+
+def test_healthz_answers_200_with_the_database(bot: BotHarness) -> None:
+    with urllib.request.urlopen(bot.server.url + "/healthz", timeout=5) as resp:
+        assert resp.status == 200
+        assert json.loads(resp.read())["status"] == "ok"
+
+
+def test_healthz_answers_503_without_the_database(bot: BotHarness) -> None:
+    broken = Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
+    server = ServerThread(WsgiApp(bot.app, broken)).start()
+    try:
+        req = urllib.request.Request(server.url + "/healthz")
+        try:
+            urllib.request.urlopen(req, timeout=5)
+            raise AssertionError("expected 503")
+        except urllib.error.HTTPError as err:
+            assert err.code == 503
+    finally:
+        server.stop()
+
+
+def test_commands_are_acknowledged_fast_and_work_happens_after(bot: BotHarness) -> None:
+    start = time.monotonic()
+    status, _ = bot.command("/pulse", "")
+    elapsed = time.monotonic() - start
+    assert status == 200
+    assert elapsed < 3.0  # Slack's contract; speed itself is measured in bench/
+    assert "Partnership Pulse" in bot.wait_response()
