@@ -47,7 +47,15 @@ class ServerThread:
         self.server = create_server(
             wsgi, host=host, port=port, threads=threads, connection_limit=256, channel_timeout=30
         )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self._stopping = False
+
+    def _run(self) -> None:
+        try:
+            self.server.run()
+        except (OSError, ValueError):
+            if not self._stopping:  # closing the socket under select() ends the loop
+                raise
 
     @property
     def url(self) -> str:
@@ -59,6 +67,8 @@ class ServerThread:
         return self
 
     def stop(self) -> None:
+        self._stopping = True
+        self.server.task_dispatcher.shutdown(timeout=2)
         self.server.close()
         self.thread.join(timeout=5)
 

@@ -1,0 +1,1 @@
+"""Time-driven work: the exactly-once nudge outbox and the cadence engine."""

@@ -20,5 +20,6 @@ def insert_ignore(session: Session, model: Any, values: dict[str, Any]) -> bool:
         stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover - only the two supported databases
         raise RuntimeError(f"unsupported database {dialect}")
-    result = session.execute(stmt)
-    return bool(getattr(result, "rowcount", 0))
+    # RETURNING tells reliably whether a row went in (rowcount is not portable here).
+    first_column = next(iter(table.primary_key.columns))
+    return session.execute(stmt.returning(first_column)).first() is not None

@@ -1,0 +1,813 @@
+"""The cadence catalogue (seed 000 §3-4, seed 004) and the calendar arithmetic of the engine.
+
+The catalogue is data (`domain/cadences.yaml`), validated here with errors that name the entry
+id and the field; an organization overrides it by id from its portfolio file.
+
+The arithmetic is pure: every function takes `now` (an aware datetime) and a `ZoneInfo`.
+Rules, in one place:
+
+* Only business days produce occurrences: a weekday in `working_days` (Mon-Fri by default)
+  that is not a public holiday of `holiday_country`/`holiday_subdiv`.
+* Weekly: the cadence's weekday of each ISO week; if that day is not a business day, the
+  previous business day of the same ISO week, else the next one of that week, else none.
+  `interval_weeks: 2` keeps every other week, counted from the ISO week of 1970-01-05.
+* Monthly / quarterly: `first_business_day`, `last_business_day`, or a day number (clamped to
+  the month's length) moved like weekly: previous business day of the month, else the next.
+* Lifecycle: `anchor` (contract_start / contract_end) + `offset_days`, moved forward to the next
+  business day on which the person is not out of office (a one-off must not be lost). Its
+  period key is the anchor and its date ("contract_end:2026-12-31"), so a renewed contract
+  gets its own occurrence.
+* Out of office (inclusive date ranges) drops daily, weekly, monthly and quarterly days.
+* The due moment is `at` local time on the day (DST-correct: built in the zone, then converted
+  to UTC); an occurrence expires `grace` later. A missed tick is caught up until then.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from functools import lru_cache
+from importlib.resources import files
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from domain.calendar import IsoWeek, holidays_between, local_date
+from domain.commands import TouchpointKind, suggest
+from domain.portfolio import Role
+
+WORKING_DAYS: tuple[int, ...] = (0, 1, 2, 3, 4)
+CLOSERS = ("win", "pulse", "click")
+DAY_SPECS = ("first_business_day", "last_business_day")
+SCHEDULE_KINDS = ("daily", "weekly", "monthly", "quarterly", "lifecycle")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+_EPOCH_MONDAY = date(1970, 1, 5)
+
+OooRange = tuple[date, date]
+
+
+class CadenceError(ValueError):
+    """A bad catalogue or override: each problem names the cadence id and the field."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+# -- small parsers -------------------------------------------------------------------------------
+def parse_hhmm(value: str | time) -> time:
+    """`"15:00"` -> time(15, 0); a `time` passes through."""
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str):
+        m = _HHMM.match(value.strip())
+        if m and int(m.group(1)) < 24 and int(m.group(2)) < 60:
+            return time(int(m.group(1)), int(m.group(2)))
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError(
+            f'write the local time as "HH:MM" in quotes (YAML read {value}, the number an '
+            "unquoted 15:00 becomes)"
+        )
+    raise ValueError(f'"{value}" is not a local time: write it as "HH:MM", e.g. "15:00"')
+
+
+def parse_duration(value: str | timedelta) -> timedelta:
+    """`"1d"`, `"2h"`, `"30m"`, `"1h30m"` -> timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, str):
+        text = value.strip().lower().replace(" ", "")
+        m = _DURATION.match(text)
+        if text and m:
+            d, h, mins = (int(g) if g else 0 for g in m.groups())
+            return timedelta(days=d, hours=h, minutes=mins)
+    raise ValueError(f'"{value}" is not a duration: write it like "30m", "2h", "1d" or "1h30m"')
+
+
+def format_duration(value: timedelta) -> str:
+    minutes = int(value.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    text = (
+        (f"{days}d" if days else "") + (f"{hours}h" if hours else "") + (f"{mins}m" if mins else "")
+    )
+    return text or "0m"
+
+
+# -- the catalogue models ------------------------------------------------------------------------
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+    @property
+    def number(self) -> int:
+        """Monday is 0, as `date.weekday()`."""
+        return list(Weekday).index(self)
+
+
+_WEEKDAY_NAMES = {
+    "monday": "mon",
+    "tuesday": "tue",
+    "wednesday": "wed",
+    "thursday": "thu",
+    "friday": "fri",
+    "saturday": "sat",
+    "sunday": "sun",
+}
+
+DaySpec = int | Literal["first_business_day", "last_business_day"]
+
+
+def _day_spec(value: Any) -> Any:
+    if isinstance(value, str):
+        word = value.strip().lower().replace(" ", "_").replace("-", "_")
+        if word in DAY_SPECS:
+            return word
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 31:
+        return value
+    raise ValueError(
+        f'"{value}" is not a day of the month: write 1-31, first_business_day or last_business_day'
+    )
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class DailySchedule(_Strict):
+    every: Literal["daily"]
+
+
+class WeeklySchedule(_Strict):
+    every: Literal["weekly"]
+    weekday: Weekday
+    interval_weeks: int = Field(default=1, ge=1, le=4)
+
+    @field_validator("weekday", mode="before")
+    @classmethod
+    def _weekday(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            word = v.strip().lower()
+            word = _WEEKDAY_NAMES.get(word, word)
+            if word in {d.value for d in Weekday}:
+                return word
+        raise ValueError(f'"{v}" is not a weekday: write mon, tue, wed, thu, fri, sat or sun')
+
+
+class MonthlySchedule(_Strict):
+    every: Literal["monthly"]
+    day: DaySpec
+
+    _day = field_validator("day", mode="before")(_day_spec)
+
+
+class QuarterlySchedule(_Strict):
+    every: Literal["quarterly"]
+    month: int = Field(ge=1, le=3, description="month of the quarter: 1, 2 or 3")
+    day: DaySpec
+
+    _day = field_validator("day", mode="before")(_day_spec)
+
+
+class LifecycleSchedule(_Strict):
+    every: Literal["lifecycle"]
+    anchor: Literal["contract_start", "contract_end"]
+    offset_days: int = Field(default=0, ge=-366, le=366)
+
+
+Schedule = Annotated[
+    DailySchedule | WeeklySchedule | MonthlySchedule | QuarterlySchedule | LifecycleSchedule,
+    Field(discriminator="every"),
+]
+
+# The shortest distance between two occurrences: a longer grace would overlap the next one.
+_MIN_PERIOD = {
+    "daily": timedelta(days=1),
+    "weekly": timedelta(days=7),
+    "monthly": timedelta(days=28),
+    "quarterly": timedelta(days=89),
+    "lifecycle": timedelta(days=366),
+}
+
+
+class Cadence(_Strict):
+    id: str
+    title: str = Field(min_length=1)
+    why: str = Field(min_length=1, description="one line citing the seed")
+    roles: tuple[Role, ...] = Field(min_length=1)
+    per_client: bool
+    schedule: Schedule
+    at: time
+    person_time: Literal["standup", "cutoff"] | None = None
+    closes_by: tuple[TouchpointKind, ...] | Literal["win", "pulse", "click"]
+    grace: timedelta
+    bands: tuple[Literal["red", "yellow", "green"], ...] | None = None
+    enabled: bool = True
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not _SLUG.match(v):
+            raise ValueError(f'"{v}" is not a slug: use lowercase letters, digits, - and _')
+        return v
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _at(cls, v: Any) -> time:
+        return parse_hhmm(v)
+
+    @field_validator("grace", mode="before")
+    @classmethod
+    def _grace(cls, v: Any) -> timedelta:
+        grace = parse_duration(v)
+        if grace <= timedelta(0):
+            raise ValueError("grace must be longer than 0m")
+        return grace
+
+    @field_validator("closes_by", mode="before")
+    @classmethod
+    def _closes_by(cls, v: Any) -> Any:
+        kinds = [k.value for k in TouchpointKind]
+        options = f"a list of touchpoint kinds ({', '.join(kinds)}), win, pulse or click"
+        if isinstance(v, str):
+            word = v.strip().lower()
+            if word in CLOSERS:
+                return word
+            if word in kinds:
+                return (word,)
+        elif isinstance(v, list | tuple) and v:
+            words = [str(k).strip().lower() for k in v]
+            bad = [w for w in words if w not in kinds]
+            if not bad:
+                return tuple(dict.fromkeys(words))
+            raise ValueError(f'"{bad[0]}" is not a touchpoint kind: use {", ".join(kinds)}')
+        raise ValueError(f'"{v}" cannot close a cadence: use {options}')
+
+    @field_serializer("at", when_used="json")
+    def _dump_at(self, v: time) -> str:
+        return v.strftime("%H:%M")
+
+    @field_serializer("grace", when_used="json")
+    def _dump_grace(self, v: timedelta) -> str:
+        return format_duration(v)
+
+    @model_validator(mode="after")
+    def _grace_fits_period(self) -> Cadence:
+        limit = _MIN_PERIOD[self.schedule.every]
+        if isinstance(self.schedule, WeeklySchedule):
+            limit *= self.schedule.interval_weeks
+        if self.grace > limit:
+            raise ValueError(
+                f"grace {format_duration(self.grace)} is longer than a {self.schedule.every} "
+                f"period ({format_duration(limit)}): the next occurrence would start first"
+            )
+        return self
+
+    # -- conveniences for the engine --
+    @property
+    def closes_on_touchpoint(self) -> bool:
+        return isinstance(self.closes_by, tuple)
+
+    @property
+    def touchpoint_kinds(self) -> frozenset[str]:
+        return (
+            frozenset(k.value for k in self.closes_by)
+            if isinstance(self.closes_by, tuple)
+            else frozenset()
+        )
+
+    def applies_to_band(self, band: str | None) -> bool:
+        """False when the cadence is limited to health bands and `band` is not one of them."""
+        return self.bands is None or band in self.bands
+
+    def with_person_time(self, prefs: Mapping[str, time | str | None]) -> Cadence:
+        """This cadence at the person's own time (`prefs["standup"]`, `prefs["cutoff"]`)."""
+        if self.person_time is None or prefs.get(self.person_time) is None:
+            return self
+        pref = prefs[self.person_time]
+        assert pref is not None
+        return self.model_copy(update={"at": parse_hhmm(pref)})
+
+    def describe_when(self) -> str:
+        s = self.schedule
+        if isinstance(s, DailySchedule):
+            return "daily"
+        if isinstance(s, WeeklySchedule):
+            day = s.weekday.value.capitalize()
+            return (
+                f"weekly {day}" if s.interval_weeks == 1 else f"every {s.interval_weeks} wk {day}"
+            )
+        if isinstance(s, MonthlySchedule):
+            return f"monthly {_describe_day(s.day)}"
+        if isinstance(s, QuarterlySchedule):
+            return f"quarterly m{s.month} {_describe_day(s.day)}"
+        return f"{s.anchor} {s.offset_days:+d}d"
+
+
+def _describe_day(day: DaySpec) -> str:
+    if day == "first_business_day":
+        return "1st bus. day"
+    if day == "last_business_day":
+        return "last bus. day"
+    return f"day {day}"
+
+
+class Catalogue(_Strict):
+    cadences: tuple[Cadence, ...]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Catalogue:
+        seen: set[str] = set()
+        for c in self.cadences:
+            if c.id in seen:
+                raise ValueError(f'cadence "{c.id}" is listed twice')
+            seen.add(c.id)
+        return self
+
+    @property
+    def ids(self) -> list[str]:
+        return [c.id for c in self.cadences]
+
+    def get(self, cadence_id: str) -> Cadence:
+        for c in self.cadences:
+            if c.id == cadence_id:
+                return c
+        guess = suggest(cadence_id, self.ids)
+        hint = f' (did you mean "{guess}"?)' if guess else ""
+        raise KeyError(f'no cadence "{cadence_id}"{hint}')
+
+    def enabled(self) -> list[Cadence]:
+        return [c for c in self.cadences if c.enabled]
+
+    def for_role(self, role: Role | str) -> list[Cadence]:
+        return [c for c in self.enabled() if Role(role) in c.roles]
+
+
+# -- loading and overrides -----------------------------------------------------------------------
+def _problem(label: str, exc: ValidationError) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        if len(loc) > 1 and loc[0] == "schedule" and loc[1] in SCHEDULE_KINDS:
+            del loc[1]  # the discriminated-union tag, not a field the user wrote
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        problems.append(f"cadence {label}{where}: {msg}")
+    return problems
+
+
+def _validate_entries(entries: list[tuple[str, Any]]) -> Catalogue:
+    problems: list[str] = []
+    cadences: list[Cadence] = []
+    for label, data in entries:
+        if not isinstance(data, Mapping):
+            problems.append(f"cadence {label}: must be a mapping of fields")
+            continue
+        try:
+            cadences.append(Cadence.model_validate(dict(data)))
+        except ValidationError as exc:
+            problems.extend(_problem(label, exc))
+    if problems:
+        raise CadenceError(problems)
+    try:
+        return Catalogue(cadences=tuple(cadences))
+    except ValidationError as exc:
+        raise CadenceError(
+            [str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()]
+        ) from None
+
+
+def _entry_label(i: int, data: Any) -> str:
+    if isinstance(data, Mapping) and isinstance(data.get("id"), str):
+        return str(data["id"])
+    return f"[{i}]"
+
+
+def parse_catalogue(data: Any) -> Catalogue:
+    """Validate a catalogue mapping `{"cadences": [entry, ...]}`."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("cadences"), list):
+        raise CadenceError(["the catalogue must be a mapping with a `cadences:` list"])
+    entries = data["cadences"]
+    return _validate_entries([(_entry_label(i, e), e) for i, e in enumerate(entries)])
+
+
+@lru_cache(maxsize=1)
+def _default_data() -> Any:
+    return yaml.safe_load(files("domain").joinpath("cadences.yaml").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def load_default_catalogue() -> Catalogue:
+    """The built-in catalogue shipped in `domain/cadences.yaml` (validated, immutable)."""
+    return parse_catalogue(_default_data())
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = {**base, **override}
+    old, new = base.get("schedule"), override.get("schedule")
+    # A partial schedule (`{weekday: thu}`) refines the old one; a new `every` replaces it.
+    if (
+        isinstance(old, Mapping)
+        and isinstance(new, Mapping)
+        and new.get("every", old.get("every")) == old.get("every")
+    ):
+        merged["schedule"] = {**old, **new}
+    return merged
+
+
+def _override_items(overrides: Mapping[str, Any] | Sequence[Any]) -> list[tuple[str, Any]]:
+    if isinstance(overrides, Mapping):
+        return [(str(k), v) for k, v in overrides.items()]
+    if isinstance(overrides, Sequence) and not isinstance(overrides, str):
+        items = []
+        for i, entry in enumerate(overrides):
+            if not isinstance(entry, Mapping) or not isinstance(entry.get("id"), str):
+                raise CadenceError([f"cadence override [{i}]: needs an `id`"])
+            items.append((str(entry["id"]), {k: v for k, v in entry.items() if k != "id"}))
+        return items
+    raise CadenceError(["cadence overrides must be a mapping of id -> fields"])
+
+
+def effective_catalogue(overrides: Mapping[str, Any] | Sequence[Any] | None = None) -> Catalogue:
+    """The default catalogue with an organization's overrides applied by id.
+
+    `overrides` maps a cadence id to the fields to change (`{"triangle-sync": {"at": "11:00"}}`),
+    to `{"enabled": false}` (or just `false`) to switch it off, or to a full new entry. A list
+    of entries with `id` is accepted too. Errors name the id and the field.
+    """
+    if not overrides:
+        return load_default_catalogue()
+    entries = {e["id"]: e for e in copy.deepcopy(_default_data()["cadences"])}
+    known = list(entries)
+    problems: list[str] = []
+    for cid, fields in _override_items(overrides):
+        if isinstance(fields, bool):
+            fields = {"enabled": fields}
+        elif fields is None:
+            fields = {}
+        if not isinstance(fields, Mapping):
+            problems.append(f"cadence {cid}: an override must be a mapping of fields (or false)")
+            continue
+        if "id" in fields and fields["id"] != cid:
+            problems.append(f"cadence {cid}.id: cannot be renamed to {fields['id']!r}")
+            continue
+        if cid in entries:
+            entries[cid] = _merge(entries[cid], fields)
+        else:
+            entry = {"id": cid, **fields}
+            try:
+                Cadence.model_validate(entry)
+            except ValidationError:
+                guess = suggest(cid, known)
+                if guess:
+                    problems.append(
+                        f'cadence {cid}: not a built-in cadence (did you mean "{guess}"?)'
+                    )
+                    continue
+            entries[cid] = entry
+    if problems:
+        raise CadenceError(problems)
+    return _validate_entries(list(entries.items()))
+
+
+_ROLE_SHORT = {
+    Role.CSO: "CSO",
+    Role.SERVICE_LEAD: "SL",
+    Role.ENGAGEMENT_PARTNER: "EP",
+    Role.HEAD_OF_DELIVERY: "HoD",
+    Role.FOUNDER: "Founder",
+}
+
+
+def format_catalogue(cat: Catalogue) -> str:
+    """A readable table of the catalogue, for `csobot cadence show`: one row per cadence and
+    its `why` underneath."""
+    all_kinds = frozenset(k.value for k in TouchpointKind)
+    rows: list[tuple[list[str], str]] = []
+    for c in cat.cadences:
+        at = c.at.strftime("%H:%M") + (f" or {c.person_time} pref" if c.person_time else "")
+        closes: str
+        if isinstance(c.closes_by, str):
+            closes = c.closes_by
+        elif c.touchpoint_kinds == all_kinds:
+            closes = "touchpoint"
+        else:
+            closes = ",".join(k.value for k in c.closes_by)
+        scope = "each client" if c.per_client else "once"
+        if c.bands:
+            scope += f" ({','.join(c.bands)})"
+        cells = [
+            c.id,
+            c.describe_when(),
+            at,
+            "+".join(_ROLE_SHORT[r] for r in c.roles),
+            scope,
+            closes,
+            format_duration(c.grace),
+            "on" if c.enabled else "off",
+        ]
+        rows.append((cells, c.why))
+    head = ["id", "when", "at (local)", "for", "scope", "closed by", "grace", "state"]
+    widths = [max(len(h), *(len(r[i]) for r, _ in rows)) for i, h in enumerate(head)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip()
+
+    n_on = len(cat.enabled())
+    out = [f"{len(cat.cadences)} cadences, {n_on} enabled (times are each person's local time)"]
+    out += ["", line(head), line(["-" * w for w in widths])]
+    for cells, why in rows:
+        out += [line(cells), " " * (widths[0] + 2) + f"why: {why}"]
+    return "\n".join(out)
+
+
+# -- calendar arithmetic -------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    cadence_id: str
+    period: str  # the natural-key period: "2026-11-20", "2026-W47", "2026-11", "2026Q4", ...
+    local_day: date
+    due_at: datetime  # aware, UTC
+    expires_at: datetime  # due_at + grace: not sent at or after this moment
+
+
+def is_out(day: date, ooo_ranges: Iterable[OooRange]) -> bool:
+    """True if `day` falls inside any inclusive (start, end) out-of-office range."""
+    return any(min(a, b) <= day <= max(a, b) for a, b in ooo_ranges)
+
+
+def period_key(cadence: Cadence, local_day: date, *, anchor_date: date | None = None) -> str:
+    """The period an occurrence on `local_day` belongs to (part of the nudge's natural key)."""
+    s = cadence.schedule
+    if isinstance(s, DailySchedule):
+        return local_day.isoformat()
+    if isinstance(s, WeeklySchedule):
+        return str(IsoWeek.of(local_day))
+    if isinstance(s, MonthlySchedule):
+        return f"{local_day.year:04d}-{local_day.month:02d}"
+    if isinstance(s, QuarterlySchedule):
+        return f"{local_day.year:04d}Q{(local_day.month - 1) // 3 + 1}"
+    return f"{s.anchor}:{(anchor_date or local_day).isoformat()}"
+
+
+@lru_cache(maxsize=256)
+def _holiday_days(country: str, subdiv: str | None, year: int) -> frozenset[date]:
+    return frozenset(holidays_between(country, date(year, 1, 1), date(year, 12, 31), subdiv))
+
+
+class _BusinessDays:
+    """Business-day test for one person: working weekdays minus public holidays."""
+
+    def __init__(self, country: str, subdiv: str | None, working_days: Iterable[int]):
+        days = frozenset(working_days)
+        if not days or not days <= set(range(7)):
+            raise ValueError(f"working_days must be weekday numbers 0-6 (Monday=0), got {days}")
+        self.working_days = days
+        self.country, self.subdiv = country, subdiv
+
+    def __call__(self, day: date) -> bool:
+        return day.weekday() in self.working_days and day not in _holiday_days(
+            self.country, self.subdiv, day.year
+        )
+
+
+def _nearest(days: list[date], target: int, ok: Callable[[date], bool]) -> date | None:
+    """days[target] if ok, else the closest earlier ok day, else the closest later one."""
+    for d in reversed(days[: target + 1]):
+        if ok(d):
+            return d
+    for d in days[target + 1 :]:
+        if ok(d):
+            return d
+    return None
+
+
+def _month_days(year: int, month: int) -> list[date]:
+    first = date(year, month, 1)
+    nxt = date(year + month // 12, month % 12 + 1, 1)
+    return [first + timedelta(days=i) for i in range((nxt - first).days)]
+
+
+def _day_in_month(year: int, month: int, spec: DaySpec, ok: Callable[[date], bool]) -> date | None:
+    days = _month_days(year, month)
+    if spec == "first_business_day":
+        return next((d for d in days if ok(d)), None)
+    if spec == "last_business_day":
+        return next((d for d in reversed(days) if ok(d)), None)
+    return _nearest(days, min(int(spec), len(days)) - 1, ok)
+
+
+def _months(first: date, last: date) -> Iterable[tuple[int, int]]:
+    y, m = first.year, first.month
+    while (y, m) <= (last.year, last.month):
+        yield y, m
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+
+
+def _candidate_days(
+    cadence: Cadence,
+    first: date,
+    last: date,
+    ok: Callable[[date], bool],
+    ooo: Sequence[OooRange],
+    contract_start: date | None,
+    contract_end: date | None,
+) -> list[tuple[date, date | None]]:
+    """(local day, lifecycle anchor date) pairs of the cadence's days between first and last."""
+    s = cadence.schedule
+    found: list[date] = []
+    if isinstance(s, DailySchedule):
+        found = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        found = [d for d in found if ok(d)]
+    elif isinstance(s, WeeklySchedule):
+        week, end_week = IsoWeek.of(first), IsoWeek.of(last)
+        while week <= end_week:
+            if ((week.monday - _EPOCH_MONDAY).days // 7) % s.interval_weeks == 0:
+                day = _nearest(week.days(), s.weekday.number, ok)
+                if day is not None:
+                    found.append(day)
+            week = week.shift(1)
+    elif isinstance(s, MonthlySchedule | QuarterlySchedule):
+        for y, m in _months(first, last):
+            if isinstance(s, QuarterlySchedule) and (m - 1) % 3 != s.month - 1:
+                continue
+            day = _day_in_month(y, m, s.day, ok)
+            if day is not None:
+                found.append(day)
+    else:
+        anchor = contract_start if s.anchor == "contract_start" else contract_end
+        if anchor is None:
+            return []
+        day = anchor + timedelta(days=s.offset_days)
+        for _ in range(62):  # forward past weekends, holidays and time out of office
+            if ok(day) and not is_out(day, ooo):
+                return [(day, anchor)]
+            day += timedelta(days=1)
+        return []
+    return [(d, None) for d in found if not is_out(d, ooo)]
+
+
+def _aware(moment: datetime, name: str) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime for {name}: times must be timezone-aware")
+
+
+def occurrences_between(
+    cadence: Cadence,
+    tz: ZoneInfo,
+    start: datetime,
+    end: datetime,
+    *,
+    holiday_country: str,
+    holiday_subdiv: str | None = None,
+    working_days: Iterable[int] = WORKING_DAYS,
+    contract_start: date | None = None,
+    contract_end: date | None = None,
+    ooo: Sequence[OooRange] = (),
+) -> list[Occurrence]:
+    """Occurrences of an enabled cadence with `start <= due_at < end`, by due time.
+
+    A disabled cadence has none. `tz` is the person's zone: `at` is read there.
+    """
+    _aware(start, "start")
+    _aware(end, "end")
+    ok = _BusinessDays(holiday_country, holiday_subdiv, working_days)
+    if not cadence.enabled or end <= start:
+        return []
+    first = local_date(start, tz) - timedelta(days=1)
+    last = local_date(end, tz) + timedelta(days=1)
+    out = []
+    for day, anchor in _candidate_days(cadence, first, last, ok, ooo, contract_start, contract_end):
+        due = datetime.combine(day, cadence.at, tzinfo=tz).astimezone(UTC)
+        if start <= due < end:
+            period = period_key(cadence, day, anchor_date=anchor)
+            out.append(Occurrence(cadence.id, period, day, due, due + cadence.grace))
+    return sorted(out, key=lambda o: o.due_at)
+
+
+def due_now(
+    cadence: Cadence,
+    tz: ZoneInfo,
+    now: datetime,
+    *,
+    holiday_country: str,
+    holiday_subdiv: str | None = None,
+    working_days: Iterable[int] = WORKING_DAYS,
+    contract_start: date | None = None,
+    contract_end: date | None = None,
+    ooo: Sequence[OooRange] = (),
+) -> Occurrence | None:
+    """The occurrence with `due_at <= now < expires_at` (the latest one if several), or None.
+
+    The engine calls this every minute: a missed tick is caught up while within grace; once
+    the grace has passed the occurrence is gone (dropped, never sent late).
+    """
+    _aware(now, "now")
+    live = [
+        o
+        for o in occurrences_between(
+            cadence,
+            tz,
+            now - cadence.grace,
+            now + timedelta(microseconds=1),
+            holiday_country=holiday_country,
+            holiday_subdiv=holiday_subdiv,
+            working_days=working_days,
+            contract_start=contract_start,
+            contract_end=contract_end,
+            ooo=ooo,
+        )
+        if o.due_at <= now < o.expires_at
+    ]
+    return live[-1] if live else None
+
+
+# -- working hours -------------------------------------------------------------------------------
+def within_working_hours(
+    now: datetime,
+    tz: ZoneInfo,
+    start: str | time = "09:00",
+    end: str | time = "18:00",
+    *,
+    working_days: Iterable[int] = WORKING_DAYS,
+    holiday_country: str = "",
+    holiday_subdiv: str | None = None,
+    ooo: Sequence[OooRange] = (),
+) -> bool:
+    """True if `now` is on a business day of the person, at local `start <= time < end`.
+
+    Quiet hours are everything else. Windows crossing midnight are not supported.
+    """
+    begin, finish = _window(start, end)
+    _aware(now, "now")
+    local = now.astimezone(tz)
+    ok = _BusinessDays(holiday_country, holiday_subdiv, working_days)
+    day = local.date()
+    return ok(day) and not is_out(day, ooo) and begin <= local.time().replace(tzinfo=None) < finish
+
+
+def next_working_moment(
+    now: datetime,
+    tz: ZoneInfo,
+    start: str | time = "09:00",
+    end: str | time = "18:00",
+    *,
+    working_days: Iterable[int] = WORKING_DAYS,
+    holiday_country: str = "",
+    holiday_subdiv: str | None = None,
+    ooo: Sequence[OooRange] = (),
+) -> datetime:
+    """`now` (in UTC) if within working hours, else the next local `start` on a working day."""
+    begin, _ = _window(start, end)
+    kwargs: dict[str, Any] = {
+        "working_days": working_days,
+        "holiday_country": holiday_country,
+        "holiday_subdiv": holiday_subdiv,
+        "ooo": ooo,
+    }
+    if within_working_hours(now, tz, start, end, **kwargs):
+        return now.astimezone(UTC)
+    ok = _BusinessDays(holiday_country, holiday_subdiv, working_days)
+    local = now.astimezone(tz)
+    day = local.date()
+    if local.time().replace(tzinfo=None) >= begin:
+        day += timedelta(days=1)
+    for _ in range(400):
+        if ok(day) and not is_out(day, ooo):
+            return datetime.combine(day, begin, tzinfo=tz).astimezone(UTC)
+        day += timedelta(days=1)
+    raise ValueError("no working day within 400 days (check working days and out-of-office)")
+
+
+def _window(start: str | time, end: str | time) -> tuple[time, time]:
+    begin, finish = parse_hhmm(start), parse_hhmm(end)
+    if begin >= finish:
+        raise ValueError(
+            f"working hours {begin:%H:%M}-{finish:%H:%M}: the start must be before the end"
+        )
+    return begin, finish

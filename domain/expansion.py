@@ -1,0 +1,157 @@
+"""Expansion signals (seed 004), the estimated value of an opportunity, the Green-for-60-days
+guardrail, and the pipeline's share of portfolio ARR (seed 000 target 15–20%)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from domain.health import Band, HistoryItem, band_since, current_band
+
+
+class ExpansionSignal(BaseModel):
+    id: str
+    label: str
+    points: int
+    action: str
+
+
+SIGNALS: tuple[ExpansionSignal, ...] = (
+    ExpansionSignal(
+        id="seat_adoption",
+        label="High adoption (>80% licensed seats active)",
+        points=3,
+        action="Explore user expansion",
+    ),
+    ExpansionSignal(
+        id="new_department",
+        label="New department expressing interest",
+        points=3,
+        action="Schedule discovery call",
+    ),
+    ExpansionSignal(
+        id="premium_feature_requests",
+        label="Feature requests for premium tier",
+        points=2,
+        action="Position upgrade path",
+    ),
+    ExpansionSignal(
+        id="executive_engagement_rising",
+        label="Executive engagement increasing",
+        points=2,
+        action="Propose strategic review",
+    ),
+    ExpansionSignal(
+        id="renewal_within_90_days",
+        label="Contract renewal within 90 days",
+        points=2,
+        action="Bundle expansion into renewal",
+    ),
+)
+SIGNALS_BY_ID = {s.id: s for s in SIGNALS}
+MAX_POINTS = sum(s.points for s in SIGNALS)
+
+SEAT_ADOPTION_THRESHOLD = 0.80
+RENEWAL_WINDOW_DAYS = 90
+GREEN_DAYS_REQUIRED = 60
+VALUE_PER_POINT = 0.025
+PIPELINE_TARGET = (0.15, 0.20)
+
+
+class ExpansionInputs(BaseModel):
+    active_seats: int | None = Field(default=None, ge=0)
+    licensed_seats: int | None = Field(default=None, ge=0)
+    new_department_interest: bool = False
+    premium_feature_requests: int = Field(default=0, ge=0, description="open requests")
+    executive_engagement_rising: bool = False
+    contract_end: date | None = None
+
+
+class ExpansionScore(BaseModel):
+    points: int
+    signals: list[str] = Field(description="ids of the signals that fired, table order")
+    reasons: list[str]
+    actions: list[str]
+
+
+def score_expansion(signals: ExpansionInputs, today: date) -> ExpansionScore:
+    """Sum of the table's points for each signal present (max 12):
+
+    +3 active/licensed seats > 80% · +3 new department interest · +2 ≥ 1 premium-tier feature
+    request · +2 executive engagement rising · +2 contract_end within the next 90 days.
+    """
+    fired: list[tuple[str, str]] = []
+    if signals.active_seats is not None and signals.licensed_seats:
+        share = signals.active_seats / signals.licensed_seats
+        if share > SEAT_ADOPTION_THRESHOLD:
+            fired.append(
+                (
+                    "seat_adoption",
+                    f"{signals.active_seats}/{signals.licensed_seats} licensed seats active "
+                    f"({share:.0%})",
+                )
+            )
+    if signals.new_department_interest:
+        fired.append(("new_department", "A new department is interested"))
+    if signals.premium_feature_requests:
+        n = signals.premium_feature_requests
+        fired.append(
+            ("premium_feature_requests", f"{n} premium-tier feature request{'s' * (n != 1)}")
+        )
+    if signals.executive_engagement_rising:
+        fired.append(("executive_engagement_rising", "Executive engagement is increasing"))
+    if signals.contract_end is not None:
+        left = (signals.contract_end - today).days
+        if 0 <= left <= RENEWAL_WINDOW_DAYS:
+            fired.append(("renewal_within_90_days", f"Renewal in {left} days"))
+    return ExpansionScore(
+        points=sum(SIGNALS_BY_ID[i].points for i, _ in fired),
+        signals=[i for i, _ in fired],
+        reasons=[reason for _, reason in fired],
+        actions=[SIGNALS_BY_ID[i].action for i, _ in fired],
+    )
+
+
+def estimated_value(arr: float, points: int) -> float:
+    """Estimated expansion ARR = ARR × 2.5% × points (points 0..12, so at most 30% of ARR).
+
+    A deliberately simple starting heuristic: each signal point is worth 2.5% of the
+    client's current ARR; recalibrate against won expansions.
+    """
+    if arr < 0:
+        raise ValueError("arr cannot be negative")
+    clamped = max(0, min(points, MAX_POINTS))
+    return round(arr * VALUE_PER_POINT * clamped, 2)
+
+
+def expansion_allowed(band_history: Sequence[HistoryItem], today: date) -> bool:
+    """Seed 004 guardrail: no expansion push unless the client has been Green for the last
+    60 days — its latest score is Green and its unbroken Green run began ≥ 60 days ago."""
+    if current_band(band_history, today) is not Band.GREEN:
+        return False
+    since = band_since(band_history, today)
+    return since is not None and since <= today - timedelta(days=GREEN_DAYS_REQUIRED)
+
+
+class PipelineShare(BaseModel):
+    share: float | None = Field(description="pipeline / portfolio ARR; None without ARR")
+    target_low: float = PIPELINE_TARGET[0]
+    target_high: float = PIPELINE_TARGET[1]
+    status: Literal["below", "on target", "above", "no data"]
+
+
+def pipeline_share(pipeline_value: float, portfolio_arr: float) -> PipelineShare:
+    """share = expansion pipeline value / portfolio ARR, against seed 000's 15–20% target."""
+    if pipeline_value < 0 or portfolio_arr < 0:
+        raise ValueError("pipeline value and portfolio ARR cannot be negative")
+    if not portfolio_arr:
+        return PipelineShare(share=None, status="no data")
+    share = round(pipeline_value / portfolio_arr, 4)
+    low, high = PIPELINE_TARGET
+    status: Literal["below", "on target", "above"] = (
+        "below" if share < low else "above" if share > high else "on target"
+    )
+    return PipelineShare(share=share, status=status)
