@@ -1,0 +1,53 @@
+"""The tick: work out everything due at `now`, write it to the outbox, deliver it once.
+
+Each time-driven feature contributes an *enqueuer*: a function that looks at the database at
+`now` and writes the nudges that are due through `scheduling.outbox.enqueue` (idempotent by
+natural key). `tick` runs every enqueuer, then delivers. Running it twice, or in two
+processes at once, sends each nudge once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from slack_sdk import WebClient
+
+from bot.deps import Deps
+from scheduling.outbox import Delivery, Gate, deliver_due
+
+logger = logging.getLogger(__name__)
+
+# An enqueuer writes the nudges due at `now` and returns how many were new.
+Enqueuer = Callable[[Deps, datetime], int]
+
+
+def enqueuers() -> list[tuple[str, Enqueuer]]:
+    """Every feature's enqueuer, in order. Features add themselves here."""
+    return []
+
+
+@dataclass
+class TickReport:
+    now: datetime
+    enqueued: dict[str, int] = field(default_factory=dict)
+    deliveries: list[Delivery] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sent(self) -> int:
+        return sum(len(d.keys) for d in self.deliveries if d.ok)
+
+
+def tick(deps: Deps, client: WebClient, now: datetime, *, gate: Gate | None = None) -> TickReport:
+    report = TickReport(now=now)
+    for name, enqueue in enqueuers():
+        try:
+            report.enqueued[name] = enqueue(deps, now)
+        except Exception as exc:  # one feature's bug must not stop the others' nudges
+            logger.exception("enqueuer %s failed", name)
+            report.errors[name] = type(exc).__name__
+    report.deliveries = deliver_due(deps.db, client, now, gate=gate)
+    return report
