@@ -11,6 +11,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress.server import create_server
 
+from bot.deps import InFlight
 from storage.db import Database
 
 EVENTS_PATH = "/slack/events"
@@ -21,9 +22,10 @@ StartResponse = Callable[..., Any]
 class WsgiApp:
     """Routes `/slack/events` to Bolt and answers `/healthz` from the database."""
 
-    def __init__(self, app: App, db: Database):
+    def __init__(self, app: App, db: Database, inflight: InFlight | None = None):
         self.bolt = SlackRequestHandler(app, path=EVENTS_PATH)
         self.db = db
+        self.inflight = inflight
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -35,7 +37,10 @@ class WsgiApp:
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
             )
             return [body]
-        return self.bolt(environ, start_response)
+        if self.inflight is None:
+            return self.bolt(environ, start_response)
+        with self.inflight:
+            return self.bolt(environ, start_response)
 
 
 class ServerThread:

@@ -2,12 +2,43 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from slack_bolt import BoltContext
+from slack_bolt import BoltContext, Respond
 
 from bot.deps import Deps
+from bot.templates import render
+
+logger = logging.getLogger(__name__)
+
+
+def after_ack(
+    context: BoltContext, work: Callable[[], None], respond: Respond | None = None
+) -> None:
+    """Run slow work after the ack, on the after-ack pool; failures are logged and the user
+    (when there is one to tell) gets a plain message, never a traceback."""
+    deps = deps_of(context)
+
+    def guarded() -> None:
+        deps.inflight.give_way()  # acks first: Slack's 3-second contract is the hard one
+        try:
+            work()
+        except Exception as exc:
+            logger.exception("after-ack work failed: %s", type(exc).__name__)
+            if respond is not None:
+                try:
+                    respond(
+                        text=render("messages/internal_error.j2"),
+                        response_type="ephemeral",
+                        replace_original=False,
+                    )
+                except Exception:
+                    logger.warning("could not tell the user about the failure")
+
+    deps.background.submit(guarded)
 
 
 def deps_of(context: BoltContext) -> Deps:

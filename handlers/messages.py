@@ -7,32 +7,39 @@ from typing import Any
 
 from slack_bolt import App, BoltContext
 
-from handlers.common import MessageEvent, deps_of
-from storage.recorder import ChannelMessage, record_channel_message
+from bot.deps import Deps
+from handlers.common import MessageEvent, after_ack, deps_of
+from storage.recorder import ChannelMessage, Recorded, record_channel_message
 
 logger = logging.getLogger(__name__)
+
+
+def record_message(deps: Deps, msg: ChannelMessage) -> Recorded | None:
+    with deps.db.transaction() as session:
+        recorded = record_channel_message(session, msg, deps.clock.now())
+    if recorded and recorded.new:
+        logger.info("recorded %s message for %s", recorded.speaker.value, recorded.client.slug)
+    return recorded
 
 
 def on_message(body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
     msg = MessageEvent.model_validate(event)
     if not msg.is_person_speaking() or msg.user is None:
         return
+    channel_message = ChannelMessage(
+        channel=msg.channel,
+        user=msg.user,
+        text=msg.text,
+        ts=msg.ts,
+        thread_ts=msg.thread_ts,
+        event_id=body.get("event_id"),
+    )
     deps = deps_of(context)
-    with deps.db.transaction() as session:
-        recorded = record_channel_message(
-            session,
-            ChannelMessage(
-                channel=msg.channel,
-                user=msg.user,
-                text=msg.text,
-                ts=msg.ts,
-                thread_ts=msg.thread_ts,
-                event_id=body.get("event_id"),
-            ),
-            deps.clock.now(),
-        )
-    if recorded and recorded.new:
-        logger.info("recorded %s message for %s", recorded.speaker.value, recorded.client.slug)
+    after_ack(context, lambda: _handle(deps, channel_message))
+
+
+def _handle(deps: Deps, msg: ChannelMessage) -> None:
+    record_message(deps, msg)
 
 
 def register(app: App) -> None:

@@ -12,8 +12,14 @@ from bot import blocks
 from bot.privacy import ChannelGuard
 from bot.templates import render
 from domain.commands import CommandError, unknown_client_message
-from domain.pulse import PULSE_USAGE, SENTIMENT_EMOJI, PulseCard, parse_pulse_update
-from handlers.common import SlashCommand, deps_of
+from domain.pulse import (
+    PULSE_USAGE,
+    SENTIMENT_EMOJI,
+    PulseCard,
+    PulseUpdate,
+    parse_pulse_update,
+)
+from handlers.common import SlashCommand, after_ack, deps_of
 from storage.activity import record_pulse
 from storage.models import Client
 from storage.portfolio import active_clients, client_by_slug, clients_of
@@ -41,7 +47,9 @@ def pulse_command(
         return
     if word in ("", "share"):
         ack()
-        _show(cmd, respond, client, context, share=word == "share")
+        after_ack(
+            context, lambda: _show(cmd, respond, client, context, share=word == "share"), respond
+        )
         return
     try:
         update = parse_pulse_update(text)
@@ -49,6 +57,10 @@ def pulse_command(
         ack(text=f"{err}\n{PULSE_USAGE}")
         return
     ack()
+    after_ack(context, lambda: _record(cmd, update, respond, context), respond)
+
+
+def _record(cmd: SlashCommand, update: PulseUpdate, respond: Respond, context: BoltContext) -> None:
     deps = deps_of(context)
     with deps.db.transaction() as session:
         target = client_by_slug(session, update.slug)

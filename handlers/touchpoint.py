@@ -24,7 +24,7 @@ from domain.commands import (
     parse_touchpoint,
     unknown_client_message,
 )
-from handlers.common import SlashCommand, ViewSubmission, deps_of
+from handlers.common import SlashCommand, ViewSubmission, after_ack, deps_of
 from storage.activity import record_exemption, record_touchpoint
 from storage.portfolio import (
     active_clients,
@@ -96,8 +96,15 @@ def touchpoint_command(
     ack()
     deps = deps_of(context)
     if request is None:
+        # trigger_id expires in 3 seconds: open the modal right away, not after the ack queue.
         open_modal(deps, client, trigger_id=cmd.trigger_id, user_id=cmd.user_id)
         return
+    after_ack(context, lambda: _log(deps, cmd, request, respond), respond)
+
+
+def _log(
+    deps: Deps, cmd: SlashCommand, request: TouchpointRequest | SkipRequest, respond: Respond
+) -> None:
     # The trigger id is unique per invocation: a re-delivered command is recorded once.
     text = log_touchpoint(
         deps,
@@ -246,17 +253,21 @@ def touchpoint_submitted(
         slug=str(slug), kind=TouchpointKind(kind or "email"), note=note, link=link or None
     )
     view_id = str(sub.view.get("id") or uuid.uuid4())
-    text = log_touchpoint(
-        deps,
-        request=request,
-        user_id=sub.user.id,
-        day=day,
-        source="modal",
-        dedupe_key=f"modal:{view_id}",
-    )
-    client.chat_postMessage(channel=sub.user.id, text=text)
-    for hook in deps.extras.get("on_touchpoint_logged", []):
-        hook(deps, client, request.slug, sub.user.id, sub.private_metadata)
+
+    def work() -> None:
+        text = log_touchpoint(
+            deps,
+            request=request,
+            user_id=sub.user.id,
+            day=day,
+            source="modal",
+            dedupe_key=f"modal:{view_id}",
+        )
+        client.chat_postMessage(channel=sub.user.id, text=text)
+        for hook in deps.extras.get("on_touchpoint_logged", []):
+            hook(deps, client, request.slug, sub.user.id, sub.private_metadata)
+
+    after_ack(context, work)
 
 
 def register(app: App) -> None:

@@ -12,11 +12,12 @@ from domain.commands import (
     OUTCOME_EXAMPLE,
     WIN_USAGE,
     CommandError,
+    WinRequest,
     looks_like_activity_list,
     parse_win,
     unknown_client_message,
 )
-from handlers.common import SlashCommand, deps_of
+from handlers.common import SlashCommand, after_ack, deps_of
 from storage.activity import record_win
 from storage.portfolio import (
     active_clients,
@@ -35,6 +36,10 @@ def win_command(ack: Ack, command: dict[str, Any], respond: Respond, context: Bo
         ack(text=f"{err}\n{WIN_USAGE}")
         return
     ack()
+    after_ack(context, lambda: _record(cmd, request, respond, context), respond)
+
+
+def _record(cmd: SlashCommand, request: WinRequest, respond: Respond, context: BoltContext) -> None:
     deps = deps_of(context)
     now = deps.clock.now()
     activity = looks_like_activity_list(request.text)

@@ -207,6 +207,6 @@ def bot(
     load_portfolio(db)
     deps = Deps(settings=settings, db=db, clock=clock)
     app = create_app(deps)
-    server = ServerThread(WsgiApp(app, db), threads=8).start()
+    server = ServerThread(WsgiApp(app, db, deps.inflight), threads=8).start()
     yield BotHarness(deps, app, emulator, server)
     server.stop()
