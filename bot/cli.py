@@ -75,9 +75,14 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     log.info(
         "csobot listening on %s:%s (POST /slack/events, GET /healthz)", settings.host, settings.port
     )
-    serve_forever(
-        WsgiApp(app, deps.db, deps.inflight), settings.host, settings.port, settings.threads
-    )
+    try:
+        serve_forever(
+            WsgiApp(app, deps.db, deps.inflight), settings.host, settings.port, settings.threads
+        )
+    finally:
+        # Acked work still queued is finished before the process goes: nothing is lost.
+        log.info("draining after-ack work")
+        deps.background.shutdown(wait=True)
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -79,5 +80,16 @@ class ServerThread:
 
 
 def serve_forever(wsgi: Callable[..., Any], host: str, port: int, threads: int) -> None:
+    """Serve until SIGTERM/SIGINT, then return so the caller can drain its work."""
     server = create_server(wsgi, host=host, port=port, threads=threads, connection_limit=512)
-    server.run()
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()

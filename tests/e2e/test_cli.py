@@ -136,3 +136,17 @@ def test_demo_runs_offline_and_prints_the_week(tmp_path: Path) -> None:
     assert "reads like a list of activity" in out.stdout
     assert "Communication Consistency" in out.stdout and "Overall" in out.stdout
     assert "chat.postMessage → C0STANDUP" in out.stdout
+
+
+def test_socket_mode_needs_the_app_token(tmp_path: Path) -> None:
+    out = run(
+        "serve",
+        "--socket",
+        env={
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "s",
+            "DATABASE_URL": f"sqlite:///{tmp_path}/s.db",
+        },
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip().startswith("csobot: SLACK_APP_TOKEN is not set")

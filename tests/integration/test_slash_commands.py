@@ -199,3 +199,11 @@ def test_modal_submission_with_missing_note_returns_field_errors(bot: BotHarness
     assert status == 200 and body["response_action"] == "errors"
     assert set(body["errors"]) == {"note", "day"}
     assert _all(bot, Touchpoint) == []
+
+
+def test_pulse_share_survives_a_rate_limit(bot: BotHarness) -> None:
+    bot.emulator.fail_next("chat.postMessage", 429, retry_after=1)
+    bot.command("/pulse", "share", channel="C0STANDUP")
+    posts = bot.emulator.wait_for("chat.postMessage", count=2, timeout=10)
+    assert [p["channel"] for p in posts] == ["C0STANDUP", "C0STANDUP"]
+    assert bot.responses() == []  # no error reply: the retry went through
