@@ -6,6 +6,7 @@ import json
 import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
@@ -135,7 +136,7 @@ def modal_view(
             o for o in client_select["options"] if o["value"] == slug
         )
     kinds = [*(k.value for k in TouchpointKind)]
-    today = local_date(deps.clock.now(), deps_tz(deps))
+    today = person_today(deps, user_id)
     return {
         "type": "modal",
         "callback_id": MODAL_CALLBACK,
@@ -198,11 +199,12 @@ def modal_view(
     }
 
 
-def deps_tz(deps: Deps) -> Any:
-    from zoneinfo import ZoneInfo
-
+def person_today(deps: Deps, user_id: str) -> date:
+    """Today in the person's timezone (else the organization's)."""
     with deps.db.session() as session:
-        return ZoneInfo(organization(session).timezone or "UTC")
+        person = people_by_id(session).get(user_id)
+        name = (person.timezone if person else None) or organization(session).timezone
+    return local_date(deps.clock.now(), ZoneInfo(name or "UTC"))
 
 
 def open_modal(
@@ -240,7 +242,7 @@ def touchpoint_submitted(
         day = date.fromisoformat(day_text) if day_text else None
     except ValueError:
         errors["day"] = "Pick a date."
-    today = local_date(deps.clock.now(), deps_tz(deps))
+    today = person_today(deps, sub.user.id)
     if day and day > today + timedelta(days=1):
         errors["day"] = "A touchpoint can't be in the future."
     elif day and day < today - timedelta(days=BACKDATE_DAYS):

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from pathlib import Path
 
 from sqlalchemy import select
 
 from storage.models import Exemption, Pulse, Touchpoint, Win
 from tests.conftest import NY, BotHarness, wait_until
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
 def _all(bot: BotHarness, model: type) -> list:  # type: ignore[type-arg]
@@ -140,34 +143,7 @@ def test_touchpoint_without_text_opens_the_modal_and_the_submission_logs_it(
     assert view["callback_id"] == "touchpoint_modal"
     slugs = [o["value"] for o in view["blocks"][0]["element"]["options"]]
     assert slugs == ["acme", "globex"]
-    submission = {
-        "type": "view_submission",
-        "team": {"id": "T0EMU"},
-        "user": {"id": "U0CSO1", "team_id": "T0EMU"},
-        "api_app_id": "A0CSOBOT",
-        "trigger_id": "t1",
-        "view": {
-            "id": "V123",
-            "type": "modal",
-            "callback_id": "touchpoint_modal",
-            "private_metadata": "{}",
-            "state": {
-                "values": {
-                    "client": {
-                        "value": {"type": "static_select", "selected_option": {"value": "globex"}}
-                    },
-                    "kind": {
-                        "value": {"type": "static_select", "selected_option": {"value": "call"}}
-                    },
-                    "note": {
-                        "value": {"type": "plain_text_input", "value": "Weekly check-in call"}
-                    },
-                    "link": {"value": {"type": "url_text_input", "value": None}},
-                    "day": {"value": {"type": "datepicker", "selected_date": "2026-11-19"}},
-                }
-            },
-        },
-    }
+    submission = json.loads((FIXTURES / "view_submission_touchpoint.json").read_text())
     status, raw = bot.interact(submission)
     assert status == 200 and raw in (b"", b"{}")
     [dm] = bot.emulator.wait_for("chat.postMessage")
