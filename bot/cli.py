@@ -15,7 +15,7 @@ from bot.settings import ConfigError, Settings, load_settings
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 # Feature modules that add sub-commands: each has `add_commands(subparsers)`.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["scheduling.cli"]
 
 
 class UsageError(Exception):
@@ -51,6 +51,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     except SlackApiError as exc:  # auth.test refused the token
         reason = exc.response.get("error", "unknown error")
         raise ConfigError(f"SLACK_BOT_TOKEN was refused by Slack ({reason})") from None
+    deps.extras.setdefault("on_serve", []).append(_scheduler_hook())
     for start in deps.extras.get("on_serve", []):
         start(deps, app)
     log = logging.getLogger("csobot")
@@ -67,6 +68,12 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     )
     serve_forever(WsgiApp(app, deps.db), settings.host, settings.port, settings.threads)
     return 0
+
+
+def _scheduler_hook() -> Callable[..., object]:
+    from scheduling.runner import start_background
+
+    return start_background
 
 
 def _cmd_portfolio(args: argparse.Namespace, settings: Settings) -> int:

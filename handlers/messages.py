@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 
 from handlers.common import MessageEvent, deps_of
+from handlers.reminders import after_message
 from storage.recorder import ChannelMessage, record_channel_message
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ def on_message(body: dict[str, Any], event: dict[str, Any], context: BoltContext
             ),
             deps.clock.now(),
         )
+    after_message(deps, context.client, recorded, msg.ts)
     if recorded and recorded.new:
         logger.info("recorded %s message for %s", recorded.speaker.value, recorded.client.slug)
 

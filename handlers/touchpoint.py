@@ -25,6 +25,7 @@ from domain.commands import (
     unknown_client_message,
 )
 from handlers.common import SlashCommand, ViewSubmission, deps_of
+from handlers.reminders import after_logged
 from storage.activity import record_exemption, record_touchpoint
 from storage.portfolio import (
     active_clients,
@@ -106,6 +107,7 @@ def touchpoint_command(
         dedupe_key=f"cmd:{cmd.trigger_id}" if cmd.trigger_id else None,
     )
     respond(text=text, response_type="ephemeral")
+    after_logged(deps, client, request, cmd.user_id)
 
 
 def modal_view(
@@ -255,6 +257,7 @@ def touchpoint_submitted(
         dedupe_key=f"modal:{view_id}",
     )
     client.chat_postMessage(channel=sub.user.id, text=text)
+    after_logged(deps, client, request, sub.user.id, day)
     for hook in deps.extras.get("on_touchpoint_logged", []):
         hook(deps, client, request.slug, sub.user.id, sub.private_metadata)
 
