@@ -8,8 +8,8 @@ is already closed (a touchpoint or an exemption today, this week's win, a pulse 
 second missed business day in a row for a client also tells its Service Lead, a third the
 head of delivery (escalate early, with a clear owner).
 
-`make_gate` is the noise budget (quiet hours, out of office, a daily DM cap, Slack Do Not
-Disturb) and `render_batch` turns one person's due nudges into one readable message with
+`make_gate` is the noise budget (quiet hours, out of office, a daily DM cap — the overdue
+touchpoint DM and escalations are never held back by the cap — and Slack Do Not Disturb) and `render_batch` turns one person's due nudges into one readable message with
 buttons. `refresh_message` re-renders a sent message after a click or a touchpoint (done is
 done).
 """
@@ -169,31 +169,30 @@ def load_snapshot(session: Session, now: datetime) -> Snapshot:
     # Every local "today" on Earth is within a day of the UTC date.
     lo, hi = day - timedelta(days=2), day + timedelta(days=1)
     snap = Snapshot(org, catalogue, people, clients, prefs, ooo_ranges(session, lo))
-    snap.touch_days = set(
+    snap.touch_days = _pairs(
         session.execute(
             select(Touchpoint.client_id, Touchpoint.local_date)
             .where(Touchpoint.local_date.between(lo, hi))
             .distinct()
-        ).tuples()
+        )
     )
-    snap.exempt_days = set(
+    snap.exempt_days = _pairs(
         session.execute(
             select(Exemption.client_id, Exemption.day).where(Exemption.day.between(lo, hi))
-        ).tuples()
+        )
     )
     weeks = {_iso_week(lo + timedelta(days=i)) for i in range((hi - lo).days + 1)}
-    snap.wins = set(
+    snap.wins = _pairs(
         session.execute(
             select(Win.client_id, Win.iso_week).where(Win.iso_week.in_(sorted(weeks))).distinct()
-        ).tuples()
+        )
     )
-    snap.last_pulse = dict(
-        session.execute(
-            select(Pulse.client_id, func.max(Pulse.created_at))
-            .where(Pulse.created_at >= now - timedelta(days=2))
-            .group_by(Pulse.client_id)
-        ).tuples()
+    pulses = session.execute(
+        select(Pulse.client_id, func.max(Pulse.created_at))
+        .where(Pulse.created_at >= now - timedelta(days=2))
+        .group_by(Pulse.client_id)
     )
+    snap.last_pulse = {client_id: at for client_id, at in pulses if at is not None}
     snap.done = set(
         session.scalars(
             select(CadenceDone.key).where(CadenceDone.done_at >= now - timedelta(days=400))
@@ -210,6 +209,10 @@ def load_snapshot(session: Session, now: datetime) -> Snapshot:
         )
     )
     return snap
+
+
+def _pairs(rows: Iterable[Any]) -> set[tuple[Any, Any]]:
+    return {(a, b) for a, b in rows}
 
 
 def _iso_week(day: date) -> str:
@@ -453,9 +456,13 @@ def _streak(
     exempt: set[tuple[int, date]],
     holidays: set[date],
     ooo: Sequence[OooRange],
+    reminded: set[tuple[int, date]],
     limit: int = 3,
 ) -> int:
-    """Missed business days in a row ending today (today counts: it is past the cutoff)."""
+    """Missed business days in a row ending today (today counts: it is past the cutoff).
+
+    An earlier day counts only if the bot reminded about it at that day's cutoff: days before
+    the bot tracked the client (a fresh import) are not held against anyone."""
     streak, day = 1, today
     for _ in range(21):
         if streak >= limit:
@@ -465,7 +472,7 @@ def _streak(
             continue
         if (client_id, day) in exempt:
             continue
-        if (client_id, day) in touched:
+        if (client_id, day) in touched or (client_id, day) not in reminded:
             break
         streak += 1
     return streak
@@ -476,18 +483,28 @@ def escalations(
 ) -> list[NudgeSpec]:
     first = min(o.local_day for _, o in missed) - timedelta(days=21)
     last = max(o.local_day for _, o in missed)
-    touched = set(
+    touched = _pairs(
         session.execute(
             select(Touchpoint.client_id, Touchpoint.local_date)
             .where(Touchpoint.local_date.between(first, last))
             .distinct()
-        ).tuples()
+        )
     )
-    exempt = set(
+    exempt = _pairs(
         session.execute(
             select(Exemption.client_id, Exemption.day).where(Exemption.day.between(first, last))
-        ).tuples()
+        )
     )
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    reminded = {
+        (client_id, date.fromisoformat(period))
+        for client_id, period in session.execute(
+            select(Nudge.client_id, Nudge.period)
+            .where(Nudge.cadence_id == CUTOFF, Nudge.period.in_([d.isoformat() for d in days]))
+            .distinct()
+        )
+        if client_id is not None
+    }
     org = snap.org
     holidays = set(holidays_between(org.holidays_country or "", first, last, org.holidays_subdiv))
     ooo_all = ooo_ranges(session, first)
@@ -496,7 +513,13 @@ def escalations(
     out: list[NudgeSpec] = []
     for client, occ in missed:
         streak = _streak(
-            client.id, occ.local_day, touched, exempt, holidays, ooo_all.get(client.cso_id, [])
+            client.id,
+            occ.local_day,
+            touched,
+            exempt,
+            holidays,
+            ooo_all.get(client.cso_id, []),
+            reminded,
         )
         targets: list[tuple[str, str]] = []
         if streak >= 2 and client.service_lead_id:
@@ -795,7 +818,8 @@ def make_gate(deps: Deps, client: WebClient | None) -> Gate:
                     Nudge.message_ts.is_not(None),
                 )
             ).scalar_one()
-        if sent_today >= prefs.daily_cap:
+        critical = any(r.cadence_id in (CUTOFF, *ESCALATIONS) for r in rows)
+        if sent_today >= prefs.daily_cap and not critical:
             logger.info("daily DM cap reached for %s; nudges wait for tomorrow", target)
             tomorrow = datetime.combine(
                 now.astimezone(tz).date() + timedelta(days=1), start, tzinfo=tz
