@@ -221,7 +221,9 @@ def on_done(
         if nudge is None:
             messages: set[tuple[str, str]] = set()
         else:
-            _, messages = mark_done(session, nudge, by=act.user.id, now=now)
+            clicker = session.scalars(select(Person).where(Person.slack_id == act.user.id)).first()
+            tz = person_tz(clicker, organization(session))
+            _, messages = mark_done(session, nudge, by=act.user.id, now=now, tz=tz)
     if nudge is None:
         _gone(respond, act)
         return

@@ -9,8 +9,8 @@ second missed business day in a row for a client also tells its Service Lead, a 
 head of delivery (escalate early, with a clear owner).
 
 `make_gate` is the noise budget (quiet hours, out of office, a daily DM cap — the overdue
-touchpoint DM and escalations are never held back by the cap — and Slack Do Not Disturb) and `render_batch` turns one person's due nudges into one readable message with
-buttons. `refresh_message` re-renders a sent message after a click or a touchpoint (done is
+touchpoint DM and escalations are never held back by the cap — and Slack Do Not Disturb)
+and `render_batch` turns one person's due nudges into one readable message with buttons. `refresh_message` re-renders a sent message after a click or a touchpoint (done is
 done).
 """
 
@@ -72,6 +72,7 @@ CUTOFF = "touchpoint-cutoff"
 ESCALATE_SL = "missed-touchpoints-sl"
 ESCALATE_HOD = "missed-touchpoints-hod"
 ESCALATIONS = (ESCALATE_SL, ESCALATE_HOD)
+UTC_ZONE = ZoneInfo("UTC")
 OPEN = ("pending", "sending", "sent")
 ALL_STATUSES = ("pending", "sending", "sent", "closed", "dropped")
 DEFAULT_QUIET = (time(18, 0), time(9, 0))
@@ -758,7 +759,7 @@ def after_touchpoint(
 
 
 def mark_done(
-    session: Session, nudge: Nudge, *, by: str, now: datetime
+    session: Session, nudge: Nudge, *, by: str, now: datetime, tz: ZoneInfo = UTC_ZONE
 ) -> tuple[bool, set[tuple[str, str]]]:
     """Record a cadence closed by a click (who and when); close it for everyone nudged."""
     key = done_key(nudge.cadence_id, nudge.client_id, nudge.person_id or nudge.target, nudge.period)
@@ -780,7 +781,7 @@ def mark_done(
         query = query.where(Nudge.client_id == nudge.client_id)
     else:
         query = query.where(Nudge.person_id == nudge.person_id)
-    outcome = f":white_check_mark: Done — <@{by}>, {now:%Y-%m-%d %H:%M} UTC"
+    outcome = f":white_check_mark: Done — <@{by}>, {now.astimezone(tz):%a %Y-%m-%d %H:%M}"
     messages = close_nudges(session, list(session.scalars(query)), by=by, outcome=outcome, now=now)
     return new, messages
 

@@ -155,9 +155,7 @@ def test_a_normal_week_for_a_small_portfolio(bot: BotHarness) -> None:
 
     # Triangle Sync on Wednesday at 11:00 local, to the CSO, SL and EP of each client.
     tri = {
-        (s.target, local(s).strftime("%a %H:%M"))
-        for s in sent
-        if "triangle-sync" in s.cadences()
+        (s.target, local(s).strftime("%a %H:%M")) for s in sent if "triangle-sync" in s.cadences()
     }
     assert tri == {
         ("U0CSO1", "Wed 11:00"),
@@ -171,7 +169,9 @@ def test_a_normal_week_for_a_small_portfolio(bot: BotHarness) -> None:
     assert weekly == [f"weekly-presentation:U0CSO1:{cid['globex']}:2026-W47"]
 
     # Morning update: acme was touched at 09:00 Chicago (10:00 NY), so only globex at 10:30.
-    morning = {k.split(":")[2] for s in sent for k in s.keys if k.startswith("morning-update:U0CSO1")}
+    morning = {
+        k.split(":")[2] for s in sent for k in s.keys if k.startswith("morning-update:U0CSO1")
+    }
     assert morning == {str(cid["globex"])}
 
     # The noise budget: at most 6 DMs a day, plus the overdue-touchpoint DM and escalations.
