@@ -9,9 +9,9 @@ second missed business day in a row for a client also tells its Service Lead, a 
 head of delivery (escalate early, with a clear owner).
 
 `make_gate` is the noise budget (quiet hours, out of office, a daily DM cap — the overdue
-touchpoint DM and escalations are never held back by the cap — and Slack Do Not Disturb)
-and `render_batch` turns one person's due nudges into one readable message with buttons. `refresh_message` re-renders a sent message after a click or a touchpoint (done is
-done).
+touchpoint DM and escalations are never held back by the cap — and Slack Do Not Disturb),
+and `render_batch` turns one person's due nudges into one readable message with buttons.
+`refresh_message` re-renders a sent message after a click or a touchpoint (done is done).
 """
 
 from __future__ import annotations
