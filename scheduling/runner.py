@@ -10,6 +10,7 @@ outbox sends each nudge once.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -45,6 +46,7 @@ def run_tick(deps: Deps, client: WebClient) -> None:
 
 
 def add_tick_job(scheduler: BaseScheduler, deps: Deps, client: WebClient) -> None:
+    """A tick at the start of every minute, and one right away (catch up after a restart)."""
     scheduler.add_job(
         run_tick,
         "cron",
@@ -52,6 +54,7 @@ def add_tick_job(scheduler: BaseScheduler, deps: Deps, client: WebClient) -> Non
         args=[deps, client],
         id=JOB_ID,
         replace_existing=True,
+        next_run_time=datetime.now(UTC),
     )
 
 
