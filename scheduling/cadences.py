@@ -116,7 +116,29 @@ class Prefs:
         return self.quiet_end, self.quiet_start
 
 
-def person_tz(person: Person | None, org: Organization) -> ZoneInfo:
+@dataclass(frozen=True, slots=True)
+class PersonRow:
+    """The columns of a person the engine reads (plain rows: no ORM overhead per tick)."""
+
+    slack_id: str
+    name: str
+    role: str
+    timezone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRow:
+    id: int
+    slug: str
+    name: str
+    cso_id: str
+    service_lead_id: str | None
+    engagement_partner_id: str | None
+    contract_start: date | None
+    contract_end: date | None
+
+
+def person_tz(person: Person | PersonRow | None, org: Organization) -> ZoneInfo:
     return ZoneInfo((person.timezone if person else None) or org.timezone or "UTC")
 
 
@@ -148,8 +170,8 @@ def ooo_ranges(session: Session, since: date, person_id: str | None = None) -> d
 class Snapshot:
     org: Organization
     catalogue: Catalogue
-    people: list[Person]
-    clients: list[Client]
+    people: list[PersonRow]
+    clients: list[ClientRow]
     prefs: dict[str, Prefs]
     ooo: dict[str, list[OooRange]]
     touch_days: set[tuple[int, date]] = field(default_factory=set)
@@ -163,8 +185,31 @@ class Snapshot:
 def load_snapshot(session: Session, now: datetime) -> Snapshot:
     org = organization(session)
     catalogue = catalogue_of(org)
-    people = list(session.scalars(select(Person).where(Person.active)))
-    clients = list(session.scalars(select(Client).where(Client.active).order_by(Client.slug)))
+    people = [
+        PersonRow(*row)
+        for row in session.execute(
+            select(Person.slack_id, Person.name, Person.role, Person.timezone)
+            .where(Person.active)
+            .order_by(Person.slack_id)
+        )
+    ]
+    clients = [
+        ClientRow(*row)
+        for row in session.execute(
+            select(
+                Client.id,
+                Client.slug,
+                Client.name,
+                Client.cso_id,
+                Client.service_lead_id,
+                Client.engagement_partner_id,
+                Client.contract_start,
+                Client.contract_end,
+            )
+            .where(Client.active)
+            .order_by(Client.slug)
+        )
+    ]
     prefs = {row.slack_id: Prefs.of(row) for row in session.scalars(select(PersonPrefs))}
     day = now.astimezone(UTC).date()
     # Every local "today" on Earth is within a day of the UTC date.
@@ -227,9 +272,9 @@ def done_key(cadence_id: str, client_id: int | None, person_id: str, period: str
 
 
 # -- the enqueuer --------------------------------------------------------------------------------
-def _relation_index(clients: Iterable[Client]) -> dict[str, dict[Role, list[Client]]]:
+def _relation_index(clients: Iterable[ClientRow]) -> dict[str, dict[Role, list[ClientRow]]]:
     """person -> role on the client's team -> clients (one pass over the clients)."""
-    index: dict[str, dict[Role, list[Client]]] = defaultdict(lambda: defaultdict(list))
+    index: dict[str, dict[Role, list[ClientRow]]] = defaultdict(lambda: defaultdict(list))
     for c in clients:
         index[c.cso_id][Role.CSO].append(c)
         if c.service_lead_id:
@@ -240,27 +285,36 @@ def _relation_index(clients: Iterable[Client]) -> dict[str, dict[Role, list[Clie
 
 
 def _clients_for(
-    cadence: Cadence, person: Person, rel: dict[Role, list[Client]], all_clients: list[Client]
-) -> list[Client]:
-    found: dict[int, Client] = {}
-    for role in cadence.roles:
+    roles: tuple[Role, ...],
+    person: PersonRow,
+    rel: dict[Role, list[ClientRow]],
+    all_clients: list[ClientRow],
+) -> list[ClientRow]:
+    """The person's clients in any of `roles` (leadership roles: every client), by slug."""
+    lists: list[list[ClientRow]] = []
+    for role in roles:
         if role in (Role.HEAD_OF_DELIVERY, Role.FOUNDER):
             if person.role == role.value:
-                found.update((c.id, c) for c in all_clients)
-        else:
-            found.update((c.id, c) for c in rel.get(role, []))
+                return all_clients
+        elif rel.get(role):
+            lists.append(rel[role])
+    if len(lists) <= 1:
+        return lists[0] if lists else []
+    found = {c.id: c for group in lists for c in group}
     return sorted(found.values(), key=lambda c: c.slug)
 
 
-def _applies_to_person(cadence: Cadence, person: Person, rel: dict[Role, list[Client]]) -> bool:
+def _applies_to_person(
+    cadence: Cadence, person: PersonRow, rel: dict[Role, list[ClientRow]]
+) -> bool:
     return any(person.role == r.value or rel.get(r) for r in cadence.roles)
 
 
 def _is_closed(
     cadence: Cadence,
     occ: Occurrence,
-    client: Client | None,
-    person: Person,
+    client: ClientRow | None,
+    person: PersonRow,
     tz: ZoneInfo,
     snap: Snapshot,
 ) -> bool:
@@ -280,13 +334,13 @@ def _is_closed(
     return key in snap.touch_days or key in snap.exempt_days
 
 
-def _in_contract(client: Client, day: date) -> bool:
+def _in_contract(client: ClientRow, day: date) -> bool:
     if client.contract_start and day < client.contract_start:
         return False
     return not (client.contract_end and day > client.contract_end)
 
 
-def _data(cadence: Cadence, occ: Occurrence, client: Client | None, **extra: Any) -> dict:
+def _data(cadence: Cadence, occ: Occurrence, client: ClientRow | None, **extra: Any) -> dict:
     closes = cadence.closes_by if isinstance(cadence.closes_by, str) else "touchpoint"
     data = {
         "view": "cadence",
@@ -302,7 +356,9 @@ def _data(cadence: Cadence, occ: Occurrence, client: Client | None, **extra: Any
     return data
 
 
-def _spec(cadence: Cadence, occ: Occurrence, person: Person, client: Client | None) -> NudgeSpec:
+def _spec(
+    cadence: Cadence, occ: Occurrence, person: PersonRow, client: ClientRow | None
+) -> NudgeSpec:
     text = f"{cadence.title}" + (f" — {client.name}" if client else "")
     return NudgeSpec(
         cadence_id=cadence.id,
@@ -324,7 +380,12 @@ class _Planner:
     cache: dict[tuple[Any, ...], Occurrence | None] = field(default_factory=dict)
 
     def occurrence(
-        self, cadence: Cadence, tz: ZoneInfo, ooo: Sequence[OooRange], client: Client | None
+        self,
+        cadence: Cadence,
+        tz: ZoneInfo,
+        ooo: Sequence[OooRange],
+        client: ClientRow | None,
+        today: date,
     ) -> Occurrence | None:
         contract: tuple[date | None, date | None] = (None, None)
         if isinstance(cadence.schedule, LifecycleSchedule):
@@ -333,7 +394,7 @@ class _Planner:
             anchor = contract[0] if cadence.schedule.anchor == "contract_start" else contract[1]
             if anchor is None:
                 return None
-            lag = (self.now.astimezone(tz).date() - anchor).days - cadence.schedule.offset_days
+            lag = (today - anchor).days - cadence.schedule.offset_days
             if not -1 <= lag <= 62:  # cheap pre-filter: nowhere near its day
                 return None
         key = (cadence.id, cadence.at, tz.key, tuple(ooo), contract)
@@ -353,46 +414,61 @@ class _Planner:
         return self.cache[key]
 
 
-def plan(snap: Snapshot, now: datetime) -> tuple[list[NudgeSpec], list[tuple[Client, Occurrence]]]:
-    """The nudges due at `now` that are not closed yet, and the clients missing today at the
-    cutoff (for escalation). Pure over the snapshot: no SQL."""
+def plan(
+    snap: Snapshot, now: datetime
+) -> tuple[list[NudgeSpec], list[tuple[ClientRow, Occurrence]]]:
+    """The new nudges due at `now` (not closed, not already in the outbox), and the clients
+    found missing today at the cutoff (for escalation). Pure over the snapshot: no SQL."""
     planner = _Planner(snap, now)
     specs: list[NudgeSpec] = []
-    missed: list[tuple[Client, Occurrence]] = []
-    enabled = snap.catalogue.enabled()
+    missed: list[tuple[ClientRow, Occurrence]] = []
+    enabled = [c for c in snap.catalogue.enabled() if c.bands is None]  # bands: not tracked yet
     index = _relation_index(snap.clients)
+    existing = snap.existing
     for person in snap.people:
         rel = index.get(person.slack_id, {})
         tz = person_tz(person, snap.org)
+        today = now.astimezone(tz).date()
         prefs = snap.prefs.get(person.slack_id, Prefs())
         ooo = snap.ooo.get(person.slack_id, [])
+        reach = 62 if ooo else 8
+        pid = person.slack_id
         for base in enabled:
             if not _applies_to_person(base, person, rel):
                 continue
             cadence = base.with_person_time(prefs.times)
             lifecycle = isinstance(cadence.schedule, LifecycleSchedule)
             if not cadence.per_client:
-                occ = planner.occurrence(cadence, tz, ooo, None)
-                if occ and not _is_closed(cadence, occ, None, person, tz, snap):
+                occ = planner.occurrence(cadence, tz, ooo, None, today)
+                if (
+                    occ
+                    and f"{cadence.id}:{pid}:-:{occ.period}" not in existing
+                    and not _is_closed(cadence, occ, None, person, tz, snap)
+                ):
                     specs.append(_spec(cadence, occ, person, None))
                 continue
-            clients = _clients_for(cadence, person, rel, snap.clients)
-            if not clients:
-                continue
-            shared = None if lifecycle else planner.occurrence(cadence, tz, ooo, None)
+            shared = None if lifecycle else planner.occurrence(cadence, tz, ooo, None, today)
             if not lifecycle and shared is None:
                 continue
-            for client in clients:
-                if cadence.bands is not None:
-                    continue  # health bands are not tracked yet: band cadences stay quiet
-                occ = planner.occurrence(cadence, tz, ooo, client) if lifecycle else shared
-                if occ is None or (not lifecycle and not _in_contract(client, occ.local_day)):
+            sched = cadence.schedule
+            anchor_start = isinstance(sched, LifecycleSchedule) and sched.anchor == "contract_start"
+            offset = sched.offset_days if isinstance(sched, LifecycleSchedule) else 0
+            for client in _clients_for(cadence.roles, person, rel, snap.clients):
+                if lifecycle:
+                    anchor = client.contract_start if anchor_start else client.contract_end
+                    # Nowhere near its day: the day moves forward past weekends and holidays
+                    # (a week at most), or past time out of office (up to 62 days).
+                    if anchor is None or not -1 <= (today - anchor).days - offset <= reach:
+                        continue
+                occ = planner.occurrence(cadence, tz, ooo, client, today) if lifecycle else shared
+                if occ is None or f"{cadence.id}:{pid}:{client.id}:{occ.period}" in existing:
+                    continue
+                if not lifecycle and not _in_contract(client, occ.local_day):
                     continue
                 if _is_closed(cadence, occ, client, person, tz, snap):
                     continue
-                spec = _spec(cadence, occ, person, client)
-                specs.append(spec)
-                if cadence.id == CUTOFF and spec.natural_key() not in snap.existing:
+                specs.append(_spec(cadence, occ, person, client))
+                if cadence.id == CUTOFF:
                     missed.append((client, occ))
     return specs, missed
 
@@ -403,9 +479,12 @@ def cadence_enqueuer(deps: Deps, now: datetime) -> int:
         snap = load_snapshot(session, now)
         specs, missed = plan(snap, now)
         if missed:
-            specs += escalations(session, snap, missed)
-        new = [s for s in specs if s.natural_key() not in snap.existing]
-        return enqueue_many(session, new, now)
+            specs += [
+                s
+                for s in escalations(session, snap, missed)
+                if s.natural_key() not in snap.existing
+            ]
+        return enqueue_many(session, specs, now)
 
 
 def enqueue_many(session: Session, specs: Sequence[NudgeSpec], now: datetime) -> int:
@@ -423,21 +502,13 @@ def enqueue_many(session: Session, specs: Sequence[NudgeSpec], now: datetime) ->
             "period": s.period,
             "target": s.target,
             "text": s.text,
-            "blocks": s.blocks,
+            **({"blocks": s.blocks} if s.blocks is not None else {}),
             "batch": s.batch,
             "status": "pending",
             "due_at": s.due_at,
             "expires_at": s.expires_at,
             "created_at": now,
-            "claimed_at": None,
-            "claim_token": None,
-            "sent_at": None,
             "attempts": 0,
-            "last_error": None,
-            "message_channel": None,
-            "message_ts": None,
-            "closed_at": None,
-            "closed_by": None,
             "data": s.data,
         }
         for s in specs
@@ -445,7 +516,11 @@ def enqueue_many(session: Session, specs: Sequence[NudgeSpec], now: datetime) ->
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table: Any = Nudge.__table__
-    session.execute(insert(table).on_conflict_do_nothing(), rows)
+    # Columns left out are NULL (claim, send and close columns): less to bind per row.
+    for has_blocks in (False, True):
+        batch = [r for r in rows if ("blocks" in r) is has_blocks]
+        if batch:
+            session.execute(insert(table).on_conflict_do_nothing(), batch)
     return len(rows)
 
 
@@ -465,7 +540,7 @@ def _streak(
     An earlier day counts only if the bot reminded about it at that day's cutoff: days before
     the bot tracked the client (a fresh import) are not held against anyone."""
     streak, day = 1, today
-    for _ in range(21):
+    for _ in range(10):
         if streak >= limit:
             break
         day -= timedelta(days=1)
@@ -480,9 +555,9 @@ def _streak(
 
 
 def escalations(
-    session: Session, snap: Snapshot, missed: list[tuple[Client, Occurrence]]
+    session: Session, snap: Snapshot, missed: list[tuple[ClientRow, Occurrence]]
 ) -> list[NudgeSpec]:
-    first = min(o.local_day for _, o in missed) - timedelta(days=21)
+    first = min(o.local_day for _, o in missed) - timedelta(days=10)
     last = max(o.local_day for _, o in missed)
     touched = _pairs(
         session.execute(
