@@ -14,6 +14,7 @@ from bot.templates import render
 from domain.commands import CommandError, unknown_client_message
 from domain.pulse import PULSE_USAGE, SENTIMENT_EMOJI, PulseCard, parse_pulse_update
 from handlers.common import SlashCommand, deps_of
+from scheduling.cadences import after_recorded
 from storage.activity import record_pulse
 from storage.models import Client
 from storage.portfolio import active_clients, client_by_slug, clients_of
@@ -71,6 +72,7 @@ def pulse_command(
         text=render("messages/pulse_recorded.j2", name=name, update=update),
         response_type="ephemeral",
     )
+    after_recorded(deps, context.client, target.id, "pulse", cmd.user_id)
 
 
 def _show(

@@ -17,6 +17,7 @@ from domain.commands import (
     unknown_client_message,
 )
 from handlers.common import SlashCommand, deps_of
+from scheduling.cadences import after_recorded
 from storage.activity import record_win
 from storage.portfolio import (
     active_clients,
@@ -68,6 +69,7 @@ def win_command(ack: Ack, command: dict[str, Any], respond: Respond, context: Bo
         ),
         response_type="ephemeral",
     )
+    after_recorded(deps, context.client, client.id, "win", cmd.user_id)
 
 
 def register(app: App) -> None:

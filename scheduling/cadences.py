@@ -926,3 +926,36 @@ def _dnd_ends(client: WebClient, user: str, now: datetime) -> datetime | None:
         if start <= ts < end:
             return datetime.fromtimestamp(end, UTC)
     return None
+
+
+def after_recorded(
+    deps: Deps, client: WebClient | None, client_id: int, closes: str, by: str
+) -> int:
+    """A win (`/win`) or a pulse (`/pulse`) was recorded: close the client's open reminders
+    that it closes (the weekly presentation, the stand-up pulse) and update sent messages."""
+    now = deps.clock.now()
+    outcome = {
+        "win": f":trophy: Win recorded by <@{by}>.",
+        "pulse": f":white_check_mark: Pulse recorded by <@{by}>.",
+    }.get(closes, ":white_check_mark: Done.")
+    try:
+        with deps.db.transaction() as session:
+            catalogue = catalogue_of(organization(session))
+            ids = sorted(c.id for c in catalogue.cadences if c.closes_by == closes)
+            rows = list(
+                session.scalars(
+                    select(Nudge).where(
+                        Nudge.client_id == client_id,
+                        Nudge.status.in_(OPEN),
+                        Nudge.cadence_id.in_(ids),
+                    )
+                )
+            )
+            messages = close_nudges(session, rows, by=by, outcome=outcome, now=now)
+        if client is not None:
+            for channel, ts in sorted(messages):
+                refresh_message(deps, client, channel, ts)
+    except Exception:  # the win or pulse is recorded; an open reminder is not worth a failure
+        logger.exception("could not close the %s reminders for client %s", closes, client_id)
+        return 0
+    return len(rows)

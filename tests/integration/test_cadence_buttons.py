@@ -324,3 +324,14 @@ def test_touchpoints_are_not_lost_while_closing(bot: BotHarness) -> None:
     bot.emulator.wait_for("chat.update", count=3)  # retried, then given up: logged, not raised
     closed = nudge(bot, "touchpoint-cutoff", slug_id=client_id(bot, "globex"))
     assert closed.status == "closed"
+
+
+def test_a_win_closes_the_weekly_presentation_reminder(bot: BotHarness) -> None:
+    at(bot, datetime(2026, 11, 20, 10, 1, tzinfo=NY))
+    row = nudge(bot, "weekly-presentation", slug_id=client_id(bot, "acme"))
+    assert row.status == "sent"
+    bot.command("/win", 'acme "Demoed the pipeline: reports 2 days faster"')
+    update = update_of(bot, row.message_ts)
+    assert "Win recorded by <@U0CSO1>" in texts(update)
+    assert "• Globex\"" in texts(update)  # still open, no outcome beside it
+    assert nudge(bot, "weekly-presentation", slug_id=client_id(bot, "acme")).status == "closed"
