@@ -333,5 +333,5 @@ def test_a_win_closes_the_weekly_presentation_reminder(bot: BotHarness) -> None:
     bot.command("/win", 'acme "Demoed the pipeline: reports 2 days faster"')
     update = update_of(bot, row.message_ts)
     assert "Win recorded by <@U0CSO1>" in texts(update)
-    assert "• Globex\"" in texts(update)  # still open, no outcome beside it
+    assert '• Globex"' in texts(update)  # still open, no outcome beside it
     assert nudge(bot, "weekly-presentation", slug_id=client_id(bot, "acme")).status == "closed"
