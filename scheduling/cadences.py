@@ -865,42 +865,63 @@ def mark_done(
 def make_gate(deps: Deps, client: WebClient | None) -> Gate:
     """Quiet hours, out of office and holidays, a daily DM cap, and Slack Do Not Disturb.
 
-    Returns a later moment to postpone to (the outbox drops what passes its grace)."""
+    Returns a later moment to postpone to (the outbox drops what passes its grace). People,
+    preferences, out-of-office and the last day's DMs are read once per gate (one tick)."""
+    cache: dict[str, Any] = {}
+
+    def load(now: datetime) -> dict[str, Any]:
+        if not cache:
+            with deps.db.session() as session:
+                cache["org"] = organization(session)
+                cache["people"] = {
+                    pid: PersonRow(pid, name, role, tz)
+                    for pid, name, role, tz in session.execute(
+                        select(Person.slack_id, Person.name, Person.role, Person.timezone)
+                    )
+                }
+                cache["prefs"] = {
+                    r.slack_id: Prefs.of(r) for r in session.scalars(select(PersonPrefs))
+                }
+                cache["ooo"] = ooo_ranges(session, now.date() - timedelta(days=1))
+                sent: dict[str, dict[str, datetime]] = defaultdict(dict)
+                for target, ts, at in session.execute(
+                    select(Nudge.target, Nudge.message_ts, Nudge.sent_at).where(
+                        Nudge.sent_at >= now - timedelta(days=1), Nudge.message_ts.is_not(None)
+                    )
+                ):
+                    if ts is not None and at is not None:
+                        sent[target][ts] = min(at, sent[target].get(ts, at))
+                cache["sent"] = sent
+        return cache
 
     def gate(target: str, rows: list[Nudge], now: datetime) -> datetime | None:
         if not target.startswith(("U", "W")):
             return None  # channels are not people
-        with deps.db.session() as session:
-            person = session.scalars(select(Person).where(Person.slack_id == target)).first()
-            if person is None:
-                return None
-            org = organization(session)
-            prefs = Prefs.of(session.get(PersonPrefs, target))
-            tz = person_tz(person, org)
-            ooo = ooo_ranges(session, now.date() - timedelta(days=1), target).get(target, [])
-            start, end = prefs.working_hours
-            calendar: dict[str, Any] = {
-                "holiday_country": org.holidays_country or "",
-                "holiday_subdiv": org.holidays_subdiv,
-                "ooo": ooo,
-            }
-            if not within_working_hours(now, tz, start, end, **calendar):
-                return next_working_moment(now, tz, start, end, **calendar)
-            local_midnight = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
-            sent_today = session.execute(
-                select(func.count(func.distinct(Nudge.message_ts))).where(
-                    Nudge.target == target,
-                    Nudge.sent_at >= local_midnight,
-                    Nudge.message_ts.is_not(None),
-                )
-            ).scalar_one()
+        known = load(now)
+        person = known["people"].get(target)
+        if person is None:
+            return None
+        org = known["org"]
+        prefs = known["prefs"].get(target, Prefs())
+        tz = person_tz(person, org)
+        start, end = prefs.working_hours
+        calendar: dict[str, Any] = {
+            "holiday_country": org.holidays_country or "",
+            "holiday_subdiv": org.holidays_subdiv,
+            "ooo": known["ooo"].get(target, []),
+        }
+        if not within_working_hours(now, tz, start, end, **calendar):
+            return next_working_moment(now, tz, start, end, **calendar)
         critical = any(r.cadence_id in (CUTOFF, *ESCALATIONS) for r in rows)
-        if sent_today >= prefs.daily_cap and not critical:
-            logger.info("daily DM cap reached for %s; nudges wait for tomorrow", target)
-            tomorrow = datetime.combine(
-                now.astimezone(tz).date() + timedelta(days=1), start, tzinfo=tz
-            )
-            return next_working_moment(tomorrow, tz, start, end, **calendar)
+        if not critical:
+            local_midnight = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
+            sent_today = sum(1 for at in known["sent"][target].values() if at >= local_midnight)
+            if sent_today >= prefs.daily_cap:
+                logger.info("daily DM cap reached for %s; nudges wait for tomorrow", target)
+                tomorrow = datetime.combine(
+                    now.astimezone(tz).date() + timedelta(days=1), start, tzinfo=tz
+                )
+                return next_working_moment(tomorrow, tz, start, end, **calendar)
         if client is not None:
             ends = _dnd_ends(client, target, now)
             if ends is not None:
