@@ -15,7 +15,7 @@ from bot.settings import ConfigError, Settings, load_settings
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 # Feature modules that add sub-commands: each has `add_commands(subparsers)`.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["scheduling.cli"]
 
 
 class UsageError(Exception):
@@ -54,6 +54,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     except SlackApiError as exc:  # auth.test refused the token
         reason = exc.response.get("error", "unknown error")
         raise ConfigError(f"SLACK_BOT_TOKEN was refused by Slack ({reason})") from None
+    deps.extras.setdefault("on_serve", []).append(_scheduler_hook())
     # Everything built so far lives as long as the process: keep it out of the collector's
     # generations, and collect less often, so GC pauses don't land on acks.
     import gc
@@ -84,6 +85,12 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         log.info("draining after-ack work")
         deps.background.shutdown(wait=True)
     return 0
+
+
+def _scheduler_hook() -> Callable[..., object]:
+    from scheduling.runner import start_background
+
+    return start_background
 
 
 def _cmd_portfolio(args: argparse.Namespace, settings: Settings) -> int:

@@ -54,10 +54,24 @@ class Totals(BaseModel):
     rate: float | None
 
 
+class CadenceRow(BaseModel):
+    """A cadence closed by a click (Triangle Sync held...): nudged, and done or not."""
+
+    cadence: str
+    title: str
+    client: str | None = None
+    day: str
+    period: str
+    done: bool
+    done_by: str | None = None
+    done_at: str | None = None
+
+
 class CsoKpi(Totals):
     slack_id: str
     name: str
     clients: list[ClientKpi]
+    cadences: list[CadenceRow] = Field(default_factory=list)
 
 
 class WeekKpi(BaseModel):
@@ -186,6 +200,9 @@ def format_table(kpi: WeekKpi) -> str:
             if c.daily.exempt:
                 missed += "  (exempt: " + ", ".join(e["date"] for e in c.daily.exempt) + ")"
             lines.append(f"  {c.slug:<26} {daily:>9} {weekly:>7} {'':>7}  {missed}")
+        if cso.cadences:
+            held = sum(1 for r in cso.cadences if r.done)
+            lines.append(f"  {'cadences done (click)':<26} {held:>4}/{len(cso.cadences):<4}")
     lines.append("-" * len(header))
     o = kpi.overall
     lines.append(f"{'Overall':<28} {o.done:>4}/{o.expected:<4} {'':>7} {_pct(o.rate):>7}")

@@ -6,9 +6,11 @@ import logging
 from typing import Any
 
 from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
 
 from bot.deps import Deps
 from handlers.common import MessageEvent, after_ack, deps_of
+from handlers.reminders import after_message
 from storage.recorder import ChannelMessage, Recorded, record_channel_message
 
 logger = logging.getLogger(__name__)
@@ -35,11 +37,13 @@ def on_message(body: dict[str, Any], event: dict[str, Any], context: BoltContext
         event_id=body.get("event_id"),
     )
     deps = deps_of(context)
-    after_ack(context, lambda: _handle(deps, channel_message))
+    client = context.client
+    after_ack(context, lambda: _handle(deps, client, channel_message))
 
 
-def _handle(deps: Deps, msg: ChannelMessage) -> None:
-    record_message(deps, msg)
+def _handle(deps: Deps, client: WebClient | None, msg: ChannelMessage) -> None:
+    recorded = record_message(deps, msg)
+    after_message(deps, client, recorded, msg.ts)
 
 
 def register(app: App) -> None:

@@ -20,6 +20,7 @@ from domain.pulse import (
     parse_pulse_update,
 )
 from handlers.common import SlashCommand, after_ack, deps_of
+from scheduling.cadences import after_recorded
 from storage.activity import record_pulse
 from storage.models import Client
 from storage.portfolio import active_clients, client_by_slug, clients_of
@@ -83,6 +84,7 @@ def _record(cmd: SlashCommand, update: PulseUpdate, respond: Respond, context: B
         text=render("messages/pulse_recorded.j2", name=name, update=update),
         response_type="ephemeral",
     )
+    after_recorded(deps, context.client, target.id, "pulse", cmd.user_id)
 
 
 def _show(

@@ -26,6 +26,7 @@ from domain.commands import (
     unknown_client_message,
 )
 from handlers.common import SlashCommand, ViewSubmission, after_ack, deps_of
+from handlers.reminders import after_logged
 from storage.activity import record_exemption, record_touchpoint
 from storage.portfolio import (
     active_clients,
@@ -100,11 +101,15 @@ def touchpoint_command(
         # trigger_id expires in 3 seconds: open the modal right away, not after the ack queue.
         open_modal(deps, client, trigger_id=cmd.trigger_id, user_id=cmd.user_id)
         return
-    after_ack(context, lambda: _log(deps, cmd, request, respond), respond)
+    after_ack(context, lambda: _log(deps, client, cmd, request, respond), respond)
 
 
 def _log(
-    deps: Deps, cmd: SlashCommand, request: TouchpointRequest | SkipRequest, respond: Respond
+    deps: Deps,
+    client: WebClient,
+    cmd: SlashCommand,
+    request: TouchpointRequest | SkipRequest,
+    respond: Respond,
 ) -> None:
     # The trigger id is unique per invocation: a re-delivered command is recorded once.
     text = log_touchpoint(
@@ -114,6 +119,7 @@ def _log(
         dedupe_key=f"cmd:{cmd.trigger_id}" if cmd.trigger_id else None,
     )
     respond(text=text, response_type="ephemeral")
+    after_logged(deps, client, request, cmd.user_id)
 
 
 def modal_view(
@@ -266,6 +272,7 @@ def touchpoint_submitted(
             dedupe_key=f"modal:{view_id}",
         )
         client.chat_postMessage(channel=sub.user.id, text=text)
+        after_logged(deps, client, request, sub.user.id, day)
         for hook in deps.extras.get("on_touchpoint_logged", []):
             hook(deps, client, request.slug, sub.user.id, sub.private_metadata)
 

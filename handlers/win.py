@@ -18,6 +18,7 @@ from domain.commands import (
     unknown_client_message,
 )
 from handlers.common import SlashCommand, after_ack, deps_of
+from scheduling.cadences import after_recorded
 from storage.activity import record_win
 from storage.portfolio import (
     active_clients,
@@ -73,6 +74,7 @@ def _record(cmd: SlashCommand, request: WinRequest, respond: Respond, context: B
         ),
         response_type="ephemeral",
     )
+    after_recorded(deps, context.client, client.id, "win", cmd.user_id)
 
 
 def register(app: App) -> None:

@@ -16,6 +16,7 @@ from datetime import datetime
 from slack_sdk import WebClient
 
 from bot.deps import Deps
+from scheduling.cadences import cadence_enqueuer, make_gate, render_batch
 from scheduling.outbox import Delivery, Gate, deliver_due
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ Enqueuer = Callable[[Deps, datetime], int]
 
 def enqueuers() -> list[tuple[str, Enqueuer]]:
     """Every feature's enqueuer, in order. Features add themselves here."""
-    return []
+    return [("cadences", cadence_enqueuer)]
 
 
 @dataclass
@@ -49,5 +50,6 @@ def tick(deps: Deps, client: WebClient, now: datetime, *, gate: Gate | None = No
         except Exception as exc:  # one feature's bug must not stop the others' nudges
             logger.exception("enqueuer %s failed", name)
             report.errors[name] = type(exc).__name__
-    report.deliveries = deliver_due(deps.db, client, now, gate=gate)
+    gate = gate if gate is not None else make_gate(deps, client)
+    report.deliveries = deliver_due(deps.db, client, now, gate=gate, batcher=render_batch)
     return report

@@ -214,3 +214,52 @@ class Nudge(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_by: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# --- cadence: per-person preferences, out-of-office, cadences closed by a click ---------------
+class PersonPrefs(Base):
+    """A person's own nudge settings (`/cso prefs`); a missing value means the default."""
+
+    __tablename__ = "person_prefs"
+
+    slack_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    standup: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" local
+    cutoff: Mapped[str | None] = mapped_column(String(5))
+    quiet_start: Mapped[str | None] = mapped_column(String(5))  # evening, e.g. "18:00"
+    quiet_end: Mapped[str | None] = mapped_column(String(5))  # morning, e.g. "09:00"
+    daily_cap: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OutOfOffice(Base):
+    """A person's time out of office (inclusive dates): no nudges, no KPI expectation."""
+
+    __tablename__ = "out_of_office"
+    __table_args__ = (Index("ix_ooo_person", "person_id", "end_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(32))
+    start_day: Mapped[date] = mapped_column(Date)
+    end_day: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CadenceDone(Base):
+    """A cadence occurrence closed by a click (Triangle Sync held...): who and when.
+
+    `key` is cadence:subject:period (subject: the client id, or the person for per-person
+    cadences), so one click closes it for everyone it was nudged to.
+    """
+
+    __tablename__ = "cadence_done"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    cadence_id: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    person_id: Mapped[str | None] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(64))
+    done_by: Mapped[str] = mapped_column(String(32))
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,245 @@
+"""One cadence tick over 10,000 clients and 2,000 people, on SQLite and PostgreSQL.
+
+Reports seconds and SQL statements (a `before_cursor_execute` counter) for:
+  * the first tick at the cutoff (every overdue reminder is new and written),
+  * a steady-state tick a minute later (nothing new: what 179 of 180 ticks in a grace do),
+  * the delivery of what the first tick wrote, to the local Slack emulator (one DM per person).
+Target: a tick's enqueuing under 2 s. PostgreSQL runs when BENCH_DATABASE_URL or
+TEST_DATABASE_URL is set (a private database is created and dropped).
+
+    python -m bench.tick [--clients 10000] [--people 2000] [--no-deliver]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import create_engine, event, insert, text
+from sqlalchemy.engine import Engine, make_url
+
+from bot.app import make_web_client
+from bot.clock import FixedClock
+from bot.deps import Deps
+from bot.emulator import SlackEmulator
+from bot.settings import Settings
+from scheduling.cadences import cadence_enqueuer, make_gate, render_batch
+from scheduling.outbox import deliver_due
+from storage.db import Database
+from storage.models import Client, Organization, Person, Touchpoint
+
+NY = ZoneInfo("America/New_York")
+NOW = datetime(2026, 11, 18, 15, 5, tzinfo=NY)  # a Wednesday, just past the NY cutoff
+ZONES = ["America/New_York", "America/New_York", "America/Chicago", "Europe/London"]
+
+
+class Counter:
+    def __init__(self, engine: Engine):
+        self.n = 0
+        event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, *args: Any) -> None:
+        self.n += 1
+
+
+@dataclass
+class Result:
+    label: str
+    seconds: float
+    statements: int
+    note: str = ""
+
+
+def populate(db: Database, n_clients: int, n_people: int) -> None:
+    rnd = random.Random(7)
+    n_sl, n_ep, n_hod = n_people * 15 // 100, n_people * 75 // 1000, max(1, n_people // 50)
+    n_cso = n_people - n_sl - n_ep - n_hod
+    people: list[dict[str, Any]] = []
+    for role, count in (
+        ("cso", n_cso),
+        ("service_lead", n_sl),
+        ("engagement_partner", n_ep),
+        ("head_of_delivery", n_hod),
+    ):
+        for i in range(count):
+            people.append(
+                {
+                    "slack_id": f"U{role[:2].upper()}{i:05d}",
+                    "name": f"{role} {i}",
+                    "role": role,
+                    "timezone": ZONES[i % len(ZONES)],
+                    "active": True,
+                }
+            )
+    csos = [p["slack_id"] for p in people if p["role"] == "cso"]
+    sls = [p["slack_id"] for p in people if p["role"] == "service_lead"]
+    eps = [p["slack_id"] for p in people if p["role"] == "engagement_partner"]
+    clients = [
+        {
+            "id": i + 1,
+            "slug": f"client-{i:05d}",
+            "name": f"Client {i}",
+            "cso_id": csos[i % len(csos)],
+            "service_lead_id": sls[i % len(sls)],
+            "engagement_partner_id": eps[i % len(eps)],
+            "client_channel": f"C{i:07d}",
+            "segment": "mid_market",
+            "arr": 50000.0,
+            "contract_start": date(2025, 1, 1) + timedelta(days=i % 700),
+            "contract_end": date(2026, 6, 1) + timedelta(days=i % 900),
+            "contacts": [],
+            "active": True,
+        }
+        for i in range(n_clients)
+    ]
+    # Two weeks of history: most clients are touched on most business days.
+    touchpoints = []
+    today = NOW.date()
+    for c in clients:
+        for back in range(14):
+            day = today - timedelta(days=back)
+            if day.weekday() < 5 and rnd.random() < 0.7:
+                at = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=14)
+                touchpoints.append(
+                    {
+                        "client_id": c["id"],
+                        "author_id": c["cso_id"],
+                        "kind": "slack",
+                        "source": "event",
+                        "occurred_at": at,
+                        "local_date": day,
+                        "excerpt": "",
+                        "dedupe_key": f"b:{c['id']}:{day}",
+                        "created_at": at,
+                    }
+                )
+    with db.transaction() as s:
+        s.execute(
+            insert(Organization),
+            [
+                {
+                    "id": 1,
+                    "name": "Bench",
+                    "timezone": "America/New_York",
+                    "holidays_country": "US",
+                    "settings": {},
+                }
+            ],
+        )
+        s.execute(insert(Person), people)
+        s.execute(insert(Client), clients)
+        for start in range(0, len(touchpoints), 20000):
+            s.execute(insert(Touchpoint), touchpoints[start : start + 20000])
+
+
+@contextmanager
+def measured(counter: Counter) -> Iterator[dict[str, float]]:
+    out: dict[str, float] = {}
+    before, t0 = counter.n, time.perf_counter()
+    yield out
+    out["seconds"] = time.perf_counter() - t0
+    out["statements"] = counter.n - before
+
+
+def bench(url: str, n_clients: int, n_people: int, deliver: bool) -> list[Result]:
+    db = Database(url)
+    db.migrate()
+    populate(db, n_clients, n_people)
+    counter = Counter(db.engine)
+    results: list[Result] = []
+    with SlackEmulator() as emulator:
+        settings = Settings(
+            SLACK_BOT_TOKEN="xoxb-bench",
+            SLACK_API_URL=emulator.api_url,
+            DATABASE_URL=url,
+            CSOBOT_SCHEDULER=False,
+            _env_file=None,
+        )
+        deps = Deps(settings=settings, db=db, clock=FixedClock(NOW))
+        with measured(counter) as m:
+            new = cadence_enqueuer(deps, NOW)
+        results.append(
+            Result(
+                "tick at the cutoff", m["seconds"], int(m["statements"]), f"{new} nudges written"
+            )
+        )
+        later = NOW + timedelta(minutes=1)
+        with measured(counter) as m:
+            again = cadence_enqueuer(deps, later)
+        results.append(
+            Result("steady-state tick", m["seconds"], int(m["statements"]), f"{again} new")
+        )
+        if deliver:
+            client = make_web_client(deps)
+            with measured(counter) as m:
+                sent = deliver_due(
+                    db, client, later, gate=make_gate(deps, client), batcher=render_batch
+                )
+            results.append(
+                Result(
+                    "delivery to the emulator",
+                    m["seconds"],
+                    int(m["statements"]),
+                    f"{sum(1 for d in sent if d.ok)} DMs",
+                )
+            )
+    db.dispose()
+    return results
+
+
+@contextmanager
+def postgres(admin_url: str) -> Iterator[str]:
+    name = f"csobot_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=10_000)
+    parser.add_argument("--people", type=int, default=2_000)
+    parser.add_argument("--no-deliver", action="store_true")
+    args = parser.parse_args(argv)
+    deliver = not args.no_deliver
+    print(
+        f"## Cadence tick: {args.clients:,} clients, {args.people:,} people "
+        f"(at {NOW.isoformat()}, target < 2 s)\n"
+    )
+    print("| database | step | seconds | SQL statements | |")
+    print("|---|---|---:|---:|---|")
+    runs: list[tuple[str, list[Result]]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        runs.append(
+            ("SQLite", bench(f"sqlite:///{tmp}/bench.db", args.clients, args.people, deliver))
+        )
+    pg = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    if pg:
+        with postgres(pg) as url:
+            runs.append(("PostgreSQL", bench(url, args.clients, args.people, deliver)))
+    for name, results in runs:
+        for r in results:
+            print(f"| {name} | {r.label} | {r.seconds:.2f} | {r.statements} | {r.note} |")
+    if not pg:
+        print("\nPostgreSQL skipped: set BENCH_DATABASE_URL or TEST_DATABASE_URL.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,77 @@
+"""`csobot tick`, `csobot cadence show` and `csobot kpi --json`, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bot.emulator import SlackEmulator
+from tests.conftest import SAMPLE_PORTFOLIO, TOKEN
+from tests.e2e.test_cli import run
+
+OVERRIDES = """  settings:
+    cadences:
+      triangle-sync: {at: "10:00"}
+      evidence-of-value: false
+"""
+
+
+def _portfolio(tmp_path: Path, extra: str = OVERRIDES) -> Path:
+    text = SAMPLE_PORTFOLIO.replace(
+        "  leadership_channel: C0LEAD\n", "  leadership_channel: C0LEAD\n" + extra
+    )
+    path = tmp_path / "portfolio.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_tick_now_sends_what_is_due_once(
+    db_url: str, emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    env = {"DATABASE_URL": db_url, "SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": emulator.api_url}
+    assert run("portfolio", "import", str(_portfolio(tmp_path)), env=env).returncode == 0
+    first = run("tick", "--now", "2026-11-20T15:05:00-05:00", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "tick at 2026-11-20T20:05:00+00:00:" in first.stdout
+    assert "U0CSO1: 6 nudge(s) sent" in first.stdout
+    [dm] = emulator.calls("chat.postMessage")
+    assert dm["channel"] == "U0CSO1" and dm["text"].startswith(
+        "Overdue touchpoints: Acme Corp, Globex"
+    )
+    again = run("tick", "--now", "2026-11-20T15:06:00-05:00", env=env)
+    assert "0 new nudge(s), 0 sent" in again.stdout
+    assert len(emulator.calls("chat.postMessage")) == 1
+    kpi = json.loads(run("kpi", "--week", "2026-W47", "--json", env=env).stdout)
+    dana = next(c for c in kpi["csos"] if c["slack_id"] == "U0CSO1")
+    rows = {(r["cadence"], r["client"]): r["done"] for r in dana["cadences"]}
+    assert rows == {
+        ("client-health-report", "acme"): False,
+        ("client-health-report", "globex"): False,
+    }
+
+
+def test_tick_with_a_bad_now_is_one_clear_line(db_url: str, tmp_path: Path) -> None:
+    out = run("tick", "--now", "tomorrow", env={"DATABASE_URL": db_url, "SLACK_BOT_TOKEN": TOKEN})
+    assert out.returncode == 2 and "is not an ISO datetime" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_cadence_show_prints_the_effective_catalogue(db_url: str, tmp_path: Path) -> None:
+    env = {"DATABASE_URL": db_url}
+    assert run("portfolio", "import", str(_portfolio(tmp_path)), env=env).returncode == 0
+    out = run("cadence", "show", env=env)
+    assert out.returncode == 0, out.stderr
+    tri = next(line for line in out.stdout.splitlines() if line.startswith("triangle-sync"))
+    assert "10:00" in tri and "CSO+SL+EP" in tri
+    evidence = next(
+        line for line in out.stdout.splitlines() if line.startswith("evidence-of-value")
+    )
+    assert evidence.rstrip().endswith("off")
+    assert "Overrides from the imported portfolio: evidence-of-value, triangle-sync" in out.stdout
+
+
+def test_cadence_show_names_a_bad_override(tmp_path: Path) -> None:
+    bad = '  settings:\n    cadences:\n      triangle-sync: {at: "25:00"}\n'
+    out = run("cadence", "show", "--portfolio", str(_portfolio(tmp_path, bad)), cwd=tmp_path)
+    assert out.returncode == 1
+    assert "cadence triangle-sync.at" in out.stderr and "Traceback" not in out.stderr
