@@ -144,8 +144,9 @@ def compose(
     * derived values are refreshed; they count unless a person overrode that signal;
     * a manual value for a derived signal that differs from the derived value is an
       override (kept beside it); giving the derived value back, or clearing the field,
-      drops the override; a manual value elsewhere replaces the value, None clears it;
-    * imported values replace the value (for a derived signal: they become the override).
+      drops the override; with nothing derived yet it stands in until a measurement
+      arrives; a manual value elsewhere replaces the value, None clears it;
+    * imported values count like manual ones.
     Returns the new state and the signals whose effective value changed.
     """
     state = previous.model_copy(deep=True)
@@ -187,13 +188,12 @@ def _set_person_value(state: SignalState, name: str, value: float | None, source
             state.overrides[name] = value
             state.values[name], state.sources[name] = value, "override"
         return
+    # Nothing measured yet: the person's value stands in until a measurement arrives.
+    state.overrides.pop(name, None)
     if value is None:
         state.values.pop(name, None)
         state.sources.pop(name, None)
-        state.overrides.pop(name, None)
         return
-    if name in DERIVED_SIGNALS:
-        state.overrides[name] = value
     state.values[name], state.sources[name] = value, source
 
 

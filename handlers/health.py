@@ -49,13 +49,13 @@ from storage.board import client_days, load_board, load_breakdown, org_model
 from storage.health import (
     active_runs,
     derive_signals,
-    effective_contract_end,
     latest_snapshot,
     mark_qbr,
     outcomes_by_client,
     record_nps,
     record_renewal,
     refresh_derived,
+    renewal_target,
     save_manual,
     start_playbook,
     tick_step,
@@ -422,9 +422,7 @@ def renewal_command(
             _ephemeral(respond, unknown_client_message(request.slug, known))
             return
         outcomes = outcomes_by_client(session, [target.id]).get(target.id, {})
-        end, last = effective_contract_end(target, outcomes)
-        if end is None and last is not None and last.contract_end:
-            end = last.contract_end  # correcting the last recorded outcome
+        end = renewal_target(target, outcomes, client_days(session, [target], now)[target.id])
         if end is None:
             _ephemeral(
                 respond,
@@ -485,13 +483,16 @@ def qbr_command(
             known = [c.slug for c in active_clients(session)]
             _ephemeral(respond, unknown_client_message(request.slug, known))
             return
+        cso, name, slug = target.cso_id, target.name, target.slug
+        document = ""
         if request.delivered:
             mark_qbr(session, target.id, request.quarter, by=cmd.user_id, now=now, delivered=True)
-            _ephemeral(respond, f"QBR {request.quarter} for *{target.name}* recorded as held.")
-            return
-        document = render_qbr(session, target, request.start, request.end, now=now, fmt="md")
-        mark_qbr(session, target.id, request.quarter, by=cmd.user_id, now=now, delivered=False)
-        cso, name, slug = target.cso_id, target.name, target.slug
+        else:
+            document = render_qbr(session, target, request.start, request.end, now=now, fmt="md")
+            mark_qbr(session, target.id, request.quarter, by=cmd.user_id, now=now, delivered=False)
+    if request.delivered:
+        _ephemeral(respond, f"QBR {request.quarter} for *{name}* recorded as held.")
+        return
     try:
         dm = client.conversations_open(users=cso)
         channel = str((dm.get("channel") or {}).get("id") or cso)

@@ -61,12 +61,12 @@ def trim_history(
     while run_start > 0 and kept[run_start - 1][2] == band:
         run_start -= 1
     baseline = None
-    for i in range(len(kept) - 1, -1, -1):
+    for i in range(len(kept) - 2, -1, -1):  # the latest point is never its own baseline
         if kept[i][0] <= cutoff:
             baseline = i
             break
     first_recent = next((i for i, p in enumerate(kept) if p[0] > cutoff), len(kept))
-    wanted = {run_start, *range(first_recent, len(kept))}
+    wanted = {run_start, len(kept) - 1, *range(first_recent, len(kept))}
     # The trend falls back to the oldest point when none is old enough.
     wanted.add(baseline if baseline is not None else 0)
     if run_start > 0:

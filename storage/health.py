@@ -210,8 +210,6 @@ def refresh_derived(
         if wanted == previous.derived or (snap is None and not wanted):
             continue
         state, changes = compose(previous, derived=fresh)
-        if not changes and snap is not None and snap.day == today[c.id]:
-            continue
         key = f"derived:{c.id}:{today[c.id]}:{_fingerprint(state.values, state.derived)}"
         out.append(
             write_snapshot(
@@ -604,6 +602,22 @@ def effective_contract_end(
             return None, last
         end = last.new_end
     return end, last
+
+
+def renewal_target(
+    client: Client, outcomes: dict[date, RenewalOutcomeRecord], today: date
+) -> date | None:
+    """The contract a /renewal is about: the one running today (so recording again before it
+    ends corrects its outcome), else the latest open one."""
+    end = client.contract_end
+    seen: set[date] = set()
+    while end is not None and end < today and end in outcomes and end not in seen:
+        seen.add(end)
+        row = outcomes[end]
+        if Outcome(row.outcome) not in RENEWED_OUTCOMES or row.new_end is None:
+            break
+        end = row.new_end
+    return end
 
 
 def record_renewal(
