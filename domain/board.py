@@ -62,9 +62,12 @@ def board_row(
     contract_end: date | None,
     playbook: str | None,
     trend_days: int = 30,
+    band_started: date | None = None,
 ) -> BoardRow:
     """One client's row. The action: start a playbook when Red without one, update the
-    signals when the band's health check is due (or it was never scored), else view."""
+    signals when the band's health check is due (or it was never scored), else view.
+    `band_started` (the first day of the current band's run, when the caller keeps it) saves
+    walking the whole history for "days in band"."""
     latest = max(history, key=lambda h: h[0]) if history else None
     band = Band(latest[2]) if latest else None
     t = trend(history, today, trend_days) if history else None
@@ -85,7 +88,13 @@ def board_row(
         band=band,
         trend_delta=t.delta if t else None,
         trend_direction=t.direction if t else None,
-        days_in_band=days_in_band(history, today) if history else None,
+        days_in_band=(
+            (today - band_started).days
+            if band_started is not None and history
+            else days_in_band(history, today)
+            if history
+            else None
+        ),
         last_touchpoint_days=(today - last_touchpoint).days if last_touchpoint else None,
         open_flags=open_flags,
         days_to_renewal=(contract_end - today).days if contract_end else None,

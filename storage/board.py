@@ -11,14 +11,14 @@ from sqlalchemy.orm import Session
 
 from domain.board import BoardRow, board_row, sort_rows, suggested_playbook
 from domain.calendar import local_date
-from domain.health import MODELS, HealthModel, HealthScore, HistoryItem, score
+from domain.health import MODELS, HealthModel, HealthScore, score
 from domain.health_inputs import SignalState, model_from_settings
 from storage.activity import last_touchpoints
 from storage.health import (
     active_runs,
+    board_points,
     count_open_flags,
     effective_contract_end,
-    history,
     last_checks,
     latest_snapshot,
     outcomes_by_client,
@@ -46,40 +46,12 @@ def client_zones(session: Session, clients: Sequence[Client]) -> dict[int, ZoneI
     return {c.id: client_timezone(c, people, org) for c in clients}
 
 
-def trim_history(
-    points: Sequence[HistoryItem], today: date, trend_days: int = 30
-) -> list[HistoryItem]:
-    """The points the board's rules read, from an oldest-first history: the first point of the
-    current band's run, the trend's baseline (last point on or before today − trend_days) and
-    everything since. Same answers from domain.health, a fraction of the work."""
-    kept = [p for p in points if p[0] <= today]
-    if len(kept) <= 3:
-        return kept
-    cutoff = date.fromordinal(today.toordinal() - trend_days)
-    band = kept[-1][2]
-    run_start = len(kept) - 1
-    while run_start > 0 and kept[run_start - 1][2] == band:
-        run_start -= 1
-    baseline = None
-    for i in range(len(kept) - 2, -1, -1):  # the latest point is never its own baseline
-        if kept[i][0] <= cutoff:
-            baseline = i
-            break
-    first_recent = next((i for i, p in enumerate(kept) if p[0] > cutoff), len(kept))
-    wanted = {run_start, len(kept) - 1, *range(first_recent, len(kept))}
-    # The trend falls back to the oldest point when none is old enough.
-    wanted.add(baseline if baseline is not None else 0)
-    if run_start > 0:
-        wanted.add(run_start - 1)  # the point that ends the walk back through the run
-    return [kept[i] for i in sorted(wanted)]
-
-
 def load_board(session: Session, clients: Sequence[Client], now: datetime) -> list[BoardRow]:
     if not clients:
         return []
     ids = [c.id for c in clients]
     today = client_days(session, clients, now)
-    hist = history(session, ids)
+    hist, started = board_points(session, ids, today)
     checks = last_checks(session, ids)
     zones = client_zones(session, clients)
     touched = last_touchpoints(session, ids)
@@ -97,7 +69,8 @@ def load_board(session: Session, clients: Sequence[Client], now: datetime) -> li
                 slug=c.slug,
                 name=c.name,
                 cso_id=c.cso_id,
-                history=trim_history(hist[c.id], day),
+                history=hist[c.id],
+                band_started=started.get(c.id),
                 last_check=checks.get(c.id),
                 today=day,
                 last_touchpoint=local_date(last, zones[c.id]) if last else None,

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import String, func, inspect, select, text, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql import Subquery
 
 from domain.health import Band, HealthModel, HealthScore, HistoryItem, score
 from domain.health_inputs import (
@@ -82,16 +83,23 @@ def latest_snapshot(
     return session.scalars(query.order_by(*SNAPSHOT_ORDER).limit(1)).first()
 
 
-def latest_snapshots(session: Session, client_ids: Sequence[int]) -> dict[int, HealthSnapshot]:
-    """Each client's latest snapshot, in two queries."""
-    if not client_ids:
-        return {}
-    newest = (
-        select(HealthSnapshot.client_id, func.max(HealthSnapshot.day).label("day"))
-        .where(HealthSnapshot.client_id.in_(client_ids))
-        .group_by(HealthSnapshot.client_id)
+def newest_days(client_ids: Sequence[int], *, source: str | None = None) -> Subquery:
+    """(client_id, day): each client's latest snapshot day — one index probe per client."""
+    inner = select(func.max(HealthSnapshot.day)).where(HealthSnapshot.client_id == Client.id)
+    if source is not None:
+        inner = inner.where(HealthSnapshot.source == source)
+    return (
+        select(Client.id.label("client_id"), inner.scalar_subquery().label("day"))
+        .where(Client.id.in_(client_ids))
         .subquery()
     )
+
+
+def latest_snapshots(session: Session, client_ids: Sequence[int]) -> dict[int, HealthSnapshot]:
+    """Each client's latest snapshot, in one query."""
+    if not client_ids:
+        return {}
+    newest = newest_days(client_ids)
     rows = session.scalars(
         select(HealthSnapshot)
         .join(
@@ -145,6 +153,7 @@ def write_snapshot(
             "segment": client.segment,
             "score": result.score,
             "band": result.band.value,
+            "band_since": day,
             "values": state.values,
             "derived": state.derived,
             "overrides": state.overrides,
@@ -155,10 +164,41 @@ def write_snapshot(
             "dedupe_key": dedupe_key[:200],
         },
     )
+    if new:
+        restamp_band_since(session, client.id, day)
     snap = session.scalars(
         select(HealthSnapshot).where(HealthSnapshot.dedupe_key == dedupe_key[:200])
     ).first()
     return Written(snap, result, changes, new)
+
+
+def restamp_band_since(session: Session, client_id: int, from_day: date) -> None:
+    """Recompute `band_since` of the client's snapshots from `from_day` on (a back-dated
+    import can change the runs after it). Several scores on one day: the last one counts,
+    as in domain.health."""
+    prev = session.scalars(
+        select(HealthSnapshot)
+        .where(HealthSnapshot.client_id == client_id, HealthSnapshot.day < from_day)
+        .order_by(*SNAPSHOT_ORDER)
+        .limit(1)
+    ).first()
+    run_band, run_start = (prev.band, prev.band_since) if prev else (None, None)
+    rows = session.scalars(
+        select(HealthSnapshot)
+        .where(HealthSnapshot.client_id == client_id, HealthSnapshot.day >= from_day)
+        .order_by(HealthSnapshot.day, HealthSnapshot.taken_at, HealthSnapshot.id)
+    ).all()
+    by_day: dict[date, list[HealthSnapshot]] = defaultdict(list)
+    for row in rows:
+        by_day[row.day].append(row)
+    for day, group in by_day.items():
+        last = group[-1]
+        start = run_start if last.band == run_band and run_start is not None else day
+        for row in group:
+            wanted = start if row.band == last.band else day
+            if row.band_since != wanted:
+                row.band_since = wanted
+        run_band, run_start = last.band, start
 
 
 def save_manual(
@@ -231,20 +271,27 @@ def refresh_derived(
 def history(
     session: Session, client_ids: Sequence[int], since: date | None = None
 ) -> dict[int, list[HistoryItem]]:
-    """(day, score, band) per client, oldest first, in one query."""
+    """(day, score, band) per client, oldest first, in one query (sorted here: cheaper than
+    asking the database to sort a year of rows)."""
     out: dict[int, list[HistoryItem]] = {cid: [] for cid in client_ids}
     if not client_ids:
         return out
+    # Days come back as text on SQLite: parsed here with date.fromisoformat (fast) instead
+    # of the generic type processor. Rows written later on the same day have larger ids.
+    raw_day = type_coerce(HealthSnapshot.day, String)
     query = select(
-        HealthSnapshot.client_id, HealthSnapshot.day, HealthSnapshot.score, HealthSnapshot.band
+        HealthSnapshot.client_id,
+        raw_day,
+        HealthSnapshot.id,
+        HealthSnapshot.score,
+        HealthSnapshot.band,
     ).where(HealthSnapshot.client_id.in_(client_ids))
     if since is not None:
         query = query.where(HealthSnapshot.day >= since)
-    query = query.order_by(
-        HealthSnapshot.client_id, HealthSnapshot.day, HealthSnapshot.taken_at, HealthSnapshot.id
-    )
-    for cid, day, value, band in session.execute(query):
-        out[cid].append((day, value, band))
+    rows = sorted(session.execute(query).tuples(), key=lambda r: (r[0], str(r[1]), r[2]))
+    parse = date.fromisoformat
+    for cid, day, _id, value, band in rows:
+        out[cid].append((day if isinstance(day, date) else parse(day), value, band))
     return out
 
 
@@ -264,20 +311,79 @@ def snapshots_between(
     )
 
 
+def board_points(
+    session: Session, client_ids: Sequence[int], today: dict[int, date], trend_days: int = 30
+) -> tuple[dict[int, list[HistoryItem]], dict[int, date]]:
+    """What the board reads, without a year of history: each client's points since its trend
+    cutoff (today − trend_days), the last point on or before the cutoff (the trend's
+    baseline), and the day its current band's run began."""
+    out: dict[int, list[HistoryItem]] = {cid: [] for cid in client_ids}
+    if not client_ids:
+        return out, {}
+    cutoff = {cid: today[cid] - timedelta(days=trend_days) for cid in client_ids}
+    slack = 7  # a little before the cutoff: the baseline is usually in there
+    since = min(cutoff.values()) - timedelta(days=slack)
+    recent = history(session, client_ids, since=since)
+    missing = []
+    for cid in client_ids:
+        points = recent[cid]
+        older = [p for p in points if p[0] <= cutoff[cid]]
+        newer = [p for p in points if p[0] > cutoff[cid]]
+        out[cid] = ([older[-1]] if older else []) + newer
+        if not older:
+            missing.append(cid)
+    if missing:
+        last_old = (
+            select(HealthSnapshot.client_id, func.max(HealthSnapshot.day).label("day"))
+            .where(HealthSnapshot.client_id.in_(missing), HealthSnapshot.day < since)
+            .group_by(HealthSnapshot.client_id)
+            .subquery()
+        )
+        found: dict[int, HistoryItem] = {}
+        for cid, day, value, band in session.execute(
+            select(
+                HealthSnapshot.client_id,
+                HealthSnapshot.day,
+                HealthSnapshot.score,
+                HealthSnapshot.band,
+            )
+            .join(
+                last_old,
+                (HealthSnapshot.client_id == last_old.c.client_id)
+                & (HealthSnapshot.day == last_old.c.day),
+            )
+            .order_by(HealthSnapshot.taken_at, HealthSnapshot.id)
+        ):
+            found[cid] = (day, value, band)
+        for cid, point in found.items():
+            if point[0] <= cutoff[cid]:
+                out[cid].insert(0, point)
+    newest = newest_days(client_ids)
+    started: dict[int, date] = {}
+    for cid, band_start in session.execute(
+        select(HealthSnapshot.client_id, HealthSnapshot.band_since)
+        .join(
+            newest,
+            (HealthSnapshot.client_id == newest.c.client_id) & (HealthSnapshot.day == newest.c.day),
+        )
+        .order_by(HealthSnapshot.taken_at, HealthSnapshot.id)
+    ):
+        started[cid] = band_start
+    return out, started
+
+
 def last_checks(session: Session, client_ids: Sequence[int]) -> dict[int, date]:
     """The day of each client's last health check: the last time a person set its signals
     (the modal or an import); the bot's own derived refreshes don't count."""
+    out: dict[int, date] = {}
     if not client_ids:
-        return {}
-    rows = session.execute(
-        select(HealthSnapshot.client_id, func.max(HealthSnapshot.day))
-        .where(
-            HealthSnapshot.client_id.in_(client_ids),
-            HealthSnapshot.source.in_(("modal", "import")),
-        )
-        .group_by(HealthSnapshot.client_id)
-    )
-    return {cid: day for cid, day in rows if day is not None}
+        return out
+    for source in ("modal", "import"):
+        newest = newest_days(client_ids, source=source)
+        for cid, day in session.execute(select(newest.c.client_id, newest.c.day)):
+            if day is not None and (cid not in out or day > out[cid]):
+                out[cid] = day
+    return out
 
 
 # -- derived signals ------------------------------------------------------------------------------

@@ -226,7 +226,19 @@ class HealthSnapshot(Base):
     """
 
     __tablename__ = "health_snapshot"
-    __table_args__ = (Index("ix_health_snapshot_client_time", "client_id", "taken_at"),)
+    __table_args__ = (
+        # covers the board's reads (no table lookups for a year of history)
+        Index(
+            "ix_health_snapshot_board",
+            "client_id",
+            "day",
+            "taken_at",
+            "score",
+            "band",
+            "band_since",
+        ),
+        Index("ix_health_snapshot_client_source_day", "client_id", "source", "day"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
@@ -236,6 +248,9 @@ class HealthSnapshot(Base):
     segment: Mapped[str | None] = mapped_column(String(16))
     score: Mapped[float] = mapped_column(Float)
     band: Mapped[str] = mapped_column(String(8))
+    # First day of the unbroken run in this band that this snapshot belongs to (kept on write
+    # so the board reads "days in band" without walking a year of history).
+    band_since: Mapped[date] = mapped_column(Date)
     values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     derived: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

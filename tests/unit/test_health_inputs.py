@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from domain.board import board_row, sort_rows, suggested_playbook
 from domain.commands import CommandError
-from domain.health import FIVE_CATEGORY, THREE_PILLAR, Band, HealthModelError, days_in_band, trend
+from domain.health import FIVE_CATEGORY, THREE_PILLAR, Band, HealthModelError
 from domain.health_commands import parse_nps, parse_playbook, parse_qbr, parse_renewal
 from domain.health_inputs import (
     SignalState,
@@ -22,7 +21,6 @@ from domain.health_inputs import (
     response_time_signal,
 )
 from domain.renewals import Outcome
-from storage.board import trim_history
 
 T = datetime(2026, 11, 20, 15, tzinfo=UTC)
 
@@ -206,19 +204,3 @@ def test_suggested_playbook() -> None:
     assert suggested_playbook(Band.YELLOW, [("feature_adoption", 6.0)]) == "low-adoption"
     assert suggested_playbook(Band.GREEN, [("nps", 8.0)]) is None
     assert suggested_playbook(Band.GREEN, [], ["competitor_mention"]) == "competitor-evaluation"
-
-
-def test_trimmed_history_gives_the_same_board_answers() -> None:
-    rnd = random.Random(7)
-    today = date(2026, 11, 20)
-    for _ in range(300):
-        n = rnd.randint(0, 60)
-        days = sorted(rnd.sample(range(0, 400), n))
-        points = []
-        for d in days:
-            value = rnd.choice([50.0, 65.0, 70.0, 85.0, 90.0])
-            band = "green" if value >= 80 else "yellow" if value >= 60 else "red"
-            points.append((today - timedelta(days=400 - d), value, band))
-        trimmed = trim_history(points, today)
-        assert days_in_band(trimmed, today) == days_in_band(points, today)
-        assert trend(trimmed, today) == trend(points, today)

@@ -2,7 +2,7 @@
 
 Revision ID: 0005_health
 Revises: 0002_nudges
-Create Date: 2026-11-23 09:24:10.151707
+Create Date: 2026-11-23 09:45:01.177157
 """
 
 from collections.abc import Sequence
@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("segment", sa.String(length=16), nullable=True),
         sa.Column("score", sa.Float(), nullable=False),
         sa.Column("band", sa.String(length=8), nullable=False),
+        sa.Column("band_since", sa.Date(), nullable=False),
         sa.Column("values", sa.JSON(), nullable=False),
         sa.Column("derived", sa.JSON(), nullable=False),
         sa.Column("overrides", sa.JSON(), nullable=False),
@@ -44,7 +45,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("health_snapshot", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_health_snapshot_client_time", ["client_id", "taken_at"], unique=False
+            "ix_health_snapshot_board",
+            ["client_id", "day", "taken_at", "score", "band", "band_since"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_health_snapshot_client_source_day", ["client_id", "source", "day"], unique=False
         )
 
     op.create_table(
@@ -150,7 +156,8 @@ def downgrade() -> None:
 
     op.drop_table("nps_response")
     with op.batch_alter_table("health_snapshot", schema=None) as batch_op:
-        batch_op.drop_index("ix_health_snapshot_client_time")
+        batch_op.drop_index("ix_health_snapshot_client_source_day")
+        batch_op.drop_index("ix_health_snapshot_board")
 
     op.drop_table("health_snapshot")
     # ### end Alembic commands ###
