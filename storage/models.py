@@ -263,3 +263,149 @@ class CadenceDone(Base):
     period: Mapped[str] = mapped_column(String(64))
     done_by: Mapped[str] = mapped_column(String(32))
     done_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- health: snapshots, signal readings, NPS, playbooks, renewals, QBRs ---------------------
+class HealthSnapshot(Base):
+    """One scoring of a client: its inputs, the model, the score and band, and who changed what.
+
+    `values` are the sub-signals the score used. `derived` keeps what the bot measured itself
+    (response time, NPS, meeting attendance) and `overrides` a person's manual value for such a
+    signal, side by side: the override wins in `values`, the derived value is never lost.
+    """
+
+    __tablename__ = "health_snapshot"
+    __table_args__ = (
+        # covers the board's reads (no table lookups for a year of history)
+        Index(
+            "ix_health_snapshot_board",
+            "client_id",
+            "day",
+            "taken_at",
+            "score",
+            "band",
+            "band_since",
+        ),
+        Index("ix_health_snapshot_client_source_day", "client_id", "source", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    day: Mapped[date] = mapped_column(Date)  # the day the score stands for (client's calendar)
+    model_id: Mapped[str] = mapped_column(String(64))
+    segment: Mapped[str | None] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    band: Mapped[str] = mapped_column(String(8))
+    # First day of the unbroken run in this band that this snapshot belongs to (kept on write
+    # so the board reads "days in band" without walking a year of history).
+    band_since: Mapped[date] = mapped_column(Date)
+    values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    derived: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    sources: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    changes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(String(16))  # modal | import | derived
+    changed_by: Mapped[str] = mapped_column(String(32))
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class SignalReading(Base):
+    """One imported value (a usage export row): a model sub-signal or a usage fact."""
+
+    __tablename__ = "signal_reading"
+    __table_args__ = (
+        UniqueConstraint("client_id", "day", "signal", name="uq_signal_reading_client_day"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    signal: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class NpsResponse(Base):
+    __tablename__ = "nps_response"
+    __table_args__ = (Index("ix_nps_client_time", "client_id", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(String(300), default="")
+    recorded_by: Mapped[str] = mapped_column(String(32))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class PlaybookRun(Base):
+    """A risk playbook started for a client; `active_key` is set only while it runs, so a
+    client never has the same playbook running twice."""
+
+    __tablename__ = "playbook_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    playbook_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | completed
+    active_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    start_day: Mapped[date] = mapped_column(Date)
+    started_by: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    trigger: Mapped[str | None] = mapped_column(String(64))
+
+    steps: Mapped[list[PlaybookRunStep]] = relationship(
+        order_by="PlaybookRunStep.position", cascade="all, delete-orphan"
+    )
+
+
+class PlaybookRunStep(Base):
+    __tablename__ = "playbook_step"
+    __table_args__ = (UniqueConstraint("run_id", "position", name="uq_playbook_step_position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("playbook_run.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(String(300))
+    due: Mapped[date] = mapped_column(Date)
+    escalation: Mapped[bool] = mapped_column(Boolean, default=False)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class RenewalOutcomeRecord(Base):
+    """The outcome of the contract that ended on `contract_end` (one per contract)."""
+
+    __tablename__ = "renewal_outcome"
+    __table_args__ = (
+        UniqueConstraint("client_id", "contract_end", name="uq_renewal_client_contract"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    contract_end: Mapped[date] = mapped_column(Date)
+    outcome: Mapped[str] = mapped_column(String(16))  # signed | churned | extended
+    new_end: Mapped[date | None] = mapped_column(Date)
+    arr_before: Mapped[float] = mapped_column(Float)
+    arr_after: Mapped[float] = mapped_column(Float)
+    band_at_renewal: Mapped[str | None] = mapped_column(String(8))
+    recorded_by: Mapped[str] = mapped_column(String(32))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class QbrRecord(Base):
+    """A client's QBR for a quarter: when it was prepared (rendered) and delivered."""
+
+    __tablename__ = "qbr_record"
+    __table_args__ = (UniqueConstraint("client_id", "quarter", name="uq_qbr_client_quarter"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    quarter: Mapped[str] = mapped_column(String(8))
+    prepared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    prepared_by: Mapped[str | None] = mapped_column(String(32))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_by: Mapped[str | None] = mapped_column(String(32))

@@ -33,7 +33,8 @@ def test_tick_now_sends_what_is_due_once(
     first = run("tick", "--now", "2026-11-20T15:05:00-05:00", env=env)
     assert first.returncode == 0, first.stderr
     assert "tick at 2026-11-20T20:05:00+00:00:" in first.stdout
-    assert "U0CSO1: 6 nudge(s) sent" in first.stdout
+    # 6 cadence nudges, plus the health checks and the Globex renewal milestone (issue 5)
+    assert "U0CSO1: 9 nudge(s) sent" in first.stdout
     [dm] = emulator.calls("chat.postMessage")
     assert dm["channel"] == "U0CSO1" and dm["text"].startswith(
         "Overdue touchpoints: Acme Corp, Globex"

@@ -1,0 +1,231 @@
+"""Block Kit for health: the breakdown, the signals modal, the board (App Home), checklists."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bot import blocks as bk
+from bot.templates import escape_mrkdwn
+from domain.board import BAND_EMOJI, BoardRow, row_details, row_line
+from domain.health import Band, HealthModel, HealthScore
+from domain.health_inputs import DERIVED_HELP, SignalState
+from domain.playbooks import get_playbook
+from storage.models import PlaybookRun
+
+MAX_HOME_BLOCKS = 100
+EDIT_ACTION = "health_edit"
+VIEW_ACTION = "health_view"
+START_ACTION = "health_start_playbook"
+STEP_ACTION = "playbook_step_done"
+MODAL_CALLBACK = "health_signals"
+BREAKDOWN_CALLBACK = "health_breakdown"
+
+
+def fit_home(out: list[bk.Block], more: str) -> list[bk.Block]:
+    """Cut to the Home tab's 100 blocks, saying what was left out."""
+    if len(out) <= MAX_HOME_BLOCKS:
+        return out
+    return [*out[: MAX_HOME_BLOCKS - 1], bk.context(more)]
+
+
+def _label(model: HealthModel, signal: str) -> str:
+    for pillar in model.pillars:
+        for s in pillar.signals:
+            if s.name == signal:
+                return s.label
+    return signal.replace("_", " ").capitalize()
+
+
+def breakdown_blocks(
+    *,
+    name: str,
+    slug: str,
+    model: HealthModel,
+    result: HealthScore | None,
+    state: SignalState,
+    day: str | None,
+    changed_by: str | None,
+    suggestion: str | None,
+) -> tuple[list[bk.Block], str]:
+    if result is None:
+        text = f"{name} has no health score yet."
+        empty = [
+            bk.section(
+                f"*{escape_mrkdwn(name)}* has no health score yet. Set its signals to score it."
+            ),
+            bk.actions(bk.button("Edit signals", EDIT_ACTION, slug, style="primary")),
+        ]
+        return empty, text
+    band = result.band
+    title = f"{name} — {result.score:g} {band.value.capitalize()}"
+    out: list[bk.Block] = [bk.header(title)]
+    fields = []
+    for p in result.pillars:
+        mean = "no data" if p.mean is None else f"{p.mean:g}/10"
+        fields.append(f"*{p.label}* ({p.weight:.0%})\n{mean} → {p.contribution:g} pts")
+    out.append(bk.section(f"{BAND_EMOJI[band]} Model: {model.name}", fields=fields))
+    if result.weakest:
+        lines = [
+            f"• {_label(model, w.name)}: *{w.value:g}*"
+            + (
+                f" (derived; overridden, measured {state.derived[w.name]:g})"
+                if w.name in state.overrides and w.name in state.derived
+                else " (derived)"
+                if state.sources.get(w.name) == "derived"
+                else ""
+            )
+            for w in result.weakest
+        ]
+        out.append(bk.section("*Weakest signals*\n" + "\n".join(lines)))
+    if result.missing_signals:
+        missing = ", ".join(_label(model, s) for s in result.missing_signals)
+        out.append(bk.context(f"Not measured yet: {missing}"))
+    buttons = [bk.button("Edit signals", EDIT_ACTION, slug)]
+    if suggestion:
+        book = get_playbook(suggestion)
+        out.append(bk.section(f"*Suggested playbook:* {book.name} — {book.description}"))
+        buttons.append(bk.button("Start playbook", START_ACTION, f"{slug}:{book.id}", "primary"))
+    out.append(bk.actions(*buttons))
+    who = f" by <@{changed_by}>" if changed_by and changed_by.startswith(("U", "W")) else ""
+    if day:
+        out.append(bk.context(f"Scored {day}{who}."))
+    weakest = ", ".join(f"{_label(model, w.name)} {w.value:g}" for w in result.weakest)
+    text = f"{title}. Weakest: {weakest or 'none'}." + (
+        f" Suggested playbook: {suggestion}." if suggestion else ""
+    )
+    return bk.fit(out), bk.fallback(text)
+
+
+def signals_modal(
+    *, name: str, slug: str, model: HealthModel, state: SignalState
+) -> dict[str, Any]:
+    out: list[bk.Block] = [
+        bk.context("Each signal is 0–10, higher is healthier. Leave a field empty if unknown.")
+    ]
+    for pillar in model.pillars:
+        out.append(bk.header(f"{pillar.label} ({pillar.weight:.0%})"))
+        for spec in pillar.signals:
+            element: dict[str, Any] = {
+                "type": "number_input",
+                "action_id": "value",
+                "is_decimal_allowed": True,
+                "min_value": "0",
+                "max_value": "10",
+            }
+            current = state.values.get(spec.name)
+            if current is not None:
+                element["initial_value"] = f"{current:g}"
+            block: dict[str, Any] = {
+                "type": "input",
+                "block_id": spec.name,
+                "optional": True,
+                "label": {"type": "plain_text", "text": bk.clip(spec.label, 2000)},
+                "element": element,
+            }
+            if spec.name in DERIVED_HELP:
+                measured = state.derived.get(spec.name)
+                hint = (
+                    f"Derived: {measured:g} ({DERIVED_HELP[spec.name]}). A different value "
+                    "overrides it; empty uses it again."
+                    if measured is not None
+                    else f"Derived when there is data ({DERIVED_HELP[spec.name]})."
+                )
+                block["hint"] = {"type": "plain_text", "text": bk.clip(hint, 2000)}
+            out.append(block)
+    return {
+        "type": "modal",
+        "callback_id": MODAL_CALLBACK,
+        "private_metadata": json.dumps({"slug": slug}),
+        "title": {"type": "plain_text", "text": "Health signals"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [bk.section(f"*{escape_mrkdwn(name)}*"), *out][:100],
+    }
+
+
+def breakdown_modal(out: list[bk.Block]) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": BREAKDOWN_CALLBACK,
+        "title": {"type": "plain_text", "text": "Health"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": out[:100],
+    }
+
+
+def home_view(
+    rows: Sequence[BoardRow],
+    *,
+    grouped: dict[str, str] | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The Internal Health Board. `grouped` maps CSO id → name when leadership is looking."""
+    reds = sum(1 for r in rows if r.band is Band.RED)
+    out: list[bk.Block] = [
+        bk.header("Internal Health Board"),
+        bk.context(
+            f"{len(rows)} client{'s' * (len(rows) != 1)} · {reds} Red · "
+            f"updated {now:%Y-%m-%d %H:%M} UTC · trend vs 30 days ago"
+        ),
+    ]
+    if not rows:
+        out.append(bk.section("You don't own any clients yet: ask your lead to add you."))
+    groups: list[tuple[str | None, list[BoardRow]]]
+    if grouped is not None:
+        by_cso: dict[str, list[BoardRow]] = {}
+        for r in rows:
+            by_cso.setdefault(r.cso_id, []).append(r)
+        groups = [
+            (grouped.get(k, k), v)
+            for k, v in sorted(by_cso.items(), key=lambda kv: grouped.get(kv[0], kv[0]))
+        ]
+    else:
+        groups = [(None, list(rows))]
+    shown = 0
+    for title, members in groups:
+        if title is not None:
+            out.append(bk.divider())
+            out.append(bk.section(f"*{escape_mrkdwn(title)}*"))
+        for r in members:
+            out.append(
+                bk.section(
+                    row_line(r),
+                    accessory=bk.button(r.action_label, r.action, r.slug),
+                )
+            )
+            out.append(bk.context(row_details(r)))
+            shown += 1
+    more = len(rows) - shown
+    cut = fit_home(
+        out, f"…the board is cut to fit Slack; {more} more — run `csobot` reports for all."
+    )
+    if len(cut) < len(out):
+        listed = sum(1 for b in cut if b.get("type") == "section" and "accessory" in b)
+        cut[-1] = bk.context(
+            f"…and {len(rows) - listed} more client(s) not shown (Slack allows 100 blocks): "
+            "open `/health <client>` for any of them."
+        )
+    return {"type": "home", "blocks": cut}
+
+
+def checklist_blocks(run: PlaybookRun, name: str) -> tuple[list[bk.Block], str]:
+    book = get_playbook(run.playbook_id)
+    done = sum(1 for s in run.steps if s.done_at is not None)
+    title = f"{book.name} playbook — {name} ({done}/{len(run.steps)} done)"
+    out: list[bk.Block] = [bk.section(f"*{escape_mrkdwn(title)}*")]
+    lines = []
+    for step in run.steps:
+        mark = ":white_check_mark:" if step.done_at else ":white_large_square:"
+        due = f"due {step.due:%a %b %-d}"
+        text = f"{mark} {escape_mrkdwn(step.text)} _{due}_"
+        if step.done_at is None:
+            out.append(bk.section(text, accessory=bk.button("Done", STEP_ACTION, str(step.id))))
+        else:
+            out.append(bk.section(text + (f" — <@{step.done_by}>" if step.done_by else "")))
+        lines.append(f"{'[x]' if step.done_at else '[ ]'} {step.text} ({due})")
+    if run.status == "completed":
+        out.append(bk.context(":tada: Every step is done: the playbook is complete."))
+    return bk.fit(out), bk.fallback(title + "\n" + "\n".join(lines))

@@ -1,0 +1,358 @@
+"""Band-driven nudges (seed 004), renewal milestones (seed 003) and playbook steps, written to
+the outbox by one enqueuer. Natural keys make each nudge go out once:
+
+* health check due: `health_check:<client>:<due day>` — Red weekly, Yellow biweekly, Green
+  monthly after the last check (a person setting the signals); unscored clients: once;
+* alert: `health_alert:<kind>:<client>:<day>` — a fall of ≥ 15 points within 7 days or a band
+  change, to the CSO the same day, with the signals that moved;
+* escalation: `health_escalation:<person>:<client>:<day the Red run began>` — Red > 14 days
+  with no active playbook, to each head_of_delivery (founders when there is none), once a run;
+* renewal: `renewal:<person>:<client>:<contract end>:<stage>` — the current stage at −120,
+  −90, −60, −45, −30 and −14 days, to the CSO (−14 also to the head_of_delivery);
+* playbook step: `playbook_step:<person>:<step id>` — a step that has come due.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot import blocks as bk
+from bot.deps import Deps
+from domain.health import (
+    CHECK_CADENCE,
+    Band,
+    HealthModelError,
+    band_since,
+    detect_change,
+    needs_escalation,
+    next_check_due,
+    signals_moved,
+)
+from domain.portfolio import Role
+from domain.renewals import milestones_due
+from scheduling.outbox import NudgeSpec, close, enqueue
+from storage.board import client_days, org_model
+from storage.health import (
+    active_runs,
+    effective_contract_end,
+    history,
+    last_checks,
+    latest_snapshots,
+    outcomes_by_client,
+    refresh_derived,
+)
+from storage.models import Client, HealthSnapshot, Nudge, Person
+from storage.portfolio import active_clients, people_by_id
+
+logger = logging.getLogger(__name__)
+
+MORNING = time(9, 0)
+GRACE = timedelta(days=2)
+EDIT_ACTION = "health_edit"
+STEP_ACTION = "playbook_step_done"
+
+
+def _morning(day: date, tz: ZoneInfo, now: datetime) -> datetime:
+    at = datetime.combine(day, MORNING, tzinfo=tz)
+    return max(at, now)
+
+
+def _tz(person: Person | None) -> ZoneInfo:
+    return ZoneInfo(person.timezone) if person and person.timezone else ZoneInfo("UTC")
+
+
+def escalation_targets(people: dict[str, Person]) -> list[str]:
+    heads = [p.slack_id for p in people.values() if p.role == Role.HEAD_OF_DELIVERY and p.active]
+    return heads or [p.slack_id for p in people.values() if p.role == Role.FOUNDER and p.active]
+
+
+def _moved_text(before: dict[str, float], after: dict[str, float]) -> str:
+    moved = signals_moved(before, after)
+    if not moved:
+        return "No sub-signal moved by a point or more."
+    parts = [
+        f"{name.replace('_', ' ')} {'—' if old is None else f'{old:g}'} → "
+        f"{'—' if new is None else f'{new:g}'}"
+        for name, old, new in moved[:6]
+    ]
+    return "Signals that moved: " + ", ".join(parts) + "."
+
+
+def enqueue_health(deps: Deps, now: datetime) -> int:
+    """Write every health, renewal and playbook nudge due at `now`; returns how many are new."""
+    n = 0
+    with deps.db.transaction() as session:
+        clients = active_clients(session)
+        if not clients:
+            return 0
+        people = people_by_id(session)
+        today = client_days(session, clients, now)
+        try:
+            model = org_model(session)
+        except HealthModelError as err:
+            logger.warning("health model not valid, health nudges skipped: %s", err)
+            model = None
+        if model is not None:
+            refresh_derived(session, clients, model, now, today)
+            session.flush()
+            n += _health_nudges(session, clients, people, today, now)
+        n += _renewal_nudges(session, clients, people, today, now)
+        n += _step_nudges(session, clients, people, today, now)
+    return n
+
+
+def _health_nudges(
+    session: Session,
+    clients: list[Client],
+    people: dict[str, Person],
+    today: dict[int, date],
+    now: datetime,
+) -> int:
+    ids = [c.id for c in clients]
+    hist = history(session, ids)
+    checks = last_checks(session, ids)
+    latest = latest_snapshots(session, ids)
+    runs = active_runs(session, ids)
+    heads = escalation_targets(people)
+    n = 0
+    for c in clients:
+        day, points, cso = today[c.id], hist[c.id], people.get(c.cso_id)
+        tz = _tz(cso)
+        snap = latest.get(c.id)
+        band = Band(snap.band) if snap else None
+        button = bk.actions(bk.button("Update signals", EDIT_ACTION, c.slug))
+        # 1. the health check, on the band's cadence
+        last = checks.get(c.id)
+        due = next_check_due(band, last) if band and last else day if not last else None
+        if due is not None and due <= day:
+            cadence = CHECK_CADENCE[band] if band else "first"
+            text = (
+                f"Health check due for *{c.name}*"
+                + (f" ({band.value.capitalize()}: {cadence})" if band else " (never checked)")
+                + (f". Last check {last}." if last else ". Set its signals to score it.")
+            )
+            period = due.isoformat() if last else "first"
+            due_at = _morning(day, tz, now)
+            n += enqueue(
+                session,
+                NudgeSpec(
+                    cadence_id="health_check",
+                    period=period,
+                    target=c.cso_id,
+                    person_id=c.cso_id,
+                    client_id=c.id,
+                    text=text,
+                    blocks=[bk.section(text), button, _why("health_check")],
+                    due_at=due_at,
+                    expires_at=due_at + GRACE,
+                    key=f"health_check:{c.id}:{period}",
+                ),
+                now,
+            )
+        # 2. alerts: a fall of 15+ points in 7 days, a band change — the same day
+        for alert in detect_change(points, day):
+            if alert.on < day - timedelta(days=1):
+                continue
+            before = _values_on(session, c.id, alert.since)
+            after = dict(snap.values) if snap else {}
+            text = f":rotating_light: *{c.name}*: {alert.message}. {_moved_text(before, after)}"
+            n += enqueue(
+                session,
+                NudgeSpec(
+                    cadence_id="health_alert",
+                    period=f"{alert.on}:{alert.kind}",
+                    target=c.cso_id,
+                    person_id=c.cso_id,
+                    client_id=c.id,
+                    text=text,
+                    blocks=[bk.section(text), button, _why("health_alert")],
+                    due_at=now,
+                    expires_at=now + timedelta(days=1),
+                    key=f"health_alert:{alert.kind}:{c.id}:{alert.on}",
+                    batch=False,
+                ),
+                now,
+            )
+        # 3. Red for more than 14 days with no active playbook → head of delivery, once
+        if needs_escalation(points, day, has_active_plan=bool(runs.get(c.id))):
+            since = band_since(points, day)
+            recent = ", ".join(f"{d} {s:g} {Band(b).value}" for d, s, b in points[-8:])
+            owner = cso.name if cso else c.cso_id
+            text = (
+                f":warning: *{c.name}* has been Red since {since} "
+                f"({(day - since).days if since else '?'} days) with no active playbook. "
+                f"CSO: {owner}. History: {recent}."
+            )
+            for head in heads:
+                n += enqueue(
+                    session,
+                    NudgeSpec(
+                        cadence_id="health_escalation",
+                        period=str(since),
+                        target=head,
+                        person_id=head,
+                        client_id=c.id,
+                        text=text,
+                        blocks=[
+                            bk.section(text),
+                            bk.actions(
+                                bk.button("Start playbook", "health_start_playbook", c.slug)
+                            ),
+                            _why("health_escalation"),
+                        ],
+                        due_at=now,
+                        expires_at=now + timedelta(days=3),
+                        key=f"health_escalation:{head}:{c.id}:{since}",
+                        batch=False,
+                    ),
+                    now,
+                )
+    return n
+
+
+def _values_on(session: Session, client_id: int, day: date) -> dict[str, float]:
+    snap = session.scalars(
+        select(HealthSnapshot)
+        .where(HealthSnapshot.client_id == client_id, HealthSnapshot.day == day)
+        .order_by(HealthSnapshot.taken_at.desc(), HealthSnapshot.id.desc())
+        .limit(1)
+    ).first()
+    return dict(snap.values) if snap else {}
+
+
+def _renewal_nudges(
+    session: Session,
+    clients: list[Client],
+    people: dict[str, Person],
+    today: dict[int, date],
+    now: datetime,
+) -> int:
+    outcomes = outcomes_by_client(session, [c.id for c in clients])
+    heads = escalation_targets(people)
+    n = 0
+    for c in clients:
+        end, _ = effective_contract_end(c, outcomes.get(c.id, {}))
+        if end is None or end in outcomes.get(c.id, {}):
+            continue
+        day = today[c.id]
+        if day > end:
+            continue
+        due = milestones_due(end, day)
+        if not due:
+            continue
+        stage = due[-1].stage
+        left = (end - day).days
+        text = (
+            f":calendar: *{c.name}* renews in {left} days ({end}) — {stage.title}: "
+            f"{stage.activity} Record the outcome with `/renewal {c.slug} signed|churned|"
+            f"extended YYYY-MM-DD`."
+        )
+        targets = [c.cso_id] + (heads if stage.id == "escalation" else [])
+        for person in dict.fromkeys(targets):
+            due_at = _morning(day, _tz(people.get(person)), now)
+            n += enqueue(
+                session,
+                NudgeSpec(
+                    cadence_id="renewal",
+                    period=f"{end}:{stage.id}",
+                    target=person,
+                    person_id=person,
+                    client_id=c.id,
+                    text=text,
+                    blocks=[bk.section(text), _why("renewal")],
+                    due_at=due_at,
+                    expires_at=due_at + GRACE,
+                    key=f"renewal:{person}:{c.id}:{end}:{stage.id}",
+                ),
+                now,
+            )
+    return n
+
+
+def close_renewal_nudges(
+    session: Session, client: Client, contract_end: date, *, by: str, now: datetime
+) -> None:
+    """An outcome is recorded: pending renewal nudges for that contract are not sent."""
+    session.execute(
+        update(Nudge)
+        .where(
+            Nudge.cadence_id == "renewal",
+            Nudge.client_id == client.id,
+            Nudge.period.like(f"{contract_end}:%"),
+            Nudge.status == "pending",
+        )
+        .values(status="dropped", closed_at=now, closed_by=by)
+    )
+
+
+def _step_nudges(
+    session: Session,
+    clients: list[Client],
+    people: dict[str, Person],
+    today: dict[int, date],
+    now: datetime,
+) -> int:
+    runs = active_runs(session, [c.id for c in clients])
+    by_id = {c.id: c for c in clients}
+    n = 0
+    for cid, client_runs in runs.items():
+        c = by_id[cid]
+        for run in client_runs:
+            for step in run.steps:
+                if step.done_at is not None or step.due > today[cid]:
+                    continue
+                text = (
+                    f":ballot_box_with_check: *{c.name}* — {run.playbook_id} step due "
+                    f"{step.due}: {step.text}"
+                )
+                due_at = _morning(today[cid], _tz(people.get(c.cso_id)), now)
+                n += enqueue(
+                    session,
+                    NudgeSpec(
+                        cadence_id="playbook_step",
+                        period=str(step.id),
+                        target=c.cso_id,
+                        person_id=c.cso_id,
+                        client_id=cid,
+                        text=text,
+                        blocks=[
+                            bk.section(
+                                text, accessory=bk.button("Done", STEP_ACTION, f"{step.id}:nudge")
+                            )
+                        ],
+                        due_at=due_at,
+                        expires_at=due_at + GRACE,
+                        key=f"playbook_step:{c.cso_id}:{step.id}",
+                    ),
+                    now,
+                )
+    return n
+
+
+def close_step_nudge(
+    session: Session, person: str, step_id: int, *, by: str, now: datetime
+) -> None:
+    close(session, f"playbook_step:{person}:{step_id}", by=by, now=now)
+
+
+WHY = {
+    "health_check": "seed 004 — health checks weekly for Red, every two weeks for Yellow, "
+    "monthly for Green.",
+    "health_alert": "seed 004 — a fall of 15 points in 7 days or a change of band is caught "
+    "the same day.",
+    "health_escalation": "seed 004 — no account sits in Red for more than 14 days without an "
+    "active intervention plan.",
+    "renewal": "seed 003 — renewals start 120 days out; each milestone has an owner.",
+}
+
+
+def _why(kind: str) -> bk.Block:
+    return bk.context(
+        f"Why: {WHY[kind]}",
+        "Tune it: `/cso prefs quiet 18:00-09:00`; record outcomes with `/health` or `/renewal`.",
+    )
