@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import messages, pulse, touchpoint, win
+from handlers import digest, messages, pulse, touchpoint, win
 
-FEATURES = [messages, pulse, touchpoint, win]
+FEATURES = [messages, pulse, touchpoint, win, digest]
 
 
 def register_listeners(app: App) -> None:
