@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import cadence, health, messages, pulse, touchpoint, win
+from handlers import cadence, digest, health, messages, pulse, touchpoint, win
 
-FEATURES = [messages, pulse, touchpoint, win, cadence, health]
+FEATURES = [messages, pulse, touchpoint, win, cadence, health, digest]
 
 
 def register_listeners(app: App) -> None:

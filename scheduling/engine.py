@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 
 from bot.deps import Deps
 from scheduling.cadences import cadence_enqueuer, make_gate, render_batch
+from scheduling.digest import enqueue_digest
 from scheduling.health_nudges import enqueue_health
 from scheduling.outbox import Delivery, Gate, deliver_due
 
@@ -28,7 +29,11 @@ Enqueuer = Callable[[Deps, datetime], int]
 
 def enqueuers() -> list[tuple[str, Enqueuer]]:
     """Every feature's enqueuer, in order. Features add themselves here."""
-    return [("cadences", cadence_enqueuer), ("health", enqueue_health)]
+    return [
+        ("cadences", cadence_enqueuer),
+        ("health", enqueue_health),
+        ("digest", enqueue_digest),
+    ]
 
 
 @dataclass

@@ -409,3 +409,32 @@ class QbrRecord(Base):
     prepared_by: Mapped[str | None] = mapped_column(String(32))
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delivered_by: Mapped[str | None] = mapped_column(String(32))
+
+
+# --- digest: the leadership digest's chart and thread replies, each posted once ----------------
+class DigestPart(Base):
+    """A piece of a week's digest that follows the summary (posted by the outbox): the chart
+    and the per-CSO thread replies, in `position` order. Written with the summary's nudge,
+    claimed before the Slack call, recorded after — so each is posted once."""
+
+    __tablename__ = "digest_part"
+    __table_args__ = (Index("ix_digest_part_week_status", "week", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)  # digest:<week>:<position>
+    week: Mapped[str] = mapped_column(String(8))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(8))  # chart | reply
+    channel: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    blocks: Mapped[list[Any] | None] = mapped_column(JSON)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claim_token: Mapped[str | None] = mapped_column(String(40))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    file_id: Mapped[str | None] = mapped_column(String(32))
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
