@@ -79,6 +79,7 @@ DEFAULT_QUIET = (time(18, 0), time(9, 0))
 DEFAULT_CAP = 6
 DND_RECHECK = timedelta(minutes=15)
 SNOOZE = timedelta(hours=1)
+COMPACT_AFTER = 8  # clients in one overdue DM before each line gets a menu instead of buttons
 TUNE = "Tune it: `/cso prefs` (stand-up time, cutoff, quiet hours)."
 ESCALATE_WHY = (
     "Seeds 001 + 002: escalate early, with a clear owner — no surprises, always a Plan B."
@@ -674,9 +675,23 @@ def _outcome(row: Nudge) -> str | None:
     return None
 
 
+def _overflow(row: Nudge) -> bk.Block:
+    options = (("Log touchpoint", "log"), ("Skip today", "skip"), ("Snooze 1h", "snooze"))
+    return {
+        "type": "overflow",
+        "action_id": "cadence_menu",
+        "options": [
+            {"text": {"type": "plain_text", "text": label}, "value": f"{verb}:{row.id}"}
+            for label, verb in options
+        ],
+    }
+
+
 def _cutoff_blocks(rows: list[Nudge]) -> list[bk.Block]:
     data = rows[0].data or {}
     n = len(rows)
+    # Buttons take two blocks a client; a long list takes one (a menu), to fit Slack's 50.
+    compact = n > COMPACT_AFTER
     out = [
         bk.section(
             f":hourglass_flowing_sand: *Overdue touchpoints* — {n} "
@@ -691,6 +706,9 @@ def _cutoff_blocks(rows: list[Nudge]) -> list[bk.Block]:
             out.append(bk.section(f"{name} — {outcome}"))
             continue
         note = " (snoozed reminder)" if d.get("snoozed_from") else ""
+        if compact:
+            out.append(bk.section(name + note, accessory=_overflow(row)))
+            continue
         out.append(bk.section(name + note))
         out.append(
             bk.actions(
