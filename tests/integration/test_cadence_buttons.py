@@ -383,3 +383,12 @@ def test_a_long_overdue_list_fits_slack_with_a_menu_per_client(bot: BotHarness) 
     assert status == 200
     update = update_of(bot, row.message_ts)
     assert "*Small Co 07* — :zzz: Snoozed until 16:01." in texts(update)
+
+
+def test_prefs_standup_moves_the_stand_up_reminder(bot: BotHarness) -> None:
+    bot.command("/cso", "prefs standup 10:15")
+    assert "Stand-up pulse reminder: 10:15" in bot.wait_response()
+    early = at(bot, datetime(2026, 11, 20, 9, 45, tzinfo=NY))
+    assert not any(k.startswith("standup-pulse:U0CSO1") for d in early.deliveries for k in d.keys)
+    report = at(bot, datetime(2026, 11, 20, 10, 15, tzinfo=NY))
+    assert any(k.startswith("standup-pulse:U0CSO1") for d in report.deliveries for k in d.keys)
