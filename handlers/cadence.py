@@ -55,6 +55,20 @@ def _nudge(deps: Deps, key: str | None) -> Nudge | None:
         return session.scalars(select(Nudge).where(Nudge.key == key)).first()
 
 
+def _key(deps: Deps, act: BlockActions) -> str | None:
+    """The nudge a click is about: a button's value is its key; an overflow menu's option
+    (long lists, one line per client) is `verb:<nudge id>`."""
+    option = act.action.selected_option
+    if not option:
+        return act.action.value
+    _, _, raw = str(option.get("value", "")).partition(":")
+    if not raw.isdigit():
+        return None
+    with deps.db.session() as session:
+        row = session.get(Nudge, int(raw))
+        return row.key if row else None
+
+
 def _gone(respond: Respond, act: BlockActions) -> None:
     if act.response_url:
         respond(
@@ -71,7 +85,7 @@ def on_log(
     ack()
     act = BlockActions.model_validate(body)
     deps = deps_of(context)
-    nudge = _nudge(deps, act.action.value)
+    nudge = _nudge(deps, _key(deps, act))
     if nudge is None or nudge.status not in ("sent", "pending"):
         _gone(respond, act)
         return
@@ -121,7 +135,7 @@ def on_skip(
     ack()
     act = BlockActions.model_validate(body)
     deps = deps_of(context)
-    nudge = _nudge(deps, act.action.value)
+    nudge = _nudge(deps, _key(deps, act))
     if nudge is None or nudge.status not in ("sent", "pending") or nudge.client_id is None:
         _gone(respond, act)
         return
@@ -173,7 +187,7 @@ def on_snooze(
     deps = deps_of(context)
     now = deps.clock.now()
     with deps.db.transaction() as session:
-        nudge = session.scalars(select(Nudge).where(Nudge.key == act.action.value)).first()
+        nudge = session.scalars(select(Nudge).where(Nudge.key == _key(deps, act))).first()
         if nudge is None or nudge.status != "sent":
             nudge = None
         else:
@@ -217,7 +231,7 @@ def on_done(
     deps = deps_of(context)
     now = deps.clock.now()
     with deps.db.transaction() as session:
-        nudge = session.scalars(select(Nudge).where(Nudge.key == act.action.value)).first()
+        nudge = session.scalars(select(Nudge).where(Nudge.key == _key(deps, act))).first()
         if nudge is None:
             messages: set[tuple[str, str]] = set()
         else:
@@ -361,7 +375,21 @@ def _set_ooo(deps: Deps, client: WebClient, person: Person, req: SetOoo, now: da
     )
 
 
+def on_menu(
+    ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
+) -> None:
+    """The overflow menu of a long overdue list: the same three actions as the buttons."""
+    act = BlockActions.model_validate(body)
+    verb = str((act.action.selected_option or {}).get("value", "")).partition(":")[0]
+    handler = {"log": on_log, "skip": on_skip, "snooze": on_snooze}.get(verb)
+    if handler is None:
+        ack()
+        return
+    handler(ack, body, client, respond, context)
+
+
 def register(app: App) -> None:
+    app.action("cadence_menu")(on_menu)
     app.action("cadence_log")(on_log)
     app.action("cadence_skip")(on_skip)
     app.action("cadence_snooze")(on_snooze)

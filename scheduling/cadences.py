@@ -79,6 +79,7 @@ DEFAULT_QUIET = (time(18, 0), time(9, 0))
 DEFAULT_CAP = 6
 DND_RECHECK = timedelta(minutes=15)
 SNOOZE = timedelta(hours=1)
+COMPACT_AFTER = 8  # clients in one overdue DM before each line gets a menu instead of buttons
 TUNE = "Tune it: `/cso prefs` (stand-up time, cutoff, quiet hours)."
 ESCALATE_WHY = (
     "Seeds 001 + 002: escalate early, with a clear owner — no surprises, always a Plan B."
@@ -487,40 +488,70 @@ def cadence_enqueuer(deps: Deps, now: datetime) -> int:
         return enqueue_many(session, specs, now)
 
 
+_BULK_COLUMNS = (
+    "key",
+    "cadence_id",
+    "person_id",
+    "client_id",
+    "period",
+    "target",
+    "text",
+    "blocks",
+    "batch",
+    "status",
+    "due_at",
+    "expires_at",
+    "created_at",
+    "attempts",
+    "data",
+)
+
+
 def enqueue_many(session: Session, specs: Sequence[NudgeSpec], now: datetime) -> int:
-    """`outbox.enqueue` for many specs in one statement (INSERT … ON CONFLICT DO NOTHING)."""
+    """`outbox.enqueue` for many specs in one statement (INSERT … ON CONFLICT DO NOTHING).
+
+    The columns' own bind processors (UTC datetimes, JSON) are applied once per value and
+    the rows go to the driver's executemany: at the cutoff this writes thousands of rows.
+    The claim, send and close columns are left NULL."""
     if not specs:
         return 0
-    from sqlalchemy.dialects import postgresql, sqlite
-
+    conn = session.connection()
+    dialect = conn.dialect
+    table: Any = Nudge.__table__
+    processors = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _BULK_COLUMNS
+    ]
     rows = [
-        {
-            "key": s.natural_key(),
-            "cadence_id": s.cadence_id,
-            "person_id": s.person_id,
-            "client_id": s.client_id,
-            "period": s.period,
-            "target": s.target,
-            "text": s.text,
-            **({"blocks": s.blocks} if s.blocks is not None else {}),
-            "batch": s.batch,
-            "status": "pending",
-            "due_at": s.due_at,
-            "expires_at": s.expires_at,
-            "created_at": now,
-            "attempts": 0,
-            "data": s.data,
-        }
+        (
+            s.natural_key(),
+            s.cadence_id,
+            s.person_id,
+            s.client_id,
+            s.period,
+            s.target,
+            s.text,
+            s.blocks,
+            s.batch,
+            "pending",
+            s.due_at,
+            s.expires_at,
+            now,
+            0,
+            s.data,
+        )
         for s in specs
     ]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table: Any = Nudge.__table__
-    # Columns left out are NULL (claim, send and close columns): less to bind per row.
-    for has_blocks in (False, True):
-        batch = [r for r in rows if ("blocks" in r) is has_blocks]
-        if batch:
-            session.execute(insert(table).on_conflict_do_nothing(), batch)
+    params = [
+        tuple(p(v) if p is not None else v for p, v in zip(processors, row, strict=True))
+        for row in rows
+    ]
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle in ("qmark", "numeric") else "%s"
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in _BULK_COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(_BULK_COLUMNS))}) ON CONFLICT DO NOTHING"
+    )
+    conn.exec_driver_sql(sql, params)  # one executemany (pipelined by psycopg)
     return len(rows)
 
 
@@ -644,9 +675,23 @@ def _outcome(row: Nudge) -> str | None:
     return None
 
 
+def _overflow(row: Nudge) -> bk.Block:
+    options = (("Log touchpoint", "log"), ("Skip today", "skip"), ("Snooze 1h", "snooze"))
+    return {
+        "type": "overflow",
+        "action_id": "cadence_menu",
+        "options": [
+            {"text": {"type": "plain_text", "text": label}, "value": f"{verb}:{row.id}"}
+            for label, verb in options
+        ],
+    }
+
+
 def _cutoff_blocks(rows: list[Nudge]) -> list[bk.Block]:
     data = rows[0].data or {}
     n = len(rows)
+    # Buttons take two blocks a client; a long list takes one (a menu), to fit Slack's 50.
+    compact = n > COMPACT_AFTER
     out = [
         bk.section(
             f":hourglass_flowing_sand: *Overdue touchpoints* — {n} "
@@ -661,6 +706,9 @@ def _cutoff_blocks(rows: list[Nudge]) -> list[bk.Block]:
             out.append(bk.section(f"{name} — {outcome}"))
             continue
         note = " (snoozed reminder)" if d.get("snoozed_from") else ""
+        if compact:
+            out.append(bk.section(name + note, accessory=_overflow(row)))
+            continue
         out.append(bk.section(name + note))
         out.append(
             bk.actions(

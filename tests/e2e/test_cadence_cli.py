@@ -76,3 +76,34 @@ def test_cadence_show_names_a_bad_override(tmp_path: Path) -> None:
     out = run("cadence", "show", "--portfolio", str(_portfolio(tmp_path, bad)), cwd=tmp_path)
     assert out.returncode == 1
     assert "cadence triangle-sync.at" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_the_scheduler_worker_ticks_without_http(
+    db_url: str, emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CSOBOT_"))}
+    env.update(
+        DATABASE_URL=db_url,
+        SLACK_BOT_TOKEN=TOKEN,
+        SLACK_API_URL=emulator.api_url,
+        CSOBOT_NOW="2026-11-20T15:01:00-05:00",
+    )
+    assert run("portfolio", "import", str(_portfolio(tmp_path)), env=env).returncode == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "scheduler"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        [dm] = emulator.wait_for("chat.postMessage", timeout=30)
+        assert dm["channel"] == "U0CSO1" and "Overdue touchpoints" in dm["text"]
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=20)
+    assert "Traceback" not in output

@@ -335,3 +335,60 @@ def test_a_win_closes_the_weekly_presentation_reminder(bot: BotHarness) -> None:
     assert "Win recorded by <@U0CSO1>" in texts(update)
     assert '• Globex"' in texts(update)  # still open, no outcome beside it
     assert nudge(bot, "weekly-presentation", slug_id=client_id(bot, "acme")).status == "closed"
+
+
+def test_a_long_overdue_list_fits_slack_with_a_menu_per_client(bot: BotHarness) -> None:
+    from tests.conftest import SAMPLE_PORTFOLIO, load_portfolio
+
+    extra = "".join(
+        f"  - {{slug: smb{i:02d}, name: Small Co {i:02d}, cso: U0CSO1, service_lead: U0SL1}}\n"
+        for i in range(30)
+    )
+    load_portfolio(bot.db, SAMPLE_PORTFOLIO + extra)
+    at(bot, FRIDAY_CUTOFF)
+    [dm] = [c for c in bot.emulator.calls("chat.postMessage") if c["channel"] == "U0CSO1"]
+    assert len(dm["blocks"]) <= 50
+    assert "Small Co 29" in dm["text"]  # every client is named in the text
+    menus = [
+        b["accessory"] for b in dm["blocks"] if b.get("accessory", {}).get("type") == "overflow"
+    ]
+    assert len(menus) >= 30
+    row = nudge(bot, "touchpoint-cutoff", slug_id=client_id(bot, "smb07"))
+    chosen = next(o for m in menus for o in m["options"] if o["value"] == f"snooze:{row.id}")
+    assert chosen["text"]["text"] == "Snooze 1h"
+    body = {
+        "type": "block_actions",
+        "team": {"id": "T0EMU"},
+        "user": {"id": "U0CSO1"},
+        "api_app_id": "A0CSOBOT",
+        "trigger_id": "trig-menu",
+        "container": {
+            "type": "message",
+            "channel_id": row.message_channel,
+            "message_ts": row.message_ts,
+        },
+        "channel": {"id": row.message_channel},
+        "message": {"ts": row.message_ts},
+        "actions": [
+            {
+                "type": "overflow",
+                "action_id": "cadence_menu",
+                "block_id": "x",
+                "selected_option": chosen,
+                "action_ts": "1",
+            }
+        ],
+    }
+    status, _ = bot.interact(body)
+    assert status == 200
+    update = update_of(bot, row.message_ts)
+    assert "*Small Co 07* — :zzz: Snoozed until 16:01." in texts(update)
+
+
+def test_prefs_standup_moves_the_stand_up_reminder(bot: BotHarness) -> None:
+    bot.command("/cso", "prefs standup 10:15")
+    assert "Stand-up pulse reminder: 10:15" in bot.wait_response()
+    early = at(bot, datetime(2026, 11, 20, 9, 45, tzinfo=NY))
+    assert not any(k.startswith("standup-pulse:U0CSO1") for d in early.deliveries for k in d.keys)
+    report = at(bot, datetime(2026, 11, 20, 10, 15, tzinfo=NY))
+    assert any(k.startswith("standup-pulse:U0CSO1") for d in report.deliveries for k in d.keys)
