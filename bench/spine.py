@@ -188,7 +188,7 @@ def run() -> str:
     try:
         assert emu.stdout is not None
         emulator_url = emu.stdout.readline().decode().strip()
-        db_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}"
+        db_url = os.environ.get("SPINE_DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}"
         env = {
             **os.environ,
             "SLACK_BOT_TOKEN": "xoxb-bench",
