@@ -197,14 +197,13 @@ def load_renewal_outcomes(ctx: DigestContext) -> dict[tuple[int, date], str]:
 
 
 def load_expansion_pipeline(ctx: DigestContext) -> float:
-    """The open expansion pipeline's value, from `expansion_opportunity` (client_id, value,
-    status) — the table the expansion pipeline is expected to keep; adjust after merging."""
-    t = ctx.table("expansion_opportunity", "client_id", "value")
-    ids = {c.id for c in ctx.clients}
-    query = select(t.c.client_id, t.c.value)
-    if "status" in t.c:
-        query = query.where(t.c.status == "open")
-    return float(sum(v or 0 for cid, v in ctx.session.execute(query) if cid in ids))
+    """The expansion pipeline's estimated value at the week's end: the same rows as
+    `csobot expansion` (seed 004's signal table, Green-for-60-days guardrail)."""
+    from bot.health_cli import expansion_rows  # the one implementation of the pipeline
+
+    ids = {c.slug for c in ctx.clients}
+    rows, _arr = expansion_rows(ctx.session, ctx.end_instant())
+    return float(sum(r["estimated_value"] for r in rows if r["in_pipeline"] and r["slug"] in ids))
 
 
 def load_nps_scores(ctx: DigestContext) -> list[int]:
@@ -316,9 +315,9 @@ PROVIDERS: list[Provider] = [
     Provider(
         "expansion",
         "Expansion pipeline",
-        ("expansion_opportunity",),
+        ("health_snapshot",),
         _expansion,
-        "the expansion pipeline is not recorded yet",
+        "the expansion pipeline needs health scores (Green for 60 days) first",
     ),
     Provider("nps", "NPS", ("nps_response",), _nps, "NPS answers are not recorded yet"),
     Provider(
