@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from slack_sdk import WebClient
-from sqlalchemy import select, text
+from sqlalchemy import Column, Date, Float, Integer, MetaData, String, Table, insert, select
 
 from bench.digest import make_portfolio, seed_activity
 from bot import blocks as bk
@@ -25,6 +25,7 @@ from storage.digest import load_digest, load_weeks_kpi
 from storage.kpi import load_week_kpi
 from storage.models import DigestPart, Nudge
 from storage.portfolio import client_by_slug, import_portfolio
+from storage.types import UTCDateTime
 from tests.conftest import NY, BotHarness, load_portfolio
 
 MONDAY_0800 = datetime(2026, 11, 23, 8, 0, tzinfo=NY)
@@ -279,31 +280,34 @@ def test_digest_command_explains_a_bad_week(bot: BotHarness) -> None:
 
 
 # -- sections that appear with their tables; escalations from the outbox
+FEATURE_TABLES = MetaData()
+HEALTH_SNAPSHOT = Table(
+    "health_snapshot",
+    FEATURE_TABLES,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", Integer),
+    Column("day", Date),
+    Column("score", Float),
+    Column("band", String(8)),
+)
+NPS_RESPONSE = Table(
+    "nps_response",
+    FEATURE_TABLES,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", Integer),
+    Column("score", Integer),
+    Column("recorded_at", UTCDateTime()),
+)
+
+
 @pytest.fixture
 def health_tables(db: Database) -> Iterator[Database]:
     """Tables shaped like the health branch's (issue 5): present only for this test."""
-    with db.engine.begin() as conn:
-        conn.execute(
-            text(
-                "CREATE TABLE health_snapshot (id INTEGER PRIMARY KEY, client_id INTEGER, "
-                "day DATE, score FLOAT, band VARCHAR(8))"
-            )
-        )
-        conn.execute(
-            text(
-                "CREATE TABLE nps_response (id INTEGER PRIMARY KEY, client_id INTEGER, "
-                "score INTEGER, recorded_at TIMESTAMP WITH TIME ZONE)"
-                if db.engine.dialect.name == "postgresql"
-                else "CREATE TABLE nps_response (id INTEGER PRIMARY KEY, client_id INTEGER, "
-                "score INTEGER, recorded_at DATETIME)"
-            )
-        )
+    FEATURE_TABLES.create_all(db.engine)
     try:
         yield db
     finally:
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP TABLE health_snapshot"))
-            conn.execute(text("DROP TABLE nps_response"))
+        FEATURE_TABLES.drop_all(db.engine)
 
 
 def test_health_and_nps_sections_and_the_band_chart_appear_with_their_tables(
@@ -321,21 +325,21 @@ def test_health_and_nps_sections_and_the_band_chart_appear_with_their_tables(
             (ids["globex"], date(2026, 11, 18), 70, "yellow"),
             (ids["initech"], date(2026, 11, 2), 90, "green"),
         ]
-        for cid, day, score, band in rows:
-            s.execute(
-                text(
-                    "INSERT INTO health_snapshot (client_id, day, score, band) "
-                    "VALUES (:c, :d, :s, :b)"
-                ),
-                {"c": cid, "d": day, "s": score, "b": band},
-            )
-        for score in (10, 9, 6):
-            s.execute(
-                text(
-                    "INSERT INTO nps_response (client_id, score, recorded_at) VALUES (:c, :s, :t)"
-                ),
-                {"c": ids["acme"], "s": score, "t": datetime(2026, 11, 10, 12)},
-            )
+        s.execute(
+            insert(HEALTH_SNAPSHOT),
+            [{"client_id": c, "day": d, "score": sc, "band": b} for c, d, sc, b in rows],
+        )
+        s.execute(
+            insert(NPS_RESPONSE),
+            [
+                {
+                    "client_id": ids["acme"],
+                    "score": x,
+                    "recorded_at": datetime(2026, 11, 10, tzinfo=UTC),
+                }
+                for x in (10, 9, 6)
+            ],
+        )
     with db.session() as s:
         d = load_digest(s, W47, MONDAY_0800)
     health = next(x for x in d.sections if x.id == "health")
