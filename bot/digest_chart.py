@@ -32,6 +32,13 @@ def _label(week: str) -> str:
     return week.split("-")[-1]  # "2026-W47" -> "W47"
 
 
+def _ticks(ax: Axes, weeks: list[str]) -> None:
+    """Week labels that never overlap: every other one when there are more than five."""
+    step = 1 if len(weeks) <= 5 else 2
+    x = list(range(len(weeks)))
+    ax.set_xticks(x[::-1][::step][::-1], [_label(w) for w in weeks][::-1][::step][::-1])
+
+
 def _pct(values: list[float | None]) -> list[float]:
     return [math.nan if v is None else v * 100 for v in values]
 
@@ -41,7 +48,7 @@ def _consistency(ax: Axes, chart: ChartData) -> None:
     ax.set_title("Consistency per CSO")
     ax.set_ylim(0, 105)
     ax.set_ylabel("%")
-    ax.set_xticks(x, [_label(w) for w in chart.weeks])
+    _ticks(ax, chart.weeks)
     ax.grid(axis="y", alpha=0.3)
     if all(v is None for v in chart.overall):
         ax.text(
@@ -51,7 +58,7 @@ def _consistency(ax: Axes, chart: ChartData) -> None:
     if len(chart.csos) <= MAX_LINES:
         for name, values in chart.csos.items():
             ax.plot(x, _pct(values), marker="o", linewidth=2, label=name.split(" ")[0])
-        ax.legend(loc="lower left", fontsize=FONT_SIZE - 3, frameon=False, ncol=2)
+        _below(ax)
         return
     lows, q1s, meds, q3s, highs = [], [], [], [], []
     for i in x:
@@ -68,7 +75,18 @@ def _consistency(ax: Axes, chart: ChartData) -> None:
     ax.fill_between(x, q1s, q3s, color="#1264a3", alpha=0.3, label="middle half")
     ax.plot(x, meds, color="#1264a3", linewidth=2.5, marker="o", label="median CSO")
     ax.plot(x, _pct(chart.overall), color="#1d1c1d", linewidth=1.5, linestyle="--", label="all")
-    ax.legend(loc="lower left", fontsize=FONT_SIZE - 3, frameon=False, ncol=2)
+    _below(ax)
+
+
+def _below(ax: Axes) -> None:
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
+        fontsize=FONT_SIZE - 3,
+        frameon=False,
+        ncol=2,
+        handlelength=1.5,
+    )
 
 
 def _bands(ax: Axes, chart: ChartData) -> None:
@@ -83,9 +101,17 @@ def _bands(ax: Axes, chart: ChartData) -> None:
         counts = [week.get(band, 0) for week in chart.bands]
         ax.bar(x, counts, bottom=bottom, color=BAND_COLOURS[band], label=band.capitalize())
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
-    ax.set_xticks(x, [_label(w) for w in chart.weeks])
+    _ticks(ax, chart.weeks)
     ax.set_ylabel("clients")
-    ax.legend(loc="lower left", fontsize=FONT_SIZE - 3, frameon=True, ncol=3)
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
+        fontsize=FONT_SIZE - 3,
+        frameon=False,
+        ncol=3,
+        handlelength=1,
+        columnspacing=0.8,
+    )
 
 
 def render_chart(chart: ChartData, *, title: str = "") -> bytes:

@@ -578,10 +578,11 @@ def escalations_section(records: Sequence[EscalationRecord], month: str) -> Sect
     title = "Escalations to leadership"
     founders = sum(1 for r in records if r.role == "founder")
     kpi = "on target" if founders < 1 else "above target"
-    summary = (
-        f"{len(records)} in {month}, {founders} reached a founder "
-        f"(founder intervention target: under 1 a month — {kpi})"
-    )
+    target = f"founder intervention target: under 1 a month — {kpi}"
+    if records:
+        summary = f"{len(records)} in {month}, {founders} reached a founder ({target})"
+    else:
+        summary = f"None in {month} ({target})"
     items = [
         Item(
             text=f"{r.what} → {r.to} ({r.role.replace('_', ' ')}), {r.sent.date().isoformat()}"

@@ -252,6 +252,15 @@ def _renewals(ctx: DigestContext) -> Section:
 
 
 def _expansion(ctx: DigestContext) -> Section:
+    if not ctx.health():
+        # No health scores yet: the guardrail (Green for 60 days) can't be judged, so say so
+        # rather than showing an empty pipeline as 0%.
+        return Section(
+            id="expansion",
+            title="Expansion pipeline",
+            status="no_data",
+            summary="No health scores yet: expansion needs 60 days of Green first.",
+        )
     return expansion_section(load_expansion_pipeline(ctx), sum(c.arr for c in ctx.clients))
 
 
