@@ -59,11 +59,14 @@ def main() -> int:
             [sys.executable, "-m", module], env=env, capture_output=True, text=True, timeout=1800
         )
         took = time.monotonic() - start
-        verdict = "met" if proc.returncode == 0 else f"NOT met or failed (exit {proc.returncode})"
-        out = proc.stdout.strip() or proc.stderr.strip()[-3000:]
+        out = proc.stdout.strip()
+        if proc.returncode != 0 and not out:
+            out = "```\n" + proc.stderr.strip()[-3000:] + "\n```"
+        elif not out.startswith("#"):
+            out = f"## {title}\n\n```\n{out}\n```"
         section = (
-            f"## {title}\n\nTarget {target}: {verdict}. `python -m {module}`, "
-            f"took {took:.0f} s.\n\n```\n{out}\n```"
+            f"{out}\n\n_(`python -m {module}`: target {target}; exit code "
+            f"{proc.returncode}; took {took:.0f} s)_"
         )
         print(section, flush=True)
         sections.append(section)
