@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import messages, pulse, touchpoint, win
+from handlers import client_update, flags, messages, pulse, touchpoint, win
 
-FEATURES = [messages, pulse, touchpoint, win]
+FEATURES = [messages, pulse, touchpoint, win, flags, client_update]
 
 
 def register_listeners(app: App) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 
 from bot.deps import Deps
+from handlers import flags
 from handlers.common import MessageEvent, after_ack, deps_of
 from storage.recorder import ChannelMessage, Recorded, record_channel_message
 
@@ -39,7 +40,8 @@ def on_message(body: dict[str, Any], event: dict[str, Any], context: BoltContext
 
 
 def _handle(deps: Deps, msg: ChannelMessage) -> None:
-    record_message(deps, msg)
+    recorded = record_message(deps, msg)
+    flags.on_channel_message(deps, msg, recorded)
 
 
 def register(app: App) -> None:

@@ -16,6 +16,7 @@ from datetime import datetime
 from slack_sdk import WebClient
 
 from bot.deps import Deps
+from scheduling import flags as flag_loops
 from scheduling.outbox import Delivery, Gate, deliver_due
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ Enqueuer = Callable[[Deps, datetime], int]
 
 def enqueuers() -> list[tuple[str, Enqueuer]]:
     """Every feature's enqueuer, in order. Features add themselves here."""
-    return []
+    return [*flag_loops.ENQUEUERS]
 
 
 @dataclass
