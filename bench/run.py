@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-BENCHES = ["bench.spine"]
+BENCHES = ["bench.spine", "bench.classify"]
 
 
 def main() -> int:

@@ -15,7 +15,7 @@ from bot.settings import ConfigError, Settings, load_settings
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 # Feature modules that add sub-commands: each has `add_commands(subparsers)`.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["bot.flags_cli"]
 
 
 class UsageError(Exception):
