@@ -15,7 +15,12 @@ from bot.settings import ConfigError, Settings, load_settings
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 # Feature modules that add sub-commands: each has `add_commands(subparsers)`.
-COMMAND_MODULES: list[str] = ["scheduling.cli", "bot.health_cli", "bot.digest_cli"]
+COMMAND_MODULES: list[str] = [
+    "scheduling.cli",
+    "bot.health_cli",
+    "bot.digest_cli",
+    "bot.flags_cli",
+]
 
 
 class UsageError(Exception):

@@ -128,6 +128,16 @@ class SlackEmulator:
     def set_unreadable(self, *channels: str) -> None:
         self.state.unreadable_channels.update(channels)
 
+    def add_message(
+        self, channel: str, ts: str, text: str, user: str, *, thread_ts: str | None = None
+    ) -> None:
+        """Seed a message the emulator then returns from conversations.history / .replies."""
+        message: dict[str, Any] = {"type": "message", "user": user, "ts": ts, "text": text}
+        if thread_ts and thread_ts != ts:
+            message["thread_ts"] = thread_ts
+        with self._lock:
+            self.state.messages[(channel, ts)] = message
+
     def set_dnd(self, user: str, until: float | None) -> None:
         if until is None:
             self.state.dnd.pop(user, None)
@@ -300,6 +310,8 @@ class SlackEmulator:
                     "is_private": False,
                 },
             }
+        if method in ("conversations.history", "conversations.replies"):
+            return self._history(method, p)
         if method == "conversations.open":
             users = str(p.get("users", "U0")).split(",")
             return {**ok, "channel": {"id": "D" + users[0].lstrip("UW")}}
@@ -345,6 +357,43 @@ class SlackEmulator:
                 "files": [{"id": f.get("id"), "title": f.get("title", "")} for f in files],
             }
         return ok
+
+    def _history(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
+        """Messages the emulator knows: history leaves thread replies out, replies is a thread."""
+        channel = str(p.get("channel", ""))
+        if channel in self.state.unreadable_channels:
+            return {"ok": False, "error": "channel_not_found"}
+        inclusive = str(p.get("inclusive", "")).lower() in ("1", "true")
+        latest = float(p["latest"]) if p.get("latest") else None
+        oldest = float(p["oldest"]) if p.get("oldest") else None
+        with self._lock:
+            known = [dict(m) for (c, _), m in self.state.messages.items() if c == channel]
+        root = ""
+        if method == "conversations.history":
+            found = [m for m in known if m.get("thread_ts", m["ts"]) == m["ts"]]
+        else:
+            root = str(p.get("ts", ""))
+            parent = next((m for m in known if m["ts"] == root), None)
+            if parent is None:
+                return {"ok": False, "error": "thread_not_found"}
+            root = parent.get("thread_ts", root)
+            found = [m for m in known if m["ts"] == root or m.get("thread_ts") == root]
+
+        def within(m: dict[str, Any]) -> bool:
+            ts = float(m["ts"])
+            if latest is not None and (ts > latest or (ts == latest and not inclusive)):
+                return False
+            return not (oldest is not None and (ts < oldest or (ts == oldest and not inclusive)))
+
+        # Like Slack, conversations.replies always starts with the thread's parent.
+        found = sorted(
+            (m for m in found if within(m) or m["ts"] == root),
+            key=lambda m: float(m["ts"]),
+        )
+        if method == "conversations.history":
+            found.reverse()  # newest first, like Slack
+        limit = int(p.get("limit") or 100)
+        return {"ok": True, "messages": found[:limit], "has_more": len(found) > limit}
 
     def _send(
         self,

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import cadence, digest, health, messages, pulse, touchpoint, win
+from handlers import (
+    cadence,
+    client_update,
+    digest,
+    flags,
+    health,
+    messages,
+    pulse,
+    touchpoint,
+    win,
+)
 
-FEATURES = [messages, pulse, touchpoint, win, cadence, health, digest]
+FEATURES = [messages, pulse, touchpoint, win, cadence, health, digest, flags, client_update]
 
 
 def register_listeners(app: App) -> None:

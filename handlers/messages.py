@@ -9,6 +9,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.deps import Deps
+from handlers import flags
 from handlers.common import MessageEvent, after_ack, deps_of
 from handlers.reminders import after_message
 from storage.recorder import ChannelMessage, Recorded, record_channel_message
@@ -44,6 +45,7 @@ def on_message(body: dict[str, Any], event: dict[str, Any], context: BoltContext
 def _handle(deps: Deps, client: WebClient | None, msg: ChannelMessage) -> None:
     recorded = record_message(deps, msg)
     after_message(deps, client, recorded, msg.ts)
+    flags.on_channel_message(deps, msg, recorded)
 
 
 def register(app: App) -> None:

@@ -16,6 +16,7 @@ from datetime import datetime
 from slack_sdk import WebClient
 
 from bot.deps import Deps
+from scheduling import flags as flag_loops
 from scheduling.cadences import cadence_enqueuer, make_gate, render_batch
 from scheduling.digest import enqueue_digest
 from scheduling.health_nudges import enqueue_health
@@ -33,6 +34,7 @@ def enqueuers() -> list[tuple[str, Enqueuer]]:
         ("cadences", cadence_enqueuer),
         ("health", enqueue_health),
         ("digest", enqueue_digest),
+        *flag_loops.ENQUEUERS,
     ]
 
 

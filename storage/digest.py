@@ -154,10 +154,10 @@ def load_open_flags(ctx: DigestContext) -> list[FlagRecord]:
     query = select(t.c.client_id, t.c.kind, t.c.created_at).where(
         t.c.created_at < ctx.end_instant()
     )
-    if "decision" in t.c:
-        query = query.where(t.c.decision.is_(None))
-    elif "status" in t.c:
+    if "status" in t.c:  # issue 4: suggested -> open -> decided | withdrawn
         query = query.where(t.c.status == "open")
+    elif "decision" in t.c:
+        query = query.where(t.c.decision.is_(None))
     else:
         raise SchemaMismatch("table flag has neither a decision nor a status column")
     if "excerpt" in t.c:

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, func, inspect, select, text, type_coerce
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import Subquery
 
@@ -805,26 +804,17 @@ FLAG_TABLE = "flag"
 
 
 def count_open_flags(session: Session, client_ids: Sequence[int]) -> dict[int, int]:
-    """Open flags per client, from the `flag` table the flags feature adds (0 until it
-    exists). A flag is open while its `resolved_at` is NULL."""
+    """Open flags per client (flagged, no decision yet: issue 4's `flag.status == "open"`)."""
+    from storage.models import Flag
+
     out = dict.fromkeys(client_ids, 0)
     if not client_ids:
         return out
-    engine = session.get_bind()
-    try:
-        # A connection of its own: a failure here never spoils the caller's transaction.
-        with engine.connect() as conn:  # type: ignore[union-attr]
-            if not inspect(conn).has_table(FLAG_TABLE):
-                return out
-            ids = ",".join(str(int(i)) for i in client_ids)
-            rows = conn.execute(
-                text(
-                    f"SELECT client_id, COUNT(*) FROM {FLAG_TABLE} "
-                    f"WHERE resolved_at IS NULL AND client_id IN ({ids}) GROUP BY client_id"
-                )
-            ).all()
-        for cid, n in rows:
-            out[int(cid)] = int(n)
-    except SQLAlchemyError:
-        logger.warning("the flag table could not be read: open flags shown as 0")
+    rows = session.execute(
+        select(Flag.client_id, func.count())
+        .where(Flag.client_id.in_(client_ids), Flag.status == "open")
+        .group_by(Flag.client_id)
+    )
+    for cid, n in rows:
+        out[int(cid)] = int(n)
     return out

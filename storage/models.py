@@ -438,3 +438,80 @@ class DigestPart(Base):
     message_ts: Mapped[str | None] = mapped_column(String(32))
     file_id: Mapped[str | None] = mapped_column(String(32))
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# --- flags: client-channel flags, open client questions, internal threads (issue 4) ----------
+class Flag(Base):
+    """A client message flagged (by a team member's reaction, or suggested by the classifier).
+
+    One row per (channel, message ts, kind): a second reaction or an event retry is the same
+    flag. status: suggested -> open (flagged) -> decided | withdrawn; suggested -> dismissed.
+    """
+
+    __tablename__ = "flag"
+    __table_args__ = (
+        UniqueConstraint("channel", "message_ts", "kind", name="uq_flag_message_kind"),
+        Index("ix_flag_client_status", "client_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    author_id: Mapped[str | None] = mapped_column(String(32))  # who wrote the flagged message
+    excerpt: Mapped[str] = mapped_column(String(300), default="")
+    permalink: Mapped[str | None] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(16))  # reaction | rules | llm
+    reaction: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    flagged_by: Mapped[str | None] = mapped_column(String(32))
+    flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision: Mapped[str | None] = mapped_column(String(32))  # in_scope | change_request | ...
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    post_channel: Mapped[str | None] = mapped_column(String(32))  # the internal post (or DM)
+    post_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ClientQuestion(Base):
+    """A client message in a client channel that waits for a reply (issue 4 item 4b)."""
+
+    __tablename__ = "client_question"
+    __table_args__ = (
+        UniqueConstraint("channel", "message_ts", name="uq_client_question_channel_ts"),
+        Index("ix_client_question_asked", "asked_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    author_id: Mapped[str] = mapped_column(String(32))
+    excerpt: Mapped[str] = mapped_column(String(300), default="")
+    permalink: Mapped[str | None] = mapped_column(String(500))
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class InternalMessage(Base):
+    """A team message in a client's internal channel, kept short, for orphaned threads."""
+
+    __tablename__ = "internal_message"
+    __table_args__ = (
+        UniqueConstraint("channel", "message_ts", name="uq_internal_message_channel_ts"),
+        Index("ix_internal_message_thread", "channel", "thread_ts"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    author_id: Mapped[str] = mapped_column(String(32))
+    excerpt: Mapped[str] = mapped_column(String(200), default="")
+    is_question: Mapped[bool] = mapped_column(Boolean, default=False)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # a reaction by asker

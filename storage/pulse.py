@@ -29,7 +29,7 @@ def load_cards(session: Session, clients: list[Client], now: datetime) -> list[P
         select(Pulse).where(Pulse.client_id.in_(ids)).order_by(Pulse.created_at.desc())
     ):
         slot = latest[p.client_id]
-        if "sentiment" not in slot:
+        if "sentiment" not in slot and p.source != "detected":  # detected rows: a hook only
             slot["sentiment"], slot["sentiment_at"] = p.sentiment, p.created_at
         if p.hook and "hook" not in slot:
             slot["hook"] = p.hook

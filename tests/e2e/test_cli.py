@@ -150,3 +150,28 @@ def test_socket_mode_needs_the_app_token(tmp_path: Path) -> None:
     )
     assert out.returncode == 2
     assert out.stderr.strip().startswith("csobot: SLACK_APP_TOKEN is not set")
+
+
+def test_eval_flags_prints_scores_and_a_confusion_table(tmp_path: Path) -> None:
+    out = run("eval-flags", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "scope_creep" in out.stdout and "precision" in out.stdout
+    assert "confusion (rows: expected, columns: predicted)" in out.stdout
+    data = tmp_path / "mini.jsonl"
+    data.write_text(
+        json.dumps({"text": "Could you just add one more chart?", "label": "scope_creep"})
+        + "\n"
+        + json.dumps({"text": "Thanks!", "label": "none"})
+        + "\n"
+    )
+    mini = run("eval-flags", "--data", str(data), cwd=tmp_path)
+    assert mini.returncode == 0 and "over 2 messages" in mini.stdout
+    data.write_text('{"text": "x", "label": "bogus"}\n')
+    bad = run("eval-flags", "--data", str(data), cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.startswith(f"csobot: {data}:1:")
+    missing = run("eval-flags", "--data", str(tmp_path / "none.jsonl"), cwd=tmp_path)
+    assert missing.returncode == 2 and "no labelled data at" in missing.stderr
+    assert "Traceback" not in bad.stderr + missing.stderr
+    if not any(k.startswith("OPENAI_") for k in os.environ):
+        no_llm = run("eval-flags", "--llm", cwd=tmp_path)
+        assert no_llm.returncode == 2 and "--llm needs OPENAI_API_KEY" in no_llm.stderr

@@ -1,0 +1,62 @@
+"""`csobot eval-flags [--llm] [--data PATH]`: the classifier's quality figure (issue 4 item 6)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from bot.cli import UsageError
+from bot.settings import Settings
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "flag_messages.jsonl"
+
+
+def add_commands(sub: Any) -> None:
+    p = sub.add_parser(
+        "eval-flags", help="precision, recall and F1 per flag kind over a labelled set"
+    )
+    p.add_argument("--llm", action="store_true", help="evaluate the LLM classifier (configured)")
+    p.add_argument("--data", help=f"JSONL of {{text, label}} (default: {DEFAULT_DATA.name})")
+    p.add_argument("--mistakes", type=int, default=0, metavar="N", help="list the first N mistakes")
+    p.set_defaults(handler=cmd_eval_flags)
+
+
+def cmd_eval_flags(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.classify import MessageClassifier, RuleClassifier
+    from domain.evaluation import evaluate, format_report, load_labelled
+
+    path = Path(args.data) if args.data else DEFAULT_DATA
+    if not path.is_file():
+        raise UsageError(f"no labelled data at {path}: pass --data PATH (JSONL of text, label)")
+    try:
+        items = load_labelled(path)
+    except ValueError as err:
+        raise UsageError(str(err).splitlines()[0]) from None
+    if not items:
+        raise UsageError(f"{path} holds no labelled messages")
+    classifier: MessageClassifier = RuleClassifier()
+    name = "rules"
+    if args.llm:
+        if not settings.llm_enabled:
+            raise UsageError("--llm needs OPENAI_API_KEY or OPENAI_BASE_URL")
+        from llm.classifier import LLMClassifier
+        from llm.client import LLMClient
+
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        llm = LLMClient(
+            api_key=key,
+            base_url=settings.openai_base_url,
+            model=settings.model,
+            timeout=settings.llm_timeout,
+            max_retries=1,
+        )
+        classifier, name = LLMClassifier(llm, RuleClassifier()), f"LLM ({settings.model})"
+    print(f"Classifier: {name}; data: {path} ({len(items)} messages)\n")
+    report = evaluate(classifier, items)
+    print(format_report(report, mistakes=max(args.mistakes, 0)))
+    fallbacks = getattr(classifier, "fallbacks", 0)
+    if fallbacks:
+        last = getattr(classifier, "last_error", "")
+        print(f"\n{fallbacks} messages fell back to the rules (last error: {last})")
+    return 0

@@ -1,0 +1,54 @@
+"""The process's one LLM client and message classifier, built lazily from settings.
+
+`deps.extras["llm_client"]` and `deps.extras["message_classifier"]` may be set beforehand (a
+test, or another composition root) and are then used as they are.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from bot.deps import Deps
+from domain.classify import MessageClassifier, RuleClassifier
+from llm.classifier import LLMClassifier
+from llm.client import LLMClient
+
+_lock = threading.Lock()
+
+# A message is classified after the ack, on a small pool: never hold it for long.
+MAX_CLASSIFY_TIMEOUT = 10.0
+
+
+def llm_client(deps: Deps) -> LLMClient | None:
+    """The configured LLM client, or None when no LLM is configured."""
+    settings = deps.settings
+    if not settings.llm_enabled:
+        return None
+    with _lock:
+        client = deps.extras.get("llm_client")
+        if client is None:
+            key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+            client = LLMClient(
+                api_key=key,
+                base_url=settings.openai_base_url,
+                model=settings.model,
+                timeout=min(settings.llm_timeout, MAX_CLASSIFY_TIMEOUT),
+                max_retries=1,
+            )
+            deps.extras["llm_client"] = client
+    return client
+
+
+def message_classifier(deps: Deps) -> MessageClassifier:
+    """Rules always; the LLM (falling back to the rules on any failure) when configured."""
+    existing = deps.extras.get("message_classifier")
+    if existing is not None:
+        return existing
+    llm = llm_client(deps)
+    with _lock:
+        existing = deps.extras.get("message_classifier")
+        if existing is None:
+            rules = RuleClassifier()
+            existing = LLMClassifier(llm, rules) if llm is not None else rules
+            deps.extras["message_classifier"] = existing
+    return existing

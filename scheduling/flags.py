@@ -1,0 +1,180 @@
+"""Loops that must close (issue 4 item 4), as enqueuers for the tick, through the outbox.
+
+(a) an open flag with no decision: the CSO after 1 business day, the Service Lead after 2;
+(b) a client question with no team reply within 4 business hours: the CSO, with the link;
+(c) an internal question that was answered but never acknowledged by the asker within
+    1 business day: the asker (seed 002 "orphaned threads").
+Each nudge has a natural key, so ticking again (or in two processes) sends it once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from bot import blocks as bk
+from bot.deps import Deps
+from bot.templates import render
+from domain.flag_loops import ThreadMessage, flag_escalations, orphaned_answer
+from domain.flags import flag_label
+from handlers.flags import decision_buttons, quote
+from scheduling.outbox import NudgeSpec, enqueue
+from storage.flags import (
+    flag_settings,
+    lookback,
+    open_flags,
+    open_internal_questions,
+    recent_questions,
+    team_replied,
+    work_calendar,
+)
+from storage.models import Client
+
+GRACE = timedelta(days=2)
+
+
+def _clients(deps: Deps) -> dict[int, Client]:
+    with deps.db.session() as session:
+        return {c.id: c for c in session.scalars(select(Client).where(Client.active))}
+
+
+def enqueue_flag_reminders(deps: Deps, now: datetime) -> int:
+    new = 0
+    clients = _clients(deps)
+    with deps.db.transaction() as session:
+        settings = flag_settings(session)
+        for flag in open_flags(session):
+            client = clients.get(flag.client_id)
+            if client is None or flag.flagged_at is None:
+                continue
+            cal = work_calendar(session, client, settings)
+            for step in flag_escalations(flag.flagged_at, cal, settings, now):
+                target = client.cso_id if step.step == "cso" else client.service_lead_id
+                if not target:
+                    continue
+                days = (
+                    settings.remind_cso_after_days
+                    if step.step == "cso"
+                    else settings.remind_service_lead_after_days
+                )
+                text = render(
+                    "messages/flag_reminder.j2",
+                    step=step.step,
+                    client_name=client.name,
+                    days=days,
+                    cso=client.cso_id,
+                    label=flag_label(flag.kind),
+                    quote=quote(flag.excerpt),
+                    permalink=flag.permalink,
+                )
+                new += enqueue(
+                    session,
+                    NudgeSpec(
+                        cadence_id="flag_reminder",
+                        period=f"{flag.id}:{step.step}",
+                        target=target,
+                        person_id=target,
+                        client_id=client.id,
+                        text=text,
+                        blocks=[bk.section(text), decision_buttons(flag.id)],
+                        due_at=step.due_at,
+                        expires_at=step.due_at + GRACE,
+                        key=f"flag-reminder:{flag.id}:{step.step}",
+                        data={"flag_id": flag.id},
+                    ),
+                    now,
+                )
+    return new
+
+
+def enqueue_unanswered_questions(deps: Deps, now: datetime) -> int:
+    new = 0
+    clients = _clients(deps)
+    with deps.db.transaction() as session:
+        settings = flag_settings(session)
+        for question in recent_questions(session, lookback(now, settings)):
+            client = clients.get(question.client_id)
+            if client is None:
+                continue
+            cal = work_calendar(session, client, settings)
+            due = cal.add_hours(question.asked_at, settings.reply_within_hours)
+            if due > now or team_replied(session, question, client):
+                continue
+            text = render(
+                "messages/question_unanswered.j2",
+                author=question.author_id,
+                client_name=client.name,
+                hours=f"{settings.reply_within_hours:g}",
+                quote=quote(question.excerpt),
+                permalink=question.permalink,
+            )
+            new += enqueue(
+                session,
+                NudgeSpec(
+                    cadence_id="client_question",
+                    period=question.message_ts,
+                    target=client.cso_id,
+                    person_id=client.cso_id,
+                    client_id=client.id,
+                    text=text,
+                    due_at=due,
+                    expires_at=due + GRACE,
+                    key=f"client-question:{question.channel}:{question.message_ts}",
+                ),
+                now,
+            )
+    return new
+
+
+def enqueue_orphaned_threads(deps: Deps, now: datetime) -> int:
+    new = 0
+    clients = _clients(deps)
+    with deps.db.transaction() as session:
+        settings = flag_settings(session)
+        for question, replies in open_internal_questions(session, lookback(now, settings)):
+            client = clients.get(question.client_id)
+            if client is None:
+                continue
+            answer = orphaned_answer(
+                question.author_id,
+                question.occurred_at,
+                [ThreadMessage(author=r.author_id, at=r.occurred_at) for r in replies],
+                acknowledged=question.acknowledged_at is not None,
+            )
+            if answer is None:
+                continue
+            due = work_calendar(session, client, settings).add_days(
+                answer.at, settings.acknowledge_within_days
+            )
+            if due > now:
+                continue
+            text = render(
+                "messages/thread_orphaned.j2",
+                answerer=answer.author,
+                channel=question.channel,
+                quote=quote(question.excerpt),
+            )
+            new += enqueue(
+                session,
+                NudgeSpec(
+                    cadence_id="orphaned_thread",
+                    period=question.message_ts,
+                    target=question.author_id,
+                    person_id=question.author_id,
+                    client_id=client.id,
+                    text=text,
+                    due_at=due,
+                    expires_at=due + GRACE,
+                    key=f"orphaned-thread:{question.channel}:{question.message_ts}",
+                ),
+                now,
+            )
+    return new
+
+
+ENQUEUERS = [
+    ("flag_reminders", enqueue_flag_reminders),
+    ("client_questions", enqueue_unanswered_questions),
+    ("orphaned_threads", enqueue_orphaned_threads),
+]
