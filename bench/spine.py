@@ -179,7 +179,7 @@ def _run_server(
         return Result(name, latencies, wall, errors, _peak_rss_kb(proc.pid))
     finally:
         proc.terminate()
-        proc.wait(timeout=15)
+        proc.wait(timeout=300)  # csobot drains its acked work before it exits
 
 
 def run() -> str:
