@@ -29,10 +29,6 @@ class InFlight:
         with self._lock:
             self._n -= 1
 
-    @property
-    def busy(self) -> bool:
-        return self._n > 0
-
     def give_way(self, max_wait: float = 0.05) -> None:
         """Wait (at most `max_wait` s, so work is never starved) while requests are in flight."""
         deadline = time.monotonic() + max_wait

@@ -273,8 +273,6 @@ def touchpoint_submitted(
         )
         client.chat_postMessage(channel=sub.user.id, text=text)
         after_logged(deps, client, request, sub.user.id, day)
-        for hook in deps.extras.get("on_touchpoint_logged", []):
-            hook(deps, client, request.slug, sub.user.id, sub.private_metadata)
 
     after_ack(context, work)
 

@@ -44,6 +44,7 @@ from domain.digest import (
 )
 from domain.kpi import KpiClient, KpiPerson, WeekKpi, week_kpi
 from domain.portfolio import LEADERSHIP_ROLES
+from storage.expansion import expansion_rows
 from storage.kpi import load_week_kpi
 from storage.models import Client, Exemption, Nudge, Organization, Person, Touchpoint, Win
 from storage.portfolio import active_clients, client_timezone, organization, people_by_id
@@ -199,8 +200,6 @@ def load_renewal_outcomes(ctx: DigestContext) -> dict[tuple[int, date], str]:
 def load_expansion_pipeline(ctx: DigestContext) -> float:
     """The expansion pipeline's estimated value at the week's end: the same rows as
     `csobot expansion` (seed 004's signal table, Green-for-60-days guardrail)."""
-    from bot.health_cli import expansion_rows  # the one implementation of the pipeline
-
     ids = {c.slug for c in ctx.clients}
     rows, _arr = expansion_rows(ctx.session, ctx.end_instant())
     return float(sum(r["estimated_value"] for r in rows if r["in_pipeline"] and r["slug"] in ids))

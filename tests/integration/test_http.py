@@ -116,10 +116,9 @@ def test_healthz_answers_503_without_the_database(bot: BotHarness) -> None:
         server.stop()
 
 
-def test_commands_are_acknowledged_fast_and_work_happens_after(bot: BotHarness) -> None:
-    start = time.monotonic()
-    status, _ = bot.command("/pulse", "")
-    elapsed = time.monotonic() - start
-    assert status == 200
-    assert elapsed < 3.0  # Slack's contract; speed itself is measured in bench/
+def test_commands_are_acknowledged_empty_and_the_card_follows(bot: BotHarness) -> None:
+    """The ack carries nothing (so nothing slow sits before it); the card comes after it,
+    through the response_url. Speed itself is measured in bench/, not here."""
+    status, ack = bot.command("/pulse", "")
+    assert status == 200 and ack == ""
     assert "Partnership Pulse" in bot.wait_response()
