@@ -1,4 +1,10 @@
-"""Wiring: one Bolt App, one Web API client with retry handlers, every feature registered."""
+"""Wiring: one Bolt App, one Web API client with retry handlers, every feature registered.
+
+The app runs with `process_before_response=True`: the inbox (handlers/inbox.py) dispatches
+each request twice — once to answer Slack, once, from what it kept, to do the work — so the
+listener itself runs synchronously in both. Signatures are verified once, at the HTTP edge
+(bot/server.py), before anything is kept.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.deps import Deps
 from bot.templates import render
 from handlers import register_listeners
+from handlers.common import gate, use_retrying_respond
+from handlers.inbox import describe, job_of
 
 logger = logging.getLogger("csobot")
 
@@ -39,13 +47,12 @@ def create_app(deps: Deps, *, token_verification: bool = True) -> App:
     client = make_web_client(deps)
     app = App(
         client=client,
-        signing_secret=deps.settings.secret("slack_signing_secret"),
-        process_before_response=False,
+        signing_secret=deps.settings.secret("slack_signing_secret") or "verified-at-the-edge",
+        request_verification_enabled=False,
+        process_before_response=True,
         token_verification_enabled=token_verification,
         raise_error_for_unhandled_request=False,
-        listener_executor=ThreadPoolExecutor(
-            max_workers=max(8, deps.settings.threads * 2), thread_name_prefix="listener"
-        ),
+        listener_executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="listener"),
         logger=logging.getLogger("csobot.bolt"),
     )
     deps.extras.setdefault("web_client", client)
@@ -55,14 +62,22 @@ def create_app(deps: Deps, *, token_verification: bool = True) -> App:
         next()
 
     app.middleware(inject_deps)
+    app.middleware(use_retrying_respond)
+    app.middleware(gate)
     app.error(_on_error)
     register_listeners(app)
     return app
 
 
 def _on_error(error: Exception, body: dict[str, Any], context: BoltContext) -> None:
-    """Never a traceback to a user: log it (without secrets), tell them plainly."""
-    logger.exception("listener failed: %s", type(error).__name__, exc_info=error)
+    """Never a traceback to a user. While the work runs from the inbox, a failure is handed to
+    the inbox, which retries it (and tells the user only if it finally gives up); while Slack
+    waits for its answer, the failure is logged (without secrets) and the user told plainly."""
+    state = job_of(context)
+    if state is not None and state.phase == "work":
+        state.error = error
+        return
+    logger.error("listener failed: %s", describe(error), exc_info=error)
     respond = context.respond
     if respond is not None:
         try:

@@ -196,7 +196,11 @@ class SlackEmulator:
             return
         params = self._parse(req, raw, url.query)
         if url.path.startswith("/response/"):
+            fault = self._take_fault("response_url")
             self._record(Call("response_url", params, time.time()))
+            if fault is not None:
+                self._send(req, fault.status, b"failed", "text/plain")
+                return
             self._send(req, 200, b"ok", "text/plain")
             return
         if not url.path.startswith("/api/"):

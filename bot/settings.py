@@ -38,6 +38,8 @@ class Settings(BaseSettings):
         description="Pin the bot's clock to this instant at start (demos and rehearsals).",
     )
     run_scheduler: bool = Field(default=True, alias="CSOBOT_SCHEDULER")
+    spool_dir: str = Field(default="./csobot-spool", alias="CSOBOT_SPOOL_DIR")
+    drain_seconds: float = Field(default=20.0, ge=0, le=600, alias="CSOBOT_DRAIN_SECONDS")
 
     @field_validator("slack_api_url")
     @classmethod

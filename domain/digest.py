@@ -612,3 +612,32 @@ def _limited(section: Section, limit: int = LIST_LIMIT) -> Section:
     section.more = len(dropped)
     section.attention_more = sum(1 for i in dropped if i.attention)
     return section
+
+
+# -- gaps in the record: hours in which Slack told us it dropped our events ---------------------
+def record_gaps_section(minutes: Sequence[int], tz: ZoneInfo) -> Section:
+    """`minutes`: epoch seconds of each minute Slack rate-limited the app (`app_rate_limited`:
+    it dropped the events of that minute). Said by the hour, in the organization's time."""
+    hours = sorted(
+        {datetime.fromtimestamp(m, tz).replace(minute=0, second=0, microsecond=0) for m in minutes}
+    )
+    title = "Record gaps"
+    if not hours:
+        return Section(id="gaps", title=title, summary="Slack delivered every event this week.")
+    n = len(hours)
+    items = [
+        Item(text=f"{h:%a %d %b} {h:%H}:00–{h + timedelta(hours=1):%H}:00", attention=True)
+        for h in hours
+    ]
+    return Section(
+        id="gaps",
+        title=title,
+        summary=(
+            f"Slack dropped some of our events in {n} hour{'s' * (n != 1)} (it rate-limited "
+            "the app): touchpoints and client messages from then may be missing, so those "
+            "days' numbers may be low."
+        ),
+        items=items[:LIST_LIMIT],
+        more=max(0, n - LIST_LIMIT),
+        attention_more=max(0, n - LIST_LIMIT),
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from handlers import (
+    app_events,
     cadence,
     client_update,
     digest,
@@ -16,7 +17,18 @@ from handlers import (
     win,
 )
 
-FEATURES = [messages, pulse, touchpoint, win, cadence, health, digest, flags, client_update]
+FEATURES = [
+    messages,
+    pulse,
+    touchpoint,
+    win,
+    cadence,
+    health,
+    digest,
+    flags,
+    client_update,
+    app_events,
+]
 
 
 def register_listeners(app: App) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot import blocks as bk
 from bot.deps import Deps
+from domain.access import Need
 from domain.commands import CommandError
 from domain.prefs import (
     CSO_USAGE,
@@ -23,7 +24,17 @@ from domain.prefs import (
     ShowPrefs,
     parse_cso,
 )
-from handlers.common import BlockActions, SlashCommand, ViewSubmission, deps_of
+from handlers import registry
+from handlers.access import refusal
+from handlers.common import (
+    BlockActions,
+    SlashCommand,
+    ViewSubmission,
+    after_ack,
+    deps_of,
+    on_ack,
+    tell,
+)
 from handlers.touchpoint import open_modal
 from scheduling.cadences import (
     SNOOZE,
@@ -39,7 +50,7 @@ from scheduling.cadences import (
 from scheduling.outbox import NudgeSpec, deliver_due, enqueue
 from storage.activity import record_exemption
 from storage.cadence import add_ooo, cancel_ooo, clients_by_service_lead, current_ooo, set_pref
-from storage.models import Nudge, Person, PersonPrefs
+from storage.models import Client, Nudge, Person, PersonPrefs
 from storage.portfolio import organization, people_by_id
 
 logger = logging.getLogger(__name__)
@@ -69,6 +80,15 @@ def _key(deps: Deps, act: BlockActions) -> str | None:
         return row.key if row else None
 
 
+def _refused(deps: Deps, user_id: str, nudge: Nudge) -> str | None:
+    """A nudge about a client is for that client's team (and leadership)."""
+    if nudge.client_id is None:
+        return None
+    with deps.db.session() as session:
+        client = session.get(Client, nudge.client_id)
+        return refusal(session, user_id, Need.CLIENT_TEAM, client) if client else None
+
+
 def _gone(respond: Respond, act: BlockActions) -> None:
     if act.response_url:
         respond(
@@ -85,18 +105,26 @@ def on_log(
     ack()
     act = BlockActions.model_validate(body)
     deps = deps_of(context)
-    nudge = _nudge(deps, _key(deps, act))
-    if nudge is None or nudge.status not in ("sent", "pending"):
-        _gone(respond, act)
-        return
-    open_modal(
-        deps,
-        client,
-        trigger_id=act.trigger_id,
-        user_id=act.user.id,
-        slug=(nudge.data or {}).get("slug"),
-        metadata={"nudge": nudge.key},
-    )
+
+    def open_form() -> None:
+        nudge = _nudge(deps, _key(deps, act))
+        if nudge is None or nudge.status not in ("sent", "pending"):
+            _gone(respond, act)
+            return
+        refused = _refused(deps, act.user.id, nudge)
+        if refused:
+            tell(context, refused)
+            return
+        open_modal(
+            deps,
+            client,
+            trigger_id=act.trigger_id,
+            user_id=act.user.id,
+            slug=(nudge.data or {}).get("slug"),
+            metadata={"nudge": nudge.key},
+        )
+
+    on_ack(context, open_form)
 
 
 # -- Skip today: ask the reason, record an exemption ---------------------------------------------
@@ -135,11 +163,19 @@ def on_skip(
     ack()
     act = BlockActions.model_validate(body)
     deps = deps_of(context)
-    nudge = _nudge(deps, _key(deps, act))
-    if nudge is None or nudge.status not in ("sent", "pending") or nudge.client_id is None:
-        _gone(respond, act)
-        return
-    client.views_open(trigger_id=act.trigger_id, view=skip_view(nudge))
+
+    def open_form() -> None:
+        nudge = _nudge(deps, _key(deps, act))
+        if nudge is None or nudge.status not in ("sent", "pending") or nudge.client_id is None:
+            _gone(respond, act)
+            return
+        refused = _refused(deps, act.user.id, nudge)
+        if refused:
+            tell(context, refused)
+            return
+        client.views_open(trigger_id=act.trigger_id, view=skip_view(nudge))
+
+    on_ack(context, open_form)
 
 
 def on_skip_submitted(
@@ -152,15 +188,24 @@ def on_skip_submitted(
         return
     ack()
     deps = deps_of(context)
+    after_ack(context, lambda: _skip(deps, client, sub, reason))
+
+
+def _skip(deps: Deps, client: WebClient, sub: ViewSubmission, reason: str) -> None:
     try:
-        key = json.loads(sub.private_metadata or "{}").get("nudge")
+        meta = json.loads(sub.private_metadata or "{}")
+        key = meta.get("nudge") if isinstance(meta, dict) else None
     except ValueError:
         key = None
-    nudge = _nudge(deps, key)
+    nudge = _nudge(deps, key if isinstance(key, str) else None)
     if nudge is None or nudge.client_id is None:
         client.chat_postMessage(
             channel=sub.user.id, text="That reminder is gone; nothing was skipped."
         )
+        return
+    refused = _refused(deps, sub.user.id, nudge)
+    if refused:
+        client.chat_postMessage(channel=sub.user.id, text=refused)
         return
     now = deps.clock.now()
     day = date.fromisoformat(str((nudge.data or {}).get("day")))
@@ -185,7 +230,16 @@ def on_snooze(
     ack()
     act = BlockActions.model_validate(body)
     deps = deps_of(context)
+    after_ack(context, lambda: _snooze(deps, client, respond, act))
+
+
+def _snooze(deps: Deps, client: WebClient, respond: Respond, act: BlockActions) -> None:
     now = deps.clock.now()
+    found = _nudge(deps, _key(deps, act))
+    refused = _refused(deps, act.user.id, found) if found is not None else None
+    if refused:
+        respond(text=refused, response_type="ephemeral", replace_original=False)
+        return
     with deps.db.transaction() as session:
         nudge = session.scalars(select(Nudge).where(Nudge.key == _key(deps, act))).first()
         if nudge is None or nudge.status != "sent":
@@ -229,7 +283,16 @@ def on_done(
     ack()
     act = BlockActions.model_validate(body)
     deps = deps_of(context)
+    after_ack(context, lambda: _done(deps, client, respond, act))
+
+
+def _done(deps: Deps, client: WebClient, respond: Respond, act: BlockActions) -> None:
     now = deps.clock.now()
+    found = _nudge(deps, _key(deps, act))
+    refused = _refused(deps, act.user.id, found) if found is not None else None
+    if refused:
+        respond(text=refused, response_type="ephemeral", replace_original=False)
+        return
     with deps.db.transaction() as session:
         nudge = session.scalars(select(Nudge).where(Nudge.key == _key(deps, act))).first()
         if nudge is None:
@@ -281,13 +344,22 @@ def cso_command(
         ack(text=f"{err}\n{CSO_USAGE}")
         return
     ack()
-    if person is None:
-        respond(
-            text="You are not in the portfolio yet, so there are no nudges to tune. Ask your "
-            "lead to add you (`csobot portfolio import`).",
-            response_type="ephemeral",
-        )
+    after_ack(context, lambda: _cso(deps, client, respond, cmd, request, person, tz))
+
+
+def _cso(
+    deps: Deps,
+    client: WebClient,
+    respond: Respond,
+    cmd: SlashCommand,
+    request: Any,
+    person: Person | None,
+    tz: Any,
+) -> None:
+    if person is None:  # the gate refuses people outside the portfolio before this
         return
+    now = deps.clock.now()
+    today = now.astimezone(tz).date()
     if isinstance(request, ShowPrefs | SetPref):
         with deps.db.transaction() as session:
             if isinstance(request, SetPref):
@@ -350,7 +422,7 @@ def _set_ooo(deps: Deps, client: WebClient, person: Person, req: SetOoo, now: da
                     blocks=[
                         bk.section(text),
                         bk.context(
-                            "Why: seed 002 — always have a Plan B; no single point of failure.",
+                            "Why: always have a Plan B — no single point of failure.",
                             "You get this because you're the Service Lead on these clients.",
                         ),
                     ],
@@ -389,10 +461,10 @@ def on_menu(
 
 
 def register(app: App) -> None:
-    app.action("cadence_menu")(on_menu)
-    app.action("cadence_log")(on_log)
-    app.action("cadence_skip")(on_skip)
-    app.action("cadence_snooze")(on_snooze)
-    app.action("cadence_done")(on_done)
-    app.view(SKIP_CALLBACK)(on_skip_submitted)
-    app.command("/cso")(cso_command)
+    registry.action(app, "cadence_menu", on_menu, Need.CLIENT_TEAM)
+    registry.action(app, "cadence_log", on_log, Need.CLIENT_TEAM)
+    registry.action(app, "cadence_skip", on_skip, Need.CLIENT_TEAM)
+    registry.action(app, "cadence_snooze", on_snooze, Need.CLIENT_TEAM)
+    registry.action(app, "cadence_done", on_done, Need.CLIENT_TEAM)
+    registry.view(app, SKIP_CALLBACK, on_skip_submitted, Need.CLIENT_TEAM)
+    registry.command(app, "/cso", cso_command, Need.MEMBER)

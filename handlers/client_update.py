@@ -1,4 +1,4 @@
-"""/update acme morning|eod — a drafted client update, linted, sent as the CSO (issue 4 item 5).
+"""/update acme morning|eod — a drafted client update, linted, sent for the CSO.
 
 The draft comes from the bot's own record (today's touchpoints, open risk and deadline flags,
 the pulse's latest update, this week's win), written by the LLM when one is configured and by
@@ -22,6 +22,7 @@ from sqlalchemy import delete, select, update
 from bot import blocks as bk
 from bot.deps import Deps
 from bot.templates import render
+from domain.access import Need
 from domain.calendar import IsoWeek, local_date
 from domain.client_update import (
     UPDATE_USAGE,
@@ -34,8 +35,11 @@ from domain.client_update import (
 from domain.commands import CommandError, unknown_client_message
 from domain.flags import FlagKind
 from domain.update_lint import LintWarning, lint_update
-from handlers.common import SlashCommand, ViewSubmission, after_ack, deps_of
+from handlers import registry
+from handlers.access import refusal
+from handlers.common import SlashCommand, ViewSubmission, after_ack, deps_of, on_ack
 from handlers.flags import quote
+from handlers.inbox import describe
 from llm.runtime import llm_client
 from llm.update_writer import llm_draft
 from storage.activity import record_touchpoint
@@ -208,29 +212,52 @@ def update_command(
         return
     ack()
     deps = deps_of(context)
-    # The trigger id expires in 3 seconds: open the modal now, draft with the LLM after.
-    problem, target = _target(deps, request, cmd.user_id)
-    if target is None:
-        respond(text=problem, response_type="ephemeral")
-        return
-    meta = {
+    external_id = f"update-{cmd.trigger_id}"
+    drafting = llm_client(deps) is not None
+
+    def open_form() -> None:
+        # The trigger id expires in 3 seconds: open the modal now; the LLM drafts after.
+        problem, target = _target(deps, request, cmd.user_id)
+        if target is None:
+            respond(text=problem, response_type="ephemeral")
+            return
+        meta = _meta(target, request)
+        if not drafting:
+            draft = template_draft(load_facts(deps, target, request.slot))
+            view = modal(meta, draft, lint(draft))
+        else:
+            view = modal(meta, None, [])
+        client.views_open(trigger_id=cmd.trigger_id, view={**view, "external_id": external_id})
+
+    on_ack(context, open_form)
+    if drafting:
+        after_ack(context, lambda: _draft_into(deps, client, request, cmd.user_id, external_id))
+
+
+def _meta(target: Client, request: UpdateRequest) -> dict[str, Any]:
+    return {
         "slug": target.slug,
         "slot": request.slot.value,
         "channel": target.client_channel,
         "client_name": target.name,
     }
-    if llm_client(deps) is None:
-        draft = template_draft(load_facts(deps, target, request.slot))
-        client.views_open(trigger_id=cmd.trigger_id, view=modal(meta, draft, lint(draft)))
-        return
-    opened = client.views_open(trigger_id=cmd.trigger_id, view=modal(meta, None, []))
-    view_id = str((opened.get("view") or {}).get("id") or "")
 
-    def draft_it() -> None:
-        draft, source = write_draft(deps, load_facts(deps, target, request.slot))
-        client.views_update(view_id=view_id, view=modal(meta, draft, lint(draft), source=source))
 
-    after_ack(context, draft_it, respond)
+def _draft_into(
+    deps: Deps, client: WebClient, request: UpdateRequest, user: str, external_id: str
+) -> None:
+    """Replace the open modal's placeholder with the LLM's (or the template's) draft."""
+    _, target = _target(deps, request, user)
+    if target is None:
+        return  # refused or unknown while Slack waited: the modal never opened
+    meta = _meta(target, request)
+    draft, source = write_draft(deps, load_facts(deps, target, request.slot))
+    try:
+        client.views_update(
+            external_id=external_id, view=modal(meta, draft, lint(draft), source=source)
+        )
+    except SlackApiError as exc:  # closed meanwhile: nothing to fill in
+        logger.info("update draft not shown (%s)", describe(exc))
 
 
 def _target(deps: Deps, request: UpdateRequest, user: str) -> tuple[str, Client | None]:
@@ -239,11 +266,9 @@ def _target(deps: Deps, request: UpdateRequest, user: str) -> tuple[str, Client 
         if target is None:
             known = [c.slug for c in active_clients(session)]
             return unknown_client_message(request.slug, known), None
-    if user not in target.team_ids():
-        return (
-            f"Only {target.name}'s CSO, Service Lead or Engagement Partner can send its updates.",
-            None,
-        )
+        refused = refusal(session, user, Need.CLIENT_TEAM, target)
+    if refused:
+        return refused, None
     if not target.client_channel:
         return f"{target.name} has no client channel in the portfolio: add `client_channel`.", None
     return "", target
@@ -256,7 +281,8 @@ def update_submitted(
     try:
         meta = json.loads(sub.private_metadata)
         slug, slot = str(meta["slug"]), Slot(meta["slot"])
-    except (ValueError, KeyError):
+        _ = str(meta["client_name"]), meta["channel"]
+    except (ValueError, KeyError, TypeError):
         ack(
             response_action="errors",
             errors={"draft": "This form is out of date: run /update again."},
@@ -284,11 +310,11 @@ def send_update(
     key = f"update:{view_id}"
     with deps.db.transaction() as session:
         target = client_by_slug(session, slug)
-        if target is None or user not in target.team_ids() or not target.client_channel:
+        refused = refusal(session, user, Need.CLIENT_TEAM, target) if target else None
+        if target is None or refused or not target.client_channel:
             web.chat_postMessage(
                 channel=user,
-                text=f"Your update for {slug} was not sent: "
-                "you are not on its team, or it has no client channel.",
+                text=refused or f"Your update for {slug} was not sent: it has no client channel.",
             )
             return
         tz = client_timezone(target, people_by_id(session), organization(session))
@@ -338,5 +364,5 @@ def send_update(
 
 
 def register(app: App) -> None:
-    app.command("/update")(update_command)
-    app.view(MODAL_CALLBACK)(update_submitted)
+    registry.command(app, "/update", update_command, Need.CLIENT_TEAM)
+    registry.view(app, MODAL_CALLBACK, update_submitted, Need.CLIENT_TEAM)

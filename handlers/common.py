@@ -8,37 +8,42 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from slack_bolt import BoltContext, Respond
+from slack_bolt.response import BoltResponse
+from slack_sdk.webhook import WebhookResponse
 
 from bot.deps import Deps
-from bot.templates import render
+from domain.access import Need
+from handlers.access import refusal
+from handlers.inbox import in_ack_phase, in_work_phase, job_of
 
 logger = logging.getLogger(__name__)
 
 
-def after_ack(
-    context: BoltContext, work: Callable[[], None], respond: Respond | None = None
-) -> None:
-    """Run slow work after the ack, on the after-ack pool; failures are logged and the user
-    (when there is one to tell) gets a plain message, never a traceback."""
+def after_ack(context: BoltContext, work: Callable[[], None]) -> None:
+    """The listener's real work. In the ack phase it only marks the request as having work —
+    the request is then kept in the inbox before Slack gets its answer; in the work phase
+    (replayed from the inbox on a lane) it runs, and a failure is retried from the inbox."""
+    state = job_of(context)
+    if state is not None and state.phase == "ack":
+        state.wants_work = True
+        return
+    work()
+
+
+def on_ack(context: BoltContext, ui: Callable[[], None]) -> None:
+    """What must happen while Slack waits, once: opening a modal with its 3-second trigger id.
+    Skipped when the request is replayed for its work. Only for people in the portfolio: a
+    modal that lists clients is never opened for a client contact or a stranger (a modal about
+    one client checks that client's team itself)."""
+    if not in_ack_phase(context):
+        return
     deps = deps_of(context)
-
-    def guarded() -> None:
-        deps.inflight.give_way()  # acks first: Slack's 3-second contract is the hard one
-        try:
-            work()
-        except Exception as exc:
-            logger.exception("after-ack work failed: %s", type(exc).__name__)
-            if respond is not None:
-                try:
-                    respond(
-                        text=render("messages/internal_error.j2"),
-                        response_type="ephemeral",
-                        replace_original=False,
-                    )
-                except Exception:
-                    logger.warning("could not tell the user about the failure")
-
-    deps.background.submit(guarded)
+    with deps.db.session() as session:
+        refused = refusal(session, context.user_id or "", Need.MEMBER)
+    if refused:
+        tell(context, refused)
+        return
+    ui()
 
 
 def deps_of(context: BoltContext) -> Deps:
@@ -46,6 +51,83 @@ def deps_of(context: BoltContext) -> Deps:
     if not isinstance(deps, Deps):  # pragma: no cover - wiring error
         raise RuntimeError("deps middleware is not installed")
     return deps
+
+
+class RetryingRespond(Respond):
+    """`respond()` that tries a failed response_url reply once more and logs what failed."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> WebhookResponse:
+        last: WebhookResponse | None = None
+        for attempt in (1, 2):
+            try:
+                last = super().__call__(*args, **kwargs)
+            except OSError as exc:
+                logger.warning("reply to response_url failed (%s), attempt %d", exc, attempt)
+                if attempt == 2:
+                    raise
+                continue
+            if last.status_code < 400 and last.status_code != 0:
+                return last
+            logger.warning(
+                "reply to response_url answered %s (%s), attempt %d",
+                last.status_code,
+                (last.body or "")[:80],
+                attempt,
+            )
+        assert last is not None
+        return last
+
+
+def tell(context: BoltContext, text: str) -> None:
+    """An ephemeral answer to whoever asked: through the response_url when there is one,
+    else a DM from the bot."""
+    respond = context.get("respond")
+    if context.response_url and isinstance(respond, Respond):
+        respond(text=text, response_type="ephemeral", replace_original=False)
+        return
+    user = context.user_id
+    client = context.client
+    if user and client is not None:
+        client.chat_postMessage(channel=user, text=text)
+
+
+GATED_TYPES = frozenset(
+    {
+        "block_actions",
+        "view_submission",
+        "shortcut",
+        "message_action",
+        "block_suggestion",
+        "interactive_message",
+    }
+)
+
+
+def is_gated(body: dict[str, Any]) -> bool:
+    """Commands and interactions are gated; events (what happened in a channel) are not."""
+    return "command" in body or body.get("type") in GATED_TYPES
+
+
+def gate(
+    context: BoltContext, body: dict[str, Any], next: Callable[[], Any]
+) -> BoltResponse | None:
+    """Global middleware: refuse non-members before any listener does its work."""
+    if not is_gated(body) or not in_work_phase(context):
+        return next()
+    deps = deps_of(context)
+    with deps.db.session() as session:
+        refused = refusal(session, context.user_id or "", Need.MEMBER)
+    if refused is None:
+        return next()
+    tell(context, refused)
+    return BoltResponse(status=200, body="")
+
+
+def use_retrying_respond(context: BoltContext, next: Callable[[], Any]) -> Any:
+    """Global middleware: listeners get a `respond` that retries a failed reply once."""
+    if context.response_url:
+        context["respond"] = RetryingRespond(response_url=context.response_url)
+    return next()
 
 
 class _Payload(BaseModel):

@@ -9,11 +9,14 @@ from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.digest_render import ephemeral
 from bot.templates import render
+from domain.access import Need
 from domain.calendar import IsoWeek
 from domain.digest import DigestSettingsError, week_just_ended
 from domain.digest import parse_settings as parse_digest_settings
-from handlers.common import SlashCommand, deps_of
-from storage.digest import leadership_role, load_digest
+from handlers import registry
+from handlers.access import refusal
+from handlers.common import SlashCommand, after_ack, deps_of
+from storage.digest import load_digest
 from storage.portfolio import organization
 
 
@@ -23,9 +26,13 @@ def digest_command(
     ack()
     cmd = SlashCommand.model_validate(command)
     deps = deps_of(context)
+    after_ack(context, lambda: _digest(deps, respond, cmd))
+
+
+def _digest(deps: Any, respond: Respond, cmd: SlashCommand) -> None:
     now = deps.clock.now()
     with deps.db.session() as session:
-        if leadership_role(session, cmd.user_id) is None:
+        if refusal(session, cmd.user_id, Need.LEADERSHIP):
             respond(text=render("digest/refused.j2"), response_type="ephemeral")
             return
         org = organization(session)
@@ -48,4 +55,4 @@ def digest_command(
 
 
 def register(app: App) -> None:
-    app.command("/digest")(digest_command)
+    registry.command(app, "/digest", digest_command, Need.LEADERSHIP)

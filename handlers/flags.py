@@ -1,12 +1,13 @@
-"""Client-channel intelligence (issue 4): flag reactions, suggested flags, decisions.
+"""Client-channel intelligence: flag reactions, suggested flags, decisions.
 
 - A team member's flag emoji on a client message opens a flag and posts it in the client's
   internal channel (or DMs the CSO when that channel is missing or shared with the client),
   mentioning the Service Lead, with *In scope* / *Needs change request* / *Resolved*.
 - Removing the reaction before a decision withdraws it.
-- Every client message is classified (`on_channel_message`, called by the message listener);
-  a detection is a suggested flag DM'd to the CSO through the outbox (*Flag it* / *Dismiss*),
-  and an expansion signal becomes the client's Hook in /pulse.
+- Every new client message is classified by a follow-up task in the model lane
+  (`queue_detection`, written with the message's record); a detection is a suggested flag
+  DM'd to the CSO through the outbox (*Flag it* / *Dismiss*), and an expansion signal becomes
+  the client's Hook in /pulse.
 Nothing here posts in a client channel or a Slack Connect channel.
 """
 
@@ -23,16 +24,22 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot import blocks as bk
 from bot.deps import Deps
 from bot.privacy import ChannelGuard
 from bot.templates import render
+from domain.access import Need
 from domain.calendar import local_date, slack_ts_to_datetime
 from domain.classify import is_question
 from domain.flag_loops import DECISION_LABELS, Decision, FlagStatus
 from domain.flags import FlagKind, flag_label
+from handlers import registry
+from handlers.access import refusal
 from handlers.common import BlockActions, after_ack, deps_of
+from handlers.inbox import add_task, describe, task
+from handlers.lanes import MODEL
 from llm.runtime import message_classifier
 from scheduling.outbox import NudgeSpec, close, deliver_due, enqueue
 from storage.activity import record_pulse
@@ -47,15 +54,15 @@ from storage.flags import (
     get_flag,
     open_flag,
     promote_suggestion,
-    record_internal,
     record_question,
     set_post,
     suggest_flag,
     withdraw_flag,
 )
+from storage.flags import record_internal as record_internal_message
 from storage.models import Client, Flag, InboundMessage
 from storage.portfolio import client_by_channel, client_timezone, organization, people_by_id
-from storage.recorder import ChannelMessage, Recorded, Speaker
+from storage.recorder import ChannelMessage
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +190,7 @@ def fetch_message(web: WebClient, channel: str, ts: str) -> FetchedMessage | Non
             if raw.get("ts") == ts:
                 return FetchedMessage.model_validate(raw)
     except (SlackApiError, OSError) as exc:
-        logger.warning("cannot read message %s in %s: %s", ts, channel, type(exc).__name__)
+        logger.warning("cannot read message %s in %s: %s", ts, channel, describe(exc))
     return None
 
 
@@ -191,7 +198,7 @@ def permalink_of(web: WebClient, channel: str, ts: str) -> str | None:
     try:
         link = web.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")
     except (SlackApiError, OSError) as exc:
-        logger.warning("no permalink for %s in %s: %s", ts, channel, type(exc).__name__)
+        logger.warning("no permalink for %s in %s: %s", ts, channel, describe(exc))
         return None
     return str(link) if link else None
 
@@ -232,7 +239,7 @@ def post_flag(deps: Deps, web: WebClient, flag: Flag, client: Client) -> Flag:
             )
             return flag
         except (SlackApiError, OSError) as exc:
-            logger.warning("could not restore flag %s post: %s", flag.id, type(exc).__name__)
+            logger.warning("could not restore flag %s post: %s", flag.id, describe(exc))
     destination, dm = internal_destination(deps, web, client)
     text, blocks = flag_post(flag, client, dm=dm)
     resp = web.chat_postMessage(channel=destination, text=bk.fallback(text), blocks=blocks)
@@ -252,7 +259,7 @@ def _update_post(deps: Deps, web: WebClient, flag: Flag, client: Client) -> None
             channel=flag.post_channel, ts=flag.post_ts, text=bk.fallback(text), blocks=blocks
         )
     except (SlackApiError, OSError) as exc:
-        logger.warning("could not update flag %s post: %s", flag.id, type(exc).__name__)
+        logger.warning("could not update flag %s post: %s", flag.id, describe(exc))
 
 
 # -- reactions ---------------------------------------------------------------------------------
@@ -380,7 +387,7 @@ def on_decide(
     ack()
     act = BlockActions.model_validate(body)
     deps = deps_of(context)
-    after_ack(context, lambda: decide(deps, client, act, respond), respond)
+    after_ack(context, lambda: decide(deps, client, act, respond))
 
 
 def decide(deps: Deps, web: WebClient, act: BlockActions, respond: Respond) -> None:
@@ -392,12 +399,9 @@ def decide(deps: Deps, web: WebClient, act: BlockActions, respond: Respond) -> N
         return
     _, client = found
     with deps.db.session() as session:
-        internal = act.user.id in people_by_id(session)
-    if not internal:
-        _tell(
-            respond,
-            render("messages/flag_not_allowed.j2", client_name=client.name, what="decide flags"),
-        )
+        refused = refusal(session, act.user.id, Need.CLIENT_TEAM, client)
+    if refused:
+        _tell(respond, refused)
         return
     now = deps.clock.now()
     with deps.db.transaction() as session:
@@ -428,7 +432,7 @@ def decide(deps: Deps, web: WebClient, act: BlockActions, respond: Respond) -> N
                     channel=clicked[0], ts=clicked[1], text=bk.fallback(decided), blocks=new_blocks
                 )
             except (SlackApiError, OSError) as exc:
-                logger.warning("could not update the reminder: %s", type(exc).__name__)
+                logger.warning("could not update the reminder: %s", describe(exc))
     logger.info("flag %s decided: %s", flag.id, decision.value)
 
 
@@ -438,7 +442,7 @@ def on_suggestion(
     ack()
     act = BlockActions.model_validate(body)
     deps = deps_of(context)
-    after_ack(context, lambda: suggestion_clicked(deps, client, act, respond), respond)
+    after_ack(context, lambda: suggestion_clicked(deps, client, act, respond))
 
 
 def suggestion_clicked(deps: Deps, web: WebClient, act: BlockActions, respond: Respond) -> None:
@@ -448,13 +452,10 @@ def suggestion_clicked(deps: Deps, web: WebClient, act: BlockActions, respond: R
         _tell(respond, "That suggestion no longer exists.")
         return
     suggested, client = found
-    if act.user.id not in client.team_ids():
-        _tell(
-            respond,
-            render(
-                "messages/flag_not_allowed.j2", client_name=client.name, what="flag its messages"
-            ),
-        )
+    with deps.db.session() as session:
+        refused = refusal(session, act.user.id, Need.CLIENT_TEAM, client)
+    if refused:
+        _tell(respond, refused)
         return
     now = deps.clock.now()
     flagging = act.action.action_id == FLAG_IT
@@ -489,40 +490,65 @@ def suggestion_clicked(deps: Deps, web: WebClient, act: BlockActions, respond: R
                 channel=act.channel_id, ts=act.message_ts, text=bk.fallback(done), blocks=blocks
             )
         except (SlackApiError, OSError) as exc:
-            logger.warning("could not update the suggestion: %s", type(exc).__name__)
+            logger.warning("could not update the suggestion: %s", describe(exc))
 
 
-# -- every message (called by handlers/messages.py after recording) ----------------------------
-def on_channel_message(deps: Deps, msg: ChannelMessage, recorded: Recorded | None) -> None:
-    """Classify a new client message; keep a short record of internal-channel messages."""
-    if recorded is None:
-        _record_internal(deps, msg)
-        return
-    if recorded.speaker is not Speaker.CLIENT or not recorded.new:
-        return
+# -- every message (called by handlers/messages.py while recording) ----------------------------
+DETECT_TASK = "flags.detect"
+
+
+def queue_detection(session: Session, msg: ChannelMessage, client: Client) -> bool:
+    """Classify this new client message later, in the model lane (same transaction)."""
+    return add_task(
+        session,
+        DETECT_TASK,
+        f"{msg.channel}:{msg.ts}",
+        {
+            "client_id": client.id,
+            "channel": msg.channel,
+            "user": msg.user,
+            "text": msg.text,
+            "ts": msg.ts,
+            "thread_ts": msg.thread_ts,
+        },
+    )
+
+
+@task(DETECT_TASK, MODEL)
+def detect_task(deps: Deps, payload: dict[str, Any]) -> None:
+    with deps.db.session() as session:
+        client = session.get(Client, int(payload["client_id"]))
     web: WebClient | None = deps.extras.get("web_client")
-    if web is None:  # pragma: no cover - create_app always sets it
+    if client is None or web is None:
         return
-    detect(deps, web, msg, recorded.client)
+    msg = ChannelMessage(
+        channel=str(payload["channel"]),
+        user=str(payload["user"]),
+        text=str(payload.get("text") or ""),
+        ts=str(payload["ts"]),
+        thread_ts=payload.get("thread_ts"),
+        event_id=None,
+    )
+    detect(deps, web, msg, client)
 
 
-def _record_internal(deps: Deps, msg: ChannelMessage) -> None:
-    with deps.db.transaction() as session:
-        client = client_by_internal_channel(session, msg.channel)
-        if client is None:
-            return
-        top_level = msg.thread_ts in (None, msg.ts)
-        record_internal(
-            session,
-            client_id=client.id,
-            channel=msg.channel,
-            ts=msg.ts,
-            thread_ts=msg.thread_ts,
-            author=msg.user,
-            text=msg.text,
-            is_question=top_level and is_question(msg.text),
-            occurred_at=slack_ts_to_datetime(msg.ts),
-        )
+def record_internal(session: Session, msg: ChannelMessage) -> None:
+    """Keep a short record of a message in a client's internal channel (question loops)."""
+    client = client_by_internal_channel(session, msg.channel)
+    if client is None:
+        return
+    top_level = msg.thread_ts in (None, msg.ts)
+    record_internal_message(
+        session,
+        client_id=client.id,
+        channel=msg.channel,
+        ts=msg.ts,
+        thread_ts=msg.thread_ts,
+        author=msg.user,
+        text=msg.text,
+        is_question=top_level and is_question(msg.text),
+        occurred_at=slack_ts_to_datetime(msg.ts),
+    )
 
 
 def detect(deps: Deps, web: WebClient, msg: ChannelMessage, client: Client) -> None:
@@ -598,9 +624,9 @@ def detect(deps: Deps, web: WebClient, msg: ChannelMessage, client: Client) -> N
 
 
 def register(app: App) -> None:
-    app.event("reaction_added")(on_reaction_added)
-    app.event("reaction_removed")(on_reaction_removed)
+    registry.event(app, "reaction_added", on_reaction_added)
+    registry.event(app, "reaction_removed", on_reaction_removed)
     for action_id in DECIDE_ACTIONS:
-        app.action(action_id)(on_decide)
-    app.action(FLAG_IT)(on_suggestion)
-    app.action(DISMISS)(on_suggestion)
+        registry.action(app, action_id, on_decide, Need.CLIENT_TEAM)
+    registry.action(app, FLAG_IT, on_suggestion, Need.CLIENT_TEAM)
+    registry.action(app, DISMISS, on_suggestion, Need.CLIENT_TEAM)

@@ -1,5 +1,5 @@
 """/health, /nps, /playbook, /renewal, /qbr, the signals modal, the buttons, and the App Home
-Internal Health Board (issue 5)."""
+Internal Health Board."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks as bk
 from bot.deps import Deps
+from domain.access import Need
 from domain.commands import CommandError, unknown_client_message
 from domain.health import SIGNAL_MAX, SIGNAL_MIN, Band, HealthModelError
 from domain.health_commands import (
@@ -31,7 +32,17 @@ from domain.health_commands import (
 from domain.playbooks import get_playbook, playbook_ids
 from domain.portfolio import LEADERSHIP_ROLES, Role
 from domain.renewals import Outcome
-from handlers.common import BlockActions, SlashCommand, ViewSubmission, deps_of
+from handlers import registry
+from handlers.access import refusal
+from handlers.common import (
+    BlockActions,
+    SlashCommand,
+    ViewSubmission,
+    after_ack,
+    deps_of,
+    on_ack,
+    tell,
+)
 from handlers.health_views import (
     EDIT_ACTION,
     MODAL_CALLBACK,
@@ -60,7 +71,7 @@ from storage.health import (
     start_playbook,
     tick_step,
 )
-from storage.models import Client, PlaybookRun
+from storage.models import Client, PlaybookRun, PlaybookRunStep
 from storage.portfolio import active_clients, client_by_slug, clients_of, people_by_id
 from storage.qbr import render_qbr
 
@@ -77,6 +88,22 @@ def _ephemeral(respond: Respond, text: str, blocks: list[bk.Block] | None = None
         respond(text=text, response_type="ephemeral")
     else:
         respond(text=text, blocks=blocks, response_type="ephemeral")
+
+
+def _refused(deps: Deps, user_id: str, slug: str) -> str | None:
+    """None when `user_id` may act on the client `slug` (or it doesn't exist: the listener
+    then says so); else the refusal."""
+    with deps.db.session() as session:
+        target = client_by_slug(session, slug)
+        return refusal(session, user_id, Need.CLIENT_TEAM, target) if target else None
+
+
+def _checked_ephemeral(deps: Deps, respond: Respond, user_id: str, slug: str, work: Any) -> None:
+    refused = _refused(deps, user_id, slug)
+    if refused:
+        _ephemeral(respond, refused)
+        return
+    work()
 
 
 # -- /health --------------------------------------------------------------------------------------
@@ -128,21 +155,53 @@ def health_command(
         return
     ack()
     deps = deps_of(context)
-    try:
-        if request.edit:
-            problem = open_signals_modal(deps, client, request.slug, cmd.trigger_id)
+    if request.edit:
+
+        def open_form() -> None:
+            refused = _refused(deps, cmd.user_id, request.slug)
+            if refused:
+                _ephemeral(respond, refused)
+                return
+            try:
+                problem = open_signals_modal(deps, client, request.slug, cmd.trigger_id)
+            except HealthModelError as err:
+                problem = f"The health model in the portfolio settings is not valid: {err}"
             if problem:
                 _ephemeral(respond, problem)
-            return
-        shown = breakdown_for(deps, request.slug)
+
+        on_ack(context, open_form)
+        return
+    after_ack(
+        context,
+        lambda: _checked_ephemeral(
+            deps, respond, cmd.user_id, request.slug, lambda: _show(deps, respond, request.slug)
+        ),
+    )
+
+
+def _show(deps: Deps, respond: Respond, slug: str) -> None:
+    try:
+        shown = breakdown_for(deps, slug)
     except HealthModelError as err:
         _ephemeral(respond, f"The health model in the portfolio settings is not valid: {err}")
         return
     if shown is None:
-        _ephemeral(respond, _unknown(deps, request.slug))
+        _ephemeral(respond, _unknown(deps, slug))
         return
     out, text = shown
     _ephemeral(respond, text, out)
+
+
+STALE_FORM = "This form is out of date: close it and run `/health <client> edit` again."
+
+
+def stale_view(text: str = STALE_FORM) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Health signals"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [bk.section(text)],
+    }
 
 
 def signals_submitted(
@@ -150,7 +209,14 @@ def signals_submitted(
 ) -> None:
     sub = ViewSubmission.model_validate(body)
     deps = deps_of(context)
-    slug = str(json.loads(sub.private_metadata or "{}").get("slug", ""))
+    try:  # a stale or forged view: its own answer, never a 500
+        meta = json.loads(sub.private_metadata or "{}")
+        slug = str(meta.get("slug", "")) if isinstance(meta, dict) else ""
+    except ValueError:
+        slug = ""
+    if not slug:
+        ack(response_action="update", view=stale_view())
+        return
     with deps.db.session() as session:
         model = org_model(session)
     manual: dict[str, float | None] = {}
@@ -175,24 +241,43 @@ def signals_submitted(
         ack(response_action="errors", errors=errors)
         return
     if not any(v is not None for v in manual.values()):
-        first = model.signal_names[0]
-        ack(response_action="errors", errors={first: "Give at least one signal a value."})
+        present = [n for n in model.signal_names if n in sub.values]
+        if not present:
+            ack(response_action="update", view=stale_view())
+            return
+        ack(response_action="errors", errors={present[0]: "Give at least one signal a value."})
         return
     ack()
-    now = deps.clock.now()
     view_id = str(sub.view.get("id") or uuid.uuid4())
+    after_ack(context, lambda: _save_signals(deps, client, sub.user.id, slug, manual, view_id))
+
+
+def _save_signals(
+    deps: Deps,
+    client: WebClient,
+    user_id: str,
+    slug: str,
+    manual: dict[str, float | None],
+    view_id: str,
+) -> None:
+    now = deps.clock.now()
     with deps.db.transaction() as session:
         target = client_by_slug(session, slug)
         if target is None:
-            client.chat_postMessage(channel=sub.user.id, text=f'Unknown client "{slug}".')
+            client.chat_postMessage(channel=user_id, text=f'Unknown client "{slug}".')
             return
+        refused = refusal(session, user_id, Need.CLIENT_TEAM, target)
+        if refused:
+            client.chat_postMessage(channel=user_id, text=refused)
+            return
+        model = org_model(session)
         day = client_days(session, [target], now)[target.id]
         written = save_manual(
             session,
             target,
             model,
             manual,
-            by=sub.user.id,
+            by=user_id,
             now=now,
             day=day,
             dedupe_key=f"modal:{view_id}",
@@ -206,8 +291,8 @@ def signals_submitted(
         f"{written.result.band.value.capitalize()}."
         + (f" Changed: {changed}." if changed else " No signal changed.")
     )
-    client.chat_postMessage(channel=sub.user.id, text=text)
-    publish_home(deps, client, sub.user.id)
+    client.chat_postMessage(channel=user_id, text=text)
+    publish_home(deps, client, user_id)
 
 
 def _num(value: float | None) -> str:
@@ -226,12 +311,20 @@ def nps_command(ack: Ack, command: dict[str, Any], respond: Respond, context: Bo
         return
     ack()
     deps = deps_of(context)
+    after_ack(context, lambda: _nps(deps, respond, cmd, request))
+
+
+def _nps(deps: Deps, respond: Respond, cmd: SlashCommand, request: Any) -> None:
     now = deps.clock.now()
     with deps.db.transaction() as session:
         target = client_by_slug(session, request.slug)
         if target is None:
             known = [c.slug for c in active_clients(session)]
             _ephemeral(respond, unknown_client_message(request.slug, known))
+            return
+        refused = refusal(session, cmd.user_id, Need.CLIENT_TEAM, target)
+        if refused:
+            _ephemeral(respond, refused)
             return
         new = record_nps(
             session,
@@ -294,6 +387,21 @@ def playbook_command(
         return
     ack()
     deps = deps_of(context)
+    after_ack(
+        context,
+        lambda: _checked_ephemeral(
+            deps,
+            respond,
+            cmd.user_id,
+            request.slug,
+            lambda: _playbook(deps, respond, client, cmd, request),
+        ),
+    )
+
+
+def _playbook(
+    deps: Deps, respond: Respond, client: WebClient, cmd: SlashCommand, request: Any
+) -> None:
     if request.playbook_id is None:
         with deps.db.session() as session:
             target = client_by_slug(session, request.slug)
@@ -330,6 +438,29 @@ def start_clicked(
     ack()
     actions = BlockActions.model_validate(body)
     deps = deps_of(context)
+    slug = (actions.action.value or "").partition(":")[0]
+    after_ack(
+        context,
+        lambda: _checked_tell(
+            deps,
+            context,
+            actions.user.id,
+            slug,
+            lambda: _start_clicked(deps, body, respond, client),
+        ),
+    )
+
+
+def _checked_tell(deps: Deps, context: BoltContext, user_id: str, slug: str, work: Any) -> None:
+    refused = _refused(deps, user_id, slug)
+    if refused:
+        tell(context, refused)
+        return
+    work()
+
+
+def _start_clicked(deps: Deps, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+    actions = BlockActions.model_validate(body)
     value = actions.action.value or ""
     slug, _, playbook_id = value.partition(":")
     if not playbook_id:
@@ -350,8 +481,14 @@ def step_clicked(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
 ) -> None:
     ack()
-    actions = BlockActions.model_validate(body)
     deps = deps_of(context)
+    after_ack(context, lambda: _step_clicked(deps, body, respond, client, context))
+
+
+def _step_clicked(
+    deps: Deps, body: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
+) -> None:
+    actions = BlockActions.model_validate(body)
     raw, _, origin = (actions.action.value or "").partition(":")
     try:
         step_id = int(raw)
@@ -359,6 +496,14 @@ def step_clicked(
         return
     now = deps.clock.now()
     with deps.db.transaction() as session:
+        found = session.get(PlaybookRunStep, step_id)
+        owner = session.get(PlaybookRun, found.run_id) if found else None
+        owner_client = session.get(Client, owner.client_id) if owner else None
+        if owner_client is not None:
+            refused = refusal(session, actions.user.id, Need.CLIENT_TEAM, owner_client)
+            if refused:
+                tell(context, refused)
+                return
         step = tick_step(session, step_id, by=actions.user.id, now=now)
         run = session.get(PlaybookRun, step.run_id) if step else None
         target = session.get(Client, run.client_id) if run else None
@@ -385,19 +530,35 @@ def edit_clicked(ack: Ack, body: dict[str, Any], client: WebClient, context: Bol
     ack()
     actions = BlockActions.model_validate(body)
     deps = deps_of(context)
-    problem = open_signals_modal(
-        deps, client, actions.action.value or "", actions.trigger_id, push=_in_modal(body)
-    )
-    if problem:
-        client.chat_postMessage(channel=actions.user.id, text=problem)
+    slug = actions.action.value or ""
+
+    def open_form() -> None:
+        refused = _refused(deps, actions.user.id, slug)
+        problem = refused or open_signals_modal(
+            deps, client, slug, actions.trigger_id, push=_in_modal(body)
+        )
+        if problem:
+            client.chat_postMessage(channel=actions.user.id, text=problem)
+
+    on_ack(context, open_form)
 
 
 def view_clicked(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     ack()
     actions = BlockActions.model_validate(body)
-    shown = breakdown_for(deps_of(context), actions.action.value or "")
-    if shown is not None:
-        client.views_open(trigger_id=actions.trigger_id, view=breakdown_modal(shown[0]))
+    deps = deps_of(context)
+    slug = actions.action.value or ""
+
+    def open_breakdown() -> None:
+        refused = _refused(deps, actions.user.id, slug)
+        if refused:
+            client.chat_postMessage(channel=actions.user.id, text=refused)
+            return
+        shown = breakdown_for(deps, slug)
+        if shown is not None:
+            client.views_open(trigger_id=actions.trigger_id, view=breakdown_modal(shown[0]))
+
+    on_ack(context, open_breakdown)
 
 
 # -- /renewal -------------------------------------------------------------------------------------
@@ -414,12 +575,20 @@ def renewal_command(
         return
     ack()
     deps = deps_of(context)
+    after_ack(context, lambda: _renewal(deps, respond, cmd, request))
+
+
+def _renewal(deps: Deps, respond: Respond, cmd: SlashCommand, request: Any) -> None:
     now = deps.clock.now()
     with deps.db.transaction() as session:
         target = client_by_slug(session, request.slug)
         if target is None:
             known = [c.slug for c in active_clients(session)]
             _ephemeral(respond, unknown_client_message(request.slug, known))
+            return
+        refused = refusal(session, cmd.user_id, Need.CLIENT_TEAM, target)
+        if refused:
+            _ephemeral(respond, refused)
             return
         outcomes = outcomes_by_client(session, [target.id]).get(target.id, {})
         end = renewal_target(target, outcomes, client_days(session, [target], now)[target.id])
@@ -477,11 +646,20 @@ def qbr_command(
         ack(text=f"{err}\n{QBR_USAGE}")
         return
     ack()
+    after_ack(context, lambda: _qbr(deps, respond, client, cmd, request))
+
+
+def _qbr(deps: Deps, respond: Respond, client: WebClient, cmd: SlashCommand, request: Any) -> None:
+    now = deps.clock.now()
     with deps.db.transaction() as session:
         target = client_by_slug(session, request.slug)
         if target is None:
             known = [c.slug for c in active_clients(session)]
             _ephemeral(respond, unknown_client_message(request.slug, known))
+            return
+        refused = refusal(session, cmd.user_id, Need.CLIENT_TEAM, target)
+        if refused:
+            _ephemeral(respond, refused)
             return
         cso, name, slug = target.cso_id, target.name, target.slug
         document = ""
@@ -536,18 +714,19 @@ def publish_home(deps: Deps, client: WebClient, user_id: str) -> None:
 def home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     if event.get("tab", "home") != "home" or not event.get("user"):
         return
-    publish_home(deps_of(context), client, str(event["user"]))
+    deps = deps_of(context)
+    after_ack(context, lambda: publish_home(deps, client, str(event["user"])))
 
 
 def register(app: App) -> None:
-    app.command("/health")(health_command)
-    app.command("/nps")(nps_command)
-    app.command("/playbook")(playbook_command)
-    app.command("/renewal")(renewal_command)
-    app.command("/qbr")(qbr_command)
-    app.view(MODAL_CALLBACK)(signals_submitted)
-    app.action(EDIT_ACTION)(edit_clicked)
-    app.action(VIEW_ACTION)(view_clicked)
-    app.action(START_ACTION)(start_clicked)
-    app.action(STEP_ACTION)(step_clicked)
-    app.event("app_home_opened")(home_opened)
+    registry.command(app, "/health", health_command, Need.CLIENT_TEAM)
+    registry.command(app, "/nps", nps_command, Need.CLIENT_TEAM)
+    registry.command(app, "/playbook", playbook_command, Need.CLIENT_TEAM)
+    registry.command(app, "/renewal", renewal_command, Need.CLIENT_TEAM)
+    registry.command(app, "/qbr", qbr_command, Need.CLIENT_TEAM)
+    registry.view(app, MODAL_CALLBACK, signals_submitted, Need.CLIENT_TEAM)
+    registry.action(app, EDIT_ACTION, edit_clicked, Need.CLIENT_TEAM)
+    registry.action(app, VIEW_ACTION, view_clicked, Need.CLIENT_TEAM)
+    registry.action(app, START_ACTION, start_clicked, Need.CLIENT_TEAM)
+    registry.action(app, STEP_ACTION, step_clicked, Need.CLIENT_TEAM)
+    registry.event(app, "app_home_opened", home_opened)

@@ -1,4 +1,8 @@
-"""Client-channel messages: team messages are touchpoints, client messages inbound activity."""
+"""Client-channel messages: team messages are touchpoints, client messages inbound activity.
+
+Recording never waits on the model: a new client message is recorded in the events lane, and
+its classification is a follow-up task (written in the same transaction) for the model lane.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,24 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.deps import Deps
-from handlers import flags
+from handlers import flags, registry
 from handlers.common import MessageEvent, after_ack, deps_of
 from handlers.reminders import after_message
-from storage.recorder import ChannelMessage, Recorded, record_channel_message
+from storage.recorder import ChannelMessage, Recorded, Speaker, record_channel_message
 
 logger = logging.getLogger(__name__)
 
 
 def record_message(deps: Deps, msg: ChannelMessage) -> Recorded | None:
+    queued = False
     with deps.db.transaction() as session:
         recorded = record_channel_message(session, msg, deps.clock.now())
+        if recorded is None:
+            flags.record_internal(session, msg)
+        elif recorded.new and recorded.speaker is Speaker.CLIENT:
+            queued = flags.queue_detection(session, msg, recorded.client)
+    if queued:
+        deps.kick()  # the model lane picks the classification up at once
     if recorded and recorded.new:
         logger.info("recorded %s message for %s", recorded.speaker.value, recorded.client.slug)
     return recorded
@@ -45,8 +56,7 @@ def on_message(body: dict[str, Any], event: dict[str, Any], context: BoltContext
 def _handle(deps: Deps, client: WebClient | None, msg: ChannelMessage) -> None:
     recorded = record_message(deps, msg)
     after_message(deps, client, recorded, msg.ts)
-    flags.on_channel_message(deps, msg, recorded)
 
 
 def register(app: App) -> None:
-    app.event("message")(on_message)
+    registry.event(app, "message", on_message)

@@ -1,4 +1,4 @@
-"""/pulse — the stand-up's 60-second Partnership Pulse (seed 000 §4)."""
+"""/pulse — the stand-up's 60-second Partnership Pulse."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks
 from bot.privacy import ChannelGuard
 from bot.templates import render
+from domain.access import Need
 from domain.commands import CommandError, unknown_client_message
 from domain.pulse import (
     PULSE_USAGE,
@@ -19,6 +20,8 @@ from domain.pulse import (
     PulseUpdate,
     parse_pulse_update,
 )
+from handlers import registry
+from handlers.access import refusal
 from handlers.common import SlashCommand, after_ack, deps_of
 from scheduling.cadences import after_recorded
 from storage.activity import record_pulse
@@ -48,9 +51,7 @@ def pulse_command(
         return
     if word in ("", "share"):
         ack()
-        after_ack(
-            context, lambda: _show(cmd, respond, client, context, share=word == "share"), respond
-        )
+        after_ack(context, lambda: _show(cmd, respond, client, context, share=word == "share"))
         return
     try:
         update = parse_pulse_update(text)
@@ -58,7 +59,7 @@ def pulse_command(
         ack(text=f"{err}\n{PULSE_USAGE}")
         return
     ack()
-    after_ack(context, lambda: _record(cmd, update, respond, context), respond)
+    after_ack(context, lambda: _record(cmd, update, respond, context))
 
 
 def _record(cmd: SlashCommand, update: PulseUpdate, respond: Respond, context: BoltContext) -> None:
@@ -69,6 +70,10 @@ def _record(cmd: SlashCommand, update: PulseUpdate, respond: Respond, context: B
             known = [c.slug for c in active_clients(session)]
             respond(text=unknown_client_message(update.slug, known), response_type="ephemeral")
             return
+        refused = refusal(session, cmd.user_id, Need.CLIENT_TEAM, target)
+        if refused:
+            respond(text=refused, response_type="ephemeral")
+            return
         record_pulse(
             session,
             client_id=target.id,
@@ -78,6 +83,7 @@ def _record(cmd: SlashCommand, update: PulseUpdate, respond: Respond, context: B
             note=update.note,
             by=cmd.user_id,
             now=deps.clock.now(),
+            request_key=f"cmd:{cmd.trigger_id}" if cmd.trigger_id else None,
         )
         name = target.name
     respond(
@@ -119,4 +125,4 @@ def _display_name(cmd: SlashCommand) -> str:
 
 
 def register(app: App) -> None:
-    app.command("/pulse")(pulse_command)
+    registry.command(app, "/pulse", pulse_command, Need.MEMBER)

@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from bot import blocks
 from bot.deps import Deps
 from bot.templates import render
+from domain.access import Need
 from domain.calendar import local_date
 from domain.commands import (
     TOUCHPOINT_USAGE,
@@ -25,7 +26,9 @@ from domain.commands import (
     parse_touchpoint,
     unknown_client_message,
 )
-from handlers.common import SlashCommand, ViewSubmission, after_ack, deps_of
+from handlers import registry
+from handlers.access import refusal
+from handlers.common import SlashCommand, ViewSubmission, after_ack, deps_of, on_ack
 from handlers.reminders import after_logged
 from storage.activity import record_exemption, record_touchpoint
 from storage.portfolio import (
@@ -49,13 +52,18 @@ def log_touchpoint(
     day: date | None = None,
     source: str = "command",
     dedupe_key: str | None = None,
-) -> str:
-    """Record a logged touchpoint or a skipped day; return what to tell the user."""
+) -> tuple[str, bool]:
+    """Record a logged touchpoint or a skipped day; return what to tell the user, and whether
+    anything was recorded."""
     now = deps.clock.now()
     with deps.db.transaction() as session:
         client = client_by_slug(session, request.slug)
         if client is None:
-            return unknown_client_message(request.slug, [c.slug for c in active_clients(session)])
+            known = [c.slug for c in active_clients(session)]
+            return unknown_client_message(request.slug, known), False
+        refused = refusal(session, user_id, Need.CLIENT_TEAM, client)
+        if refused:
+            return refused, False
         tz = client_timezone(client, people_by_id(session), organization(session))
         today = local_date(now, tz)
         day = day or today
@@ -65,7 +73,7 @@ def log_touchpoint(
             )
             return render(
                 "messages/skip_recorded.j2", client=client, day=day, new=new, reason=request.reason
-            )
+            ), True
         # A backdated touchpoint is placed at noon local time on that day.
         occurred = now if day == today else datetime.combine(day, time(12), tzinfo=tz)
         record_touchpoint(
@@ -83,7 +91,7 @@ def log_touchpoint(
         )
         return render(
             "messages/touchpoint_recorded.j2", client=client, request=request, day=day, today=today
-        )
+        ), True
 
 
 def touchpoint_command(
@@ -98,10 +106,13 @@ def touchpoint_command(
     ack()
     deps = deps_of(context)
     if request is None:
-        # trigger_id expires in 3 seconds: open the modal right away, not after the ack queue.
-        open_modal(deps, client, trigger_id=cmd.trigger_id, user_id=cmd.user_id)
+        # trigger_id expires in 3 seconds: open the modal while Slack waits.
+        on_ack(
+            context,
+            lambda: open_modal(deps, client, trigger_id=cmd.trigger_id, user_id=cmd.user_id),
+        )
         return
-    after_ack(context, lambda: _log(deps, client, cmd, request, respond), respond)
+    after_ack(context, lambda: _log(deps, client, cmd, request, respond))
 
 
 def _log(
@@ -112,14 +123,15 @@ def _log(
     respond: Respond,
 ) -> None:
     # The trigger id is unique per invocation: a re-delivered command is recorded once.
-    text = log_touchpoint(
+    text, recorded = log_touchpoint(
         deps,
         request=request,
         user_id=cmd.user_id,
         dedupe_key=f"cmd:{cmd.trigger_id}" if cmd.trigger_id else None,
     )
     respond(text=text, response_type="ephemeral")
-    after_logged(deps, client, request, cmd.user_id)
+    if recorded:
+        after_logged(deps, client, request, cmd.user_id)
 
 
 def modal_view(
@@ -263,7 +275,7 @@ def touchpoint_submitted(
     view_id = str(sub.view.get("id") or uuid.uuid4())
 
     def work() -> None:
-        text = log_touchpoint(
+        text, recorded = log_touchpoint(
             deps,
             request=request,
             user_id=sub.user.id,
@@ -272,11 +284,12 @@ def touchpoint_submitted(
             dedupe_key=f"modal:{view_id}",
         )
         client.chat_postMessage(channel=sub.user.id, text=text)
-        after_logged(deps, client, request, sub.user.id, day)
+        if recorded:
+            after_logged(deps, client, request, sub.user.id, day)
 
     after_ack(context, work)
 
 
 def register(app: App) -> None:
-    app.command("/touchpoint")(touchpoint_command)
-    app.view(MODAL_CALLBACK)(touchpoint_submitted)
+    registry.command(app, "/touchpoint", touchpoint_command, Need.CLIENT_TEAM)
+    registry.view(app, MODAL_CALLBACK, touchpoint_submitted, Need.CLIENT_TEAM)

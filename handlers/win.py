@@ -1,4 +1,4 @@
-"""/win — this week's formal value presentation and its tangible win (seed 000 §3.2)."""
+"""/win — this week's formal value presentation and its tangible win."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.templates import render
+from domain.access import Need
 from domain.calendar import IsoWeek, local_date
 from domain.commands import (
     OUTCOME_EXAMPLE,
@@ -17,6 +18,8 @@ from domain.commands import (
     parse_win,
     unknown_client_message,
 )
+from handlers import registry
+from handlers.access import refusal
 from handlers.common import SlashCommand, after_ack, deps_of
 from scheduling.cadences import after_recorded
 from storage.activity import record_win
@@ -37,7 +40,7 @@ def win_command(ack: Ack, command: dict[str, Any], respond: Respond, context: Bo
         ack(text=f"{err}\n{WIN_USAGE}")
         return
     ack()
-    after_ack(context, lambda: _record(cmd, request, respond, context), respond)
+    after_ack(context, lambda: _record(cmd, request, respond, context))
 
 
 def _record(cmd: SlashCommand, request: WinRequest, respond: Respond, context: BoltContext) -> None:
@@ -50,6 +53,10 @@ def _record(cmd: SlashCommand, request: WinRequest, respond: Respond, context: B
             known = [c.slug for c in active_clients(session)]
             respond(text=unknown_client_message(request.slug, known), response_type="ephemeral")
             return
+        refused = refusal(session, cmd.user_id, Need.CLIENT_TEAM, client)
+        if refused:
+            respond(text=refused, response_type="ephemeral")
+            return
         tz = client_timezone(client, people_by_id(session), organization(session))
         week = IsoWeek.of(local_date(now, tz))
         record_win(
@@ -61,6 +68,7 @@ def _record(cmd: SlashCommand, request: WinRequest, respond: Respond, context: B
             activity_list=activity,
             by=cmd.user_id,
             now=now,
+            request_key=f"cmd:{cmd.trigger_id}" if cmd.trigger_id else None,
         )
         name = client.name
     respond(
@@ -78,4 +86,4 @@ def _record(cmd: SlashCommand, request: WinRequest, respond: Respond, context: B
 
 
 def register(app: App) -> None:
-    app.command("/win")(win_command)
+    registry.command(app, "/win", win_command, Need.CLIENT_TEAM)

@@ -12,15 +12,17 @@ from bot.deps import Deps
 from domain.classify import MessageClassifier, RuleClassifier
 from llm.classifier import LLMClassifier
 from llm.client import LLMClient
+from llm.guard import CircuitBreaker, GuardedLLM
 
 _lock = threading.Lock()
 
-# A message is classified after the ack, on a small pool: never hold it for long.
+# A message is classified in the model lane: never hold a thread for long.
 MAX_CLASSIFY_TIMEOUT = 10.0
 
 
-def llm_client(deps: Deps) -> LLMClient | None:
-    """The configured LLM client, or None when no LLM is configured."""
+def llm_client(deps: Deps) -> LLMClient | GuardedLLM | None:
+    """The configured LLM client behind its circuit breaker, or None when no LLM is
+    configured."""
     settings = deps.settings
     if not settings.llm_enabled:
         return None
@@ -28,12 +30,15 @@ def llm_client(deps: Deps) -> LLMClient | None:
         client = deps.extras.get("llm_client")
         if client is None:
             key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-            client = LLMClient(
-                api_key=key,
-                base_url=settings.openai_base_url,
-                model=settings.model,
-                timeout=min(settings.llm_timeout, MAX_CLASSIFY_TIMEOUT),
-                max_retries=1,
+            client = GuardedLLM(
+                LLMClient(
+                    api_key=key,
+                    base_url=settings.openai_base_url,
+                    model=settings.model,
+                    timeout=min(settings.llm_timeout, MAX_CLASSIFY_TIMEOUT),
+                    max_retries=0,
+                ),
+                CircuitBreaker(),
             )
             deps.extras["llm_client"] = client
     return client

@@ -118,7 +118,12 @@ def record_win(
     activity_list: bool,
     by: str,
     now: datetime,
+    request_key: str | None = None,
 ) -> Win:
+    if request_key:
+        existing = session.scalars(select(Win).where(Win.request_key == request_key)).first()
+        if existing is not None:  # the same request, replayed: recorded once
+            return existing
     win = Win(
         client_id=client_id,
         iso_week=str(week),
@@ -127,6 +132,7 @@ def record_win(
         activity_list=activity_list,
         created_by=by,
         created_at=now,
+        request_key=request_key,
     )
     session.add(win)
     session.flush()
@@ -144,7 +150,12 @@ def record_pulse(
     by: str,
     now: datetime,
     source: str = "command",
+    request_key: str | None = None,
 ) -> Pulse:
+    if request_key:
+        existing = session.scalars(select(Pulse).where(Pulse.request_key == request_key)).first()
+        if existing is not None:  # the same request, replayed: recorded once
+            return existing
     pulse = Pulse(
         client_id=client_id,
         sentiment=sentiment,
@@ -154,6 +165,7 @@ def record_pulse(
         source=source,
         created_by=by,
         created_at=now,
+        request_key=request_key,
     )
     session.add(pulse)
     session.flush()

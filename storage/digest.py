@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import MetaData, Table, false, inspect, select
 from sqlalchemy.orm import Session
@@ -40,6 +41,7 @@ from domain.digest import (
     health_section,
     nps_section,
     parse_settings,
+    record_gaps_section,
     renewals_section,
 )
 from domain.kpi import KpiClient, KpiPerson, WeekKpi, week_kpi
@@ -48,6 +50,7 @@ from storage.expansion import expansion_rows
 from storage.kpi import load_week_kpi
 from storage.models import Client, Exemption, Nudge, Organization, Person, Touchpoint, Win
 from storage.portfolio import active_clients, client_timezone, organization, people_by_id
+from storage.status import rate_limited_minutes
 
 logger = logging.getLogger(__name__)
 
@@ -267,6 +270,13 @@ def _nps(ctx: DigestContext) -> Section:
     return nps_section(load_nps_scores(ctx), ctx.settings)
 
 
+def _gaps(ctx: DigestContext) -> Section:
+    tz = ZoneInfo(ctx.org.timezone or "UTC")
+    start = datetime.combine(ctx.week.monday, time(0), tzinfo=tz)
+    minutes = rate_limited_minutes(ctx.session, start, start + timedelta(days=7))
+    return record_gaps_section(minutes, tz)
+
+
 def _escalations(ctx: DigestContext) -> Section:
     """Nudges the outbox sent to a head_of_delivery or founder in the week's month (up to the
     week's end) — whatever feature raised them. Those not closed yet are still open."""
@@ -334,6 +344,13 @@ PROVIDERS: list[Provider] = [
         ("nudge",),
         _escalations,
         "escalations go through the outbox",
+    ),
+    Provider(
+        "gaps",
+        "Record gaps",
+        ("service_status",),
+        _gaps,
+        "Slack's dropped-event notices are not recorded yet",
     ),
 ]
 
@@ -458,11 +475,3 @@ def load_digest(
         settings=settings,
         now=now,
     )
-
-
-def leadership_role(session: Session, slack_id: str) -> str | None:
-    """The person's role if they may see the digest (head_of_delivery, founder), else None."""
-    person = session.scalars(select(Person).where(Person.slack_id == slack_id)).first()
-    if person is None or not person.active or person.role not in LEADERSHIP_ROLES:
-        return None
-    return person.role

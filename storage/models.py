@@ -150,6 +150,8 @@ class Win(Base):
     activity_list: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The request that recorded it: a request replayed from the inbox records it once.
+    request_key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
 
 class Pulse(Base):
@@ -167,6 +169,7 @@ class Pulse(Base):
     source: Mapped[str] = mapped_column(String(16), default="command")
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    request_key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
 
 class ProcessedEvent(Base):
@@ -515,3 +518,44 @@ class InternalMessage(Base):
     is_question: Mapped[bool] = mapped_column(Boolean, default=False)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # a reaction by asker
+
+
+# --- the inbox: every acknowledged request, kept until its work is done ------------------------
+class InboxItem(Base):
+    """A Slack request (or a follow-up task) acknowledged and not yet fully handled.
+
+    Written before the ack; the work runs from here, retried with back-off, so a crash, a
+    restart, a lost connection or a locked database delays it but never loses it. `owner` and
+    `lease_until` say which process is working on it; an expired lease is taken over.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_status_next", "status", "next_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    lane: Mapped[str] = mapped_column(String(16))  # interactive | events | model
+    kind: Mapped[str] = mapped_column(String(64))  # "slack", or a task name
+    mode: Mapped[str] = mapped_column(String(16), default="http")  # http | socket_mode
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    body: Mapped[str | None] = mapped_column(Text)  # emptied once done (privacy)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    owner: Mapped[str | None] = mapped_column(String(64))
+    claim: Mapped[str | None] = mapped_column(String(40))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+
+class ServiceStatus(Base):
+    """Small shared facts about the service that every process must see: Slack dropping our
+    events (`app_rate_limited`), the token revoked, the app uninstalled, the health probe."""
+
+    __tablename__ = "service_status"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -19,11 +19,11 @@ from slack_bolt import App
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.app import create_app
 from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.emulator import SlackEmulator
-from bot.server import ServerThread, WsgiApp
+from bot.runtime import Service, build_service
+from bot.server import ServerThread
 from bot.settings import Settings
 from bot.signing import event_body, interaction_body, post_signed, slash_command_body
 from domain.portfolio import parse_portfolio
@@ -104,9 +104,12 @@ def emulator() -> Iterator[SlackEmulator]:
 class BotHarness:
     """The real app on a real HTTP server, driven with signed requests like Slack's."""
 
-    def __init__(self, deps: Deps, app: App, emulator: SlackEmulator, server: ServerThread):
+    def __init__(self, service: Service, emulator: SlackEmulator, server: ServerThread):
+        deps = service.deps
+        self.service = service
         self.deps = deps
-        self.app = app
+        self.app: App = service.app
+        self.inbox = service.inbox
         self.db = deps.db
         self.clock: FixedClock = deps.clock  # type: ignore[assignment]
         self.emulator = emulator
@@ -163,6 +166,10 @@ class BotHarness:
     def interact(self, payload: dict[str, Any]) -> tuple[int, bytes]:
         return self.post(interaction_body(payload))
 
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every acknowledged request's work is done (no sleeps)."""
+        assert self.inbox.settle(timeout), "the inbox did not settle"
+
     def responses(self) -> list[str]:
         return [str(c.params.get("text", "")) for c in self.emulator.calls("response_url")]
 
@@ -183,13 +190,14 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, interval: flo
 
 
 @pytest.fixture
-def settings(db_url: str, emulator: SlackEmulator) -> Settings:
+def settings(db_url: str, emulator: SlackEmulator, tmp_path: Path) -> Settings:
     return Settings(
         SLACK_BOT_TOKEN=TOKEN,  # type: ignore[call-arg]
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL=emulator.api_url,
         DATABASE_URL=db_url,
         CSOBOT_SCHEDULER=False,
+        CSOBOT_SPOOL_DIR=str(tmp_path / "spool"),
         _env_file=None,
     )
 
@@ -206,7 +214,9 @@ def bot(
 ) -> Iterator[BotHarness]:
     load_portfolio(db)
     deps = Deps(settings=settings, db=db, clock=clock)
-    app = create_app(deps)
-    server = ServerThread(WsgiApp(app, db, deps.inflight), threads=8).start()
-    yield BotHarness(deps, app, emulator, server)
+    service = build_service(deps, sweep_every=0.2)
+    server = ServerThread(service.wsgi, threads=8).start()
+    service.inbox.start()
+    yield BotHarness(service, emulator, server)
     server.stop()
+    service.inbox.stop(5)

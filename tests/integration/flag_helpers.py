@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.emulator import Call
 from storage.models import Flag
-from tests.conftest import NY, BotHarness, wait_until
+from tests.conftest import NY, BotHarness
 
 AT = datetime(2026, 11, 20, 9, 30, tzinfo=NY)
 TS = f"{AT.timestamp():.6f}"
@@ -112,9 +112,5 @@ def action_ids(call: Call) -> list[str]:
 
 
 def settle(bot: BotHarness) -> None:
-    """Wait until the listeners have handed over and the after-ack queue has drained (a sentinel
-    job on the same single worker)."""
-    time.sleep(0.3)
-    done: list[bool] = []
-    bot.deps.background.submit(lambda: done.append(True))
-    wait_until(lambda: done)
+    """Wait until every acknowledged request's work (and its follow-up tasks) is done."""
+    bot.settle()

@@ -148,5 +148,5 @@ def test_bad_input_gets_a_clear_message(bot: BotHarness) -> None:
     bot.command("/update", "acmee eod")
     assert "acme" in bot.wait_response()
     bot.command("/update", "acme eod", user="U0CSO2")
-    assert "Only Acme Corp's CSO, Service Lead or Engagement Partner" in bot.wait_response(2)
+    assert "only Acme Corp's team" in bot.wait_response(2)
     assert bot.emulator.calls("views.open") == []

@@ -273,7 +273,10 @@ def test_digest_command_politely_refuses_everyone_else_and_leaks_nothing(
     _seed_week(bot.db)
     bot.command("/digest", "2026-W47", user=user)
     reply = bot.wait_response()
-    assert reply.startswith("Sorry — the leadership digest is only for the head of delivery")
+    if user == "U0NOBODY":  # outside the portfolio: refused before the digest is even looked at
+        assert reply.startswith("Sorry — csobot's commands are for the delivery team")
+    else:
+        assert reply.startswith("Sorry — the leadership digest is only for the head of delivery")
     [call] = bot.emulator.calls("response_url")
     assert call["response_type"] == "ephemeral" and not call.get("blocks")
     assert "Dana" not in reply and "%" not in reply and "W47" not in reply

@@ -153,7 +153,7 @@ def test_only_the_team_can_act_on_a_suggestion(bot: BotHarness) -> None:
     suggestion_dm(bot)
     [flag] = flags(bot)
     click(bot, "flag_suggestion_flag", str(flag.id), user="U0CSO2", channel="D0CSO2", ts="1.2")
-    assert bot.wait_response() == "Only Acme Corp's team can flag its messages."
+    assert "only Acme Corp's team" in bot.wait_response()
     assert flags(bot)[0].status == "suggested"
 
 

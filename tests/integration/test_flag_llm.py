@@ -4,7 +4,6 @@ server on loopback. Timeouts and junk fall back to the rules; injection can only
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -63,8 +62,8 @@ def test_the_llm_label_is_used_and_one_client_serves_the_process(
     assert "Detected by the LLM" in json.dumps(first["blocks"])
     assert flags(bot)[0].source == "llm"
     client = bot.deps.extras["llm_client"]
-    assert client.timeout == 0.5
-    assert client._client.max_retries == 1
+    assert client.client.timeout == 0.5
+    assert client.client._client.max_retries == 0  # bounded by the timeout, no retry
     bot.message("C0ACME", "U0EXT1", "Another note from us.", AT.replace(minute=50))
     bot.emulator.wait_for("chat.postMessage", count=2)
     assert bot.deps.extras["llm_client"] is client
@@ -76,10 +75,8 @@ def test_an_llm_that_times_out_gives_the_rule_result_and_loses_nothing(
     bot: BotHarness, llm: FakeLLMServer
 ) -> None:
     llm.set(mode="slow", delay=3.0, label="none")
-    started = time.monotonic()
     bot.message("C0ACME", "U0EXT1", SCOPE_TEXT, AT)
     suggestion = dm(bot)
-    assert time.monotonic() - started < 6  # 0.5 s x 2 attempts plus back-off, not 600 s
     assert "*scope creep*" in suggestion["text"]
     assert "Detected by the rules" in json.dumps(suggestion["blocks"])
     [flag] = flags(bot)
@@ -87,7 +84,7 @@ def test_an_llm_that_times_out_gives_the_rule_result_and_loses_nothing(
     with bot.db.session() as s:
         [msg] = s.scalars(select(InboundMessage))
     assert msg.excerpt == SCOPE_TEXT
-    assert len(llm.requests) == 2  # the call and its one retry
+    assert len(llm.requests) == 1  # one call, bounded by its timeout: no retry
     assert bot.deps.extras["message_classifier"].fallbacks == 1
 
 
@@ -157,7 +154,7 @@ def test_update_is_drafted_by_the_llm_when_configured(bot: BotHarness, llm: Fake
     assert text.startswith("Status: On track: the attribution model is live")
     assert "Asks: Please ping your IT team today." in text
     assert "Drafted by the LLM" in json.dumps(view)
-    assert str(updated["view_id"]).startswith("V")
+    assert str(updated["external_id"]).startswith("update-")  # the modal opened for it
     prompt = next(m["content"] for m in llm.requests[-1].body["messages"] if m["role"] == "user")
     assert "Acme Corp" in prompt
 

@@ -9,7 +9,9 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from bot.server import ServerThread, WsgiApp
+from bot.deps import Deps
+from bot.runtime import build_service
+from bot.server import ServerThread
 from bot.signing import event_body, slash_command_body
 from storage.db import Database
 from storage.models import ProcessedEvent, Touchpoint
@@ -104,7 +106,8 @@ def test_healthz_answers_200_with_the_database(bot: BotHarness) -> None:
 
 def test_healthz_answers_503_without_the_database(bot: BotHarness) -> None:
     broken = Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
-    server = ServerThread(WsgiApp(bot.app, broken)).start()
+    service = build_service(Deps(settings=bot.deps.settings, db=broken, clock=bot.clock))
+    server = ServerThread(service.wsgi).start()
     try:
         req = urllib.request.Request(server.url + "/healthz")
         try:

@@ -87,8 +87,13 @@ def test_pulse_malformed_text_gets_usage_in_the_ack(bot: BotHarness) -> None:
 
 
 def test_pulse_for_someone_without_clients(bot: BotHarness) -> None:
-    bot.command("/pulse", user="U0NEW")
+    bot.command("/pulse", user="U0FND")  # in the portfolio, on no client's team
     assert "don't own any clients" in bot.wait_response()
+
+
+def test_pulse_for_someone_outside_the_portfolio_is_refused(bot: BotHarness) -> None:
+    bot.command("/pulse", user="U0NEW")
+    assert "you're not in it" in bot.wait_response()
 
 
 # -- /win --------------------------------------------------------------------------------------

@@ -1,0 +1,144 @@
+"""Lanes: small, separate worker pools, so one slow dependency can't starve the rest.
+
+Commands, buttons and forms run in the *interactive* lane, client-channel events in the
+*events* lane, and anything that waits on the model in the *model* lane. Each lane has its own
+daemon threads and queue: a hung model holds the model lane's threads and nothing else, and a
+process that is told to stop never waits on a stuck thread past its drain deadline.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+INTERACTIVE, EVENTS, MODEL = "interactive", "events", "model"
+
+Job = Callable[[], None]
+
+
+class Lane:
+    def __init__(self, name: str, workers: int, *, max_queue: int = 500):
+        self.name = name
+        self.workers = workers
+        self.max_queue = max_queue
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._running = 0
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._closed = False  # no new jobs
+        self._stopping = False  # queued jobs are skipped: they stay in the inbox
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"{name}-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        for t in self._threads:
+            t.start()
+
+    def submit(self, job: Job) -> bool:
+        """Queue a job; False when the lane is stopping or its queue is full (the work is in
+        the inbox all the same, and the sweeper brings it back)."""
+        with self._lock:
+            if self._closed or self._queue.qsize() >= self.max_queue:
+                return False
+            self._queue.put(job)
+            return True
+
+    def free(self) -> int:
+        """How many more jobs this lane takes right now without queueing behind others."""
+        with self._lock:
+            return max(0, self.workers - self._running - self._queue.qsize())
+
+    def busy(self) -> int:
+        with self._lock:
+            return self._running + self._queue.qsize()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            with self._lock:
+                if self._stopping:  # not started: it stays in the inbox for the next start
+                    self._idle.notify_all()
+                    continue
+                self._running += 1
+            try:
+                job()
+            except Exception:  # a job reports its own failures; this is a last resort
+                logger.exception("%s lane: a job failed", self.name)
+            finally:
+                with self._lock:
+                    self._running -= 1
+                    self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until nothing runs or waits in this lane. False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._running or self._queue.qsize():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._idle.wait(left)
+            return True
+
+    def close(self) -> None:
+        """Take no new jobs; the queued and running ones go on."""
+        with self._lock:
+            self._closed = True
+
+    def stop(self, timeout: float) -> bool:
+        """Take no new jobs, finish the queued and running ones until `timeout`, then skip what
+        is still queued (it stays in the inbox). True when everything finished."""
+        self.close()
+        finished = self.wait_idle(timeout)
+        with self._lock:
+            self._stopping = True
+        for _ in self._threads:
+            self._queue.put(None)
+        return finished
+
+
+@dataclass
+class LaneSizes:
+    interactive: int = 4
+    events: int = 4
+    model: int = 2
+
+
+class Lanes:
+    def __init__(self, sizes: LaneSizes | None = None):
+        sizes = sizes or LaneSizes()
+        self.by_name = {
+            INTERACTIVE: Lane(INTERACTIVE, sizes.interactive),
+            EVENTS: Lane(EVENTS, sizes.events),
+            MODEL: Lane(MODEL, sizes.model),
+        }
+
+    def __getitem__(self, name: str) -> Lane:
+        return self.by_name[name]
+
+    def free(self) -> dict[str, int]:
+        return {name: lane.free() for name, lane in self.by_name.items()}
+
+    def busy(self) -> int:
+        return sum(lane.busy() for lane in self.by_name.values())
+
+    def wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        return all(
+            lane.wait_idle(max(0.0, deadline - time.monotonic())) for lane in self.by_name.values()
+        )
+
+    def stop(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        lanes = list(self.by_name.values())
+        for lane in lanes:  # every lane stops taking work first, then each drains
+            lane.close()
+        return all([lane.stop(max(0.0, deadline - time.monotonic())) for lane in lanes])
