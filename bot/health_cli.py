@@ -44,7 +44,12 @@ from storage.health import (
     qbrs_for,
 )
 from storage.models import Client
-from storage.portfolio import active_clients, client_by_slug, organization
+from storage.portfolio import (
+    active_clients,
+    client_by_slug,
+    organization,
+    require_organization,
+)
 
 DEPARTMENT_WORDS = ("department", "another team", "other team", "new team", "division")
 PREMIUM_WORDS = ("premium", "upgrade", "enterprise tier", "add-on", "addon")
@@ -57,8 +62,11 @@ def _now(settings: Settings) -> datetime:
 
 
 def _db(settings: Settings) -> Database:
+    """The migrated database, once a portfolio was imported (NoOrganization before that)."""
     db = Database(settings.database_url)
     db.migrate()
+    with db.session() as session:
+        require_organization(session)
     return db
 
 
