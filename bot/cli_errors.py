@@ -177,3 +177,5 @@ def configure_cli_logging(level: str, secrets: list[str]) -> None:
     handler.addFilter(RedactingFilter(secrets))
     root.handlers = [handler]
     root.setLevel(level if level in ("DEBUG", "ERROR") else "WARNING")
+    # slack_sdk logs every failed attempt of a call; the command says what failed, once.
+    logging.getLogger("slack_sdk").setLevel(logging.DEBUG if debug else logging.CRITICAL)
