@@ -151,17 +151,21 @@ def _os_reason(err: OSError) -> str:
 
 
 class _OneLine(logging.Formatter):
-    """`csobot: <message>` — the traceback of a logged exception only at DEBUG."""
+    """`csobot: <message>` — the traceback of a logged exception only at DEBUG, and the whole
+    text (traceback included) redacted."""
 
-    def __init__(self, debug: bool):
+    def __init__(self, debug: bool, redact: logging.Filter):
         super().__init__("csobot: %(message)s")
         self.debug = debug
+        self.redact = redact
 
     def format(self, record: logging.LogRecord) -> str:
         if not self.debug and (record.exc_info or record.exc_text or record.stack_info):
             record = logging.makeLogRecord(record.__dict__)
             record.exc_info = record.exc_text = record.stack_info = None
-        return super().format(record)
+        whole = logging.makeLogRecord({"msg": super().format(record)})
+        self.redact.filter(whole)
+        return str(whole.msg)
 
 
 def configure_cli_logging(level: str, secrets: list[str]) -> None:
@@ -172,9 +176,10 @@ def configure_cli_logging(level: str, secrets: list[str]) -> None:
 
     root = logging.getLogger()
     debug = level == "DEBUG"
+    redact = RedactingFilter(secrets)
     handler = logging.StreamHandler()
-    handler.setFormatter(_OneLine(debug))
-    handler.addFilter(RedactingFilter(secrets))
+    handler.setFormatter(_OneLine(debug, redact))
+    handler.addFilter(redact)
     root.handlers = [handler]
     root.setLevel(level if level in ("DEBUG", "ERROR") else "WARNING")
     # slack_sdk logs every failed attempt of a call; the command says what failed, once.

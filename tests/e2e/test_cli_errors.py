@@ -306,3 +306,24 @@ def test_slack_out_of_reach_when_posting_the_digest_is_one_line_and_exit_2(
         "csobot: cannot reach Slack at http://127.0.0.1:1/api/ (connection refused): "
         "the 2026-W47 digest was not posted"
     )
+
+
+def test_errors_logged_during_a_command_are_lines_not_tracebacks(
+    portfolio_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Every enqueuer of a tick fails on the hand-edited settings; each says so in one line.
+    db = Database(portfolio_env["DATABASE_URL"])
+    with db.transaction() as session:
+        session.execute(update(Organization).values(settings=["not", "a", "mapping"]))
+    db.dispose()
+    env = {**portfolio_env, "SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": "http://127.0.0.1:1/api/"}
+    out = run("tick", "--now", "2026-11-20T15:05:00-05:00", env=env, cwd=tmp_path)
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    assert "csobot: enqueuer cadences failed\n" in out.stderr
+    assert "  enqueuer cadences failed: AttributeError" in out.stderr
+    debug = run(
+        "tick", "--now", "2026-11-20T15:05:00-05:00", env={**env, "CSOBOT_LOG_LEVEL": "DEBUG"}
+    )
+    assert "Traceback (most recent call last)" in debug.stderr
+    assert TOKEN not in debug.stderr
