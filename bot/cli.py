@@ -275,14 +275,25 @@ def _say(line: str) -> None:
 
 def _failed(exc: Exception, args: argparse.Namespace, settings: Settings | None) -> int:
     """One line for anything else; the traceback only at DEBUG, with secrets redacted."""
+    from urllib.error import URLError
+
     from sqlalchemy.exc import DBAPIError
 
-    from bot.cli_errors import database_error_line, is_database_unavailable, scrub
+    from bot.cli_errors import (
+        database_error_line,
+        is_database_unavailable,
+        scrub,
+        slack_error_line,
+    )
 
     command = command_name(args)
     url = settings.database_url if settings else ""
     if isinstance(exc, DBAPIError) and is_database_unavailable(exc):
         _say(database_error_line(exc, url, command))
+        return 2
+    if isinstance(exc, URLError) and settings is not None:
+        # slack_sdk is the only HTTP client built on urllib here: Slack did not answer.
+        _say(slack_error_line(exc, settings.slack_api_url))
         return 2
     debug = settings is not None and settings.log_level == "DEBUG"
     if debug and settings is not None:

@@ -132,14 +132,14 @@ def check_slack(client: WebClient, api_url: str, *, consequence: str = "") -> No
         code = err.response.get("error", "") if err.response is not None else ""
         raise ConfigError(f"SLACK_BOT_TOKEN was refused by Slack ({code or 'no reason'})") from None
     except OSError as err:  # URLError, refused, reset, timed out
-        raise SlackUnreachable(
-            render(
-                "cli/slack_unreachable.j2",
-                url=api_url,
-                reason=_os_reason(err),
-                consequence=consequence,
-            )
-        ) from None
+        raise SlackUnreachable(slack_error_line(err, api_url, consequence)) from None
+
+
+def slack_error_line(err: OSError, api_url: str, consequence: str = "") -> str:
+    """`cannot reach Slack at https://slack.com/api/ (connection refused)`."""
+    return render(
+        "cli/slack_unreachable.j2", url=api_url, reason=_os_reason(err), consequence=consequence
+    )
 
 
 def _os_reason(err: OSError) -> str:

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import io
 import logging
+from argparse import Namespace
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.error import URLError
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from bot.cli import _failed
 from bot.cli_errors import (
     configure_cli_logging,
     database_error_line,
     is_database_unavailable,
     safe_url,
 )
+from bot.settings import Settings
 
 PG = "postgresql+psycopg://csobot:s3cret@db.internal:5432/csobot"
 
@@ -97,16 +101,20 @@ def test_a_failure_during_the_command_names_the_command() -> None:
 
 
 def _log_with(level: str) -> str:
+    root, sdk = logging.getLogger(), logging.getLogger("slack_sdk")
+    saved = (list(root.handlers), root.level, sdk.level)
     stream = io.StringIO()
-    configure_cli_logging(level, ["xoxb-secret-token-123"])
-    root = logging.getLogger()
-    root.handlers[0].setStream(stream)  # type: ignore[attr-defined]
     try:
-        raise RuntimeError("boom with xoxb-secret-token-123")
-    except RuntimeError:
-        logging.getLogger("scheduling.engine").exception("enqueuer %s failed", "cadences")
-    logging.getLogger("csobot").info("an info line")
-    root.handlers.clear()
+        configure_cli_logging(level, ["xoxb-secret-token-123"])
+        root.handlers[0].setStream(stream)  # type: ignore[attr-defined]
+        try:
+            raise RuntimeError("boom with xoxb-secret-token-123")
+        except RuntimeError:
+            logging.getLogger("scheduling.engine").exception("enqueuer %s failed", "cadences")
+        logging.getLogger("csobot").info("an info line")
+    finally:
+        root.handlers, root.level = saved[0], saved[1]
+        sdk.setLevel(saved[2])
     return stream.getvalue()
 
 
@@ -116,3 +124,17 @@ def test_logged_errors_are_one_line_and_tracebacks_only_at_debug() -> None:
     assert debug.startswith("csobot: enqueuer cadences failed\nTraceback (most recent call last)")
     assert "csobot: an info line" in debug
     assert "boom with xoxb-[redacted]" in debug and "secret-token" not in debug
+
+
+def test_slack_out_of_reach_at_start_up_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # What `csobot serve` raises when auth.test can't connect (slack_sdk gives up with URLError).
+    settings = Settings(SLACK_API_URL="http://127.0.0.1:1/api/", _env_file=None)  # type: ignore[call-arg]
+    refused = URLError(ConnectionRefusedError(111, "Connection refused"))
+    assert _failed(refused, Namespace(command="serve"), settings) == 2
+    assert capsys.readouterr().err == (
+        "csobot: cannot reach Slack at http://127.0.0.1:1/api/ (connection refused)\n"
+    )
+    assert _failed(URLError(TimeoutError()), Namespace(command="serve"), settings) == 2
+    assert "(timed out)" in capsys.readouterr().err
