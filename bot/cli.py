@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -13,7 +15,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from slack_sdk.errors import SlackApiError
+
+from bot.cli_errors import SlackUnreachable, configure_cli_logging
 from bot.settings import ConfigError, Settings, load_settings
+from bot.templates import render
+from storage.portfolio import NoOrganization
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -179,12 +186,13 @@ def _scheduler_hook() -> Callable[..., object]:
 def _cmd_portfolio(args: argparse.Namespace, settings: Settings) -> int:
     from domain.portfolio import PortfolioError, parse_portfolio
     from storage.db import Database
-    from storage.portfolio import format_portfolio, import_portfolio
+    from storage.portfolio import format_portfolio, import_portfolio, require_organization
 
     db = Database(settings.database_url)
     db.migrate()
     if args.action == "show":
         with db.session() as session:
+            require_organization(session)
             print(format_portfolio(session))
         return 0
     path = Path(args.file)
@@ -211,6 +219,7 @@ def _cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
     from domain.kpi import format_table
     from storage.db import Database
     from storage.kpi import load_week_kpi
+    from storage.portfolio import require_organization
 
     now = (PinnedClock(settings.now) if settings.now else SystemClock()).now()
     try:
@@ -220,6 +229,7 @@ def _cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
     db = Database(settings.database_url)
     db.migrate()
     with db.session() as session:
+        require_organization(session)
         kpi = load_week_kpi(session, week, now)
     if args.json:
         print(json.dumps(kpi.model_dump(mode="json"), indent=2))
@@ -292,20 +302,111 @@ def parse_when(text: str) -> datetime:
     return value
 
 
+def command_name(args: argparse.Namespace) -> str:
+    """`kpi`, `portfolio import`, `db upgrade`: the words the person typed."""
+    action = getattr(args, "action", None)
+    return f"{args.command} {action}" if isinstance(action, str) else str(args.command)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Exit codes: 0 done; 1 the command failed; 2 the environment or the
+    input is not usable (a setting, the database, no portfolio yet); 141 stdout was closed
+    early (like any Unix tool killed by SIGPIPE); 130 interrupted. Never a traceback, unless
+    CSOBOT_LOG_LEVEL=DEBUG asks for one."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    settings: Settings | None = None
     try:
         settings = load_settings()
-        return int(args.handler(args, settings))
-    except ConfigError as err:
-        print(f"csobot: {err}", file=sys.stderr)
+        if args.command not in LONG_RUNNING:
+            configure_cli_logging(settings.log_level, secrets_of(settings))
+        code = int(args.handler(args, settings))
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except (ConfigError, UsageError) as err:
+        _say(str(err))
         return 2
-    except UsageError as err:
-        print(f"csobot: {err}", file=sys.stderr)
+    except NoOrganization:
+        _say(render("cli/no_organization.j2"))
         return 2
+    except SlackUnreachable as err:
+        _say(str(err))
+        return 2
+    except BrokenPipeError:
+        # The reader went away (`csobot kpi --json | head -1`): stop quietly, as a tool killed
+        # by SIGPIPE would. Point stdout at /dev/null so the interpreter's last flush is silent.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        return 141
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        return _failed(exc, args, settings)
+
+
+def _say(line: str) -> None:
+    with contextlib.suppress(OSError):  # stderr closed as well: nothing left to tell
+        print(f"csobot: {line}", file=sys.stderr)
+
+
+def _failed(exc: Exception, args: argparse.Namespace, settings: Settings | None) -> int:
+    """One line for anything else; the traceback only at DEBUG, with secrets redacted."""
+    from urllib.error import URLError
+
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.cli_errors import (
+        database_error_line,
+        is_database_unavailable,
+        scrub,
+        slack_error_line,
+    )
+
+    command = command_name(args)
+    url = settings.database_url if settings else ""
+    if isinstance(exc, DBAPIError) and is_database_unavailable(exc):
+        _say(database_error_line(exc, url, command))
+        return 2
+    if isinstance(exc, URLError) and settings is not None:
+        # slack_sdk is the only HTTP client built on urllib here: Slack did not answer.
+        _say(slack_error_line(exc, settings.slack_api_url))
+        return 2
+    debug = settings is not None and settings.log_level == "DEBUG"
+    if debug and settings is not None:
+        import traceback
+
+        if args.command in LONG_RUNNING or not logging.getLogger().handlers:
+            configure_cli_logging("DEBUG", secrets_of(settings))
+        trace = scrub("".join(traceback.format_exception(exc)), url)
+        logging.getLogger("csobot").debug("%s failed:\n%s", command, trace.rstrip())
+    if isinstance(exc, SlackApiError):
+        slack_error = str(exc.response.get("error", "")) if exc.response is not None else ""
+    else:
+        slack_error = ""
+    _say(
+        render(
+            "cli/command_failed.j2",
+            command=command,
+            error_type=type(exc).__name__,
+            slack_error=slack_error,
+            debug=debug,
+        )
+    )
+    return 1
+
+
+# Processes that run until stopped: they set up their own logging (timestamps, tracebacks).
+LONG_RUNNING = ("serve", "scheduler")
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every secret a log line must never show, the database password included."""
+    from bot.cli_errors import url_password
+
+    names = ("slack_bot_token", "slack_signing_secret", "slack_app_token", "openai_api_key")
+    return [settings.secret(n) for n in names] + [url_password(settings.database_url) or ""]
 
 
 if __name__ == "__main__":  # pragma: no cover

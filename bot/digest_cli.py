@@ -43,7 +43,7 @@ def _cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     from domain.digest import DigestSettingsError, week_just_ended
     from domain.digest import parse_settings as parse_digest_settings
     from storage.digest import load_digest
-    from storage.portfolio import organization
+    from storage.portfolio import require_organization
 
     if not args.dry_run:
         settings.require("SLACK_BOT_TOKEN")
@@ -51,7 +51,7 @@ def _cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     deps = build_deps(settings, clock=clock)
     now = clock.now()
     with deps.db.session() as session:
-        org = organization(session)
+        org = require_organization(session)
         try:
             digest_settings = parse_digest_settings((org.settings or {}).get("digest"))
         except DigestSettingsError as err:
@@ -84,8 +84,12 @@ def _cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write(out)
     if args.dry_run:
         return 0
+    from bot.cli_errors import check_slack
     from scheduling.digest import DigestRefused, post_digest, web_client
 
+    check_slack(
+        web_client(deps), settings.slack_api_url, consequence=f"the {week} digest was not posted"
+    )
     try:
         result = post_digest(deps, web_client(deps), digest, now)
     except DigestRefused as err:

@@ -1,4 +1,4 @@
-"""`csobot eval-flags [--llm] [--data PATH]`: the classifier's quality figure (issue 4 item 6)."""
+"""`csobot eval-flags [--llm] [--data PATH]`: the classifier's quality figure."""
 
 from __future__ import annotations
 

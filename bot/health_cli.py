@@ -44,7 +44,12 @@ from storage.health import (
     qbrs_for,
 )
 from storage.models import Client
-from storage.portfolio import active_clients, client_by_slug, organization
+from storage.portfolio import (
+    active_clients,
+    client_by_slug,
+    organization,
+    require_organization,
+)
 
 DEPARTMENT_WORDS = ("department", "another team", "other team", "new team", "division")
 PREMIUM_WORDS = ("premium", "upgrade", "enterprise tier", "add-on", "addon")
@@ -57,8 +62,11 @@ def _now(settings: Settings) -> datetime:
 
 
 def _db(settings: Settings) -> Database:
+    """The migrated database, once a portfolio was imported (NoOrganization before that)."""
     db = Database(settings.database_url)
     db.migrate()
+    with db.session() as session:
+        require_organization(session)
     return db
 
 
@@ -347,8 +355,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "expansion",
         help="expansion pipeline: scored clients, estimated value, share of ARR",
-        description="Seed 004's expansion signals (+3 seats > 80% active, +3 new department "
-        "interest, +2 premium feature requests, +2 executive engagement rising, +2 renewal "
+        description="Expansion signals (+3 seats > 80% active, +3 new department interest, "
+        "+2 premium feature requests, +2 executive engagement rising, +2 renewal "
         "within 90 days). Estimated value = ARR × 2.5% × points. Pipeline share = pipeline / "
         "portfolio ARR, target 15–20%. Guardrail: a client not Green for 60 days is held out.",
     )
@@ -365,7 +373,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_renewals)
 
-    p = sub.add_parser("qbr", help="render a client's QBR for a quarter (seed 004 template)")
+    p = sub.add_parser("qbr", help="render a client's QBR for a quarter (the QBR template)")
     p.add_argument("client", help="client slug")
     p.add_argument("--quarter", help="like 2026Q4 (default: this quarter)")
     p.add_argument("--format", choices=["md", "html"], default="md")

@@ -56,6 +56,17 @@ class Settings(BaseSettings):
                 return "postgresql+psycopg://" + v[len(prefix) :]
         if not v.startswith(("sqlite", "postgresql+")):
             raise ValueError("must be sqlite:///path.db or postgresql+psycopg://user@host/db")
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(v).get_dialect()
+        except (ArgumentError, ValueError):
+            # Never echo the value: it may hold a password.
+            raise ValueError(
+                "not a database URL csobot can use; write it like sqlite:///path.db or "
+                "postgresql+psycopg://user:password@host:5432/db"
+            ) from None
         return v
 
     @field_validator("now")

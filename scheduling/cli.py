@@ -10,10 +10,11 @@ from bot.settings import Settings
 
 
 def _cmd_cadence(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.templates import render
     from domain.cadence import CadenceError, effective_catalogue, format_catalogue
     from domain.portfolio import PortfolioError, parse_portfolio
     from storage.db import Database
-    from storage.portfolio import organization
+    from storage.models import Organization
 
     if args.portfolio:
         from pathlib import Path
@@ -32,8 +33,11 @@ def _cmd_cadence(args: argparse.Namespace, settings: Settings) -> int:
         db = Database(settings.database_url)
         db.migrate()
         with db.session() as session:
-            overrides = (organization(session).settings or {}).get("cadences")
+            org = session.get(Organization, 1)
+            overrides = ((org.settings if org else None) or {}).get("cadences")
         source = "the imported portfolio"
+        if org is None:
+            print(render("cli/default_cadences.j2") + "\n")
     try:
         catalogue = effective_catalogue(overrides)
     except CadenceError as err:
@@ -59,10 +63,13 @@ def _cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
     from bot.clock import FixedClock
     from bot.runtime import build_deps
     from scheduling.engine import tick
+    from storage.portfolio import require_organization
 
     settings.require("SLACK_BOT_TOKEN")
     now = parse_when(args.now) if args.now else None
     deps = build_deps(settings, clock=FixedClock(now) if now else None)
+    with deps.db.session() as session:
+        require_organization(session)
     at = deps.clock.now()
     report = tick(deps, make_web_client(deps), at)
     failed = [d for d in report.deliveries if not d.ok]

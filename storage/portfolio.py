@@ -119,9 +119,22 @@ def import_portfolio(session: Session, portfolio: Portfolio) -> ImportResult:
     return result
 
 
+class NoOrganization(LookupError):
+    """No portfolio was imported yet: there is no organization to report on."""
+
+
 def organization(session: Session) -> Organization:
+    """The organization, or a stand-in with defaults (UTC, no holidays) before any import."""
     org = session.get(Organization, 1)
     return org if org is not None else Organization(id=1, timezone="UTC", holidays_country="")
+
+
+def require_organization(session: Session) -> Organization:
+    """The imported organization; NoOrganization when no portfolio was imported yet."""
+    org = session.get(Organization, 1)
+    if org is None:
+        raise NoOrganization
+    return org
 
 
 def client_timezone(client: Client, people: dict[str, Person], org: Organization) -> ZoneInfo:
