@@ -21,7 +21,7 @@ from sqlalchemy import delete, select, update
 
 from bot import blocks as bk
 from bot.deps import Deps
-from bot.templates import render
+from bot.templates import escape_mrkdwn, render
 from domain.access import Need
 from domain.calendar import IsoWeek, local_date
 from domain.client_update import (
@@ -336,10 +336,11 @@ def send_update(
         return
     channel = str(target.client_channel)
     try:
+        safe = escape_mrkdwn(text)  # typed text never notifies the client's channel
         resp = web.chat_postMessage(
             channel=channel,
-            text=bk.fallback(text),
-            blocks=[bk.section(text), bk.context(f"Posted by <@{user}> via csobot")],
+            text=bk.fallback(safe),
+            blocks=[bk.section(safe), bk.context(f"Posted by <@{user}> via csobot")],
         )
     except (SlackApiError, OSError) as exc:
         with deps.db.transaction() as session:

@@ -61,7 +61,6 @@ MESSAGES: dict[str, dict[str, Any]] = {
         quote=HOSTILE,
         permalink=PERMALINK,
     ),
-    "flag_not_allowed.j2": dict(client_name=HOSTILE, what="decide flags"),
     "flag_reminder.j2": dict(
         step="service_lead",
         client_name=HOSTILE,
@@ -79,6 +78,9 @@ MESSAGES: dict[str, dict[str, Any]] = {
     ),
     "flag_withdrawn.j2": dict(label="risk", client_name=HOSTILE, quote=HOSTILE, by=CSO),
     "internal_error.j2": {},
+    "queued.j2": {},
+    "refused.j2": dict(reason="not_on_team", client_name=HOSTILE),
+    "work_failed.j2": {},
     "post_failed.j2": dict(reason=HOSTILE),
     "pulse_card.j2": dict(card=card, emoji=":grimacing:"),
     "pulse_card_context.j2": dict(card=card),
