@@ -3,12 +3,16 @@
 Each benchmark runs as its own process (fresh memory, its own numbers). The PostgreSQL
 variants run when PostgreSQL answers on 127.0.0.1:5432 (or BENCH_DATABASE_URL is set); each
 creates and drops a private database.
+
+`python -m bench.run bench.recovery bench.model_hang` runs only the named benchmarks and
+replaces their sections in bench/RESULTS.md, leaving the others as they were.
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import re
 import socket
 import subprocess
 import sys
@@ -28,7 +32,14 @@ BENCHES = [
     ),
     ("bench.digest", "Leadership digest: 200 CSOs, 1,000 clients, 52 weeks (issue 6)", "< 2 s"),
     ("bench.classify", "Rule classifier, per message (issue 4)", "< 1 ms"),
+    ("bench.recovery", "Recovery after kill -9: 1,000 acked events (issue 9)", "0 lost"),
+    (
+        "bench.model_hang",
+        "/pulse while the model hangs (issue 9)",
+        "/pulse p99 as with no model (ratio ≈ 1×)",
+    ),
 ]
+SPINE_HEADING = "## Ack latency"
 
 
 def _postgres_answers() -> bool:
@@ -39,18 +50,26 @@ def _postgres_answers() -> bool:
         return False
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    only = set(sys.argv[1:] if argv is None else argv)
+    known = {"bench.spine"} | {module for module, _, _ in BENCHES}
+    if only - known:
+        print(f"unknown benchmark(s): {', '.join(sorted(only - known))}", file=sys.stderr)
+        return 2
     env = dict(os.environ)
     if "BENCH_DATABASE_URL" not in env and _postgres_answers():
         env["BENCH_DATABASE_URL"] = PG_DEFAULT
-    sections = []
-    from bench import spine
+    sections: dict[str, str] = {}
+    if not only or "bench.spine" in only:
+        from bench import spine
 
-    print("running bench.spine …", flush=True)
-    start = time.monotonic()
-    sections.append(spine.run() + f"\n\n_(took {time.monotonic() - start:.0f} s)_")
-    print(sections[-1], flush=True)
+        print("running bench.spine …", flush=True)
+        start = time.monotonic()
+        sections["bench.spine"] = spine.run() + f"\n\n_(took {time.monotonic() - start:.0f} s)_"
+        print(sections["bench.spine"], flush=True)
     for module, title, target in BENCHES:
+        if only and module not in only:
+            continue
         if not Path(__file__).with_name(module.split(".")[1] + ".py").exists():
             continue
         print(f"running {module} …", flush=True)
@@ -64,12 +83,18 @@ def main() -> int:
             out = "```\n" + proc.stderr.strip()[-3000:] + "\n```"
         elif not out.startswith("#"):
             out = f"## {title}\n\n```\n{out}\n```"
+        when = f"; run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC" if only else ""
         section = (
             f"{out}\n\n_(`python -m {module}`: target {target}; exit code "
-            f"{proc.returncode}; took {took:.0f} s)_"
+            f"{proc.returncode}; took {took:.0f} s{when})_"
         )
         print(section, flush=True)
-        sections.append(section)
+        sections[module] = section
+    out_path = Path(__file__).with_name("RESULTS.md")
+    if only and out_path.exists():
+        out_path.write_text(_merge(out_path.read_text(), sections))
+        print(f"updated {', '.join(sections)} in {out_path}")
+        return 0
     header = (
         "# Benchmark results\n\n"
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
@@ -77,10 +102,32 @@ def main() -> int:
         f"PostgreSQL variants: {'yes' if 'BENCH_DATABASE_URL' in env else 'no'}. "
         "Shared, noisy machines: read ratios against the baseline measured in the same run.\n"
     )
-    out_path = Path(__file__).with_name("RESULTS.md")
-    out_path.write_text(header + "\n" + "\n\n".join(sections) + "\n")
+    out_path.write_text(header + "\n" + "\n\n".join(sections.values()) + "\n")
     print(f"wrote {out_path}")
     return 0
+
+
+def _merge(existing: str, sections: dict[str, str]) -> str:
+    """`existing` RESULTS.md with the sections of the benchmarks in `sections` replaced (a
+    section is found by its `python -m module` footer, the spine by its heading); new ones are
+    appended."""
+    head, *chunks = re.split(r"\n(?=## )", existing.rstrip("\n"))
+    parts = [c.strip("\n") for c in chunks]
+    for module, section in sections.items():
+        marker = f"`python -m {module}`"
+        index = next(
+            (
+                i
+                for i, part in enumerate(parts)
+                if marker in part or (module == "bench.spine" and part.startswith(SPINE_HEADING))
+            ),
+            None,
+        )
+        if index is None:
+            parts.append(section)
+        else:
+            parts[index] = section
+    return head.rstrip("\n") + "\n\n" + "\n\n".join(parts) + "\n"
 
 
 if __name__ == "__main__":

@@ -2,6 +2,10 @@
 
 `FakeLLMServer` answers POST /v1/chat/completions with a configurable behaviour and records every
 request body; the real `openai` client talks to it over real HTTP.
+
+The "hang" mode is a model outage as it really looks: the connection is accepted and then nothing
+comes back. Requests block until the test calls `release()` (then they are answered like
+"label"), or until `max_hang` seconds have passed, so nothing hangs forever.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-Mode = Literal["label", "slow", "invalid_json", "error", "raw"]
+Mode = Literal["label", "slow", "invalid_json", "error", "raw", "hang"]
 
 
 @dataclass
@@ -26,6 +30,8 @@ class Behaviour:
     content: str = ""  # message content in "raw" mode
     # Computes the label from the request body (e.g. to echo what an injection asked for).
     label_for: Callable[[dict[str, Any]], str] | None = None
+    max_hang: float = 120.0  # "hang" mode: the longest a request is held before it is answered
+    released: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -56,6 +62,7 @@ class FakeLLMServer:
     def __init__(self) -> None:
         self.behaviour = Behaviour()
         self.requests: list[Recorded] = []
+        self.hanging = 0  # requests blocked right now in "hang" mode
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -73,6 +80,7 @@ class FakeLLMServer:
         return self
 
     def stop(self) -> None:
+        self.release()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -84,7 +92,25 @@ class FakeLLMServer:
         self.stop()
 
     def set(self, **kwargs: Any) -> None:
+        self.behaviour.released.set()  # requests held by a previous "hang" go on
         self.behaviour = Behaviour(**kwargs)
+
+    def hang(self, *, label: str = "none", max_hang: float = 120.0) -> None:
+        """From now on every request blocks until `release()` (at most `max_hang` s)."""
+        self.set(mode="hang", label=label, max_hang=max_hang)
+
+    def release(self) -> None:
+        """Let every held request (and every later one) through, answered with the label."""
+        self.behaviour.released.set()
+
+    def _hold(self, b: Behaviour) -> None:
+        with self._lock:
+            self.hanging += 1
+        try:
+            b.released.wait(timeout=b.max_hang)
+        finally:
+            with self._lock:
+                self.hanging -= 1
 
     def _record(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> None:
         with self._lock:
@@ -126,6 +152,8 @@ class FakeLLMServer:
                     return
                 if b.mode == "slow":
                     time.sleep(b.delay)
+                if b.mode == "hang":
+                    server._hold(b)
                 if b.mode == "invalid_json":
                     content = "Sure! The label is scope creep."
                 elif b.mode == "raw":
