@@ -58,6 +58,7 @@ KEEP_DONE = timedelta(days=3)
 MAX_ATTEMPTS_TRANSIENT = 12  # back-off 2, 4, … 300 s: about half an hour of outage
 MAX_ATTEMPTS_OTHER = 3
 MAX_BACKOFF = 300.0
+CLAIM_AHEAD = 64  # items a lane may hold claimed (running or queued) at once
 
 
 # -- phases ---------------------------------------------------------------------------------------
@@ -430,10 +431,13 @@ class Inbox:
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
+            claimed = 0
             try:
-                self.sweep()
+                claimed = self.sweep()
             except Exception as exc:
                 self._db_error(exc)
+            if claimed:  # a backlog (a restart, the end of an outage): keep the lanes fed
+                continue
             self._wake.wait(self.sweep_every)
             self._wake.clear()
 
@@ -449,7 +453,7 @@ class Inbox:
                 with self.db.transaction() as session:
                     store.renew(session, self.owner, mine, now + LEASE)
             self._last_renew = mono
-        free = {name: n + 2 for name, n in self.lanes.free().items()}
+        free = {name: max(0, CLAIM_AHEAD - n) for name, n in self.lanes.busy_by_lane().items()}
         with self._lock:
             skip = set(self._inflight)
         with self.db.transaction() as session:

@@ -49,11 +49,6 @@ class Lane:
             self._queue.put(job)
             return True
 
-    def free(self) -> int:
-        """How many more jobs this lane takes right now without queueing behind others."""
-        with self._lock:
-            return max(0, self.workers - self._running - self._queue.qsize())
-
     def busy(self) -> int:
         with self._lock:
             return self._running + self._queue.qsize()
@@ -124,11 +119,11 @@ class Lanes:
     def __getitem__(self, name: str) -> Lane:
         return self.by_name[name]
 
-    def free(self) -> dict[str, int]:
-        return {name: lane.free() for name, lane in self.by_name.items()}
-
     def busy(self) -> int:
         return sum(lane.busy() for lane in self.by_name.values())
+
+    def busy_by_lane(self) -> dict[str, int]:
+        return {name: lane.busy() for name, lane in self.by_name.items()}
 
     def wait_idle(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

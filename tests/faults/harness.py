@@ -262,7 +262,8 @@ class Serve:
         self._log.close()
 
     def tail(self, chars: int = 3000) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         try:
             return self.log_path.read_text(errors="replace")[-chars:]
         except OSError:
@@ -270,7 +271,8 @@ class Serve:
 
     def log_problems(self, limit: int = 15) -> str:
         """The log's last WARNING/ERROR lines, for failure messages."""
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         try:
             lines = self.log_path.read_text(errors="replace").splitlines()
         except OSError:

@@ -107,7 +107,9 @@ def test_llm_hang_holds_requests_until_released() -> None:
 
 
 def test_claims() -> None:
-    assert claims_saved(render("messages/internal_error.j2"))
+    assert claims_saved("Something went wrong. Nothing you typed was lost — please try again.")
+    assert not claims_saved(render("messages/internal_error.j2"))  # it says: not saved
+    assert not claims_saved(render("messages/queued.j2"))  # kept, recorded once it's back
     assert claims_saved(":white_check_mark: Pulse recorded for *Acme Corp*: happy")
     assert claims_saved("Your pulse for Acme Corp is saved.")
     assert not claims_saved("The database is away: your pulse will be recorded once it is back.")
