@@ -11,12 +11,24 @@ from handlers import (
     flags,
     health,
     messages,
+    outbox_list,
     pulse,
     touchpoint,
     win,
 )
 
-FEATURES = [messages, pulse, touchpoint, win, cadence, health, digest, flags, client_update]
+FEATURES = [
+    messages,
+    pulse,
+    touchpoint,
+    win,
+    cadence,
+    health,
+    digest,
+    flags,
+    client_update,
+    outbox_list,
+]
 
 
 def register_listeners(app: App) -> None:
