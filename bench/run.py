@@ -26,6 +26,11 @@ PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BENCHES = [
     ("bench.tick", "Cadence tick: 10,000 clients, 2,000 people (issue 3)", "< 2 s per tick"),
     (
+        "bench.outbox",
+        "Outbox delivery throughput to the Slack emulator",
+        "paced by Slack's per-method limits, not by our own round trips",
+    ),
+    (
         "bench.health",
         "Health scores and board: 1,000 clients, a year of history (issue 5)",
         "< 1 s",

@@ -1,8 +1,12 @@
 """A local Slack Web API emulator: records every call and answers like Slack.
 
 The tests and `csobot demo` run the bot against it through `SLACK_API_URL`. It can be told
-to answer 429 (with Retry-After), 5xx or to drop the connection, to exercise retries, and to
-report channels as shared with another organization (Slack Connect).
+to answer 429 (with Retry-After), 5xx or to drop the connection — before or after the call
+took effect, to exercise retries and unknown outcomes —, to hold an answer longer than the
+client waits (the post is made, the answer is late), to add latency to every answer, to
+enforce a per-method rate limit, and to report channels as shared with another organization
+(Slack Connect). Messages keep their `metadata`; `conversations.history` returns it when
+asked with `include_all_metadata`, like Slack.
 """
 
 from __future__ import annotations
@@ -17,6 +21,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # many clients at once (a delivery pool) are queued, not reset
 
 
 @dataclass
@@ -40,6 +48,20 @@ class _Fault:
     times: int = 1
     error: str | None = None  # an ok:false error code, with status 200
     reset: bool = False
+    after_apply: bool = False  # the call takes effect, then the fault is answered
+
+
+@dataclass
+class _Delay:
+    seconds: float
+    times: int = 1
+
+
+@dataclass
+class _RateLimit:
+    per_second: float
+    retry_after: int = 1
+    window: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -52,6 +74,16 @@ class EmulatorState:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     uploads: dict[str, bytes] = field(default_factory=dict)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    delays: dict[str, list[_Delay]] = field(default_factory=dict)
+    latency: dict[str, float] = field(default_factory=dict)  # method ("*": all) -> seconds
+    rate_limits: dict[str, _RateLimit] = field(default_factory=dict)
+    in_flight: dict[str, int] = field(default_factory=dict)
+    peak_in_flight: dict[str, int] = field(default_factory=dict)
+
+
+def dm_channel(user: str) -> str:
+    """The DM channel the emulator gives a user id (U123 -> D123), in every method."""
+    return "D" + user[1:] if user[:1] in ("U", "W") else user
 
 
 class SlackEmulator:
@@ -60,6 +92,7 @@ class SlackEmulator:
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
+        self._stopping = threading.Event()
         emulator = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -74,7 +107,7 @@ class SlackEmulator:
             def do_GET(self) -> None:
                 emulator._handle(self)
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server = _Server((host, port), Handler)
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -97,6 +130,7 @@ class SlackEmulator:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()  # releases answers held by `delay` / latency
         self._server.shutdown()
         self._server.server_close()
 
@@ -116,11 +150,37 @@ class SlackEmulator:
         retry_after: int | None = None,
         error: str | None = None,
         reset: bool = False,
+        after_apply: bool = False,
     ) -> None:
+        """The next `times` calls of `method` fail. With `after_apply` the call takes effect
+        first (the message is posted) and then fails: an outcome the caller cannot know."""
         with self._lock:
             self.state.faults.setdefault(method, []).append(
-                _Fault(status, retry_after, times, error, reset)
+                _Fault(status, retry_after, times, error, reset, after_apply)
             )
+
+    def delay(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Hold the answer to the next `times` calls of `method` for `seconds`: the call is
+        recorded and takes effect at once; only the answer is late (past a client timeout)."""
+        with self._lock:
+            self.state.delays.setdefault(method, []).append(_Delay(seconds, times))
+
+    def set_latency(self, seconds: float, method: str = "*") -> None:
+        """Answer every call of `method` (default: every method) after `seconds`."""
+        with self._lock:
+            if seconds > 0:
+                self.state.latency[method] = seconds
+            else:
+                self.state.latency.pop(method, None)
+
+    def rate_limit(self, method: str, per_second: float | None, retry_after: int = 1) -> None:
+        """Answer 429 with Retry-After when `method` is called more than `per_second` times
+        in a second (Slack's per-method limits); None lifts the limit."""
+        with self._lock:
+            if per_second is None:
+                self.state.rate_limits.pop(method, None)
+            else:
+                self.state.rate_limits[method] = _RateLimit(per_second, retry_after)
 
     def set_shared(self, *channels: str) -> None:
         self.state.shared_channels.update(channels)
@@ -129,12 +189,21 @@ class SlackEmulator:
         self.state.unreadable_channels.update(channels)
 
     def add_message(
-        self, channel: str, ts: str, text: str, user: str, *, thread_ts: str | None = None
+        self,
+        channel: str,
+        ts: str,
+        text: str,
+        user: str,
+        *,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         """Seed a message the emulator then returns from conversations.history / .replies."""
         message: dict[str, Any] = {"type": "message", "user": user, "ts": ts, "text": text}
         if thread_ts and thread_ts != ts:
             message["thread_ts"] = thread_ts
+        if metadata is not None:
+            message["metadata"] = metadata
         with self._lock:
             self.state.messages[(channel, ts)] = message
 
@@ -152,6 +221,19 @@ class SlackEmulator:
     def calls(self, method: str | None = None) -> list[Call]:
         with self._lock:
             return [c for c in self.state.calls if method is None or c.method == method]
+
+    def messages_in(self, channel: str) -> list[dict[str, Any]]:
+        """The messages the emulator holds for a channel (a user id means their DM), oldest
+        first."""
+        channel = dm_channel(channel)
+        with self._lock:
+            found = [dict(m) for (c, _), m in self.state.messages.items() if c == channel]
+        return sorted(found, key=lambda m: float(m["ts"]))
+
+    def peak_in_flight(self, method: str) -> int:
+        """The most calls of `method` the emulator was answering at once."""
+        with self._lock:
+            return self.state.peak_in_flight.get(method, 0)
 
     def clear(self) -> None:
         with self._lock:
@@ -209,8 +291,24 @@ class SlackEmulator:
         method = url.path[len("/api/") :]
         auth = req.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth else params.get("token")
-        fault = self._take_fault(method)
+        with self._lock:
+            n = self.state.in_flight[method] = self.state.in_flight.get(method, 0) + 1
+            self.state.peak_in_flight[method] = max(n, self.state.peak_in_flight.get(method, 0))
+        try:
+            self._call(req, method, params, token)
+        finally:
+            with self._lock:
+                self.state.in_flight[method] -= 1
+
+    def _call(
+        self, req: BaseHTTPRequestHandler, method: str, params: dict[str, Any], token: str | None
+    ) -> None:
+        fault = self._take_fault(method) or self._over_rate(method)
         self._record(Call(method, params, time.time(), token))
+        answer: dict[str, Any] | None = None
+        if token and (fault is None or fault.after_apply):
+            answer = self._answer(method, params)  # the call takes effect
+        self._hold(method)
         if fault is not None:
             if fault.reset:
                 req.close_connection = True
@@ -223,10 +321,35 @@ class SlackEmulator:
             body = {"ok": False, "error": "ratelimited" if fault.status == 429 else "fatal_error"}
             self._json(req, fault.status, body, headers)
             return
-        if not token:
+        if answer is None:
             self._json(req, 200, {"ok": False, "error": "not_authed"})
             return
-        self._json(req, 200, self._answer(method, params))
+        self._json(req, 200, answer)
+
+    def _hold(self, method: str) -> None:
+        """Latency and held answers: the call has been recorded (and applied) already."""
+        with self._lock:
+            seconds = self.state.latency.get(method, self.state.latency.get("*", 0.0))
+            queue = self.state.delays.get(method)
+            if queue:
+                seconds += queue[0].seconds
+                queue[0].times -= 1
+                if queue[0].times <= 0:
+                    queue.pop(0)
+        if seconds > 0:
+            self._stopping.wait(seconds)
+
+    def _over_rate(self, method: str) -> _Fault | None:
+        with self._lock:
+            limit = self.state.rate_limits.get(method)
+            if limit is None:
+                return None
+            now = time.monotonic()
+            limit.window[:] = [t for t in limit.window if t > now - 1.0]
+            if len(limit.window) >= limit.per_second:
+                return _Fault(429, retry_after=limit.retry_after)
+            limit.window.append(now)
+            return None
 
     def _parse(self, req: BaseHTTPRequestHandler, raw: bytes, query: str) -> dict[str, Any]:
         ctype = req.headers.get("Content-Type", "")
@@ -236,7 +359,9 @@ class SlackEmulator:
         elif raw:
             for key, values in parse_qs(raw.decode()).items():
                 value: Any = values[0]
-                if key in {"blocks", "attachments", "view", "files"} and isinstance(value, str):
+                if key in {"blocks", "attachments", "view", "files", "metadata"} and isinstance(
+                    value, str
+                ):
                     with contextlib.suppress(ValueError):
                         value = json.loads(value)
                 params[key] = value
@@ -275,9 +400,7 @@ class SlackEmulator:
             }
         if method in ("chat.postMessage", "chat.update"):
             ts = p.get("ts") or self._next_ts()
-            channel = str(p.get("channel", ""))
-            if channel.startswith("U"):
-                channel = "D" + channel[1:]
+            channel = dm_channel(str(p.get("channel", "")))
             message = {
                 "type": "message",
                 "user": "UBOT",
@@ -286,8 +409,19 @@ class SlackEmulator:
                 "text": p.get("text", ""),
                 "blocks": p.get("blocks", []),
             }
-            self.state.messages[(channel, ts)] = message
-            return {**ok, "channel": channel, "ts": ts, "message": message}
+            metadata = p.get("metadata")
+            if isinstance(metadata, str):
+                with contextlib.suppress(ValueError):
+                    metadata = json.loads(metadata)
+            with self._lock:
+                previous = self.state.messages.get((channel, ts))
+                if isinstance(metadata, dict):
+                    message["metadata"] = metadata
+                elif previous and "metadata" in previous:  # chat.update keeps it
+                    message["metadata"] = previous["metadata"]
+                self.state.messages[(channel, ts)] = message
+            public = {k: v for k, v in message.items() if k != "metadata"}
+            return {**ok, "channel": channel, "ts": ts, "message": public}
         if method == "chat.postEphemeral":
             return {**ok, "message_ts": self._next_ts()}
         if method == "chat.getPermalink":
@@ -318,7 +452,7 @@ class SlackEmulator:
             return self._history(method, p)
         if method == "conversations.open":
             users = str(p.get("users", "U0")).split(",")
-            return {**ok, "channel": {"id": "D" + users[0].lstrip("UW")}}
+            return {**ok, "channel": {"id": dm_channel(users[0]), "is_im": True}}
         if method in ("views.open", "views.publish", "views.update", "views.push"):
             view = p.get("view") or {}
             if isinstance(view, str):
@@ -396,8 +530,16 @@ class SlackEmulator:
         )
         if method == "conversations.history":
             found.reverse()  # newest first, like Slack
+        if str(p.get("include_all_metadata", "")).lower() not in ("1", "true"):
+            found = [{k: v for k, v in m.items() if k != "metadata"} for m in found]
         limit = int(p.get("limit") or 100)
-        return {"ok": True, "messages": found[:limit], "has_more": len(found) > limit}
+        start = int(p["cursor"]) if str(p.get("cursor") or "").isdigit() else 0
+        page = found[start : start + limit]
+        more = len(found) > start + limit
+        answer: dict[str, Any] = {"ok": True, "messages": page, "has_more": more}
+        if more:
+            answer["response_metadata"] = {"next_cursor": str(start + limit)}
+        return answer
 
     def _send(
         self,
@@ -407,13 +549,16 @@ class SlackEmulator:
         ctype: str,
         headers: dict[str, str] | None = None,
     ) -> None:
-        req.send_response(status)
-        req.send_header("Content-Type", ctype)
-        req.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            req.send_header(k, v)
-        req.end_headers()
-        req.wfile.write(body)
+        try:
+            req.send_response(status)
+            req.send_header("Content-Type", ctype)
+            req.send_header("Content-Length", str(len(body)))
+            for k, v in (headers or {}).items():
+                req.send_header(k, v)
+            req.end_headers()
+            req.wfile.write(body)
+        except OSError:  # the caller gave up waiting (a client timeout, a killed process)
+            req.close_connection = True
 
     def _json(
         self,

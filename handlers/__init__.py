@@ -12,6 +12,7 @@ from handlers import (
     flags,
     health,
     messages,
+    outbox_list,
     pulse,
     touchpoint,
     win,
@@ -27,6 +28,7 @@ FEATURES = [
     digest,
     flags,
     client_update,
+    outbox_list,
     app_events,
 ]
 

@@ -49,7 +49,15 @@ from domain.cadence import (
 )
 from domain.calendar import holidays_between
 from domain.portfolio import Role
-from scheduling.outbox import Gate, NudgeSpec, default_batcher
+from scheduling.outbox import (
+    Gate,
+    NudgeSpec,
+    default_batcher,
+    default_lines,
+    overfull,
+    summary_blocks,
+    text_blocks,
+)
 from storage.models import (
     CadenceDone,
     Client,
@@ -772,14 +780,22 @@ def _cadence_blocks(rows: list[Nudge]) -> list[bk.Block]:
     return out
 
 
-def render_rows(rows: list[Nudge]) -> tuple[str, list[bk.Block]]:
-    """One person's nudges as one message: grouped by cadence, each with why and how to tune."""
-    ours = [r for r in rows if (r.data or {}).get("view") == "cadence"]
-    if not ours:
-        return default_batcher(rows)
+def _groups(rows: list[Nudge]) -> dict[str, list[Nudge]]:
+    """One person's nudges by cadence (rows of other features each on their own)."""
     groups: dict[str, list[Nudge]] = {}
     for row in rows:
-        groups.setdefault(row.cadence_id if row in ours else f"~{row.id}", []).append(row)
+        ours = (row.data or {}).get("view") == "cadence"
+        groups.setdefault(row.cadence_id if ours else f"~{row.id}", []).append(row)
+    return groups
+
+
+def render_rows(rows: list[Nudge]) -> tuple[str, list[bk.Block]]:
+    """One person's nudges as one message: grouped by cadence, each with why and how to tune.
+    Too much for one Slack message (50 blocks, 3,000 characters a section): one line per
+    client with its count and a button to the full list (`render_summary`), never cut."""
+    if not any((r.data or {}).get("view") == "cadence" for r in rows):
+        return default_batcher(rows)
+    groups = _groups(rows)
     out: list[bk.Block] = []
     texts: list[str] = []
     if len(groups) > 1:
@@ -806,7 +822,118 @@ def render_rows(rows: list[Nudge]) -> tuple[str, list[bk.Block]]:
             ]
             title = str((group[0].data or {}).get("title"))
             texts.append(title + (f": {', '.join(clients)}" if clients else ""))
-    return "\n".join(texts), bk.fit(out)
+    text = "\n".join(texts)
+    if overfull(out):
+        return text, render_summary(rows)
+    return text, out
+
+
+def _item(row: Nudge) -> str:
+    """What one nudge is, in a few words (its title; crossed out, with what happened, once it
+    is done); a nudge of another feature is its own text, in full."""
+    d = row.data or {}
+    if d.get("view") != "cadence":
+        name = row.text
+    elif row.cadence_id == CUTOFF:
+        name = ":hourglass_flowing_sand: no touchpoint today"
+    elif row.cadence_id in ESCALATIONS:
+        name = f":rotating_light: {d.get('streak')} business days without a touchpoint"
+    else:
+        name = str(d.get("title") or row.cadence_id)
+    outcome = _outcome(row)
+    return f"~{name}~ ({outcome})" if outcome else name
+
+
+def summary_groups(rows: list[Nudge]) -> dict[str, list[Nudge]]:
+    """One person's nudges by client (named from the cadence nudges), then what is for the
+    person alone ("For you"); a nudge of another feature with no client it can be put under
+    is a line of its own."""
+    names = {
+        r.client_id: str((r.data or {})["client"])
+        for r in rows
+        if r.client_id is not None and (r.data or {}).get("client")
+    }
+    groups: dict[str, list[Nudge]] = {}
+    for row in rows:
+        if row.client_id in names:
+            label = names[row.client_id]
+        elif (row.data or {}).get("view") == "cadence":
+            label = "For you"
+        else:
+            label = f"~{row.id}"
+        groups.setdefault(label, []).append(row)
+    return groups
+
+
+def render_summary(rows: list[Nudge]) -> list[bk.Block]:
+    """The reorganised message: one line per client with its count (and, for an overdue
+    touchpoint, its menu: Log / Skip / Snooze), then *See the full list*."""
+    groups = summary_groups(rows)
+    lines: list[str] = []
+    line_blocks: list[bk.Block] = []
+    for label, group in groups.items():
+        open_ = [r for r in group if not _outcome(r)]
+        if label.startswith("~"):
+            line = "• " + _item(group[0])
+        else:
+            count = f"{len(open_)} due" if open_ else "all done"
+            if open_ and len(open_) < len(group):
+                count += f", {len(group) - len(open_)} done"
+            line = f"*{label}* — {count}: " + " · ".join(_item(r) for r in group)
+        lines.append(line)
+        cutoff = next((r for r in open_ if r.cadence_id == CUTOFF), None)
+        accessory = _overflow(cutoff) if cutoff is not None else None
+        line_blocks.append(bk.section(line, accessory=accessory))
+    n = len(rows)
+    clients = sum(1 for label in groups if label != "For you" and not label.startswith("~"))
+    header = (
+        f":bell: *{n} thing{'s' if n != 1 else ''} due* across {clients} "
+        f"client{'s' if clients != 1 else ''} — one line each; *See the full list* has "
+        "every one, with what closes it."
+    )
+    fits = all(len(line) < bk.MAX_SECTION_TEXT for line in lines)
+    return summary_blocks(header, lines, line_blocks=line_blocks if fits else None, footer=[TUNE])
+
+
+def list_blocks(rows: list[Nudge]) -> list[bk.Block]:
+    """Every nudge of a message, in full, for the *See the full list* modal: by cadence, each
+    client with what was done and what closes it; a cadence closed by a click keeps its *Done*
+    button per client."""
+    if not any((r.data or {}).get("view") == "cadence" for r in rows):
+        return text_blocks(default_lines(rows))
+    out: list[bk.Block] = []
+    lines: list[str] = []
+    for cadence_id, group in _groups(rows).items():
+        d0 = group[0].data or {}
+        closes = str(d0.get("closes", "click"))
+        if cadence_id == CUTOFF or cadence_id in ESCALATIONS:
+            closes = "touchpoint"
+        if closes == "click" and not cadence_id.startswith("~"):
+            out.extend(text_blocks(lines))
+            lines = []
+            out.extend(_cadence_blocks(group))
+            continue
+        if lines:
+            lines.append("")
+        if cadence_id.startswith("~"):
+            lines.extend(default_lines(group))
+            continue
+        title = "Overdue touchpoints" if cadence_id == CUTOFF else str(d0.get("title"))
+        lines.append(f"*{title}*")
+        for row in group:
+            d = row.data or {}
+            if cadence_id in ESCALATIONS:
+                label = (
+                    f"• {d.get('client')}: no touchpoint for {d.get('streak')} business days "
+                    f"in a row (CSO <@{d.get('cso')}>)"
+                )
+            else:
+                label = f"• {d['client']}" if d.get("client") else "• For you"
+            outcome = _outcome(row)
+            lines.append(label + (f" — {outcome}" if outcome else ""))
+        lines.append(f"_It {_CLOSES_HINT.get(closes, '')}._")
+    out.extend(text_blocks(lines))
+    return out
 
 
 def render_batch(rows: list[Nudge]) -> tuple[str, list[bk.Block]]:

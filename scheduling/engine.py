@@ -20,7 +20,7 @@ from scheduling import flags as flag_loops
 from scheduling.cadences import cadence_enqueuer, make_gate, render_batch
 from scheduling.digest import enqueue_digest
 from scheduling.health_nudges import enqueue_health
-from scheduling.outbox import Delivery, Gate, deliver_due
+from scheduling.outbox import Delivery, Gate, deliver_due, read_client
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ def tick(deps: Deps, client: WebClient, now: datetime, *, gate: Gate | None = No
         except Exception as exc:  # one feature's bug must not stop the others' nudges
             logger.exception("enqueuer %s failed", name)
             report.errors[name] = type(exc).__name__
-    gate = gate if gate is not None else make_gate(deps, client)
+    # The gate's reads (Do Not Disturb) wait out a short Retry-After, never a long one.
+    gate = gate if gate is not None else make_gate(deps, read_client(client))
     report.deliveries = deliver_due(deps.db, client, now, gate=gate, batcher=render_batch)
     return report

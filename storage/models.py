@@ -217,6 +217,17 @@ class Nudge(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_by: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The outbox's own bookkeeping for unknown outcomes and Slack's rate limits:
+    # the key carried in the Slack message's metadata by this claim's post,
+    attempt_key: Mapped[str | None] = mapped_column(String(80))
+    # when that post could have started, on the wall clock (Slack's `ts` clock),
+    attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # a post whose outcome is unknown (timeout, reset, 5xx, the process died mid-call): the
+    # channel's history is searched for this key before anything is sent again,
+    unsure_key: Mapped[str | None] = mapped_column(String(80))
+    unsure_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # and the moment Slack asked us to wait until (Retry-After on a 429).
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 # --- cadence: per-person preferences, out-of-office, cadences closed by a click ---------------

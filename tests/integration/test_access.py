@@ -45,6 +45,8 @@ ACTION_VALUE = {
     "health_view": "acme",
     "health_start_playbook": "acme:low-engagement",
     "playbook_step_done": "1",
+    "outbox_list_open": "1",
+    "outbox_list_page": "1",
 }
 VIEW_STATE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "touchpoint_modal": (

@@ -21,6 +21,7 @@ from domain.calendar import IsoWeek
 from handlers.common import after_ack
 from handlers.inbox import add_task, task
 from handlers.lanes import EVENTS
+from storage import status as service_status
 from storage.digest import load_digest
 from storage.models import InboxItem, Pulse, Touchpoint
 from tests.conftest import NY, SECRET, BotHarness, wait_until
@@ -242,3 +243,18 @@ def test_a_failed_reply_is_tried_once_more(bot: BotHarness) -> None:
     bot.command("/pulse", "acme happy")
     calls = bot.emulator.wait_for("response_url", count=2)
     assert calls[0]["text"] == calls[1]["text"] and "Acme Corp" in calls[1]["text"]
+
+
+def test_nothing_is_sent_once_slack_says_the_app_lost_access(bot: BotHarness) -> None:
+    from scheduling.runner import run_tick
+
+    bot.event({"type": "app_uninstalled", "event_ts": "1.0"})
+    bot.settle()
+    bot.clock.set(datetime(2026, 11, 20, 15, 5, tzinfo=NY))  # the cutoff: nudges are due
+    bot.emulator.clear()
+    run_tick(bot.deps, bot.deps.extras["web_client"])
+    assert bot.emulator.calls("chat.postMessage") == []
+    with bot.db.transaction() as s:  # installed again
+        service_status.clear(s, service_status.REVOKED)
+    run_tick(bot.deps, bot.deps.extras["web_client"])
+    assert bot.emulator.calls("chat.postMessage")  # the same minute's nudges now go out

@@ -103,18 +103,41 @@ def test_429_with_retry_after_is_sent_once_after_the_wait(
     assert _rows(db)[0].status == "sent"
 
 
-def test_a_failed_send_stays_pending_and_goes_out_next_tick(
+def test_a_refused_send_stays_pending_and_goes_out_next_tick(
     db: Database, emulator: SlackEmulator
 ) -> None:
-    emulator.fail_next("chat.postMessage", 500, times=2)  # outlasts the one 5xx retry
+    """ok:false is a definite answer (nothing was posted): sent again next tick, no lookup."""
+    emulator.fail_next("chat.postMessage", error="channel_not_found")
     with db.transaction() as s:
         enqueue(s, _spec(), NOW)
     client = _client(emulator)
     [failed] = deliver_due(db, client, NOW)
-    assert not failed.ok and _rows(db)[0].status == "pending"
+    assert not failed.ok and failed.outcome == "failed"
+    assert _rows(db)[0].status == "pending" and _rows(db)[0].unsure_key is None
     [ok] = deliver_due(db, client, NOW + timedelta(minutes=1))
     assert ok.ok and _rows(db)[0].attempts == 2
-    assert len([c for c in emulator.calls("chat.postMessage")]) == 3
+    assert len(emulator.calls("chat.postMessage")) == 2
+    assert emulator.calls("conversations.history") == []
+
+
+def test_a_5xx_is_not_retried_blindly_it_is_looked_up_then_sent_once(
+    db: Database, emulator: SlackEmulator
+) -> None:
+    """Slack documents fatal_error as "some aspect may have succeeded": never re-posted on
+    the spot; the next tick looks for it in the DM, finds nothing, and sends it once."""
+    emulator.fail_next("chat.postMessage", 500, times=2)
+    with db.transaction() as s:
+        enqueue(s, _spec(), NOW)
+    client = _client(emulator)
+    [first] = deliver_due(db, client, NOW)
+    assert first.outcome == "unknown" and len(emulator.calls("chat.postMessage")) == 1
+    [second] = deliver_due(db, client, NOW + timedelta(minutes=1))
+    assert second.outcome == "unknown"
+    [ok] = deliver_due(db, client, NOW + timedelta(minutes=2))
+    assert ok.ok and _rows(db)[0].status == "sent"
+    assert len(emulator.calls("conversations.history")) == 2
+    assert len(emulator.calls("chat.postMessage")) == 3
+    assert len(emulator.messages_in("U1")) == 1
 
 
 def test_a_kill_between_claim_and_send_is_sent_once_after_the_lease(

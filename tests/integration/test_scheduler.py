@@ -1,11 +1,16 @@
-"""`csobot serve` ticks every minute with APScheduler; CSOBOT_SCHEDULER=false turns it off."""
+"""`csobot serve` ticks every minute with APScheduler; CSOBOT_SCHEDULER=false turns it off;
+only the process holding the scheduler lock ticks."""
 
 from __future__ import annotations
 
+import logging
+import os
 from datetime import datetime
 
+import pytest
+
 from bot.deps import Deps
-from scheduling.runner import JOB_ID, start_background
+from scheduling.runner import JOB_ID, make_lock, run_tick, start_background
 from tests.conftest import NY, BotHarness
 
 
@@ -27,3 +32,42 @@ def test_the_serve_hook_starts_a_coalescing_tick_job_that_sends(bot: BotHarness)
 def test_no_scheduler_when_it_is_switched_off(bot: BotHarness) -> None:
     assert bot.deps.settings.run_scheduler is False
     assert start_background(bot.deps) is None
+
+
+def test_one_process_holds_the_scheduler_lock_and_another_takes_over(db_url: str) -> None:
+    first, second = make_lock(db_url), make_lock(db_url)
+    try:
+        assert first.ensure() is True
+        assert second.ensure() is False  # stands by
+        assert f"pid {os.getpid()}" in str(second.holder())
+        assert first.ensure() is True  # still held, checked again
+        first.release()  # the holder stops (a dead process loses its connection or fd)
+        assert second.ensure() is True
+        assert first.ensure() is False
+    finally:
+        first.release()
+        second.release()
+
+
+def test_a_standby_process_does_not_tick(bot: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
+    bot.clock.set(datetime(2026, 11, 20, 15, 1, tzinfo=NY))
+    holder, standby = (
+        make_lock(bot.deps.settings.database_url),
+        make_lock(bot.deps.settings.database_url),
+    )
+    web = bot.deps.extras["web_client"]
+    try:
+        assert holder.ensure()
+        with caplog.at_level(logging.INFO, logger="scheduling.runner"):
+            run_tick(bot.deps, web, standby)
+            run_tick(bot.deps, web, standby)
+        assert bot.emulator.calls("chat.postMessage") == []
+        stands_by = [r for r in caplog.records if "stands by" in r.getMessage()]
+        assert len(stands_by) == 1  # said once, not every minute
+        holder.release()
+        run_tick(bot.deps, web, standby)  # the holder is gone: this one ticks
+        [dm] = bot.emulator.wait_for("chat.postMessage")
+        assert dm["channel"] == "U0CSO1"
+    finally:
+        holder.release()
+        standby.release()
