@@ -9,11 +9,16 @@ listener itself runs synchronously in both. Signatures are verified once, at the
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltContext
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.authorize import Authorize
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -29,10 +34,10 @@ from handlers.inbox import describe, job_of
 logger = logging.getLogger("csobot")
 
 
-def make_web_client(deps: Deps) -> WebClient:
+def make_web_client(deps: Deps, *, with_token: bool = True) -> WebClient:
     """slack_sdk retries only connection errors by default: add 429 and 5xx handlers."""
     return WebClient(
-        token=deps.settings.secret("slack_bot_token") or None,
+        token=(deps.settings.secret("slack_bot_token") or None) if with_token else None,
         base_url=deps.settings.slack_api_url,
         timeout=10,
         retry_handlers=[
@@ -43,14 +48,63 @@ def make_web_client(deps: Deps) -> WebClient:
     )
 
 
+class BotTokenAuthorize(Authorize):
+    """One workspace, one bot token: every request is authorized with it, without a Slack call
+    on the way — so a request is kept and answered even while Slack's API is out of reach.
+    The bot's own ids come from `auth.test` once it answers."""
+
+    def __init__(self, token: str | None, client: WebClient, *, verify: bool):
+        self.token = token
+        self.client = client
+        self._identity: dict[str, Any] | None = None
+        self._next_try = 0.0
+        self._lock = threading.Lock()
+        if verify:
+            self._identity = dict(client.auth_test(token=token).data)  # type: ignore[arg-type]
+
+    def identity(self) -> dict[str, Any]:
+        with self._lock:
+            if self._identity is None and time.monotonic() >= self._next_try:
+                try:
+                    self._identity = dict(self.client.auth_test(token=self.token).data)  # type: ignore[arg-type]
+                except (SlackApiError, OSError) as exc:
+                    self._next_try = time.monotonic() + 30
+                    logger.warning("auth.test not answered (%s): retrying later", describe(exc))
+            return self._identity or {}
+
+    def __call__(
+        self,
+        *,
+        context: BoltContext,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None,
+        actor_enterprise_id: str | None = None,
+        actor_team_id: str | None = None,
+        actor_user_id: str | None = None,
+    ) -> AuthorizeResult | None:
+        me = self.identity()
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id or me.get("team_id"),
+            bot_token=self.token,
+            bot_id=me.get("bot_id"),
+            bot_user_id=me.get("user_id"),
+            user_id=user_id,
+        )
+
+
 def create_app(deps: Deps, *, token_verification: bool = True) -> App:
     client = make_web_client(deps)
     app = App(
-        client=client,
+        # The app's own client carries no token: `BotTokenAuthorize` gives each request its own.
+        client=make_web_client(deps, with_token=False),
+        authorize=BotTokenAuthorize(  # type: ignore[arg-type]  # an Authorize is accepted as is
+            deps.settings.secret("slack_bot_token") or None, client, verify=token_verification
+        ),
         signing_secret=deps.settings.secret("slack_signing_secret") or "verified-at-the-edge",
         request_verification_enabled=False,
         process_before_response=True,
-        token_verification_enabled=token_verification,
         raise_error_for_unhandled_request=False,
         listener_executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="listener"),
         logger=logging.getLogger("csobot.bolt"),
