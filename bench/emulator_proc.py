@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 
-from bot.emulator import SlackEmulator
+from devkit.emulator import SlackEmulator
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -32,9 +32,9 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import delete, event, func, select, update
 
 from bench.tick import postgres
-from scheduling.outbox import WORKERS, NudgeSpec, deliver_due, enqueue
 from storage.db import Database
 from storage.models import Nudge
+from usecases.outbox import WORKERS, NudgeSpec, deliver_due, enqueue
 
 NOW = datetime(2026, 11, 20, 20, 0, tzinfo=UTC)
 LATENCIES = (0.001, 0.010, 0.100)

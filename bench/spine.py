@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
-from bot.signing import content_type_for, event_body, sign, slash_command_body
+from devkit.signing import content_type_for, event_body, sign, slash_command_body
 
 SECRET = "bench-signing-secret"
 CONCURRENCY = 32
@@ -203,7 +203,7 @@ def run() -> str:
         from importlib.resources import files
 
         sample = tmp / "portfolio.yaml"
-        sample.write_text(files("bot").joinpath("sample_portfolio.yaml").read_text())
+        sample.write_text(files("devkit").joinpath("sample_portfolio.yaml").read_text())
         subprocess.run(
             [sys.executable, "-m", "bot", "portfolio", "import", str(sample)],
             env=env,

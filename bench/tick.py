@@ -29,14 +29,14 @@ from sqlalchemy import create_engine, event, insert, text
 from sqlalchemy.engine import Engine, make_url
 
 from bot.app import make_web_client
-from bot.clock import FixedClock
-from bot.deps import Deps
-from bot.emulator import SlackEmulator
 from bot.settings import Settings
+from devkit.emulator import SlackEmulator
 from scheduling.cadences import cadence_enqueuer, make_gate, render_batch
-from scheduling.outbox import deliver_due
 from storage.db import Database
 from storage.models import Client, Organization, Person, Touchpoint
+from usecases.clock import FixedClock
+from usecases.deps import Deps
+from usecases.outbox import deliver_due
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 18, 15, 5, tzinfo=NY)  # a Wednesday, just past the NY cutoff

@@ -25,11 +25,11 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot.deps import Deps
-from bot.templates import render
 from handlers import register_listeners
 from handlers.common import gate, use_retrying_respond
 from handlers.inbox import describe, job_of
+from prompts.render import render
+from usecases.deps import Deps
 
 logger = logging.getLogger("csobot")
 

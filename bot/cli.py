@@ -19,11 +19,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.cli_errors import SlackUnreachable, configure_cli_logging
 from bot.settings import ConfigError, Settings, load_settings
-from bot.templates import render
+from prompts.render import render
 from storage.portfolio import NoOrganization
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from usecases.deps import Deps
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -214,12 +214,12 @@ def _cmd_portfolio(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.clock import PinnedClock, SystemClock
     from domain.calendar import IsoWeek
     from domain.kpi import format_table
     from storage.db import Database
     from storage.kpi import load_week_kpi
     from storage.portfolio import require_organization
+    from usecases.clock import PinnedClock, SystemClock
 
     now = (PinnedClock(settings.now) if settings.now else SystemClock()).now()
     try:
@@ -239,7 +239,7 @@ def _cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.demo import run_demo
+    from devkit.demo import run_demo
 
     return run_demo(keep=args.keep)
 

@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 
 from bot.settings import ConfigError
-from bot.templates import render
+from prompts.render import render
 
 # The errors that mean "the database is not there or not usable", as opposed to a bug.
 _UNREACHABLE_WORDS = (

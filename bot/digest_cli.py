@@ -36,7 +36,6 @@ def add_commands(sub: Any) -> None:
 
 def _cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli import UsageError
-    from bot.clock import PinnedClock, SystemClock
     from bot.digest_render import html, markdown, slack_messages, slack_payload
     from bot.runtime import build_deps
     from domain.calendar import IsoWeek
@@ -44,6 +43,7 @@ def _cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     from domain.digest import parse_settings as parse_digest_settings
     from storage.digest import load_digest
     from storage.portfolio import require_organization
+    from usecases.clock import PinnedClock, SystemClock
 
     if not args.dry_run:
         settings.require("SLACK_BOT_TOKEN")

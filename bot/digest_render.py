@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from bot import blocks as bk
-from bot.templates import escape_mrkdwn, render
 from domain.digest import CsoDigest, Digest, Section, pct
+from prompts import blocks as bk
+from prompts.render import escape_mrkdwn, render
 
 # Room for the reply's own context line; and a cap on a reply's total text, well under
 # chat.postMessage's 40,000 characters.

@@ -56,7 +56,7 @@ PREMIUM_WORDS = ("premium", "upgrade", "enterprise tier", "add-on", "addon")
 
 
 def _now(settings: Settings) -> datetime:
-    from bot.clock import PinnedClock, SystemClock
+    from usecases.clock import PinnedClock, SystemClock
 
     return (PinnedClock(settings.now) if settings.now else SystemClock()).now()
 

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 from slack_bolt import App
 
-from bot.clock import Clock, PinnedClock, SystemClock
-from bot.deps import Deps
 from bot.server import WsgiApp
 from bot.settings import Settings
 from handlers.inbox import SWEEP_EVERY, Inbox
 from handlers.lanes import Lanes
 from storage.db import Database
 from storage.spool import Spool
+from usecases.clock import Clock, PinnedClock, SystemClock
+from usecases.deps import Deps
 
 
 def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> Deps:

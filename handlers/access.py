@@ -14,9 +14,9 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.templates import render
 from domain.access import Actor, Need, Refusal, decide
 from domain.portfolio import Role
+from prompts.render import render
 from storage.models import Client, Person
 
 logger = logging.getLogger(__name__)

@@ -11,8 +11,6 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from sqlalchemy import select
 
-from bot import blocks as bk
-from bot.deps import Deps
 from domain.access import Need
 from domain.commands import CommandError
 from domain.prefs import (
@@ -36,6 +34,7 @@ from handlers.common import (
     tell,
 )
 from handlers.touchpoint import open_modal
+from prompts import blocks as bk
 from scheduling.cadences import (
     SNOOZE,
     Prefs,
@@ -47,11 +46,12 @@ from scheduling.cadences import (
     refresh_message,
     render_batch,
 )
-from scheduling.outbox import NudgeSpec, deliver_due, enqueue
 from storage.activity import record_exemption
 from storage.cadence import add_ooo, cancel_ooo, clients_by_service_lead, current_ooo, set_pref
 from storage.models import Client, Nudge, Person, PersonPrefs
 from storage.portfolio import organization, people_by_id
+from usecases.deps import Deps
+from usecases.outbox import NudgeSpec, deliver_due, enqueue
 
 logger = logging.getLogger(__name__)
 

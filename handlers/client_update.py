@@ -19,9 +19,6 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import delete, select, update
 
-from bot import blocks as bk
-from bot.deps import Deps
-from bot.templates import escape_mrkdwn, render
 from domain.access import Need
 from domain.calendar import IsoWeek, local_date
 from domain.client_update import (
@@ -42,6 +39,8 @@ from handlers.flags import quote
 from handlers.inbox import describe
 from llm.runtime import llm_client
 from llm.update_writer import llm_draft
+from prompts import blocks as bk
+from prompts.render import escape_mrkdwn, render
 from storage.activity import record_touchpoint
 from storage.flags import open_flags
 from storage.models import Client, Pulse, Touchpoint, Win
@@ -52,6 +51,7 @@ from storage.portfolio import (
     organization,
     people_by_id,
 )
+from usecases.deps import Deps
 
 logger = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from slack_bolt import BoltContext, Respond
 from slack_bolt.response import BoltResponse
 from slack_sdk.webhook import WebhookResponse
 
-from bot.deps import Deps
 from domain.access import Need
 from handlers.access import refusal
 from handlers.inbox import in_ack_phase, in_work_phase, job_of
+from usecases.deps import Deps
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.digest_render import ephemeral
-from bot.templates import render
 from domain.access import Need
 from domain.calendar import IsoWeek
 from domain.digest import DigestSettingsError, week_just_ended
@@ -16,6 +15,7 @@ from domain.digest import parse_settings as parse_digest_settings
 from handlers import registry
 from handlers.access import refusal
 from handlers.common import SlashCommand, after_ack, deps_of
+from prompts.render import render
 from storage.digest import load_digest
 from storage.portfolio import organization
 

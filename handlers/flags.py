@@ -26,10 +26,6 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import blocks as bk
-from bot.deps import Deps
-from bot.privacy import ChannelGuard
-from bot.templates import render
 from domain.access import Need
 from domain.calendar import local_date, slack_ts_to_datetime
 from domain.classify import is_question
@@ -41,7 +37,8 @@ from handlers.common import BlockActions, after_ack, deps_of
 from handlers.inbox import add_task, describe, task
 from handlers.lanes import MODEL
 from llm.runtime import message_classifier
-from scheduling.outbox import NudgeSpec, close, deliver_due, enqueue
+from prompts import blocks as bk
+from prompts.render import render
 from storage.activity import record_pulse
 from storage.flags import (
     acknowledge_by_reaction,
@@ -63,6 +60,9 @@ from storage.flags import record_internal as record_internal_message
 from storage.models import Client, Flag, InboundMessage
 from storage.portfolio import client_by_channel, client_timezone, organization, people_by_id
 from storage.recorder import ChannelMessage
+from usecases.deps import Deps
+from usecases.outbox import NudgeSpec, close, deliver_due, enqueue
+from usecases.privacy import ChannelGuard
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,6 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks as bk
-from bot.deps import Deps
 from domain.access import Need
 from domain.commands import CommandError, unknown_client_message
 from domain.health import SIGNAL_MAX, SIGNAL_MIN, Band, HealthModelError
@@ -55,6 +53,7 @@ from handlers.health_views import (
     home_view,
     signals_modal,
 )
+from prompts import blocks as bk
 from scheduling.health_nudges import close_renewal_nudges, close_step_nudge
 from storage.board import client_days, load_board, load_breakdown, org_model
 from storage.health import (
@@ -74,6 +73,7 @@ from storage.health import (
 from storage.models import Client, PlaybookRun, PlaybookRunStep
 from storage.portfolio import active_clients, client_by_slug, clients_of, people_by_id
 from storage.qbr import render_qbr
+from usecases.deps import Deps
 
 logger = logging.getLogger(__name__)
 

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot import blocks as bk
-from bot.templates import escape_mrkdwn
 from domain.board import BAND_EMOJI, BoardRow, row_details, row_line
 from domain.health import Band, HealthModel, HealthScore
 from domain.health_inputs import DERIVED_HELP, SignalState
 from domain.playbooks import get_playbook
+from prompts import blocks as bk
+from prompts.render import escape_mrkdwn
 from storage.models import PlaybookRun
 
 MAX_HOME_BLOCKS = 100

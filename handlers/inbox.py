@@ -41,12 +41,12 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from bot.deps import Deps
-from bot.templates import render
 from handlers.lanes import EVENTS, INTERACTIVE, Lanes
+from prompts.render import render
 from storage import inbox as store
 from storage import status as service_status
 from storage.spool import Spool
+from usecases.deps import Deps
 
 logger = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from bot.deps import Deps
 from handlers import flags, registry
 from handlers.common import MessageEvent, after_ack, deps_of
 from handlers.reminders import after_message
 from storage.recorder import ChannelMessage, Recorded, Speaker, record_channel_message
+from usecases.deps import Deps
 
 logger = logging.getLogger(__name__)
 

@@ -10,13 +10,13 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot import blocks as bk
-from bot.deps import Deps
 from domain.access import Need
 from handlers import registry
 from handlers.common import BlockActions, after_ack, deps_of, on_ack
+from prompts import blocks as bk
 from scheduling.cadences import list_blocks
-from scheduling.outbox import LIST_ACTION, LIST_PAGE_ACTION, list_view, message_rows
+from usecases.deps import Deps
+from usecases.outbox import LIST_ACTION, LIST_PAGE_ACTION, list_view, message_rows
 
 logger = logging.getLogger(__name__)
 

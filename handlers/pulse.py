@@ -8,9 +8,6 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks
-from bot.privacy import ChannelGuard
-from bot.templates import render
 from domain.access import Need
 from domain.commands import CommandError, unknown_client_message
 from domain.pulse import (
@@ -23,11 +20,14 @@ from domain.pulse import (
 from handlers import registry
 from handlers.access import refusal
 from handlers.common import SlashCommand, after_ack, deps_of
+from prompts import blocks
+from prompts.render import render
 from scheduling.cadences import after_recorded
 from storage.activity import record_pulse
 from storage.models import Client
 from storage.portfolio import active_clients, client_by_slug, clients_of
 from storage.pulse import load_cards
+from usecases.privacy import ChannelGuard
 
 
 def render_cards(cards: list[PulseCard], *, title: str) -> tuple[list[blocks.Block], str]:

@@ -9,12 +9,12 @@ from datetime import date
 
 from slack_sdk import WebClient
 
-from bot.deps import Deps
 from domain.calendar import local_date, slack_ts_to_datetime
 from domain.commands import SkipRequest, TouchpointRequest
 from scheduling.cadences import after_touchpoint
 from storage.portfolio import client_by_slug, client_timezone, organization, people_by_id
 from storage.recorder import Recorded, Speaker
+from usecases.deps import Deps
 
 logger = logging.getLogger(__name__)
 

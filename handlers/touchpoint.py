@@ -11,9 +11,6 @@ from zoneinfo import ZoneInfo
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import blocks
-from bot.deps import Deps
-from bot.templates import render
 from domain.access import Need
 from domain.calendar import local_date
 from domain.commands import (
@@ -30,6 +27,8 @@ from handlers import registry
 from handlers.access import refusal
 from handlers.common import SlashCommand, ViewSubmission, after_ack, deps_of, on_ack
 from handlers.reminders import after_logged
+from prompts import blocks
+from prompts.render import render
 from storage.activity import record_exemption, record_touchpoint
 from storage.portfolio import (
     active_clients,
@@ -39,6 +38,7 @@ from storage.portfolio import (
     organization,
     people_by_id,
 )
+from usecases.deps import Deps
 
 MODAL_CALLBACK = "touchpoint_modal"
 BACKDATE_DAYS = 14

@@ -6,7 +6,6 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 
-from bot.templates import render
 from domain.access import Need
 from domain.calendar import IsoWeek, local_date
 from domain.commands import (
@@ -21,6 +20,7 @@ from domain.commands import (
 from handlers import registry
 from handlers.access import refusal
 from handlers.common import SlashCommand, after_ack, deps_of
+from prompts.render import render
 from scheduling.cadences import after_recorded
 from storage.activity import record_win
 from storage.portfolio import (

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import threading
 
-from bot.deps import Deps
 from domain.classify import MessageClassifier, RuleClassifier
 from llm.classifier import LLMClassifier
 from llm.client import LLMClient
 from llm.guard import CircuitBreaker, GuardedLLM
+from usecases.deps import Deps
 
 _lock = threading.Lock()
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.templates import render
 from domain.client_update import UpdateFacts
 from llm.classifier import JsonCompleter
+from prompts.render import render
 
 SYSTEM_PROMPT = (
     "You draft client status updates for a data and analytics consultancy's Customer Success"

@@ -29,8 +29,6 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import blocks as bk
-from bot.deps import Deps
 from domain.cadence import (
     WORKING_DAYS,
     Cadence,
@@ -49,15 +47,7 @@ from domain.cadence import (
 )
 from domain.calendar import holidays_between
 from domain.portfolio import Role
-from scheduling.outbox import (
-    Gate,
-    NudgeSpec,
-    default_batcher,
-    default_lines,
-    overfull,
-    summary_blocks,
-    text_blocks,
-)
+from prompts import blocks as bk
 from storage.models import (
     CadenceDone,
     Client,
@@ -73,6 +63,16 @@ from storage.models import (
 )
 from storage.portfolio import organization
 from storage.upsert import insert_ignore
+from usecases.deps import Deps
+from usecases.outbox import (
+    Gate,
+    NudgeSpec,
+    default_batcher,
+    default_lines,
+    overfull,
+    summary_blocks,
+    text_blocks,
+)
 
 logger = logging.getLogger(__name__)
 

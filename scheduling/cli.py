@@ -10,9 +10,9 @@ from bot.settings import Settings
 
 
 def _cmd_cadence(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.templates import render
     from domain.cadence import CadenceError, effective_catalogue, format_catalogue
     from domain.portfolio import PortfolioError, parse_portfolio
+    from prompts.render import render
     from storage.db import Database
     from storage.models import Organization
 
@@ -60,10 +60,10 @@ def _ids(overrides: Any) -> list[str]:
 def _cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import make_web_client
     from bot.cli import parse_when
-    from bot.clock import FixedClock
     from bot.runtime import build_deps
     from scheduling.engine import tick
     from storage.portfolio import require_organization
+    from usecases.clock import FixedClock
 
     settings.require("SLACK_BOT_TOKEN")
     now = parse_when(args.now) if args.now else None

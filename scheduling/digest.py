@@ -20,18 +20,18 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.deps import Deps
 from bot.digest_render import DigestMessages, slack_messages
-from bot.privacy import ChannelGuard
 from domain.calendar import IsoWeek
 from domain.digest import CADENCE_ID, ChartData, Digest, DigestSettingsError, due_digest
 from domain.digest import parse_settings as parse_digest_settings
-from scheduling.outbox import NudgeSpec, deliver_due, enqueue
 from storage.db import Database
 from storage.digest import load_digest
 from storage.models import Client, DigestPart, Nudge
 from storage.portfolio import organization
 from storage.upsert import insert_ignore
+from usecases.deps import Deps
+from usecases.outbox import NudgeSpec, deliver_due, enqueue
+from usecases.privacy import ChannelGuard
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The tick: work out everything due at `now`, write it to the outbox, deliver it once.
 
 Each time-driven feature contributes an *enqueuer*: a function that looks at the database at
-`now` and writes the nudges that are due through `scheduling.outbox.enqueue` (idempotent by
+`now` and writes the nudges that are due through `usecases.outbox.enqueue` (idempotent by
 natural key). `tick` runs every enqueuer, then delivers. Running it twice, or in two
 processes at once, sends each nudge once.
 """
@@ -15,12 +15,12 @@ from datetime import datetime
 
 from slack_sdk import WebClient
 
-from bot.deps import Deps
 from scheduling import flags as flag_loops
 from scheduling.cadences import cadence_enqueuer, make_gate, render_batch
 from scheduling.digest import enqueue_digest
 from scheduling.health_nudges import enqueue_health
-from scheduling.outbox import Delivery, Gate, deliver_due, read_client
+from usecases.deps import Deps
+from usecases.outbox import Delivery, Gate, deliver_due, read_client
 
 logger = logging.getLogger(__name__)
 

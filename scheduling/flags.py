@@ -13,13 +13,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot import blocks as bk
-from bot.deps import Deps
-from bot.templates import render
 from domain.flag_loops import ThreadMessage, flag_escalations, orphaned_answer
 from domain.flags import flag_label
 from handlers.flags import decision_buttons, quote
-from scheduling.outbox import NudgeSpec, enqueue
+from prompts import blocks as bk
+from prompts.render import render
 from storage.flags import (
     flag_settings,
     lookback,
@@ -30,6 +28,8 @@ from storage.flags import (
     work_calendar,
 )
 from storage.models import Client
+from usecases.deps import Deps
+from usecases.outbox import NudgeSpec, enqueue
 
 GRACE = timedelta(days=2)
 

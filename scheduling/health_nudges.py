@@ -21,8 +21,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot import blocks as bk
-from bot.deps import Deps
 from domain.health import (
     CHECK_CADENCE,
     Band,
@@ -35,7 +33,7 @@ from domain.health import (
 )
 from domain.portfolio import Role
 from domain.renewals import milestones_due
-from scheduling.outbox import NudgeSpec, close, enqueue
+from prompts import blocks as bk
 from storage.board import client_days, org_model
 from storage.health import (
     active_runs,
@@ -48,6 +46,8 @@ from storage.health import (
 )
 from storage.models import Client, HealthSnapshot, Nudge, Person
 from storage.portfolio import active_clients, people_by_id
+from usecases.deps import Deps
+from usecases.outbox import NudgeSpec, close, enqueue
 
 logger = logging.getLogger(__name__)
 

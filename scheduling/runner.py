@@ -35,9 +35,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import NullPool
 
-from bot.deps import Deps
 from scheduling.engine import tick
 from storage import status as service_status
+from usecases.deps import Deps
 
 logger = logging.getLogger(__name__)
 

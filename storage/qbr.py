@@ -11,8 +11,8 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.templates import render
 from domain.renewals import quarter_of
+from prompts.render import render
 from storage.board import client_zones, load_breakdown
 from storage.health import latest_facts, snapshots_between
 from storage.models import Client, NpsResponse, PlaybookRun, Touchpoint, Win

@@ -19,22 +19,22 @@ from slack_bolt import App
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.clock import FixedClock
-from bot.deps import Deps
-from bot.emulator import SlackEmulator
 from bot.runtime import Service, build_service
 from bot.server import ServerThread
 from bot.settings import Settings
-from bot.signing import event_body, interaction_body, post_signed, slash_command_body
+from devkit.emulator import SlackEmulator
+from devkit.signing import event_body, interaction_body, post_signed, slash_command_body
 from domain.portfolio import parse_portfolio
 from storage.db import Database
 from storage.models import Base
 from storage.portfolio import import_portfolio
+from usecases.clock import FixedClock
+from usecases.deps import Deps
 
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token"
 NY = ZoneInfo("America/New_York")
-SAMPLE_PORTFOLIO = files("bot").joinpath("sample_portfolio.yaml").read_text()
+SAMPLE_PORTFOLIO = files("devkit").joinpath("sample_portfolio.yaml").read_text()
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 

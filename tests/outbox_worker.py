@@ -10,8 +10,8 @@ from datetime import datetime
 
 from slack_sdk import WebClient
 
-from scheduling.outbox import deliver_due
 from storage.db import Database
+from usecases.outbox import deliver_due
 
 
 def main(argv: list[str]) -> int:

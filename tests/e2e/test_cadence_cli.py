@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.emulator import SlackEmulator
+from devkit.emulator import SlackEmulator
 from tests.conftest import SAMPLE_PORTFOLIO, TOKEN
 from tests.e2e.test_cli import run
 

@@ -8,7 +8,7 @@ import json
 import re
 from pathlib import Path
 
-from bot.emulator import SlackEmulator
+from devkit.emulator import SlackEmulator
 from tests.conftest import BotHarness
 from tests.e2e.test_cli import run
 from tests.integration.test_digest import _seed_week

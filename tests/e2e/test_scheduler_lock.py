@@ -10,10 +10,10 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.emulator import SlackEmulator
-from scheduling.outbox import NudgeSpec, enqueue
+from devkit.emulator import SlackEmulator
 from storage.db import Database
 from tests.conftest import NY, SAMPLE_PORTFOLIO, wait_until
+from usecases.outbox import NudgeSpec, enqueue
 
 PINNED = datetime(2026, 11, 20, 15, 0, 30, tzinfo=NY)  # just past the touchpoint cutoff
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.emulator import SlackEmulator
-from bot.signing import event_body, post_signed
+from devkit.emulator import SlackEmulator
+from devkit.signing import event_body, post_signed
 from storage.db import Database
 from storage.models import Touchpoint
 from tests.conftest import NY, SAMPLE_PORTFOLIO, SECRET

@@ -51,11 +51,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from bot.emulator import Call, SlackEmulator
-from bot.signing import event_body, post_signed, slash_command_body
+from devkit.emulator import Call, SlackEmulator
+from devkit.signing import event_body, post_signed, slash_command_body
 from storage.db import Database, make_engine
 
-SAMPLE_PORTFOLIO = files("bot").joinpath("sample_portfolio.yaml").read_text()
+SAMPLE_PORTFOLIO = files("devkit").joinpath("sample_portfolio.yaml").read_text()
 PRIVATE_PREFIX = "csobot_fault_"
 CHICAGO = ZoneInfo("America/Chicago")  # Acme's timezone in the sample portfolio
 ACME_TEAM = ("U0CSO1", "U0SL1", "U0EP1")  # cso, service lead, engagement partner

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.templates import render
+from prompts.render import render
 from tests.faults.claims import claims_saved
 from tests.faults.harness import SqliteLocker, TcpProxy, business_times, channel_messages
 from tests.llm_server import FakeLLMServer

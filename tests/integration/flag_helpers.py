@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.emulator import Call
+from devkit.emulator import Call
 from storage.models import Flag
 from tests.conftest import NY, BotHarness
 

@@ -11,7 +11,7 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy import select
 
-from bot.emulator import Call
+from devkit.emulator import Call
 from domain.calendar import IsoWeek
 from scheduling.engine import tick
 from storage.kpi import load_week_kpi

@@ -13,10 +13,8 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.app import make_web_client
-from bot.clock import FixedClock
-from bot.deps import Deps
-from bot.emulator import SlackEmulator
 from bot.settings import Settings
+from devkit.emulator import SlackEmulator
 from domain.calendar import IsoWeek
 from scheduling.cadences import cadence_enqueuer
 from scheduling.engine import tick
@@ -25,6 +23,8 @@ from storage.db import Database
 from storage.kpi import load_week_kpi
 from storage.models import Nudge
 from tests.conftest import NY, BotHarness, load_portfolio
+from usecases.clock import FixedClock
+from usecases.deps import Deps
 
 LONDON = ZoneInfo("Europe/London")
 CHICAGO = ZoneInfo("America/Chicago")

@@ -13,11 +13,10 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bench.digest import make_portfolio, seed_activity
-from bot import blocks as bk
-from bot.emulator import Call
+from devkit.emulator import Call
 from domain.calendar import IsoWeek
+from prompts import blocks as bk
 from scheduling.engine import tick
-from scheduling.outbox import NudgeSpec, deliver_due, enqueue
 from storage.activity import record_exemption, record_touchpoint, record_win
 from storage.db import Database
 from storage.digest import load_digest, load_weeks_kpi
@@ -25,6 +24,7 @@ from storage.kpi import load_week_kpi
 from storage.models import DigestPart, HealthSnapshot, NpsResponse, Nudge
 from storage.portfolio import client_by_slug, import_portfolio
 from tests.conftest import NY, BotHarness, load_portfolio
+from usecases.outbox import NudgeSpec, deliver_due, enqueue
 
 MONDAY_0800 = datetime(2026, 11, 23, 8, 0, tzinfo=NY)
 W47 = IsoWeek(2026, 47)

@@ -10,8 +10,8 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from bot.emulator import SlackEmulator
 from bot.settings import Settings
+from devkit.emulator import SlackEmulator
 from storage.models import InboundMessage
 from tests.conftest import NY, SECRET, TOKEN, BotHarness, wait_until
 from tests.integration.flag_helpers import SCOPE_TEXT, flags, posts, settle, writes_to

@@ -9,7 +9,6 @@ import pytest
 from slack_sdk import WebClient
 
 from scheduling import flags as flag_loops
-from scheduling.outbox import deliver_due
 from storage.models import ClientQuestion, InternalMessage, Organization
 from tests.conftest import NY, BotHarness, wait_until
 from tests.integration.flag_helpers import (
@@ -22,6 +21,7 @@ from tests.integration.flag_helpers import (
     reaction,
     settle,
 )
+from usecases.outbox import deliver_due
 
 FRI = datetime(2026, 11, 20, 9, 45, tzinfo=NY)
 

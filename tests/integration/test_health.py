@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.emulator import Call
+from devkit.emulator import Call
 from scheduling.engine import tick
 from storage.models import (
     HealthSnapshot,

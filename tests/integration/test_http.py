@@ -9,13 +9,13 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from bot.deps import Deps
 from bot.runtime import build_service
 from bot.server import ServerThread
-from bot.signing import event_body, slash_command_body
+from devkit.signing import event_body, slash_command_body
 from storage.db import Database
 from storage.models import ProcessedEvent, Touchpoint
 from tests.conftest import NY, BotHarness, wait_until
+from usecases.deps import Deps
 
 
 def _count(bot: BotHarness, model: type) -> int:

@@ -15,8 +15,7 @@ from slack_bolt import Ack, BoltContext
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from bot.deps import Deps
-from bot.signing import sign
+from devkit.signing import sign
 from domain.calendar import IsoWeek
 from handlers.common import after_ack
 from handlers.inbox import add_task, task
@@ -25,6 +24,7 @@ from storage import status as service_status
 from storage.digest import load_digest
 from storage.models import InboxItem, Pulse, Touchpoint
 from tests.conftest import NY, SECRET, BotHarness, wait_until
+from usecases.deps import Deps
 
 AT = datetime(2026, 11, 20, 9, 0, tzinfo=NY)
 

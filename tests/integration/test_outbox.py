@@ -12,10 +12,10 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from sqlalchemy import select
 
-from bot.emulator import SlackEmulator
-from scheduling.outbox import NudgeSpec, close, deliver_due, enqueue
+from devkit.emulator import SlackEmulator
 from storage.db import Database
 from storage.models import Nudge
+from usecases.outbox import NudgeSpec, close, deliver_due, enqueue
 
 NOW = datetime(2026, 11, 20, 20, 0, tzinfo=UTC)
 

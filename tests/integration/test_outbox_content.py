@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot import blocks as bk
+from prompts import blocks as bk
 from scheduling.cadences import CUTOFF
-from scheduling.outbox import LIST_ACTION, LIST_PAGE_ACTION, default_batcher, overfull, pack
 from storage.models import Nudge
 from tests.conftest import NY, SAMPLE_PORTFOLIO, BotHarness, load_portfolio
 from tests.integration.test_cadence_buttons import at
+from usecases.outbox import LIST_ACTION, LIST_PAGE_ACTION, default_batcher, overfull, pack
 
 FRIDAY_CUTOFF = datetime(2026, 11, 20, 15, 1, tzinfo=NY)
 TITLE = re.compile(r"^(?::calendar: )?\*(?P<title>[^*]+)\*$")
@@ -226,7 +226,7 @@ def test_pack_splits_long_lines_and_never_clips() -> None:
 
 
 def test_the_full_list_pages_through_everything() -> None:
-    from scheduling.outbox import LIST_PAGE_BLOCKS, list_view
+    from usecases.outbox import LIST_PAGE_BLOCKS, list_view
 
     items = [bk.section(f"• Client {i}") for i in range(LIST_PAGE_BLOCKS * 2 + 5)]
     seen: list[str] = []

@@ -22,12 +22,12 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from sqlalchemy import select
 
-from bot.emulator import SlackEmulator
-from scheduling import outbox
-from scheduling.outbox import EVENT_TYPE, NudgeSpec, deliver_due, effective_lease, enqueue
+from devkit.emulator import SlackEmulator
 from storage.db import Database
 from storage.models import Nudge
 from tests.conftest import wait_until
+from usecases import outbox
+from usecases.outbox import EVENT_TYPE, NudgeSpec, deliver_due, effective_lease, enqueue
 
 NOW = datetime(2026, 11, 20, 20, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,9 +9,9 @@ from datetime import datetime
 
 import pytest
 
-from bot.deps import Deps
 from scheduling.runner import JOB_ID, make_lock, run_tick, start_background
 from tests.conftest import NY, BotHarness
+from usecases.deps import Deps
 
 
 def test_the_serve_hook_starts_a_coalescing_tick_job_that_sends(bot: BotHarness) -> None:

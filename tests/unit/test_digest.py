@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import blocks as bk
 from bot.digest_chart import render_chart
 from bot.digest_render import ephemeral, markdown, slack_messages
 from domain.calendar import IsoWeek
@@ -30,6 +29,7 @@ from domain.digest import (
     renewals_section,
 )
 from domain.kpi import KpiClient, KpiPerson, WeekKpi, week_kpi
+from prompts import blocks as bk
 
 NY = ZoneInfo("America/New_York")
 W47 = IsoWeek(2026, 47)

@@ -6,10 +6,10 @@ import logging
 
 import pytest
 
-from bot import blocks
 from bot.logs import RedactingFilter
 from domain.pulse import PulseCard, Sentiment
 from handlers.pulse import render_cards
+from prompts import blocks
 
 
 def test_tokens_and_the_signing_secret_are_redacted(caplog: pytest.LogCaptureFixture) -> None:

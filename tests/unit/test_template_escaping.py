@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from bot.digest_render import _common
-from bot.templates import render
 from domain.commands import TouchpointKind, parse_link
 from domain.pulse import Sentiment
+from prompts.render import render
 
 HOSTILE = "<!channel> <!here> <@U123> <https://evil|x> & > <"
 # What a person can get through parse_link: a URL with a `<` in it.

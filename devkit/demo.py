@@ -17,8 +17,8 @@ from importlib.resources import files
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.emulator import SlackEmulator
-from bot.signing import event_body, post_signed, slash_command_body
+from devkit.emulator import SlackEmulator
+from devkit.signing import event_body, post_signed, slash_command_body
 from domain.calendar import IsoWeek
 
 SECRET = "demo-signing-secret"
@@ -114,7 +114,7 @@ def run_demo(keep: bool = False) -> int:
     print(f"csobot demo — a simulated week {week} ({week.monday} to {friday}), fully offline.")
     print(f"  Slack Web API emulator on {emulator.base_url}; bot database {db_url}")
     sample = tmp / "portfolio.yaml"
-    sample.write_text(files("bot").joinpath("sample_portfolio.yaml").read_text())
+    sample.write_text(files("devkit").joinpath("sample_portfolio.yaml").read_text())
     proc: subprocess.Popen[bytes] | None = None
     try:
         _run_cli(["portfolio", "import", str(sample)], env)

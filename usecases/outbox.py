@@ -48,7 +48,7 @@ from slack_sdk.http_retry.state import RetryState
 from sqlalchemy import String, bindparam, case, cast, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot import blocks as bk
+from prompts import blocks as bk
 from storage.db import Database
 from storage.models import Nudge
 from storage.upsert import insert_ignore

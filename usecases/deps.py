@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.clock import Clock
 from bot.settings import Settings
 from storage.db import Database
+from usecases.clock import Clock
 
 
 def _nothing() -> None:
