@@ -17,6 +17,7 @@ from handlers.health_views import home_view
 from storage.board import load_board
 from storage.db import Database
 from storage.models import Client, HealthSnapshot, Organization, Person
+from storage.portfolio import active_clients
 
 CLIENTS = 1000
 DAYS = 365
@@ -103,7 +104,7 @@ def measure(db: Database) -> dict[str, float]:
     out: dict[str, float] = {}
     t0 = time.perf_counter()
     with db.session() as s:
-        clients = list(s.scalars(select(Client).where(Client.active).order_by(Client.slug)))
+        clients = active_clients(s)
         latest = latest_snapshots(s, [c.id for c in clients])
         scores = [score(DEFAULT_MODEL, latest[c.id].values, c.segment) for c in clients]
     out["score every client"] = time.perf_counter() - t0

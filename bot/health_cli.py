@@ -43,10 +43,11 @@ from storage.health import (
     outcomes_by_client,
     qbrs_for,
 )
-from storage.models import Client
+from storage.models import Client as ClientRow
 from storage.portfolio import (
     active_clients,
     client_by_slug,
+    client_record,
     organization,
     require_organization,
 )
@@ -153,7 +154,9 @@ def cmd_expansion(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def renewal_rows(session: Session, start: date, end: date, now: datetime) -> list[dict[str, Any]]:
-    clients = list(session.scalars(select(Client).order_by(Client.slug)))
+    clients = [
+        client_record(c) for c in session.scalars(select(ClientRow).order_by(ClientRow.slug))
+    ]
     ids = [c.id for c in clients]
     today = client_days(session, clients, now)
     latest = latest_snapshots(session, ids)

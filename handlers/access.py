@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.access import Actor, Need, Refusal, decide
 from domain.portfolio import Role
+from domain.records import Client
 from prompts.render import render
-from storage.models import Client, Person
+from storage.portfolio import person_by_slack_id
 
 logger = logging.getLogger(__name__)
 
 
 def actor(session: Session, user_id: str) -> Actor:
-    person = session.scalars(select(Person).where(Person.slack_id == user_id)).first()
+    person = person_by_slack_id(session, user_id)
     if person is None or not person.active:
         return Actor(user_id, None)
     try:

@@ -22,6 +22,7 @@ from domain.prefs import (
     ShowPrefs,
     parse_cso,
 )
+from domain.records import Client, Person
 from handlers import registry
 from handlers.access import refusal
 from handlers.common import (
@@ -48,8 +49,8 @@ from scheduling.cadences import (
 )
 from storage.activity import record_exemption
 from storage.cadence import add_ooo, cancel_ooo, clients_by_service_lead, current_ooo, set_pref
-from storage.models import Client, Nudge, Person, PersonPrefs
-from storage.portfolio import organization, people_by_id
+from storage.models import Nudge, PersonPrefs
+from storage.portfolio import organization, people_by_id, person_by_slack_id
 from usecases.deps import Deps
 from usecases.outbox import NudgeSpec, deliver_due, enqueue
 
@@ -245,7 +246,7 @@ def _snooze(deps: Deps, client: WebClient, respond: Respond, act: BlockActions) 
         if nudge is None or nudge.status != "sent":
             nudge = None
         else:
-            person = session.scalars(select(Person).where(Person.slack_id == nudge.target)).first()
+            person = person_by_slack_id(session, nudge.target)
             tz = person_tz(person, organization(session))
             due = now + SNOOZE
             data = dict(nudge.data or {})
@@ -298,7 +299,7 @@ def _done(deps: Deps, client: WebClient, respond: Respond, act: BlockActions) ->
         if nudge is None:
             messages: set[tuple[str, str]] = set()
         else:
-            clicker = session.scalars(select(Person).where(Person.slack_id == act.user.id)).first()
+            clicker = person_by_slack_id(session, act.user.id)
             tz = person_tz(clicker, organization(session))
             _, messages = mark_done(session, nudge, by=act.user.id, now=now, tz=tz)
     if nudge is None:
@@ -335,7 +336,7 @@ def cso_command(
     deps = deps_of(context)
     now = deps.clock.now()
     with deps.db.session() as session:
-        person = session.scalars(select(Person).where(Person.slack_id == cmd.user_id)).first()
+        person = person_by_slack_id(session, cmd.user_id)
         tz = person_tz(person, organization(session))
     today = now.astimezone(tz).date()
     try:

@@ -31,6 +31,7 @@ from domain.client_update import (
 )
 from domain.commands import CommandError, unknown_client_message
 from domain.flags import FlagKind
+from domain.records import Client
 from domain.update_lint import LintWarning, lint_update
 from handlers import registry
 from handlers.access import refusal
@@ -43,7 +44,7 @@ from prompts import blocks as bk
 from prompts.render import escape_mrkdwn, render
 from storage.activity import record_touchpoint
 from storage.flags import open_flags
-from storage.models import Client, Pulse, Touchpoint, Win
+from storage.models import Pulse, Touchpoint, Win
 from storage.portfolio import (
     active_clients,
     client_by_slug,

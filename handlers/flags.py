@@ -31,6 +31,7 @@ from domain.calendar import local_date, slack_ts_to_datetime
 from domain.classify import is_question
 from domain.flag_loops import DECISION_LABELS, Decision, FlagStatus
 from domain.flags import FlagKind, flag_label
+from domain.records import Client
 from handlers import registry
 from handlers.access import refusal
 from handlers.common import BlockActions, after_ack, deps_of
@@ -57,7 +58,7 @@ from storage.flags import (
     withdraw_flag,
 )
 from storage.flags import record_internal as record_internal_message
-from storage.models import Client, Flag, InboundMessage
+from storage.models import Flag, InboundMessage
 from storage.portfolio import client_by_channel, client_timezone, organization, people_by_id
 from storage.recorder import ChannelMessage
 from usecases.deps import Deps

@@ -29,6 +29,7 @@ from domain.health_commands import (
 )
 from domain.playbooks import get_playbook, playbook_ids
 from domain.portfolio import LEADERSHIP_ROLES, Role
+from domain.records import Client
 from domain.renewals import Outcome
 from handlers import registry
 from handlers.access import refusal
@@ -70,7 +71,7 @@ from storage.health import (
     start_playbook,
     tick_step,
 )
-from storage.models import Client, PlaybookRun, PlaybookRunStep
+from storage.models import PlaybookRun, PlaybookRunStep
 from storage.portfolio import active_clients, client_by_slug, clients_of, people_by_id
 from storage.qbr import render_qbr
 from usecases.deps import Deps

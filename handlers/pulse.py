@@ -17,6 +17,7 @@ from domain.pulse import (
     PulseUpdate,
     parse_pulse_update,
 )
+from domain.records import Client
 from handlers import registry
 from handlers.access import refusal
 from handlers.common import SlashCommand, after_ack, deps_of
@@ -24,7 +25,6 @@ from prompts import blocks
 from prompts.render import render
 from scheduling.cadences import after_recorded
 from storage.activity import record_pulse
-from storage.models import Client
 from storage.portfolio import active_clients, client_by_slug, clients_of
 from storage.pulse import load_cards
 from usecases.privacy import ChannelGuard

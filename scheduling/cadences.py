@@ -47,20 +47,20 @@ from domain.cadence import (
 )
 from domain.calendar import holidays_between
 from domain.portfolio import Role
+from domain.records import Organization, Person
 from prompts import blocks as bk
 from storage.models import (
     CadenceDone,
-    Client,
     Exemption,
     Nudge,
-    Organization,
     OutOfOffice,
-    Person,
     PersonPrefs,
     Pulse,
     Touchpoint,
     Win,
 )
+from storage.models import Client as ClientTable
+from storage.models import Person as PersonTable
 from storage.portfolio import organization
 from storage.upsert import insert_ignore
 from usecases.deps import Deps
@@ -197,26 +197,26 @@ def load_snapshot(session: Session, now: datetime) -> Snapshot:
     people = [
         PersonRow(*row)
         for row in session.execute(
-            select(Person.slack_id, Person.name, Person.role, Person.timezone)
-            .where(Person.active)
-            .order_by(Person.slack_id)
+            select(PersonTable.slack_id, PersonTable.name, PersonTable.role, PersonTable.timezone)
+            .where(PersonTable.active)
+            .order_by(PersonTable.slack_id)
         )
     ]
     clients = [
         ClientRow(*row)
         for row in session.execute(
             select(
-                Client.id,
-                Client.slug,
-                Client.name,
-                Client.cso_id,
-                Client.service_lead_id,
-                Client.engagement_partner_id,
-                Client.contract_start,
-                Client.contract_end,
+                ClientTable.id,
+                ClientTable.slug,
+                ClientTable.name,
+                ClientTable.cso_id,
+                ClientTable.service_lead_id,
+                ClientTable.engagement_partner_id,
+                ClientTable.contract_start,
+                ClientTable.contract_end,
             )
-            .where(Client.active)
-            .order_by(Client.slug)
+            .where(ClientTable.active)
+            .order_by(ClientTable.slug)
         )
     ]
     prefs = {row.slack_id: Prefs.of(row) for row in session.scalars(select(PersonPrefs))}
@@ -1051,7 +1051,12 @@ def make_gate(deps: Deps, client: WebClient | None) -> Gate:
                 cache["people"] = {
                     pid: PersonRow(pid, name, role, tz)
                     for pid, name, role, tz in session.execute(
-                        select(Person.slack_id, Person.name, Person.role, Person.timezone)
+                        select(
+                            PersonTable.slack_id,
+                            PersonTable.name,
+                            PersonTable.role,
+                            PersonTable.timezone,
+                        )
                     )
                 }
                 cache["prefs"] = {

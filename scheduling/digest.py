@@ -26,7 +26,8 @@ from domain.digest import CADENCE_ID, ChartData, Digest, DigestSettingsError, du
 from domain.digest import parse_settings as parse_digest_settings
 from storage.db import Database
 from storage.digest import load_digest
-from storage.models import Client, DigestPart, Nudge
+from storage.models import Client as ClientRow
+from storage.models import DigestPart, Nudge
 from storage.portfolio import organization
 from storage.upsert import insert_ignore
 from usecases.deps import Deps
@@ -65,7 +66,7 @@ def leadership_channel(session: Session, guard: ChannelGuard) -> str:
             "no leadership_channel is set: add `leadership_channel: C…` under organization "
             "in the portfolio file and import it"
         )
-    client_channels = {c for c in session.scalars(select(Client.client_channel)) if c}
+    client_channels = {c for c in session.scalars(select(ClientRow.client_channel)) if c}
     if guard.is_shared(channel, client_channels=client_channels):
         raise DigestRefused(
             f"the leadership channel {channel} is a client channel, a Slack Connect channel or "

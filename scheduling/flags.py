@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from domain.flag_loops import ThreadMessage, flag_escalations, orphaned_answer
 from domain.flags import flag_label
+from domain.records import Client
 from handlers.flags import decision_buttons, quote
 from prompts import blocks as bk
 from prompts.render import render
@@ -27,7 +26,7 @@ from storage.flags import (
     team_replied,
     work_calendar,
 )
-from storage.models import Client
+from storage.portfolio import active_clients
 from usecases.deps import Deps
 from usecases.outbox import NudgeSpec, enqueue
 
@@ -36,7 +35,7 @@ GRACE = timedelta(days=2)
 
 def _clients(deps: Deps) -> dict[int, Client]:
     with deps.db.session() as session:
-        return {c.id: c for c in session.scalars(select(Client).where(Client.active))}
+        return {c.id: c for c in active_clients(session)}
 
 
 def enqueue_flag_reminders(deps: Deps, now: datetime) -> int:

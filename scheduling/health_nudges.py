@@ -32,6 +32,7 @@ from domain.health import (
     signals_moved,
 )
 from domain.portfolio import Role
+from domain.records import Client, Person
 from domain.renewals import milestones_due
 from prompts import blocks as bk
 from storage.board import client_days, org_model
@@ -44,7 +45,7 @@ from storage.health import (
     outcomes_by_client,
     refresh_derived,
 )
-from storage.models import Client, HealthSnapshot, Nudge, Person
+from storage.models import HealthSnapshot, Nudge
 from storage.portfolio import active_clients, people_by_id
 from usecases.deps import Deps
 from usecases.outbox import NudgeSpec, close, enqueue

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from domain import records
 from domain.board import BoardRow, board_row, sort_rows, suggested_playbook
 from domain.calendar import local_date
 from domain.health import MODELS, HealthModel, HealthScore, score
@@ -25,7 +26,6 @@ from storage.health import (
     run_summary,
     state_of,
 )
-from storage.models import Client
 from storage.portfolio import client_timezone, organization, people_by_id
 
 
@@ -33,20 +33,24 @@ def org_model(session: Session) -> HealthModel:
     return model_from_settings(organization(session).settings or {})
 
 
-def client_days(session: Session, clients: Sequence[Client], now: datetime) -> dict[int, date]:
+def client_days(
+    session: Session, clients: Sequence[records.Client], now: datetime
+) -> dict[int, date]:
     """Today in each client's timezone."""
     org = organization(session)
     people = people_by_id(session)
     return {c.id: local_date(now, client_timezone(c, people, org)) for c in clients}
 
 
-def client_zones(session: Session, clients: Sequence[Client]) -> dict[int, ZoneInfo]:
+def client_zones(session: Session, clients: Sequence[records.Client]) -> dict[int, ZoneInfo]:
     org = organization(session)
     people = people_by_id(session)
     return {c.id: client_timezone(c, people, org) for c in clients}
 
 
-def load_board(session: Session, clients: Sequence[Client], now: datetime) -> list[BoardRow]:
+def load_board(
+    session: Session, clients: Sequence[records.Client], now: datetime
+) -> list[BoardRow]:
     if not clients:
         return []
     ids = [c.id for c in clients]
@@ -84,7 +88,7 @@ def load_board(session: Session, clients: Sequence[Client], now: datetime) -> li
 
 @dataclass
 class Breakdown:
-    client: Client
+    client: records.Client
     model: HealthModel
     result: HealthScore | None
     state: SignalState
@@ -93,7 +97,7 @@ class Breakdown:
     suggestion: str | None
 
 
-def load_breakdown(session: Session, client: Client) -> Breakdown:
+def load_breakdown(session: Session, client: records.Client) -> Breakdown:
     """The client's latest score re-read from its stored inputs, with its suggested playbook."""
     model = org_model(session)
     snap = latest_snapshot(session, client.id)

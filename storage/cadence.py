@@ -7,8 +7,10 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from domain import records
 from domain.prefs import SetPref
 from storage.models import Client, OutOfOffice, PersonPrefs
+from storage.portfolio import client_record
 
 
 def get_prefs(session: Session, slack_id: str) -> PersonPrefs | None:
@@ -77,12 +79,12 @@ def cancel_ooo(session: Session, person_id: str, today: date, now: datetime) -> 
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def clients_by_service_lead(session: Session, cso_id: str) -> dict[str, list[Client]]:
+def clients_by_service_lead(session: Session, cso_id: str) -> dict[str, list[records.Client]]:
     """A CSO's active clients grouped by their Service Lead (their Plan B)."""
-    out: dict[str, list[Client]] = {}
+    out: dict[str, list[records.Client]] = {}
     for c in session.scalars(
         select(Client).where(Client.cso_id == cso_id, Client.active).order_by(Client.slug)
     ):
         if c.service_lead_id and c.service_lead_id != cso_id:
-            out.setdefault(c.service_lead_id, []).append(c)
+            out.setdefault(c.service_lead_id, []).append(client_record(c))
     return out

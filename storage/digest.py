@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import MetaData, Table, false, inspect, select
 from sqlalchemy.orm import Session
 
+from domain import records
 from domain.calendar import IsoWeek
 from domain.digest import CADENCE_ID as DIGEST_CADENCE
 from domain.digest import (
@@ -48,7 +49,7 @@ from domain.kpi import KpiClient, KpiPerson, WeekKpi, week_kpi
 from domain.portfolio import LEADERSHIP_ROLES
 from storage.expansion import expansion_rows
 from storage.kpi import load_week_kpi
-from storage.models import Client, Exemption, Nudge, Organization, Person, Touchpoint, Win
+from storage.models import Exemption, Nudge, Touchpoint, Win
 from storage.portfolio import active_clients, client_timezone, organization, people_by_id
 from storage.status import rate_limited_minutes
 
@@ -67,9 +68,9 @@ class DigestContext:
     week: IsoWeek
     now: datetime
     settings: DigestSettings
-    org: Organization
-    people: dict[str, Person]
-    clients: list[Client]
+    org: records.Organization
+    people: dict[str, records.Person]
+    clients: list[records.Client]
     _tables: dict[str, bool] = field(default_factory=dict)
     _health: list[HealthRecord] | None = None
     _health_loaded: bool = False

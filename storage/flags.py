@@ -14,11 +14,12 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from domain import records
 from domain.flag_loops import Decision, FlagSettings, FlagStatus, WorkCalendar
 from domain.flags import FlagKind
 from storage.activity import excerpt
 from storage.models import Client, ClientQuestion, Flag, InternalMessage, Touchpoint
-from storage.portfolio import client_timezone, organization, people_by_id
+from storage.portfolio import client_record, client_timezone, organization, people_by_id
 from storage.upsert import insert_ignore
 
 INTERNAL_EXCERPT_CHARS = 120
@@ -28,7 +29,7 @@ def flag_settings(session: Session) -> FlagSettings:
     return FlagSettings.from_org_settings(organization(session).settings)
 
 
-def work_calendar(session: Session, client: Client, settings: FlagSettings) -> WorkCalendar:
+def work_calendar(session: Session, client: records.Client, settings: FlagSettings) -> WorkCalendar:
     org = organization(session)
     return WorkCalendar(
         tz=client_timezone(client, people_by_id(session), org),
@@ -39,10 +40,11 @@ def work_calendar(session: Session, client: Client, settings: FlagSettings) -> W
     )
 
 
-def client_by_internal_channel(session: Session, channel: str) -> Client | None:
-    return session.scalars(
+def client_by_internal_channel(session: Session, channel: str) -> records.Client | None:
+    row = session.scalars(
         select(Client).where(Client.internal_channel == channel, Client.active).order_by(Client.id)
     ).first()
+    return client_record(row) if row is not None else None
 
 
 def client_channels(session: Session) -> set[str]:
@@ -79,7 +81,7 @@ def get_flag(session: Session, flag_id: int) -> Flag | None:
 def open_flag(
     session: Session,
     *,
-    client: Client,
+    client: records.Client,
     channel: str,
     ts: str,
     thread_ts: str | None,
@@ -131,7 +133,7 @@ def open_flag(
 def suggest_flag(
     session: Session,
     *,
-    client: Client,
+    client: records.Client,
     channel: str,
     ts: str,
     thread_ts: str | None,
@@ -261,7 +263,7 @@ def recent_questions(session: Session, since: datetime) -> list[ClientQuestion]:
     )
 
 
-def team_replied(session: Session, question: ClientQuestion, client: Client) -> bool:
+def team_replied(session: Session, question: ClientQuestion, client: records.Client) -> bool:
     """A team message after the question in its thread, or at the top of the channel."""
     root = question.thread_ts or question.message_ts
     replies = session.scalars(

@@ -19,6 +19,7 @@ from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import Subquery
 
+from domain import records
 from domain.health import Band, HealthModel, HealthScore, HistoryItem, score
 from domain.health_inputs import (
     MEETING_WINDOW_DAYS,
@@ -48,6 +49,7 @@ from storage.models import (
     SignalReading,
     Touchpoint,
 )
+from storage.portfolio import client_record
 from storage.upsert import insert_ignore
 
 logger = logging.getLogger(__name__)
@@ -125,7 +127,7 @@ class Written:
 
 def write_snapshot(
     session: Session,
-    client: Client,
+    client: records.Client,
     model: HealthModel,
     state: SignalState,
     changes: list[Change],
@@ -202,7 +204,7 @@ def restamp_band_since(session: Session, client_id: int, from_day: date) -> None
 
 def save_manual(
     session: Session,
-    client: Client,
+    client: records.Client,
     model: HealthModel,
     manual: dict[str, float | None],
     *,
@@ -231,7 +233,7 @@ def save_manual(
 
 def refresh_derived(
     session: Session,
-    clients: Sequence[Client],
+    clients: Sequence[records.Client],
     model: HealthModel,
     now: datetime,
     today: dict[int, date],
@@ -389,7 +391,7 @@ def last_checks(session: Session, client_ids: Sequence[int]) -> dict[int, date]:
 
 
 def derive_signals(
-    session: Session, clients: Sequence[Client], now: datetime
+    session: Session, clients: Sequence[records.Client], now: datetime
 ) -> dict[int, dict[str, float | None]]:
     """Response time, NPS and meeting attendance for each client, in four queries."""
     ids = [c.id for c in clients]
@@ -502,14 +504,14 @@ def import_usage(
         if r.signal in known:
             grouped[(r.client, r.day)][r.signal] = r.value
     for (slug, day), imported in sorted(grouped.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        client = clients[slug]
+        record = client_record(clients[slug])
         session.flush()
-        previous = state_of(latest_snapshot(session, client.id, on_or_before=day))
+        previous = state_of(latest_snapshot(session, record.id, on_or_before=day))
         state, changes = compose(previous, imported=imported)
-        key = f"import:{client.id}:{day}:{_fingerprint(imported)}"
+        key = f"import:{record.id}:{day}:{_fingerprint(imported)}"
         written = write_snapshot(
             session,
-            client,
+            record,
             model,
             state,
             changes,
@@ -582,7 +584,7 @@ def nps_answers(session: Session, start: datetime, end: datetime) -> list[int]:
 
 def start_playbook(
     session: Session,
-    client: Client,
+    client: records.Client,
     playbook_id: str,
     *,
     by: str,
@@ -693,7 +695,7 @@ def outcomes_by_client(
 
 
 def effective_contract_end(
-    client: Client, outcomes: dict[date, RenewalOutcomeRecord]
+    client: records.Client, outcomes: dict[date, RenewalOutcomeRecord]
 ) -> tuple[date | None, RenewalOutcomeRecord | None]:
     """The contract end that is still open, following recorded renewals (signed/extended to a
     new date), and the outcome that closed the last one (churned → no open contract)."""
@@ -710,7 +712,7 @@ def effective_contract_end(
 
 
 def renewal_target(
-    client: Client, outcomes: dict[date, RenewalOutcomeRecord], today: date
+    client: records.Client, outcomes: dict[date, RenewalOutcomeRecord], today: date
 ) -> date | None:
     """The contract a /renewal is about: the one running today (so recording again before it
     ends corrects its outcome), else the latest open one."""
@@ -727,7 +729,7 @@ def renewal_target(
 
 def record_renewal(
     session: Session,
-    client: Client,
+    client: records.Client,
     *,
     contract_end: date,
     outcome: Outcome,

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain import records
 from domain.portfolio import ClientSpec, OrganizationSpec, PersonSpec, Portfolio
 from storage.models import Client, Organization, Person
 
@@ -123,46 +124,106 @@ class NoOrganization(LookupError):
     """No portfolio was imported yet: there is no organization to report on."""
 
 
-def organization(session: Session) -> Organization:
+def organization_record(row: Organization) -> records.Organization:
+    return records.Organization(
+        id=row.id,
+        name=row.name,
+        timezone=row.timezone or "UTC",
+        holidays_country=row.holidays_country or "",
+        holidays_subdiv=row.holidays_subdiv,
+        leadership_channel=row.leadership_channel,
+        settings=dict(row.settings or {}),
+    )
+
+
+def person_record(row: Person) -> records.Person:
+    return records.Person(
+        id=row.id,
+        slack_id=row.slack_id,
+        name=row.name,
+        role=row.role,
+        timezone=row.timezone,
+        email=row.email,
+        active=row.active,
+    )
+
+
+def client_record(row: Client) -> records.Client:
+    return records.Client(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        cso_id=row.cso_id,
+        service_lead_id=row.service_lead_id,
+        engagement_partner_id=row.engagement_partner_id,
+        client_channel=row.client_channel,
+        internal_channel=row.internal_channel,
+        segment=row.segment,
+        arr=float(row.arr or 0),
+        contract_start=row.contract_start,
+        contract_end=row.contract_end,
+        timezone=row.timezone,
+        contacts=tuple(row.contacts or ()),
+        licensed_seats=row.licensed_seats,
+        active=row.active,
+    )
+
+
+def organization(session: Session) -> records.Organization:
     """The organization, or a stand-in with defaults (UTC, no holidays) before any import."""
     org = session.get(Organization, 1)
-    return org if org is not None else Organization(id=1, timezone="UTC", holidays_country="")
+    return organization_record(org) if org is not None else records.Organization()
 
 
-def require_organization(session: Session) -> Organization:
+def require_organization(session: Session) -> records.Organization:
     """The imported organization; NoOrganization when no portfolio was imported yet."""
     org = session.get(Organization, 1)
     if org is None:
         raise NoOrganization
-    return org
+    return organization_record(org)
 
 
-def client_timezone(client: Client, people: dict[str, Person], org: Organization) -> ZoneInfo:
+def client_timezone(
+    client: records.Client, people: dict[str, records.Person], org: records.Organization
+) -> ZoneInfo:
     """The client's own timezone, else its CSO's, else the organization's."""
     cso = people.get(client.cso_id)
     name = client.timezone or (cso.timezone if cso else None) or org.timezone or "UTC"
     return ZoneInfo(name)
 
 
-def people_by_id(session: Session) -> dict[str, Person]:
-    return {p.slack_id: p for p in session.scalars(select(Person))}
+def people_by_id(session: Session) -> dict[str, records.Person]:
+    return {p.slack_id: person_record(p) for p in session.scalars(select(Person))}
 
 
-def active_clients(session: Session) -> list[Client]:
-    return list(session.scalars(select(Client).where(Client.active).order_by(Client.slug)))
+def person_by_slack_id(session: Session, slack_id: str) -> records.Person | None:
+    row = session.scalars(select(Person).where(Person.slack_id == slack_id)).first()
+    return person_record(row) if row is not None else None
 
 
-def client_by_slug(session: Session, slug: str) -> Client | None:
-    return session.scalars(select(Client).where(Client.slug == slug.lower())).first()
+def active_clients(session: Session) -> list[records.Client]:
+    rows = session.scalars(select(Client).where(Client.active).order_by(Client.slug))
+    return [client_record(c) for c in rows]
 
 
-def client_by_channel(session: Session, channel: str) -> Client | None:
-    return session.scalars(
+def client_by_id(session: Session, client_id: int) -> records.Client | None:
+    row = session.get(Client, client_id)
+    return client_record(row) if row is not None else None
+
+
+def client_by_slug(session: Session, slug: str) -> records.Client | None:
+    row = session.scalars(select(Client).where(Client.slug == slug.lower())).first()
+    return client_record(row) if row is not None else None
+
+
+def client_by_channel(session: Session, channel: str) -> records.Client | None:
+    row = session.scalars(
         select(Client).where(Client.client_channel == channel, Client.active)
     ).first()
+    return client_record(row) if row is not None else None
 
 
-def clients_of(session: Session, slack_id: str) -> list[Client]:
+def clients_of(session: Session, slack_id: str) -> list[records.Client]:
     """Clients a person owns as CSO; failing that, the ones they serve on."""
     clients = active_clients(session)
     owned = [c for c in clients if c.cso_id == slack_id]

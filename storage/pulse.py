@@ -7,14 +7,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain import records
 from domain.calendar import IsoWeek, local_date
 from domain.pulse import PulseCard, Sentiment
 from storage.activity import last_touchpoints
-from storage.models import Client, Exemption, Pulse, Touchpoint, Win
+from storage.models import Exemption, Pulse, Touchpoint, Win
 from storage.portfolio import client_timezone, organization, people_by_id
 
 
-def load_cards(session: Session, clients: list[Client], now: datetime) -> list[PulseCard]:
+def load_cards(session: Session, clients: list[records.Client], now: datetime) -> list[PulseCard]:
     if not clients:
         return []
     org = organization(session)

@@ -11,11 +11,12 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain import records
 from domain.renewals import quarter_of
 from prompts.render import render
 from storage.board import client_zones, load_breakdown
 from storage.health import latest_facts, snapshots_between
-from storage.models import Client, NpsResponse, PlaybookRun, Touchpoint, Win
+from storage.models import NpsResponse, PlaybookRun, Touchpoint, Win
 
 Format = Literal["md", "html"]
 
@@ -50,7 +51,9 @@ def _direction(first: float | None, last: float | None) -> str:
     return "up" if last - first >= 2 else "down" if first - last >= 2 else "flat"
 
 
-def qbr_data(session: Session, client: Client, start: date, end: date, now: datetime) -> QbrData:
+def qbr_data(
+    session: Session, client: records.Client, start: date, end: date, now: datetime
+) -> QbrData:
     tz = client_zones(session, [client])[client.id]
     t0 = datetime.combine(start, time(0), tzinfo=tz)
     t1 = datetime.combine(end + timedelta(days=1), time(0), tzinfo=tz)
@@ -155,7 +158,7 @@ def qbr_data(session: Session, client: Client, start: date, end: date, now: date
 
 
 def render_qbr(
-    session: Session, client: Client, start: date, end: date, *, now: datetime, fmt: Format
+    session: Session, client: records.Client, start: date, end: date, *, now: datetime, fmt: Format
 ) -> str:
     data = qbr_data(session, client, start, end, now)
     return render(f"qbr/qbr.{fmt}.j2", q=data) + "\n"

@@ -8,9 +8,9 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
+from domain import records
 from domain.calendar import slack_ts_to_datetime
 from storage.activity import claim_event, record_inbound, record_touchpoint
-from storage.models import Client
 from storage.portfolio import client_by_channel, client_timezone, organization, people_by_id
 
 
@@ -32,12 +32,12 @@ class ChannelMessage:
 
 @dataclass
 class Recorded:
-    client: Client
+    client: records.Client
     speaker: Speaker
     new: bool  # False when this message (or event) had already been recorded
 
 
-def speaker_of(client: Client, user: str, internal_ids: set[str]) -> Speaker:
+def speaker_of(client: records.Client, user: str, internal_ids: set[str]) -> Speaker:
     if user in client.team_ids():
         return Speaker.TEAM
     if user in (client.contacts or []) or user not in internal_ids:
