@@ -13,11 +13,11 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from domain.health import DEFAULT_MODEL, score
-from handlers.health_views import home_view
-from storage.board import load_board
+from prompts.health_views import home_view
 from storage.db import Database
 from storage.models import Client, HealthSnapshot, Organization, Person
 from storage.portfolio import active_clients
+from usecases.health import load_board
 
 CLIENTS = 1000
 DAYS = 365
@@ -99,7 +99,7 @@ def build(db: Database, rnd: random.Random) -> None:
 
 
 def measure(db: Database) -> dict[str, float]:
-    from storage.health import latest_snapshots
+    from storage.health_store import latest_snapshots
 
     out: dict[str, float] = {}
     t0 = time.perf_counter()

@@ -30,7 +30,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 # Feature modules that add sub-commands: each has `add_commands(subparsers)`.
 COMMAND_MODULES: list[str] = [
     "scheduling.cli",
-    "bot.health_cli",
+    "bot.commands.health_cli",
     "bot.digest_cli",
     "bot.flags_cli",
 ]

@@ -1,4 +1,5 @@
-"""The Internal Health Board (seed 000): one row per client, computed from its score history.
+"""The Internal Health Board (docs/process.md, "Internal Health Board"): one row per client,
+computed from its score history.
 
 Pure: the caller loads the history and facts with a fixed number of queries and passes them in.
 """

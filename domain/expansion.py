@@ -1,9 +1,10 @@
-"""Expansion signals (seed 004), the estimated value of an opportunity, the Green-for-60-days
-guardrail, and the pipeline's share of portfolio ARR (seed 000 target 15–20%)."""
+"""Expansion signals (docs/process.md, "Expansion"), the estimated value of an opportunity,
+the Green-for-60-days guardrail, and the pipeline's share of portfolio ARR (target 15–20%,
+"Portfolio metrics")."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Literal
 
@@ -59,6 +60,34 @@ RENEWAL_WINDOW_DAYS = 90
 GREEN_DAYS_REQUIRED = 60
 VALUE_PER_POINT = 0.025
 PIPELINE_TARGET = (0.15, 0.20)
+
+
+# Words in a Pulse hook that read as an expansion signal.
+DEPARTMENT_WORDS = ("department", "another team", "other team", "new team", "division")
+PREMIUM_WORDS = ("premium", "upgrade", "enterprise tier", "add-on", "addon")
+EXEC_RISE_DAYS = 30
+EXEC_RISE_POINTS = 1.0
+
+
+def hook_signals(hooks: Iterable[str | None]) -> tuple[bool, int]:
+    """(new department interest, premium requests) read from a client's Pulse hooks: any hook
+    naming another department; one request per hook naming a premium tier."""
+    dept, premium = False, 0
+    for hook in hooks:
+        text = (hook or "").lower()
+        dept = dept or any(w in text for w in DEPARTMENT_WORDS)
+        premium += int(any(w in text for w in PREMIUM_WORDS))
+    return dept, premium
+
+
+def executive_engagement_rising(points: Sequence[tuple[date, float]], today: date) -> bool:
+    """executive_engagement now (the last value, oldest first) above its value 30 days ago
+    by a point or more."""
+    if not points:
+        return False
+    cutoff = today - timedelta(days=EXEC_RISE_DAYS)
+    old = [v for d, v in points if d <= cutoff]
+    return bool(old) and points[-1][1] - old[-1] >= EXEC_RISE_POINTS
 
 
 class ExpansionInputs(BaseModel):
@@ -128,7 +157,7 @@ def estimated_value(arr: float, points: int) -> float:
 
 
 def expansion_allowed(band_history: Sequence[HistoryItem], today: date) -> bool:
-    """Seed 004 guardrail: no expansion push unless the client has been Green for the last
+    """The guardrail: no expansion push unless the client has been Green for the last
     60 days — its latest score is Green and its unbroken Green run began ≥ 60 days ago."""
     if current_band(band_history, today) is not Band.GREEN:
         return False
@@ -144,7 +173,7 @@ class PipelineShare(BaseModel):
 
 
 def pipeline_share(pipeline_value: float, portfolio_arr: float) -> PipelineShare:
-    """share = expansion pipeline value / portfolio ARR, against seed 000's 15–20% target."""
+    """share = expansion pipeline value / portfolio ARR, against the 15–20% target."""
     if pipeline_value < 0 or portfolio_arr < 0:
         raise ValueError("pipeline value and portfolio ARR cannot be negative")
     if not portfolio_arr:

@@ -1,5 +1,5 @@
-"""Account health (seeds 003 and 004): declarative, validated scoring models and the rules
-that read a client's score history (alerts, days in band, trend, cadence, escalation).
+"""Account health (docs/process.md, "Health model"): declarative, validated scoring models
+and the rules that read a client's score history (alerts, days in band, trend, cadence, escalation).
 
 A model is data: pillars with weights and 0–10 sub-signals, band thresholds, and optional
 per-segment weights. `score()` is pure arithmetic over a dict of sub-signal values:
@@ -17,8 +17,10 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from enum import StrEnum
+from importlib.resources import files
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from domain.portfolio import Segment
@@ -65,7 +67,8 @@ class PillarSpec(_Strict):
     label: str = ""
     weight: float = Field(ge=0, le=1, description="fraction of the score, 0..1")
     weight_range: tuple[float, float] | None = Field(
-        default=None, description="allowed weight range (seed guidance), checked on overrides"
+        default=None,
+        description="allowed weight range (the process guidance), checked on overrides",
     )
     signals: list[SignalSpec] = Field(min_length=1)
 
@@ -273,110 +276,40 @@ def parse_health_model(data: Mapping[str, Any]) -> HealthModel:
 
 # -- the shipped models -------------------------------------------------------------------
 
-THREE_PILLAR = parse_health_model(
-    {
-        "id": "three-pillar",
-        "name": "Product / Relationship / Outcomes (seed 004)",
-        "description": "HEALTH = Product × 40% + Relationship × 30% + Outcomes × 30%",
-        "pillars": [
-            {
-                "name": "product",
-                "weight": 0.40,
-                "signals": [
-                    "login_frequency",
-                    "feature_adoption",
-                    {"name": "active_vs_licensed", "label": "Active users vs licensed"},
-                    {"name": "support_tickets_inverse", "label": "Support tickets (inverse)"},
-                ],
-            },
-            {
-                "name": "relationship",
-                "weight": 0.30,
-                "signals": [
-                    "executive_engagement",
-                    "meeting_attendance",
-                    {"name": "nps", "label": "NPS"},
-                    "response_time",
-                ],
-            },
-            {
-                "name": "outcomes",
-                "weight": 0.30,
-                "signals": [
-                    "goals_achieved",
-                    {"name": "roi_demonstrated", "label": "ROI demonstrated"},
-                    "business_impact",
-                ],
-            },
-        ],
-        "bands": {"green": 80, "yellow": 60},
-    }
-)
 
-FIVE_CATEGORY = parse_health_model(
-    {
-        "id": "five-category",
-        "name": "Five-category predictive model (seed 003)",
-        "description": "usage 30–40%, engagement 20–25%, outcomes 20–25%, relationship 15–20%, "
-        "contract signals 10–15%; Green ≥ 75, Yellow 50–74, Red < 50",
-        "pillars": [
-            {
-                "name": "usage",
-                "label": "Product usage",
-                "weight": 0.35,
-                "weight_range": (0.30, 0.40),
-                "signals": [
-                    {"name": "dau_wau_ratio", "label": "DAU/WAU ratio"},
-                    "feature_adoption",
-                    "depth_of_use",
-                ],
-            },
-            {
-                "name": "engagement",
-                "weight": 0.20,
-                "weight_range": (0.20, 0.25),
-                "signals": [
-                    {"name": "csm_interactions", "label": "CSM interactions"},
-                    {"name": "support_tickets_inverse", "label": "Support tickets (inverse)"},
-                    "training_completion",
-                ],
-            },
-            {
-                "name": "outcomes",
-                "label": "Business outcomes",
-                "weight": 0.20,
-                "weight_range": (0.20, 0.25),
-                "signals": ["reported_value", {"name": "roi_achieved", "label": "ROI achieved"}],
-            },
-            {
-                "name": "relationship",
-                "weight": 0.15,
-                "weight_range": (0.15, 0.20),
-                "signals": [
-                    {"name": "nps", "label": "NPS"},
-                    "champion_access",
-                    "executive_engagement",
-                ],
-            },
-            {
-                "name": "contract",
-                "label": "Contract signals",
-                "weight": 0.10,
-                "weight_range": (0.10, 0.15),
-                "signals": [
-                    "renewal_timeline",
-                    "expansion_indicators",
-                    {"name": "risk_flags_inverse", "label": "Risk flags (inverse)"},
-                ],
-            },
-        ],
-        "bands": {"green": 75, "yellow": 50},
-        # Enterprise: outcomes and relationship weigh more, usage less (high-touch accounts).
-        "segment_weights": {"enterprise": {"usage": 0.30, "outcomes": 0.25}},
-    }
-)
+class _ModelFile(_Strict):
+    models: list[dict[str, Any]] = Field(min_length=1)
 
-MODELS: dict[str, HealthModel] = {m.id: m for m in (THREE_PILLAR, FIVE_CATEGORY)}
+
+def parse_health_models(text: str) -> dict[str, HealthModel]:
+    """Every model of a YAML file shaped like `domain/health_models.yaml`, validated."""
+    try:
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise HealthModelError([f"health models: not valid YAML ({exc})"]) from None
+    try:
+        parsed = _ModelFile.model_validate(data)
+    except ValidationError as exc:
+        raise HealthModelError(
+            [f"health models: {err['msg'].removeprefix('Value error, ')}" for err in exc.errors()]
+        ) from None
+    out: dict[str, HealthModel] = {}
+    for raw in parsed.models:
+        model = parse_health_model(raw)
+        if model.id in out:
+            raise HealthModelError([f'health models: "{model.id}" is listed twice'])
+        out[model.id] = model
+    return out
+
+
+def _shipped_models() -> dict[str, HealthModel]:
+    text = files("domain").joinpath("health_models.yaml").read_text(encoding="utf-8")
+    return parse_health_models(text)
+
+
+MODELS: dict[str, HealthModel] = _shipped_models()
+THREE_PILLAR = MODELS["three-pillar"]
+FIVE_CATEGORY = MODELS["five-category"]
 DEFAULT_MODEL = THREE_PILLAR
 
 
@@ -692,8 +625,8 @@ def add_months(day: date, months: int) -> date:
 
 
 def next_check_due(band: Band | str, last_check: date) -> date:
-    """Health-check cadence (seed 004): Red weekly (+7 days), Yellow biweekly (+14 days),
-    Green monthly (+1 calendar month)."""
+    """Health-check cadence (docs/process.md, "Health model"): Red weekly (+7 days), Yellow
+    biweekly (+14 days), Green monthly (+1 calendar month)."""
     b = Band(band)
     if b is Band.RED:
         return last_check + timedelta(days=7)
@@ -703,9 +636,9 @@ def next_check_due(band: Band | str, last_check: date) -> date:
 
 
 def needs_escalation(history: Sequence[HistoryItem], today: date, has_active_plan: bool) -> bool:
-    """Seed 004: no account sits in Red for more than 14 days without an active intervention
-    plan. True when the current band is Red, it has been for more than 14 days, and there is
-    no active plan."""
+    """docs/process.md, "Escalation ladder": no account sits in Red for more than 14 days
+    without an active intervention plan. True when the current band is Red, it has been for
+    more than 14 days, and there is no active plan."""
     if has_active_plan or current_band(history, today) is not Band.RED:
         return False
     return days_in_band(history, today) > ESCALATE_RED_AFTER_DAYS

@@ -1,6 +1,6 @@
-"""Where a health score's inputs come from (seed 004 + issue 5): the signals the bot derives
-itself, the product-usage CSV, and how a new set of inputs is composed from the previous one
-without losing a derived value under a manual override (seed 003: "CSM override without
+"""Where a health score's inputs come from (docs/process.md, "Health model"): the signals
+the bot derives itself, the product-usage CSV, and how a new set of inputs is composed from
+the previous one without losing a derived value under a manual override ("CSM override without
 tracking" is the failure mode this prevents).
 """
 
@@ -25,7 +25,7 @@ from domain.health import DEFAULT_MODEL, SIGNAL_MAX, SIGNAL_MIN, HealthModel, pa
 def model_from_settings(settings: Mapping[str, Any] | None) -> HealthModel:
     """The organisation's model: `settings.health_model` is a shipped model id
     ("three-pillar", "five-category") or a whole model (pillars, weights, bands,
-    segment_weights). Absent → seed 004's three pillars. Raises HealthModelError."""
+    segment_weights). Absent → the three pillars. Raises HealthModelError."""
     from domain.health import get_model
 
     raw = (settings or {}).get("health_model")
@@ -103,8 +103,8 @@ def meeting_attendance_signal(
     window_days: int = MEETING_WINDOW_DAYS,
     per_week: float = MEETINGS_EXPECTED_PER_WEEK,
 ) -> float:
-    """Meetings held against the expected cadence (seed 000: a weekly presentation):
-    meetings / (window weeks × per_week) × 10, capped at 10."""
+    """Meetings held against the expected cadence (docs/process.md, "Cadences": a weekly
+    presentation): meetings / (window weeks × per_week) × 10, capped at 10."""
     expected = window_days / 7 * per_week
     if expected <= 0:
         raise ValueError("the expected meeting count must be positive")

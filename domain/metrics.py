@@ -1,4 +1,4 @@
-"""Portfolio success metrics (seed 004 success criteria) as pure formulas.
+"""Portfolio success metrics (docs/process.md, "Portfolio metrics") as pure formulas.
 
 Ratios are fractions (0.9 = 90%) rounded to 4 decimals; NPS is in points (−100..100).
 A zero denominator returns None, meaning "no data" — never 0% or 100%.
@@ -7,6 +7,7 @@ A zero denominator returns None, meaning "no data" — never 0% or 100%.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -105,6 +106,18 @@ def qbr_completion(qbrs: Sequence[QbrRecord]) -> float | None:
     return _ratio(sum(1 for q in qbrs if q.delivered), len(qbrs))
 
 
+PROMOTER_MIN = 9
+DETRACTOR_MAX = 6
+NpsCategory = Literal["promoter", "passive", "detractor"]
+
+
+def nps_category(score: int) -> NpsCategory:
+    """Promoter 9–10, passive 7–8, detractor 0–6 (the buckets `nps` counts)."""
+    if score >= PROMOTER_MIN:
+        return "promoter"
+    return "detractor" if score <= DETRACTOR_MAX else "passive"
+
+
 def nps(scores: Iterable[int]) -> float | None:
     """NPS = % promoters (9–10) − % detractors (0–6), on 0–10 answers; in points, −100..100
 
@@ -116,8 +129,8 @@ def nps(scores: Iterable[int]) -> float | None:
             raise ValueError(f"NPS answers are whole numbers 0..10, got {value!r}")
     if not values:
         return None
-    promoters = sum(1 for v in values if v >= 9)
-    detractors = sum(1 for v in values if v <= 6)
+    promoters = sum(1 for v in values if nps_category(v) == "promoter")
+    detractors = sum(1 for v in values if nps_category(v) == "detractor")
     return round((promoters - detractors) * 100 / len(values), 1)
 
 

@@ -1,4 +1,5 @@
-"""Risk playbooks (seed 004) as data: checklists whose steps fall due relative to the start.
+"""Risk playbooks (docs/process.md, "Playbooks") as data: checklists whose steps fall due
+relative to the start.
 
 The shipped playbooks live in `domain/playbooks.yaml`; `parse_playbooks()` validates the same
 shape from any YAML text (e.g. an organisation's own playbooks).
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -171,3 +173,31 @@ def progress(steps_done: int, total: int) -> Progress:
     return Progress(
         done=steps_done, total=total, ratio=ratio, complete=total > 0 and steps_done == total
     )
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step of a running checklist."""
+
+    id: int
+    run_id: int
+    text: str
+    due: date
+    escalation: bool
+    done_at: datetime | None
+    done_by: str | None
+
+
+@dataclass(frozen=True)
+class Run:
+    """A playbook started for a client, with its steps in order."""
+
+    id: int
+    client_id: int
+    playbook_id: str
+    status: str  # active | completed
+    steps: tuple[Step, ...]
+
+    @property
+    def progress(self) -> Progress:
+        return progress(sum(1 for s in self.steps if s.done_at is not None), len(self.steps))

@@ -1,4 +1,5 @@
-"""The renewal timeline (seed 003), outcomes, the forecast call and quarter parsing.
+"""The renewal timeline (docs/process.md, "Renewal timeline"), outcomes, the forecast call
+and quarter parsing.
 
 Stages start a fixed number of days before `contract_end`:
 
@@ -9,7 +10,9 @@ Stages start a fixed number of days before `contract_end`:
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -85,6 +88,61 @@ class Outcome(StrEnum):
 
 RENEWED_OUTCOMES = frozenset({Outcome.SIGNED, Outcome.EXTENDED})
 
+
+@dataclass(frozen=True)
+class RenewalOutcome:
+    """The recorded outcome of the contract that ended (or ends) on `contract_end`."""
+
+    client_id: int
+    contract_end: date
+    outcome: Outcome
+    new_end: date | None
+    arr_before: float
+    arr_after: float
+    band_at_renewal: Band | None
+    recorded_by: str
+    recorded_at: datetime
+
+
+def effective_contract_end(
+    contract_end: date | None, outcomes: Mapping[date, RenewalOutcome]
+) -> tuple[date | None, RenewalOutcome | None]:
+    """The contract end that is still open, following recorded renewals (signed/extended to a
+    new date), and the outcome that closed the last one (churned → no open contract)."""
+    end = contract_end
+    last: RenewalOutcome | None = None
+    seen: set[date] = set()
+    while end is not None and end in outcomes and end not in seen:
+        seen.add(end)
+        last = outcomes[end]
+        if last.outcome not in RENEWED_OUTCOMES:
+            return None, last
+        end = last.new_end
+    return end, last
+
+
+def renewal_target(
+    contract_end: date | None, outcomes: Mapping[date, RenewalOutcome], today: date
+) -> date | None:
+    """The contract a /renewal is about: the one running today (so recording again before it
+    ends corrects its outcome), else the latest open one."""
+    end = contract_end
+    seen: set[date] = set()
+    while end is not None and end < today and end in outcomes and end not in seen:
+        seen.add(end)
+        row = outcomes[end]
+        if row.outcome not in RENEWED_OUTCOMES or row.new_end is None:
+            break
+        end = row.new_end
+    return end
+
+
+def arr_after_renewal(outcome: Outcome, arr_after: float | None, current_arr: float) -> float:
+    """ARR of the next contract: 0 when churned, else the figure given (the current ARR when
+    none is given)."""
+    return 0.0 if outcome is Outcome.CHURNED else float(arr_after if arr_after else current_arr)
+
+
 ForecastCall = Literal["likely", "at risk", "churn"]
 
 
@@ -135,7 +193,7 @@ def forecast_call(
     outcome: Outcome | str | None,
     open_risk_flags: int,
 ) -> ForecastCall:
-    """Seed 004's renewal forecast call: "likely", "at risk" or "churn".
+    """The renewal forecast call: "likely", "at risk" or "churn".
 
     Rule (FORECAST_RULE): a recorded outcome wins (signed/extended → likely, churned → churn).
     Otherwise Green → likely, or at risk with any open risk flag; Yellow or unscored → at risk,

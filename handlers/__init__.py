@@ -10,12 +10,14 @@ from handlers import (
     client_update,
     digest,
     flags,
-    health,
     messages,
     outbox_list,
     pulse,
     touchpoint,
     win,
+)
+from handlers import (
+    health_listeners as health,
 )
 
 FEATURES = [

@@ -47,7 +47,7 @@ from domain.digest import (
 )
 from domain.kpi import KpiClient, KpiPerson, WeekKpi, week_kpi
 from domain.portfolio import LEADERSHIP_ROLES
-from storage.expansion import expansion_rows
+from storage.expansion_store import expansion_rows
 from storage.kpi import load_week_kpi
 from storage.models import Exemption, Nudge, Touchpoint, Win
 from storage.portfolio import active_clients, client_timezone, organization, people_by_id
@@ -206,7 +206,7 @@ def load_expansion_pipeline(ctx: DigestContext) -> float:
     `csobot expansion` (seed 004's signal table, Green-for-60-days guardrail)."""
     ids = {c.slug for c in ctx.clients}
     rows, _arr = expansion_rows(ctx.session, ctx.end_instant())
-    return float(sum(r["estimated_value"] for r in rows if r["in_pipeline"] and r["slug"] in ids))
+    return float(sum(r.estimated_value for r in rows if r.in_pipeline and r.slug in ids))
 
 
 def load_nps_scores(ctx: DigestContext) -> list[int]:

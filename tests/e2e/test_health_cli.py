@@ -11,8 +11,9 @@ from sqlalchemy import select
 from domain.health import Band
 from domain.renewals import Outcome
 from storage.db import Database
-from storage.health import record_nps, record_renewal
 from storage.models import Client, HealthSnapshot, QbrRecord
+from storage.nps_store import record_nps
+from storage.renewal_store import record_renewal
 from tests.conftest import SAMPLE_PORTFOLIO, load_portfolio
 from tests.e2e.test_cli import run
 

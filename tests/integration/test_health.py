@@ -1,4 +1,4 @@
-"""Issue 5 over signed requests and the Slack emulator: /health and its modal, /nps, the App
+"""Health over signed requests and the Slack emulator: /health and its modal, /nps, the App
 Home board, /playbook and its buttons, /renewal, /qbr, and the health/renewal/step nudges."""
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def test_health_without_a_score_offers_to_edit_the_signals(bot: BotHarness) -> N
     assert "health_edit" in json.dumps(call["blocks"], ensure_ascii=False)
 
 
-def test_health_edit_opens_the_modal_and_the_submission_scores_seed_004s_example(
+def test_health_edit_opens_the_modal_and_the_submission_scores_the_process_example(
     bot: BotHarness,
 ) -> None:
     bot.command("/health", "acme edit")

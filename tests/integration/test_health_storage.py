@@ -11,7 +11,7 @@ from sqlalchemy import select
 from domain.health import THREE_PILLAR, band_since, trend
 from domain.health_inputs import SignalState
 from storage.db import Database
-from storage.health import board_points, history, write_snapshot
+from storage.health_store import board_points, history, write_snapshot
 from storage.models import Client
 from tests.conftest import load_portfolio
 

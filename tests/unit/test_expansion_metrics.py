@@ -1,4 +1,4 @@
-"""Expansion signals and guardrail (seed 004), pipeline share (seed 000), portfolio metrics."""
+"""Expansion signals and guardrail, pipeline share, portfolio metrics."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Health models (seeds 003/004): scoring, validation, history rules, cadence, escalation."""
+"""Health models: scoring, validation, history rules, cadence, escalation."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def _model(**overrides: object) -> dict[str, object]:
     return data
 
 
-def test_seed_004_acme_example_is_84_green() -> None:
+def test_the_process_acme_example_is_84_green() -> None:
     result = score(DEFAULT_MODEL, ACME)
     assert result.score == 84
     assert result.band is Band.GREEN

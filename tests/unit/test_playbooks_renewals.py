@@ -1,4 +1,4 @@
-"""Risk playbooks (seed 004) and the renewal timeline, forecast call and quarters (seed 003)."""
+"""Risk playbooks and the renewal timeline, forecast call and quarters."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ START = date(2026, 3, 2)
 END = date(2027, 3, 31)
 
 
-def test_the_four_seed_playbooks_ship() -> None:
+def test_the_four_shipped_playbooks_ship() -> None:
     assert playbook_ids() == [
         "low-engagement",
         "low-adoption",

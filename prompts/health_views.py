@@ -1,19 +1,21 @@
-"""Block Kit for health: the breakdown, the signals modal, the board (App Home), checklists."""
+"""Health rendered: the breakdown, the signals modal, the board (App Home), checklists, the
+nudges and the replies to /health, /nps, /playbook, /renewal and /qbr."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from domain.board import BAND_EMOJI, BoardRow, row_details, row_line
 from domain.health import Band, HealthModel, HealthScore
-from domain.health_inputs import DERIVED_HELP, SignalState
-from domain.playbooks import get_playbook
+from domain.health_inputs import DERIVED_HELP, Change, SignalState
+from domain.metrics import NpsCategory
+from domain.playbooks import Run, get_playbook
+from domain.renewals import Outcome
 from prompts import blocks as bk
 from prompts.render import escape_mrkdwn
-from storage.models import PlaybookRun
 
 MAX_HOME_BLOCKS = 100
 EDIT_ACTION = "health_edit"
@@ -211,7 +213,7 @@ def home_view(
     return {"type": "home", "blocks": cut}
 
 
-def checklist_blocks(run: PlaybookRun, name: str) -> tuple[list[bk.Block], str]:
+def checklist_blocks(run: Run, name: str) -> tuple[list[bk.Block], str]:
     book = get_playbook(run.playbook_id)
     done = sum(1 for s in run.steps if s.done_at is not None)
     title = f"{book.name} playbook — {name} ({done}/{len(run.steps)} done)"
@@ -229,3 +231,81 @@ def checklist_blocks(run: PlaybookRun, name: str) -> tuple[list[bk.Block], str]:
     if run.status == "completed":
         out.append(bk.context(":tada: Every step is done: the playbook is complete."))
     return bk.fit(out), bk.fallback(title + "\n" + "\n".join(lines))
+
+
+# -- replies --------------------------------------------------------------------------------------
+
+STALE_FORM = "This form is out of date: close it and run `/health <client> edit` again."
+MODEL_INVALID = "The health model in the portfolio settings is not valid: {error}"
+
+
+def stale_view(text: str = STALE_FORM) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Health signals"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [bk.section(text)],
+    }
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:g}"
+
+
+def signals_saved_text(name: str, result: HealthScore, changes: Sequence[Change]) -> str:
+    changed = ", ".join(f"{c.signal} {_num(c.before)} → {_num(c.after)}" for c in changes)
+    return f"Health for *{name}* saved: {result.score:g} {result.band.value.capitalize()}." + (
+        f" Changed: {changed}." if changed else " No signal changed."
+    )
+
+
+def nps_text(
+    *,
+    name: str,
+    score: int,
+    kind: NpsCategory,
+    comment: str,
+    signal: float | None,
+    health: HealthScore | None,
+    new: bool,
+) -> str:
+    if not new:
+        return "That answer was already recorded."
+    text = (
+        f"NPS {score} ({kind}) recorded for *{name}*"
+        + (f": “{comment}”" if comment else "")
+        + (f". The NPS signal is now {signal:g}/10." if signal is not None else ".")
+    )
+    if health is not None:
+        text += f" Health: {health.score:g} {health.band.value.capitalize()}."
+    return text
+
+
+NO_CONTRACT_END = (
+    "{name} has no contract end in the portfolio: add `contract_end` to its entry and import "
+    "it again."
+)
+NEW_END_TOO_EARLY = "The new end date must be after the current one ({end}). {usage}"
+RENEWAL_VERBS = {Outcome.SIGNED: "signed", Outcome.EXTENDED: "extended", Outcome.CHURNED: "churned"}
+
+
+def renewal_text(
+    *, name: str, outcome: Outcome, end: date, new_end: date | None, arr_after: float, created: bool
+) -> str:
+    text = f"Recorded: *{name}* {RENEWAL_VERBS[outcome]} (the contract ending {end})"
+    if new_end:
+        text += f"; the new contract runs to {new_end}, ARR {arr_after:,.0f}"
+    return text + ("." if created else ". (This corrects the outcome recorded before.)")
+
+
+def qbr_held_text(quarter: str, name: str) -> str:
+    return f"QBR {quarter} for *{name}* recorded as held."
+
+
+def qbr_sent_text(quarter: str, name: str, cso: str, user_id: str) -> str:
+    where = "your DM" if cso == user_id else f"<@{cso}>'s DM"
+    return f"The {quarter} QBR for *{name}* is in {where}."
+
+
+def qbr_not_sent_text(reason: str) -> str:
+    return f"I couldn't send the QBR file ({reason or 'Slack error'})."

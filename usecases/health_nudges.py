@@ -1,5 +1,6 @@
-"""Band-driven nudges (seed 004), renewal milestones (seed 003) and playbook steps, written to
-the outbox by one enqueuer. Natural keys make each nudge go out once:
+"""Band-driven nudges (docs/process.md, "Health model"), renewal milestones ("Renewal
+timeline") and playbook steps ("Playbooks"), written to the outbox in the job's transaction.
+Natural keys make each nudge go out once:
 
 * health check due: `health_check:<client>:<due day>` — Red weekly, Yellow biweekly, Green
   monthly after the last check (a person setting the signals); unscored clients: once;
@@ -18,9 +19,6 @@ import logging
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
-
 from domain.health import (
     CHECK_CADENCE,
     Band,
@@ -33,22 +31,22 @@ from domain.health import (
 )
 from domain.portfolio import Role
 from domain.records import Client, Person
-from domain.renewals import milestones_due
+from domain.renewals import effective_contract_end, milestones_due
 from prompts import blocks as bk
-from storage.board import client_days, org_model
-from storage.health import (
-    active_runs,
-    effective_contract_end,
+from storage.db import Transaction
+from storage.health_store import (
+    client_days,
     history,
     last_checks,
     latest_snapshots,
-    outcomes_by_client,
+    org_model,
     refresh_derived,
+    values_on,
 )
-from storage.models import HealthSnapshot, Nudge
+from storage.playbook_store import active_runs
 from storage.portfolio import active_clients, people_by_id
-from usecases.deps import Deps
-from usecases.outbox import NudgeSpec, close, enqueue
+from storage.renewal_store import outcomes_by_client
+from usecases.outbox import NudgeSpec, enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -84,31 +82,30 @@ def _moved_text(before: dict[str, float], after: dict[str, float]) -> str:
     return "Signals that moved: " + ", ".join(parts) + "."
 
 
-def enqueue_health(deps: Deps, now: datetime) -> int:
+def write_due(session: Transaction, now: datetime) -> int:
     """Write every health, renewal and playbook nudge due at `now`; returns how many are new."""
     n = 0
-    with deps.db.transaction() as session:
-        clients = active_clients(session)
-        if not clients:
-            return 0
-        people = people_by_id(session)
-        today = client_days(session, clients, now)
-        try:
-            model = org_model(session)
-        except HealthModelError as err:
-            logger.warning("health model not valid, health nudges skipped: %s", err)
-            model = None
-        if model is not None:
-            refresh_derived(session, clients, model, now, today)
-            session.flush()
-            n += _health_nudges(session, clients, people, today, now)
-        n += _renewal_nudges(session, clients, people, today, now)
-        n += _step_nudges(session, clients, people, today, now)
+    clients = active_clients(session)
+    if not clients:
+        return 0
+    people = people_by_id(session)
+    today = client_days(session, clients, now)
+    try:
+        model = org_model(session)
+    except HealthModelError as err:
+        logger.warning("health model not valid, health nudges skipped: %s", err)
+        model = None
+    if model is not None:
+        refresh_derived(session, clients, model, now, today)
+        session.flush()
+        n += _health_nudges(session, clients, people, today, now)
+    n += _renewal_nudges(session, clients, people, today, now)
+    n += _step_nudges(session, clients, people, today, now)
     return n
 
 
 def _health_nudges(
-    session: Session,
+    session: Transaction,
     clients: list[Client],
     people: dict[str, Person],
     today: dict[int, date],
@@ -125,7 +122,7 @@ def _health_nudges(
         day, points, cso = today[c.id], hist[c.id], people.get(c.cso_id)
         tz = _tz(cso)
         snap = latest.get(c.id)
-        band = Band(snap.band) if snap else None
+        band = snap.band if snap else None
         button = bk.actions(bk.button("Update signals", EDIT_ACTION, c.slug))
         # 1. the health check, on the band's cadence
         last = checks.get(c.id)
@@ -159,7 +156,7 @@ def _health_nudges(
         for alert in detect_change(points, day):
             if alert.on < day - timedelta(days=1):
                 continue
-            before = _values_on(session, c.id, alert.since)
+            before = values_on(session, c.id, alert.since)
             after = dict(snap.values) if snap else {}
             text = f":rotating_light: *{c.name}*: {alert.message}. {_moved_text(before, after)}"
             n += enqueue(
@@ -216,18 +213,8 @@ def _health_nudges(
     return n
 
 
-def _values_on(session: Session, client_id: int, day: date) -> dict[str, float]:
-    snap = session.scalars(
-        select(HealthSnapshot)
-        .where(HealthSnapshot.client_id == client_id, HealthSnapshot.day == day)
-        .order_by(HealthSnapshot.taken_at.desc(), HealthSnapshot.id.desc())
-        .limit(1)
-    ).first()
-    return dict(snap.values) if snap else {}
-
-
 def _renewal_nudges(
-    session: Session,
+    session: Transaction,
     clients: list[Client],
     people: dict[str, Person],
     today: dict[int, date],
@@ -237,7 +224,7 @@ def _renewal_nudges(
     heads = escalation_targets(people)
     n = 0
     for c in clients:
-        end, _ = effective_contract_end(c, outcomes.get(c.id, {}))
+        end, _ = effective_contract_end(c.contract_end, outcomes.get(c.id, {}))
         if end is None or end in outcomes.get(c.id, {}):
             continue
         day = today[c.id]
@@ -275,24 +262,8 @@ def _renewal_nudges(
     return n
 
 
-def close_renewal_nudges(
-    session: Session, client: Client, contract_end: date, *, by: str, now: datetime
-) -> None:
-    """An outcome is recorded: pending renewal nudges for that contract are not sent."""
-    session.execute(
-        update(Nudge)
-        .where(
-            Nudge.cadence_id == "renewal",
-            Nudge.client_id == client.id,
-            Nudge.period.like(f"{contract_end}:%"),
-            Nudge.status == "pending",
-        )
-        .values(status="dropped", closed_at=now, closed_by=by)
-    )
-
-
 def _step_nudges(
-    session: Session,
+    session: Transaction,
     clients: list[Client],
     people: dict[str, Person],
     today: dict[int, date],
@@ -335,20 +306,12 @@ def _step_nudges(
     return n
 
 
-def close_step_nudge(
-    session: Session, person: str, step_id: int, *, by: str, now: datetime
-) -> None:
-    close(session, f"playbook_step:{person}:{step_id}", by=by, now=now)
-
-
 WHY = {
-    "health_check": "seed 004 — health checks weekly for Red, every two weeks for Yellow, "
-    "monthly for Green.",
-    "health_alert": "seed 004 — a fall of 15 points in 7 days or a change of band is caught "
-    "the same day.",
-    "health_escalation": "seed 004 — no account sits in Red for more than 14 days without an "
-    "active intervention plan.",
-    "renewal": "seed 003 — renewals start 120 days out; each milestone has an owner.",
+    "health_check": "health checks weekly for Red, every two weeks for Yellow, monthly for Green.",
+    "health_alert": "a fall of 15 points in 7 days or a change of band is caught the same day.",
+    "health_escalation": "no account sits in Red for more than 14 days without an active "
+    "intervention plan.",
+    "renewal": "renewals start 120 days out; each milestone has an owner.",
 }
 
 

@@ -1,4 +1,5 @@
-"""Health persistence: snapshots, derived signals, readings, NPS, playbooks, renewals, QBRs.
+"""Health scores: snapshots (each a score and the inputs it was computed from), the signals
+the bot derives itself, and imported usage readings.
 
 Every loader takes a list of clients and answers with a fixed number of queries, whatever the
 portfolio size (the board and the tick read a whole portfolio at once).
@@ -14,12 +15,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, func, select, type_coerce
-from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import Subquery
 
 from domain import records
+from domain.calendar import local_date
 from domain.health import Band, HealthModel, HealthScore, HistoryItem, score
 from domain.health_inputs import (
     MEETING_WINDOW_DAYS,
@@ -30,26 +32,21 @@ from domain.health_inputs import (
     UsageRow,
     compose,
     meeting_attendance_signal,
+    model_from_settings,
     nps_signal,
     response_delays,
     response_time_signal,
 )
-from domain.playbooks import Progress, instantiate, progress
-from domain.renewals import RENEWED_OUTCOMES, Outcome
-from storage.activity import excerpt
+from storage.db import Transaction
 from storage.models import (
     Client,
     HealthSnapshot,
     InboundMessage,
     NpsResponse,
-    PlaybookRun,
-    PlaybookRunStep,
-    QbrRecord,
-    RenewalOutcomeRecord,
     SignalReading,
     Touchpoint,
 )
-from storage.portfolio import client_record
+from storage.portfolio import client_record, client_timezone, organization, people_by_id
 from storage.upsert import insert_ignore
 
 logger = logging.getLogger(__name__)
@@ -61,27 +58,98 @@ SNAPSHOT_ORDER = (
 )
 
 
-# -- snapshots ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Snapshot:
+    """One stored score and the inputs it was computed from."""
+
+    client_id: int
+    day: date
+    taken_at: datetime
+    model_id: str
+    score: float
+    band: Band
+    band_since: date | None
+    values: dict[str, float]
+    state: SignalState
+    source: str
+    changed_by: str
 
 
-def state_of(snapshot: HealthSnapshot | None) -> SignalState:
-    if snapshot is None:
-        return SignalState()
-    return SignalState(
-        values=dict(snapshot.values or {}),
-        derived=dict(snapshot.derived or {}),
-        overrides=dict(snapshot.overrides or {}),
-        sources=dict(snapshot.sources or {}),
+def _snapshot(row: HealthSnapshot) -> Snapshot:
+    return Snapshot(
+        client_id=row.client_id,
+        day=row.day,
+        taken_at=row.taken_at,
+        model_id=row.model_id,
+        score=row.score,
+        band=Band(row.band),
+        band_since=row.band_since,
+        values=dict(row.values or {}),
+        state=SignalState(
+            values=dict(row.values or {}),
+            derived=dict(row.derived or {}),
+            overrides=dict(row.overrides or {}),
+            sources=dict(row.sources or {}),
+        ),
+        source=row.source,
+        changed_by=row.changed_by,
     )
 
 
-def latest_snapshot(
-    session: Session, client_id: int, on_or_before: date | None = None
+def state_of(snapshot: Snapshot | None) -> SignalState:
+    return snapshot.state if snapshot is not None else SignalState()
+
+
+# -- the organisation's model and each client's calendar ------------------------------------------
+
+
+def org_model(tx: Transaction) -> HealthModel:
+    return model_from_settings(organization(tx).settings or {})
+
+
+def client_days(
+    tx: Transaction, clients: Sequence[records.Client], now: datetime
+) -> dict[int, date]:
+    """Today in each client's timezone."""
+    org = organization(tx)
+    people = people_by_id(tx)
+    return {c.id: local_date(now, client_timezone(c, people, org)) for c in clients}
+
+
+def client_zones(tx: Transaction, clients: Sequence[records.Client]) -> dict[int, ZoneInfo]:
+    org = organization(tx)
+    people = people_by_id(tx)
+    return {c.id: client_timezone(c, people, org) for c in clients}
+
+
+# -- snapshots ------------------------------------------------------------------------------------
+
+
+def _latest_row(
+    tx: Transaction, client_id: int, on_or_before: date | None = None
 ) -> HealthSnapshot | None:
     query = select(HealthSnapshot).where(HealthSnapshot.client_id == client_id)
     if on_or_before is not None:
         query = query.where(HealthSnapshot.day <= on_or_before)
-    return session.scalars(query.order_by(*SNAPSHOT_ORDER).limit(1)).first()
+    return tx.scalars(query.order_by(*SNAPSHOT_ORDER).limit(1)).first()
+
+
+def latest_snapshot(
+    tx: Transaction, client_id: int, on_or_before: date | None = None
+) -> Snapshot | None:
+    row = _latest_row(tx, client_id, on_or_before)
+    return _snapshot(row) if row is not None else None
+
+
+def values_on(tx: Transaction, client_id: int, day: date) -> dict[str, float]:
+    """The signal values of the client's last snapshot of `day` (empty when none)."""
+    row = tx.scalars(
+        select(HealthSnapshot)
+        .where(HealthSnapshot.client_id == client_id, HealthSnapshot.day == day)
+        .order_by(HealthSnapshot.taken_at.desc(), HealthSnapshot.id.desc())
+        .limit(1)
+    ).first()
+    return dict(row.values) if row else {}
 
 
 def newest_days(client_ids: Sequence[int], *, source: str | None = None) -> Subquery:
@@ -96,12 +164,12 @@ def newest_days(client_ids: Sequence[int], *, source: str | None = None) -> Subq
     )
 
 
-def latest_snapshots(session: Session, client_ids: Sequence[int]) -> dict[int, HealthSnapshot]:
+def latest_snapshots(tx: Transaction, client_ids: Sequence[int]) -> dict[int, Snapshot]:
     """Each client's latest snapshot, in one query."""
     if not client_ids:
         return {}
     newest = newest_days(client_ids)
-    rows = session.scalars(
+    rows = tx.scalars(
         select(HealthSnapshot)
         .join(
             newest,
@@ -109,7 +177,7 @@ def latest_snapshots(session: Session, client_ids: Sequence[int]) -> dict[int, H
         )
         .order_by(HealthSnapshot.taken_at, HealthSnapshot.id)
     )
-    return {s.client_id: s for s in rows}  # the last written on the latest day wins
+    return {s.client_id: _snapshot(s) for s in rows}  # the last written on the latest day wins
 
 
 def _fingerprint(*parts: Any) -> str:
@@ -119,14 +187,13 @@ def _fingerprint(*parts: Any) -> str:
 
 @dataclass
 class Written:
-    snapshot: HealthSnapshot | None
     result: HealthScore | None
     changes: list[Change] = field(default_factory=list)
     new: bool = False
 
 
 def write_snapshot(
-    session: Session,
+    tx: Transaction,
     client: records.Client,
     model: HealthModel,
     state: SignalState,
@@ -141,10 +208,10 @@ def write_snapshot(
     """Score the inputs and keep them. Nothing to score (no signal at all) writes nothing."""
     values = {k: v for k, v in state.values.items() if k in set(model.signal_names)}
     if not values:
-        return Written(None, None, changes)
+        return Written(None, changes)
     result = score(model, values, client.segment)
     new = insert_ignore(
-        session,
+        tx,
         HealthSnapshot,
         {
             "client_id": client.id,
@@ -166,25 +233,22 @@ def write_snapshot(
         },
     )
     if new:
-        restamp_band_since(session, client.id, day)
-    snap = session.scalars(
-        select(HealthSnapshot).where(HealthSnapshot.dedupe_key == dedupe_key[:200])
-    ).first()
-    return Written(snap, result, changes, new)
+        restamp_band_since(tx, client.id, day)
+    return Written(result, changes, new)
 
 
-def restamp_band_since(session: Session, client_id: int, from_day: date) -> None:
+def restamp_band_since(tx: Transaction, client_id: int, from_day: date) -> None:
     """Recompute `band_since` of the client's snapshots from `from_day` on (a back-dated
     import can change the runs after it). Several scores on one day: the last one counts,
     as in domain.health."""
-    prev = session.scalars(
+    prev = tx.scalars(
         select(HealthSnapshot)
         .where(HealthSnapshot.client_id == client_id, HealthSnapshot.day < from_day)
         .order_by(*SNAPSHOT_ORDER)
         .limit(1)
     ).first()
     run_band, run_start = (prev.band, prev.band_since) if prev else (None, None)
-    rows = session.scalars(
+    rows = tx.scalars(
         select(HealthSnapshot)
         .where(HealthSnapshot.client_id == client_id, HealthSnapshot.day >= from_day)
         .order_by(HealthSnapshot.day, HealthSnapshot.taken_at, HealthSnapshot.id)
@@ -203,7 +267,7 @@ def restamp_band_since(session: Session, client_id: int, from_day: date) -> None
 
 
 def save_manual(
-    session: Session,
+    tx: Transaction,
     client: records.Client,
     model: HealthModel,
     manual: dict[str, float | None],
@@ -214,11 +278,11 @@ def save_manual(
     dedupe_key: str,
 ) -> Written:
     """A person's edits (the modal): fresh derived values, then their values on top."""
-    previous = state_of(latest_snapshot(session, client.id))
-    derived = derive_signals(session, [client], now).get(client.id, {})
+    previous = state_of(latest_snapshot(tx, client.id))
+    derived = derive_signals(tx, [client], now).get(client.id, {})
     state, changes = compose(previous, derived=derived, manual=manual)
     return write_snapshot(
-        session,
+        tx,
         client,
         model,
         state,
@@ -232,7 +296,7 @@ def save_manual(
 
 
 def refresh_derived(
-    session: Session,
+    tx: Transaction,
     clients: Sequence[records.Client],
     model: HealthModel,
     now: datetime,
@@ -240,8 +304,8 @@ def refresh_derived(
 ) -> list[Written]:
     """A new snapshot for each client whose derived signals moved since its latest one
     (the board is updated daily, and a moved signal can move the band)."""
-    derived = derive_signals(session, clients, now)
-    latest = latest_snapshots(session, [c.id for c in clients])
+    derived = derive_signals(tx, clients, now)
+    latest = latest_snapshots(tx, [c.id for c in clients])
     out = []
     for c in clients:
         snap = latest.get(c.id)
@@ -254,7 +318,7 @@ def refresh_derived(
         key = f"derived:{c.id}:{today[c.id]}:{_fingerprint(state.values, state.derived)}"
         out.append(
             write_snapshot(
-                session,
+                tx,
                 c,
                 model,
                 state,
@@ -270,7 +334,7 @@ def refresh_derived(
 
 
 def history(
-    session: Session, client_ids: Sequence[int], since: date | None = None
+    tx: Transaction, client_ids: Sequence[int], since: date | None = None
 ) -> dict[int, list[HistoryItem]]:
     """(day, score, band) per client, oldest first, in one query (sorted here: cheaper than
     asking the database to sort a year of rows)."""
@@ -289,18 +353,17 @@ def history(
     ).where(HealthSnapshot.client_id.in_(client_ids))
     if since is not None:
         query = query.where(HealthSnapshot.day >= since)
-    rows = sorted(session.execute(query), key=lambda r: (r[0], str(r[1]), r[2]))
+    rows = sorted(tx.execute(query), key=lambda r: (r[0], str(r[1]), r[2]))
     parse = date.fromisoformat
     for cid, day, _id, value, band in rows:
         out[cid].append((day if isinstance(day, date) else parse(day), value, band))
     return out
 
 
-def snapshots_between(
-    session: Session, client_id: int, start: date, end: date
-) -> list[HealthSnapshot]:
-    return list(
-        session.scalars(
+def snapshots_between(tx: Transaction, client_id: int, start: date, end: date) -> list[Snapshot]:
+    return [
+        _snapshot(row)
+        for row in tx.scalars(
             select(HealthSnapshot)
             .where(
                 HealthSnapshot.client_id == client_id,
@@ -309,11 +372,30 @@ def snapshots_between(
             )
             .order_by(HealthSnapshot.day, HealthSnapshot.taken_at, HealthSnapshot.id)
         )
-    )
+    ]
+
+
+def signal_points(
+    tx: Transaction, client_ids: Sequence[int], signal: str, since: date
+) -> dict[int, list[tuple[date, float]]]:
+    """(day, value) of one signal per client since `since`, oldest first (snapshots without
+    it are skipped)."""
+    out: dict[int, list[tuple[date, float]]] = defaultdict(list)
+    if not client_ids:
+        return out
+    for cid, day, values in tx.execute(
+        select(HealthSnapshot.client_id, HealthSnapshot.day, HealthSnapshot.values)
+        .where(HealthSnapshot.client_id.in_(client_ids), HealthSnapshot.day >= since)
+        .order_by(HealthSnapshot.day, HealthSnapshot.taken_at)
+    ):
+        value = (values or {}).get(signal)
+        if value is not None:
+            out[cid].append((day, value))
+    return out
 
 
 def board_points(
-    session: Session, client_ids: Sequence[int], today: dict[int, date], trend_days: int = 30
+    tx: Transaction, client_ids: Sequence[int], today: dict[int, date], trend_days: int = 30
 ) -> tuple[dict[int, list[HistoryItem]], dict[int, date]]:
     """What the board reads, without a year of history: each client's points since its trend
     cutoff (today − trend_days), the last point on or before the cutoff (the trend's
@@ -324,7 +406,7 @@ def board_points(
     cutoff = {cid: today[cid] - timedelta(days=trend_days) for cid in client_ids}
     slack = 7  # a little before the cutoff: the baseline is usually in there
     since = min(cutoff.values()) - timedelta(days=slack)
-    recent = history(session, client_ids, since=since)
+    recent = history(tx, client_ids, since=since)
     missing = []
     for cid in client_ids:
         points = recent[cid]
@@ -341,7 +423,7 @@ def board_points(
             .subquery()
         )
         found: dict[int, HistoryItem] = {}
-        for cid, day, value, band in session.execute(
+        for cid, day, value, band in tx.execute(
             select(
                 HealthSnapshot.client_id,
                 HealthSnapshot.day,
@@ -361,7 +443,7 @@ def board_points(
                 out[cid].insert(0, point)
     newest = newest_days(client_ids)
     started: dict[int, date] = {}
-    for cid, band_start in session.execute(
+    for cid, band_start in tx.execute(
         select(HealthSnapshot.client_id, HealthSnapshot.band_since)
         .join(
             newest,
@@ -373,7 +455,7 @@ def board_points(
     return out, started
 
 
-def last_checks(session: Session, client_ids: Sequence[int]) -> dict[int, date]:
+def last_checks(tx: Transaction, client_ids: Sequence[int]) -> dict[int, date]:
     """The day of each client's last health check: the last time a person set its signals
     (the modal or an import); the bot's own derived refreshes don't count."""
     out: dict[int, date] = {}
@@ -381,7 +463,7 @@ def last_checks(session: Session, client_ids: Sequence[int]) -> dict[int, date]:
         return out
     for source in ("modal", "import"):
         newest = newest_days(client_ids, source=source)
-        for cid, day in session.execute(select(newest.c.client_id, newest.c.day)):
+        for cid, day in tx.execute(select(newest.c.client_id, newest.c.day)):
             if day is not None and (cid not in out or day > out[cid]):
                 out[cid] = day
     return out
@@ -391,14 +473,14 @@ def last_checks(session: Session, client_ids: Sequence[int]) -> dict[int, date]:
 
 
 def derive_signals(
-    session: Session, clients: Sequence[records.Client], now: datetime
+    tx: Transaction, clients: Sequence[records.Client], now: datetime
 ) -> dict[int, dict[str, float | None]]:
     """Response time, NPS and meeting attendance for each client, in four queries."""
     ids = [c.id for c in clients]
     if not ids:
         return {}
     asked: dict[int, list[datetime]] = defaultdict(list)
-    for cid, at in session.execute(
+    for cid, at in tx.execute(
         select(InboundMessage.client_id, InboundMessage.occurred_at).where(
             InboundMessage.client_id.in_(ids),
             InboundMessage.occurred_at >= now - timedelta(days=RESPONSE_WINDOW_DAYS),
@@ -408,7 +490,7 @@ def derive_signals(
         asked[cid].append(at)
     answered: dict[int, list[datetime]] = defaultdict(list)
     channels = {c.id: c.client_channel for c in clients}
-    for cid, at, channel in session.execute(
+    for cid, at, channel in tx.execute(
         select(Touchpoint.client_id, Touchpoint.occurred_at, Touchpoint.channel).where(
             Touchpoint.client_id.in_(ids),
             Touchpoint.kind == "slack",
@@ -419,7 +501,7 @@ def derive_signals(
         if channel is None or channel == channels.get(cid):
             answered[cid].append(at)
     answers: dict[int, list[int]] = defaultdict(list)
-    for cid, value in session.execute(
+    for cid, value in tx.execute(
         select(NpsResponse.client_id, NpsResponse.score).where(
             NpsResponse.client_id.in_(ids),
             NpsResponse.recorded_at >= now - timedelta(days=NPS_WINDOW_DAYS),
@@ -428,7 +510,7 @@ def derive_signals(
     ):
         answers[cid].append(value)
     meetings = dict(
-        session.execute(
+        tx.execute(
             select(Touchpoint.client_id, func.count())
             .where(
                 Touchpoint.client_id.in_(ids),
@@ -464,7 +546,7 @@ class UsageResult:
 
 
 def import_usage(
-    session: Session,
+    tx: Transaction,
     rows: Sequence[UsageRow],
     model: HealthModel,
     *,
@@ -476,7 +558,7 @@ def import_usage(
     result = UsageResult()
     clients = {
         c.slug: c
-        for c in session.scalars(select(Client).where(Client.slug.in_({r.client for r in rows})))
+        for c in tx.scalars(select(Client).where(Client.slug.in_({r.client for r in rows})))
     }
     for r in rows:
         client = clients[r.client]
@@ -488,8 +570,8 @@ def import_usage(
             "source": source[:200],
             "recorded_at": now,
         }
-        if not insert_ignore(session, SignalReading, values):
-            reading = session.scalars(
+        if not insert_ignore(tx, SignalReading, values):
+            reading = tx.scalars(
                 select(SignalReading).where(
                     SignalReading.client_id == client.id,
                     SignalReading.day == r.day,
@@ -505,12 +587,12 @@ def import_usage(
             grouped[(r.client, r.day)][r.signal] = r.value
     for (slug, day), imported in sorted(grouped.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         record = client_record(clients[slug])
-        session.flush()
-        previous = state_of(latest_snapshot(session, record.id, on_or_before=day))
+        tx.flush()
+        previous = state_of(latest_snapshot(tx, record.id, on_or_before=day))
         state, changes = compose(previous, imported=imported)
         key = f"import:{record.id}:{day}:{_fingerprint(imported)}"
         written = write_snapshot(
-            session,
+            tx,
             record,
             model,
             state,
@@ -527,13 +609,13 @@ def import_usage(
 
 
 def latest_facts(
-    session: Session, client_ids: Sequence[int], signals: Iterable[str]
+    tx: Transaction, client_ids: Sequence[int], signals: Iterable[str]
 ) -> dict[int, dict[str, float]]:
     """The latest imported value of each usage fact (active_users...) per client."""
     out: dict[int, dict[str, float]] = defaultdict(dict)
     if not client_ids:
         return out
-    for cid, signal, value in session.execute(
+    for cid, signal, value in tx.execute(
         select(SignalReading.client_id, SignalReading.signal, SignalReading.value)
         .where(SignalReading.client_id.in_(client_ids), SignalReading.signal.in_(list(signals)))
         .order_by(SignalReading.day)
@@ -542,281 +624,21 @@ def latest_facts(
     return out
 
 
-# -- NPS ------------------------------------------------------------------------------------------
+# -- flags (the flags feature owns them) -----------------------------------------------------------
 
 
-def record_nps(
-    session: Session,
-    *,
-    client_id: int,
-    score: int,
-    comment: str,
-    by: str,
-    now: datetime,
-    dedupe_key: str,
-) -> bool:
-    return insert_ignore(
-        session,
-        NpsResponse,
-        {
-            "client_id": client_id,
-            "score": score,
-            "comment": excerpt(comment, 300),
-            "recorded_by": by,
-            "recorded_at": now,
-            "dedupe_key": dedupe_key[:200],
-        },
-    )
-
-
-def nps_answers(session: Session, start: datetime, end: datetime) -> list[int]:
-    return list(
-        session.scalars(
-            select(NpsResponse.score).where(
-                NpsResponse.recorded_at >= start, NpsResponse.recorded_at < end
-            )
-        )
-    )
-
-
-# -- playbooks ------------------------------------------------------------------------------------
-
-
-def start_playbook(
-    session: Session,
-    client: records.Client,
-    playbook_id: str,
-    *,
-    by: str,
-    now: datetime,
-    start: date,
-    trigger: str | None = None,
-) -> tuple[PlaybookRun, bool]:
-    """Start a playbook's checklist. Already running for this client → that run, False."""
-    active_key = f"{client.id}:{playbook_id}"
-    created = insert_ignore(
-        session,
-        PlaybookRun,
-        {
-            "client_id": client.id,
-            "playbook_id": playbook_id,
-            "status": "active",
-            "active_key": active_key,
-            "start_day": start,
-            "started_by": by,
-            "started_at": now,
-            "trigger": trigger,
-        },
-    )
-    run = session.scalars(
-        select(PlaybookRun)
-        .where(PlaybookRun.active_key == active_key)
-        .options(selectinload(PlaybookRun.steps))
-    ).one()
-    if created:
-        for step in instantiate(playbook_id, start):
-            session.add(
-                PlaybookRunStep(
-                    run_id=run.id,
-                    position=step.index,
-                    text=step.text[:300],
-                    due=step.due,
-                    escalation=step.escalation,
-                )
-            )
-        session.flush()
-        session.refresh(run)
-    return run, created
-
-
-def active_runs(session: Session, client_ids: Sequence[int]) -> dict[int, list[PlaybookRun]]:
-    out: dict[int, list[PlaybookRun]] = defaultdict(list)
-    if not client_ids:
-        return out
-    for run in session.scalars(
-        select(PlaybookRun)
-        .where(PlaybookRun.client_id.in_(client_ids), PlaybookRun.status == "active")
-        .options(selectinload(PlaybookRun.steps))
-        .order_by(PlaybookRun.started_at, PlaybookRun.id)
-    ):
-        out[run.client_id].append(run)
-    return out
-
-
-def run_progress(run: PlaybookRun) -> Progress:
-    return progress(sum(1 for s in run.steps if s.done_at is not None), len(run.steps))
-
-
-def run_summary(runs: Sequence[PlaybookRun]) -> str | None:
-    """ "low-engagement 2/5" for the board (several runs joined)."""
-    if not runs:
-        return None
-    parts = []
-    for run in runs:
-        p = run_progress(run)
-        parts.append(f"{run.playbook_id} {p.done}/{p.total}")
-    return ", ".join(parts)
-
-
-def tick_step(
-    session: Session, step_id: int, *, by: str, now: datetime, done: bool = True
-) -> PlaybookRunStep | None:
-    """Mark a step done (or not); the run completes when every step is done."""
-    step = session.get(PlaybookRunStep, step_id)
-    if step is None:
-        return None
-    step.done_at, step.done_by = (now, by) if done else (None, None)
-    session.flush()
-    run = session.get(PlaybookRun, step.run_id)
-    if run is not None:
-        session.refresh(run)
-        if run_progress(run).complete and run.status == "active":
-            run.status, run.completed_at, run.active_key = "completed", now, None
-        elif not run_progress(run).complete and run.status == "completed":
-            run.status, run.completed_at = "active", None
-            run.active_key = f"{run.client_id}:{run.playbook_id}"
-    return step
-
-
-# -- renewals -------------------------------------------------------------------------------------
-
-
-def outcomes_by_client(
-    session: Session, client_ids: Sequence[int]
-) -> dict[int, dict[date, RenewalOutcomeRecord]]:
-    out: dict[int, dict[date, RenewalOutcomeRecord]] = defaultdict(dict)
-    if not client_ids:
-        return out
-    for r in session.scalars(
-        select(RenewalOutcomeRecord).where(RenewalOutcomeRecord.client_id.in_(client_ids))
-    ):
-        out[r.client_id][r.contract_end] = r
-    return out
-
-
-def effective_contract_end(
-    client: records.Client, outcomes: dict[date, RenewalOutcomeRecord]
-) -> tuple[date | None, RenewalOutcomeRecord | None]:
-    """The contract end that is still open, following recorded renewals (signed/extended to a
-    new date), and the outcome that closed the last one (churned → no open contract)."""
-    end = client.contract_end
-    last: RenewalOutcomeRecord | None = None
-    seen: set[date] = set()
-    while end is not None and end in outcomes and end not in seen:
-        seen.add(end)
-        last = outcomes[end]
-        if Outcome(last.outcome) not in RENEWED_OUTCOMES:
-            return None, last
-        end = last.new_end
-    return end, last
-
-
-def renewal_target(
-    client: records.Client, outcomes: dict[date, RenewalOutcomeRecord], today: date
-) -> date | None:
-    """The contract a /renewal is about: the one running today (so recording again before it
-    ends corrects its outcome), else the latest open one."""
-    end = client.contract_end
-    seen: set[date] = set()
-    while end is not None and end < today and end in outcomes and end not in seen:
-        seen.add(end)
-        row = outcomes[end]
-        if Outcome(row.outcome) not in RENEWED_OUTCOMES or row.new_end is None:
-            break
-        end = row.new_end
-    return end
-
-
-def record_renewal(
-    session: Session,
-    client: records.Client,
-    *,
-    contract_end: date,
-    outcome: Outcome,
-    new_end: date | None,
-    arr_after: float | None,
-    band: Band | None,
-    by: str,
-    now: datetime,
-) -> tuple[RenewalOutcomeRecord, bool]:
-    """Record (or correct) the outcome of the contract ending on `contract_end`."""
-    after = 0.0 if outcome is Outcome.CHURNED else float(arr_after if arr_after else client.arr)
-    values = {
-        "client_id": client.id,
-        "contract_end": contract_end,
-        "outcome": outcome.value,
-        "new_end": new_end,
-        "arr_before": float(client.arr),
-        "arr_after": after,
-        "band_at_renewal": band.value if band else None,
-        "recorded_by": by,
-        "recorded_at": now,
-    }
-    created = insert_ignore(session, RenewalOutcomeRecord, values)
-    row = session.scalars(
-        select(RenewalOutcomeRecord).where(
-            RenewalOutcomeRecord.client_id == client.id,
-            RenewalOutcomeRecord.contract_end == contract_end,
-        )
-    ).one()
-    if not created:
-        for key in ("outcome", "new_end", "arr_after", "recorded_by", "recorded_at"):
-            setattr(row, key, values[key])
-    return row, created
-
-
-def outcomes_between(session: Session, start: date, end: date) -> list[RenewalOutcomeRecord]:
-    return list(
-        session.scalars(
-            select(RenewalOutcomeRecord).where(
-                RenewalOutcomeRecord.contract_end >= start,
-                RenewalOutcomeRecord.contract_end <= end,
-            )
-        )
-    )
-
-
-# -- QBRs -----------------------------------------------------------------------------------------
-
-
-def mark_qbr(
-    session: Session, client_id: int, quarter: str, *, by: str, now: datetime, delivered: bool
-) -> QbrRecord:
-    insert_ignore(session, QbrRecord, {"client_id": client_id, "quarter": quarter})
-    row = session.scalars(
-        select(QbrRecord).where(QbrRecord.client_id == client_id, QbrRecord.quarter == quarter)
-    ).one()
-    if delivered:
-        row.delivered_at, row.delivered_by = row.delivered_at or now, row.delivered_by or by
-    else:
-        row.prepared_at, row.prepared_by = now, by
-    return row
-
-
-def qbrs_for(session: Session, quarter: str) -> dict[int, QbrRecord]:
-    return {
-        q.client_id: q
-        for q in session.scalars(select(QbrRecord).where(QbrRecord.quarter == quarter))
-    }
-
-
-# -- flags (another feature adds the table) -------------------------------------------------------
-
-FLAG_TABLE = "flag"
-
-
-def count_open_flags(session: Session, client_ids: Sequence[int]) -> dict[int, int]:
-    """Open flags per client (flagged, no decision yet: issue 4's `flag.status == "open"`)."""
-    from storage.models import Flag
+def open_flag_counts(tx: Transaction, client_ids: Sequence[int]) -> dict[int, int]:
+    """Open flags per client. Stands in for storage.flag_store.open_flag_counts until the
+    flags feature ships it."""
+    from storage.flags import open_flags
 
     out = dict.fromkeys(client_ids, 0)
-    if not client_ids:
-        return out
-    rows = session.execute(
-        select(Flag.client_id, func.count())
-        .where(Flag.client_id.in_(client_ids), Flag.status == "open")
-        .group_by(Flag.client_id)
-    )
-    for cid, n in rows:
-        out[int(cid)] = int(n)
+    for flag in open_flags(tx):
+        if flag.client_id in out:
+            out[flag.client_id] += 1
     return out
+
+
+def all_clients(tx: Transaction) -> list[records.Client]:
+    """Every client, active or not, by slug (a renewal forecast reads churned clients too)."""
+    return [client_record(c) for c in tx.scalars(select(Client).order_by(Client.slug))]
