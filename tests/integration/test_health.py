@@ -4,10 +4,10 @@ Home board, /playbook and its buttons, /renewal, /qbr, and the health/renewal/st
 from __future__ import annotations
 
 import json
-import time
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from devkit.emulator import Call
@@ -238,7 +238,7 @@ def _open_home(bot: BotHarness, user: str) -> dict[str, Any]:
         return c.get("user_id") == user
 
     # earlier publishes (after a click or a command) must land first, then ours
-    time.sleep(0.3)
+    bot.settle()
     before = len([c for c in bot.emulator.calls("views.publish") if mine(c)])
     bot.event({"type": "app_home_opened", "user": user, "channel": "D0X", "tab": "home"})
     calls = bot.emulator.wait_for("views.publish", count=before + 1, where=mine)
@@ -454,3 +454,48 @@ def test_renewal_and_playbook_step_nudges(bot: BotHarness) -> None:
     _tick(bot, datetime(2026, 12, 17, 10, tzinfo=NY))  # −29: contract sent stage
     later = [c["text"] for c in _dms(bot, "U0CSO1") if "Globex* renews" in c["text"]]
     assert len(later) == 1
+
+
+# -- a click is atomic ------------------------------------------------------------------------
+
+
+def _break_after_first_write(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> None:
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("the database went away mid-click")
+
+    monkeypatch.setattr(module, name, broken)
+
+
+def test_a_step_click_that_breaks_midway_writes_nothing(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import usecases.health
+
+    bot.command("/playbook", "acme low-engagement")
+    bot.emulator.wait_for("response_url")
+    steps = _all(bot, PlaybookRunStep)
+    # the step is marked done, then closing its nudge fails: the whole click is undone
+    _break_after_first_write(monkeypatch, usecases.health, "close")
+    click(bot, "playbook_step_done", str(steps[0].id), where="ephemeral")
+    bot.settle()
+    assert all(s.done_at is None for s in _all(bot, PlaybookRunStep))
+    assert [r.status for r in _all(bot, PlaybookRun)] == ["active"]
+    monkeypatch.undo()
+    click(bot, "playbook_step_done", str(steps[0].id), where="ephemeral")
+    wait_until(lambda: _all(bot, PlaybookRunStep)[0].done_at is not None)
+
+
+def test_a_signals_submit_that_breaks_midway_writes_nothing(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.health_store
+
+    # the snapshot is written, then restamping the band's run fails: no snapshot is left
+    _break_after_first_write(monkeypatch, storage.health_store, "restamp_band_since")
+    status, raw = submit_signals(bot, "acme", ACME, view_id="VBROKEN")
+    assert status == 200 and raw in (b"", b"{}")
+    bot.settle()
+    assert _all(bot, HealthSnapshot) == []
+    assert not bot.emulator.calls("chat.postMessage")
+    monkeypatch.undo()
+    score_acme(bot, view="VFIXED")  # the same submit, the database back: scored in full

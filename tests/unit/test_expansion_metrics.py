@@ -181,3 +181,35 @@ def test_records_are_validated_and_formulas_documented() -> None:
     assert formula(grr) == "GRR = renewed ARR (excluding expansion) / expiring ARR"
     assert formula(nrr) == "NRR = (renewed + expansion − contraction) / beginning ARR"
     assert all("=" in formula(fn) for fn in METRICS.values())
+
+
+def test_pulse_hooks_read_as_department_interest_and_premium_requests() -> None:
+    from domain.expansion import hook_signals
+
+    assert hook_signals([]) == (False, 0)
+    assert hook_signals(["Marketing DEPARTMENT wants in", None]) == (True, 0)
+    assert hook_signals(["asked about the premium tier", "an upgrade?", "nothing"]) == (False, 2)
+
+
+def test_executive_engagement_rising_compares_with_30_days_ago() -> None:
+    from domain.expansion import executive_engagement_rising
+
+    today = date(2026, 11, 20)
+    old = today - timedelta(days=40)
+    assert executive_engagement_rising([(old, 5.0), (today, 6.0)], today)
+    assert not executive_engagement_rising([(old, 5.0), (today, 5.5)], today)
+    assert not executive_engagement_rising([(today - timedelta(days=5), 2.0), (today, 9.0)], today)
+    assert not executive_engagement_rising([], today)
+
+
+def test_nps_buckets() -> None:
+    from domain.metrics import nps_category
+
+    assert [nps_category(v) for v in (0, 6, 7, 8, 9, 10)] == [
+        "detractor",
+        "detractor",
+        "passive",
+        "passive",
+        "promoter",
+        "promoter",
+    ]

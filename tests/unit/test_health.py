@@ -262,3 +262,27 @@ def test_escalation_red_over_14_days_without_plan() -> None:
 def test_signals_moved_lists_biggest_fall_first() -> None:
     moved = signals_moved({"nps": 9, "logins": 8, "roi": 5}, {"nps": 4, "logins": 7.5, "roi": 7})
     assert moved == [("nps", 9, 4), ("roi", 5, 7)]
+
+
+def test_the_shipped_models_are_read_from_yaml_and_validated() -> None:
+    from domain.health import MODELS, parse_health_models
+
+    assert list(MODELS) == ["three-pillar", "five-category"]
+    assert MODELS["three-pillar"].weights() == {
+        "product": 0.4,
+        "relationship": 0.3,
+        "outcomes": 0.3,
+    }
+    assert MODELS["five-category"].pillars[0].weight_range == (0.30, 0.40)
+    assert MODELS["five-category"].weights("enterprise")["usage"] == 0.30
+    bad = "models:\n  - {id: x, name: X, pillars: [{name: a, weight: 0.5, signals: [s]}]}\n"
+    with pytest.raises(HealthModelError, match="sum to 50.0%"):
+        parse_health_models(bad)
+    twice = (
+        "models:\n"
+        + "  - {id: x, name: X, pillars: [{name: a, weight: 1, signals: [s]}]}\n" * 2
+    )
+    with pytest.raises(HealthModelError, match="listed twice"):
+        parse_health_models(twice)
+    with pytest.raises(HealthModelError, match="not valid YAML"):
+        parse_health_models("models: [")

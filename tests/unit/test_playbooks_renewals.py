@@ -177,3 +177,47 @@ def test_parse_quarter_bounds_and_errors() -> None:
         parse_quarter("next quarter")
     with pytest.raises(ValueError, match="write it like"):
         parse_quarter("Q1")  # a bare quarter needs today
+
+
+def _outcome(end: date, outcome: Outcome, new_end: date | None = None) -> object:
+    from datetime import UTC, datetime
+
+    from domain.renewals import RenewalOutcome
+
+    return RenewalOutcome(
+        client_id=1,
+        contract_end=end,
+        outcome=outcome,
+        new_end=new_end,
+        arr_before=100.0,
+        arr_after=0.0 if outcome is Outcome.CHURNED else 100.0,
+        band_at_renewal=None,
+        recorded_by="U1",
+        recorded_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+def test_the_renewal_chain_follows_recorded_outcomes() -> None:
+    from domain.renewals import effective_contract_end, renewal_target
+
+    first, second, third = date(2026, 3, 31), date(2027, 3, 31), date(2028, 3, 31)
+    chain = {
+        first: _outcome(first, Outcome.SIGNED, second),
+        second: _outcome(second, Outcome.EXTENDED, third),
+    }
+    assert effective_contract_end(first, chain) == (third, chain[second])  # type: ignore[arg-type]
+    assert effective_contract_end(None, chain) == (None, None)  # type: ignore[arg-type]
+    churned = {first: _outcome(first, Outcome.CHURNED)}
+    assert effective_contract_end(first, churned) == (None, churned[first])  # type: ignore[arg-type]
+    # /renewal is about the contract running today: recording again before it ends corrects it
+    assert renewal_target(first, chain, date(2026, 2, 1)) == first  # type: ignore[arg-type]
+    assert renewal_target(first, chain, date(2027, 6, 1)) == third  # type: ignore[arg-type]
+    assert renewal_target(first, churned, date(2026, 6, 1)) == first  # type: ignore[arg-type]
+
+
+def test_arr_after_a_renewal() -> None:
+    from domain.renewals import arr_after_renewal
+
+    assert arr_after_renewal(Outcome.CHURNED, 500.0, 100.0) == 0.0
+    assert arr_after_renewal(Outcome.SIGNED, None, 100.0) == 100.0
+    assert arr_after_renewal(Outcome.EXTENDED, 120.0, 100.0) == 120.0
