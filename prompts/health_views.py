@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from domain.board import BAND_EMOJI, BoardRow, row_details, row_line
-from domain.health import Band, HealthModel, HealthScore
+from domain.health import Band, HealthModel, HealthScore, HistoryItem
 from domain.health_inputs import DERIVED_HELP, Change, SignalState
 from domain.metrics import NpsCategory
 from domain.playbooks import Run, get_playbook
@@ -309,3 +309,72 @@ def qbr_sent_text(quarter: str, name: str, cso: str, user_id: str) -> str:
 
 def qbr_not_sent_text(reason: str) -> str:
     return f"I couldn't send the QBR file ({reason or 'Slack error'})."
+
+
+# -- nudges ---------------------------------------------------------------------------------------
+
+
+def health_check_text(name: str, band: Band | None, cadence: str, last: date | None) -> str:
+    return (
+        f"Health check due for *{name}*"
+        + (f" ({band.value.capitalize()}: {cadence})" if band else " (never checked)")
+        + (f". Last check {last}." if last else ". Set its signals to score it.")
+    )
+
+
+def moved_text(moved: Sequence[tuple[str, float | None, float | None]]) -> str:
+    if not moved:
+        return "No sub-signal moved by a point or more."
+    parts = [
+        f"{name.replace('_', ' ')} {'—' if old is None else f'{old:g}'} → "
+        f"{'—' if new is None else f'{new:g}'}"
+        for name, old, new in moved[:6]
+    ]
+    return "Signals that moved: " + ", ".join(parts) + "."
+
+
+def alert_text(
+    name: str, message: str, moved: Sequence[tuple[str, float | None, float | None]]
+) -> str:
+    return f":rotating_light: *{name}*: {message}. {moved_text(moved)}"
+
+
+def escalation_text(
+    name: str, since: date | None, day: date, owner: str, recent: Sequence[HistoryItem]
+) -> str:
+    history = ", ".join(f"{d} {s:g} {Band(b).value}" for d, s, b in recent)
+    return (
+        f":warning: *{name}* has been Red since {since} "
+        f"({(day - since).days if since else '?'} days) with no active playbook. "
+        f"CSO: {owner}. History: {history}."
+    )
+
+
+def renewal_nudge_text(
+    name: str, slug: str, left: int, end: date, stage_title: str, activity: str
+) -> str:
+    return (
+        f":calendar: *{name}* renews in {left} days ({end}) — {stage_title}: "
+        f"{activity} Record the outcome with `/renewal {slug} signed|churned|"
+        f"extended YYYY-MM-DD`."
+    )
+
+
+def step_due_text(name: str, playbook_id: str, due: date, text: str) -> str:
+    return f":ballot_box_with_check: *{name}* — {playbook_id} step due {due}: {text}"
+
+
+WHY = {
+    "health_check": "health checks weekly for Red, every two weeks for Yellow, monthly for Green.",
+    "health_alert": "a fall of 15 points in 7 days or a change of band is caught the same day.",
+    "health_escalation": "no account sits in Red for more than 14 days without an active "
+    "intervention plan.",
+    "renewal": "renewals start 120 days out; each milestone has an owner.",
+}
+
+
+def why(kind: str) -> bk.Block:
+    return bk.context(
+        f"Why: {WHY[kind]}",
+        "Tune it: `/cso prefs quiet 18:00-09:00`; record outcomes with `/health` or `/renewal`.",
+    )

@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 from domain.health import (
     CHECK_CADENCE,
-    Band,
     HealthModelError,
     band_since,
     detect_change,
@@ -33,6 +32,7 @@ from domain.portfolio import Role
 from domain.records import Client, Person
 from domain.renewals import effective_contract_end, milestones_due
 from prompts import blocks as bk
+from prompts import health_views as views
 from storage.db import Transaction
 from storage.health_store import (
     client_days,
@@ -52,8 +52,6 @@ logger = logging.getLogger(__name__)
 
 MORNING = time(9, 0)
 GRACE = timedelta(days=2)
-EDIT_ACTION = "health_edit"
-STEP_ACTION = "playbook_step_done"
 
 
 def _morning(day: date, tz: ZoneInfo, now: datetime) -> datetime:
@@ -68,18 +66,6 @@ def _tz(person: Person | None) -> ZoneInfo:
 def escalation_targets(people: dict[str, Person]) -> list[str]:
     heads = [p.slack_id for p in people.values() if p.role == Role.HEAD_OF_DELIVERY and p.active]
     return heads or [p.slack_id for p in people.values() if p.role == Role.FOUNDER and p.active]
-
-
-def _moved_text(before: dict[str, float], after: dict[str, float]) -> str:
-    moved = signals_moved(before, after)
-    if not moved:
-        return "No sub-signal moved by a point or more."
-    parts = [
-        f"{name.replace('_', ' ')} {'—' if old is None else f'{old:g}'} → "
-        f"{'—' if new is None else f'{new:g}'}"
-        for name, old, new in moved[:6]
-    ]
-    return "Signals that moved: " + ", ".join(parts) + "."
 
 
 def write_due(session: Transaction, now: datetime) -> int:
@@ -123,17 +109,13 @@ def _health_nudges(
         tz = _tz(cso)
         snap = latest.get(c.id)
         band = snap.band if snap else None
-        button = bk.actions(bk.button("Update signals", EDIT_ACTION, c.slug))
+        button = bk.actions(bk.button("Update signals", views.EDIT_ACTION, c.slug))
         # 1. the health check, on the band's cadence
         last = checks.get(c.id)
         due = next_check_due(band, last) if band and last else day if not last else None
         if due is not None and due <= day:
             cadence = CHECK_CADENCE[band] if band else "first"
-            text = (
-                f"Health check due for *{c.name}*"
-                + (f" ({band.value.capitalize()}: {cadence})" if band else " (never checked)")
-                + (f". Last check {last}." if last else ". Set its signals to score it.")
-            )
+            text = views.health_check_text(c.name, band, cadence, last)
             period = due.isoformat() if last else "first"
             due_at = _morning(day, tz, now)
             n += enqueue(
@@ -145,7 +127,7 @@ def _health_nudges(
                     person_id=c.cso_id,
                     client_id=c.id,
                     text=text,
-                    blocks=[bk.section(text), button, _why("health_check")],
+                    blocks=[bk.section(text), button, views.why("health_check")],
                     due_at=due_at,
                     expires_at=due_at + GRACE,
                     key=f"health_check:{c.id}:{period}",
@@ -158,7 +140,7 @@ def _health_nudges(
                 continue
             before = values_on(session, c.id, alert.since)
             after = dict(snap.values) if snap else {}
-            text = f":rotating_light: *{c.name}*: {alert.message}. {_moved_text(before, after)}"
+            text = views.alert_text(c.name, alert.message, signals_moved(before, after))
             n += enqueue(
                 session,
                 NudgeSpec(
@@ -168,7 +150,7 @@ def _health_nudges(
                     person_id=c.cso_id,
                     client_id=c.id,
                     text=text,
-                    blocks=[bk.section(text), button, _why("health_alert")],
+                    blocks=[bk.section(text), button, views.why("health_alert")],
                     due_at=now,
                     expires_at=now + timedelta(days=1),
                     key=f"health_alert:{alert.kind}:{c.id}:{alert.on}",
@@ -179,13 +161,8 @@ def _health_nudges(
         # 3. Red for more than 14 days with no active playbook → head of delivery, once
         if needs_escalation(points, day, has_active_plan=bool(runs.get(c.id))):
             since = band_since(points, day)
-            recent = ", ".join(f"{d} {s:g} {Band(b).value}" for d, s, b in points[-8:])
             owner = cso.name if cso else c.cso_id
-            text = (
-                f":warning: *{c.name}* has been Red since {since} "
-                f"({(day - since).days if since else '?'} days) with no active playbook. "
-                f"CSO: {owner}. History: {recent}."
-            )
+            text = views.escalation_text(c.name, since, day, owner, points[-8:])
             for head in heads:
                 n += enqueue(
                     session,
@@ -198,10 +175,8 @@ def _health_nudges(
                         text=text,
                         blocks=[
                             bk.section(text),
-                            bk.actions(
-                                bk.button("Start playbook", "health_start_playbook", c.slug)
-                            ),
-                            _why("health_escalation"),
+                            bk.actions(bk.button("Start playbook", views.START_ACTION, c.slug)),
+                            views.why("health_escalation"),
                         ],
                         due_at=now,
                         expires_at=now + timedelta(days=3),
@@ -235,11 +210,7 @@ def _renewal_nudges(
             continue
         stage = due[-1].stage
         left = (end - day).days
-        text = (
-            f":calendar: *{c.name}* renews in {left} days ({end}) — {stage.title}: "
-            f"{stage.activity} Record the outcome with `/renewal {c.slug} signed|churned|"
-            f"extended YYYY-MM-DD`."
-        )
+        text = views.renewal_nudge_text(c.name, c.slug, left, end, stage.title, stage.activity)
         targets = [c.cso_id] + (heads if stage.id == "escalation" else [])
         for person in dict.fromkeys(targets):
             due_at = _morning(day, _tz(people.get(person)), now)
@@ -252,7 +223,7 @@ def _renewal_nudges(
                     person_id=person,
                     client_id=c.id,
                     text=text,
-                    blocks=[bk.section(text), _why("renewal")],
+                    blocks=[bk.section(text), views.why("renewal")],
                     due_at=due_at,
                     expires_at=due_at + GRACE,
                     key=f"renewal:{person}:{c.id}:{end}:{stage.id}",
@@ -278,10 +249,7 @@ def _step_nudges(
             for step in run.steps:
                 if step.done_at is not None or step.due > today[cid]:
                     continue
-                text = (
-                    f":ballot_box_with_check: *{c.name}* — {run.playbook_id} step due "
-                    f"{step.due}: {step.text}"
-                )
+                text = views.step_due_text(c.name, run.playbook_id, step.due, step.text)
                 due_at = _morning(today[cid], _tz(people.get(c.cso_id)), now)
                 n += enqueue(
                     session,
@@ -294,7 +262,8 @@ def _step_nudges(
                         text=text,
                         blocks=[
                             bk.section(
-                                text, accessory=bk.button("Done", STEP_ACTION, f"{step.id}:nudge")
+                                text,
+                                accessory=bk.button("Done", views.STEP_ACTION, f"{step.id}:nudge"),
                             )
                         ],
                         due_at=due_at,
@@ -304,19 +273,3 @@ def _step_nudges(
                     now,
                 )
     return n
-
-
-WHY = {
-    "health_check": "health checks weekly for Red, every two weeks for Yellow, monthly for Green.",
-    "health_alert": "a fall of 15 points in 7 days or a change of band is caught the same day.",
-    "health_escalation": "no account sits in Red for more than 14 days without an active "
-    "intervention plan.",
-    "renewal": "renewals start 120 days out; each milestone has an owner.",
-}
-
-
-def _why(kind: str) -> bk.Block:
-    return bk.context(
-        f"Why: {WHY[kind]}",
-        "Tune it: `/cso prefs quiet 18:00-09:00`; record outcomes with `/health` or `/renewal`.",
-    )

@@ -276,11 +276,10 @@ def test_the_shipped_models_are_read_from_yaml_and_validated() -> None:
     assert MODELS["five-category"].pillars[0].weight_range == (0.30, 0.40)
     assert MODELS["five-category"].weights("enterprise")["usage"] == 0.30
     bad = "models:\n  - {id: x, name: X, pillars: [{name: a, weight: 0.5, signals: [s]}]}\n"
-    with pytest.raises(HealthModelError, match="sum to 50.0%"):
+    with pytest.raises(HealthModelError, match=r"sum to 50\.0%"):
         parse_health_models(bad)
     twice = (
-        "models:\n"
-        + "  - {id: x, name: X, pillars: [{name: a, weight: 1, signals: [s]}]}\n" * 2
+        "models:\n" + "  - {id: x, name: X, pillars: [{name: a, weight: 1, signals: [s]}]}\n" * 2
     )
     with pytest.raises(HealthModelError, match="listed twice"):
         parse_health_models(twice)
