@@ -8,7 +8,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -83,7 +83,6 @@ class Found:
 
     client: Client | None = None
     stop: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _find(tx: Transaction, user_id: str, slug: str) -> Found:

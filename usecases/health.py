@@ -16,7 +16,7 @@ from domain import metrics as m
 from domain import records
 from domain.board import BoardRow, board_row, sort_rows, suggested_playbook
 from domain.calendar import local_date
-from domain.health import MODELS, SIGNAL_MAX, SIGNAL_MIN, Band, HealthModel, HealthScore, score
+from domain.health import MODELS, SIGNAL_MAX, SIGNAL_MIN, HealthModel, HealthScore, score
 from domain.health_commands import NpsRequest, QbrRequest, RenewalRequest
 from domain.health_inputs import SignalState, parse_usage_csv
 from domain.metrics import nps_category
@@ -455,11 +455,6 @@ def qbr(
     document = qbr_document(tx, client, request.start, request.end, "md")
     qbr_store.mark_qbr(tx, client.id, request.quarter, by=by, now=now, delivered=False)
     return document
-
-
-def band_of(tx: Transaction, client_id: int) -> Band | None:
-    snap = health_store.latest_snapshot(tx, client_id)
-    return snap.band if snap else None
 
 
 # -- the CLI reports ------------------------------------------------------------------------------
