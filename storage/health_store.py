@@ -70,9 +70,20 @@ class Snapshot:
     band: Band
     band_since: date | None
     values: dict[str, float]
-    state: SignalState
+    derived: dict[str, float]
+    overrides: dict[str, float]
+    sources: dict[str, str]
     source: str
     changed_by: str
+
+    @property
+    def state(self) -> SignalState:
+        return SignalState(
+            values=dict(self.values),
+            derived=dict(self.derived),
+            overrides=dict(self.overrides),
+            sources=dict(self.sources),
+        )
 
 
 def _snapshot(row: HealthSnapshot) -> Snapshot:
@@ -84,13 +95,10 @@ def _snapshot(row: HealthSnapshot) -> Snapshot:
         score=row.score,
         band=Band(row.band),
         band_since=row.band_since,
-        values=dict(row.values or {}),
-        state=SignalState(
-            values=dict(row.values or {}),
-            derived=dict(row.derived or {}),
-            overrides=dict(row.overrides or {}),
-            sources=dict(row.sources or {}),
-        ),
+        values=row.values or {},
+        derived=row.derived or {},
+        overrides=row.overrides or {},
+        sources=row.sources or {},
         source=row.source,
         changed_by=row.changed_by,
     )
