@@ -37,7 +37,7 @@ from handlers.access import refusal
 from handlers.common import BlockActions, after_ack, deps_of
 from handlers.inbox import add_task, describe, task
 from handlers.lanes import MODEL
-from llm.runtime import message_classifier
+from llm.model_client import message_classifier
 from prompts import blocks as bk
 from prompts.render import render
 from storage.activity import record_pulse
@@ -59,7 +59,13 @@ from storage.flags import (
 )
 from storage.flags import record_internal as record_internal_message
 from storage.models import Flag, InboundMessage
-from storage.portfolio import client_by_channel, client_timezone, organization, people_by_id
+from storage.portfolio import (
+    client_by_channel,
+    client_by_id,
+    client_timezone,
+    organization,
+    people_by_id,
+)
 from storage.recorder import ChannelMessage
 from usecases.deps import Deps
 from usecases.outbox import NudgeSpec, close, deliver_due, enqueue
@@ -205,7 +211,7 @@ def permalink_of(web: WebClient, channel: str, ts: str) -> str | None:
 
 
 def guard_of(deps: Deps, web: WebClient) -> ChannelGuard:
-    guard: ChannelGuard = deps.extras.setdefault("channel_guard", ChannelGuard(web))
+    guard: ChannelGuard = deps.channel_guard(web)
     return guard
 
 
@@ -518,8 +524,8 @@ def queue_detection(session: Session, msg: ChannelMessage, client: Client) -> bo
 @task(DETECT_TASK, MODEL)
 def detect_task(deps: Deps, payload: dict[str, Any]) -> None:
     with deps.db.session() as session:
-        client = session.get(Client, int(payload["client_id"]))
-    web: WebClient | None = deps.extras.get("web_client")
+        client = client_by_id(session, int(payload["client_id"]))
+    web: WebClient | None = deps.slack
     if client is None or web is None:
         return
     msg = ChannelMessage(
