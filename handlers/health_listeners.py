@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from datetime import date
+from typing import Any
 
 from pydantic import BaseModel
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from domain.access import Need
-from domain.commands import CommandError, unknown_client_message
+from domain.commands import unknown_client_message
 from domain.health import HealthModelError
 from domain.health_commands import (
     HEALTH_USAGE,
@@ -42,13 +42,13 @@ from handlers import registry
 from handlers.access import refusal
 from handlers.common import (
     BlockActions,
-    SlashCommand,
     ViewSubmission,
     after_ack,
     deps_of,
     on_ack,
     tell,
 )
+from handlers.slash import Call, Command, Reply, register_command
 from prompts import blocks as bk
 from prompts import health_views as views
 from storage.db import Transaction
@@ -59,8 +59,6 @@ from usecases.deps import Deps
 
 logger = logging.getLogger(__name__)
 
-R = TypeVar("R", bound=BaseModel)
-
 
 def _ephemeral(respond: Respond, text: str, blocks: list[bk.Block] | None = None) -> None:
     if blocks is None:
@@ -70,16 +68,8 @@ def _ephemeral(respond: Respond, text: str, blocks: list[bk.Block] | None = None
 
 
 @dataclass
-class Reply:
-    text: str | None = None
-    blocks: list[bk.Block] | None = None
-    home_for: str | None = None  # publish this user's App Home after the commit
-    after: Callable[[], Reply | None] | None = None  # Slack work after the commit
-
-
-@dataclass
 class Found:
-    """The client a request names, or why the work stops there."""
+    """The client a click names, or why the work stops there."""
 
     client: Client | None = None
     stop: str | None = None
@@ -98,73 +88,52 @@ def _home(deps: Deps, tx: Transaction, user_id: str) -> dict[str, Any]:
     return health.board_view(tx, user_id, deps.clock.now())
 
 
-def publish_home(client: WebClient, user_id: str, view: dict[str, Any]) -> None:
+def publish_home(client: WebClient | None, user_id: str, view: dict[str, Any]) -> None:
+    if client is None:
+        return
     try:
         client.views_publish(user_id=user_id, view=view)
     except SlackApiError as err:
         logger.warning("home view not published: %s", err.response.get("error"))
 
 
-def _client_command(
-    name: str,
-    parse: Callable[[SlashCommand, Deps], R],
-    usage: Callable[[], str],
-    works: Callable[[Deps, Transaction, SlashCommand, R, Client], Reply],
-) -> Callable[..., None]:
-    """A command about one client: ack (usage on a parse error) → after the ack, one
-    transaction: the client (did-you-mean), the team check, the work → the ephemeral reply
-    → the App Home."""
-
-    def listener(
-        ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
-    ) -> None:
-        cmd = SlashCommand.model_validate(command)
-        deps = deps_of(context)
-        try:
-            request = parse(cmd, deps)
-        except CommandError as err:
-            ack(text=f"{err}\n{usage()}")
-            return
-        ack()
-
-        def run() -> None:
-            home: dict[str, Any] | None = None
-            with deps.db.transaction() as tx:
-                found = _find(tx, cmd.user_id, str(getattr(request, "slug", "")))
-                if found.client is None:
-                    reply = Reply(text=found.stop)
-                else:
-                    reply = works(deps, tx, cmd, request, found.client)
-                    if reply.home_for:
-                        home = _home(deps, tx, reply.home_for)
-            if reply.after is not None:
-                reply = reply.after() or reply
-            if reply.text is not None:
-                _ephemeral(respond, reply.text, reply.blocks)
-            if home is not None and reply.home_for:
-                publish_home(client, reply.home_for, home)
-
-        after_ack(context, run)
-
-    listener.__name__ = name
-    return listener
+def _client_of(call: Call[Any]) -> Client:
+    assert call.client is not None  # slug_of names it; the helper resolved and checked it
+    return call.client
 
 
 # -- /health --------------------------------------------------------------------------------------
 
 
-def _health(
-    deps: Deps, tx: Transaction, cmd: SlashCommand, request: HealthRequest, c: Client
-) -> Reply:
+def _health(call: Call[HealthRequest]) -> Reply:
+    client = _client_of(call)
     try:
-        out, text = health.breakdown(tx, c)
+        if call.request.edit:  # the modal opened while Slack waited
+            org_model(call.tx)
+            return Reply()
+        out, text = health.breakdown(call.tx, client)
     except HealthModelError as err:
         return Reply(text=views.MODEL_INVALID.format(error=err))
     return Reply(text=text, blocks=out)
 
 
-_show_health = _client_command(
-    "health_show", lambda cmd, _deps: parse_health(cmd.text), lambda: HEALTH_USAGE, _health
+def _signals_form(call: Call[HealthRequest]) -> dict[str, Any] | None:
+    if not call.request.edit or call.client is None:
+        return None
+    try:
+        return health.signals_form(call.tx, call.client)
+    except HealthModelError:
+        return None  # the work after the ack says why
+
+
+HEALTH = Command(
+    name="/health",
+    usage=HEALTH_USAGE,
+    parse=parse_health,
+    need=Need.CLIENT_TEAM,
+    works=_health,
+    slug_of=lambda request: request.slug,
+    opens=_signals_form,
 )
 
 
@@ -185,29 +154,6 @@ def open_signals_modal(
     else:
         client.views_open(trigger_id=trigger_id, view=view)
     return None
-
-
-def health_command(
-    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
-) -> None:
-    cmd = SlashCommand.model_validate(command)
-    try:
-        request = parse_health(cmd.text)
-    except CommandError as err:
-        ack(text=f"{err}\n{HEALTH_USAGE}")
-        return
-    if not request.edit:
-        _show_health(ack, command, respond, client, context)
-        return
-    ack()
-    deps = deps_of(context)
-
-    def open_form() -> None:
-        problem = open_signals_modal(deps, client, cmd.user_id, request.slug, cmd.trigger_id)
-        if problem:
-            _ephemeral(respond, problem)
-
-    on_ack(context, open_form)
 
 
 def signals_submitted(
@@ -270,41 +216,51 @@ def _save_signals(
 # -- /nps -----------------------------------------------------------------------------------------
 
 
-def _nps(deps: Deps, tx: Transaction, cmd: SlashCommand, request: NpsRequest, c: Client) -> Reply:
-    key = f"nps:{cmd.trigger_id or uuid.uuid4()}"
-    now = deps.clock.now()
-    return Reply(text=health.record_nps(tx, c, request, by=cmd.user_id, now=now, request_key=key))
+def _nps(call: Call[NpsRequest]) -> Reply:
+    key = f"nps:{call.trigger_id or uuid.uuid4()}"
+    text = health.record_nps(
+        call.tx, _client_of(call), call.request, by=call.user_id, now=call.now, request_key=key
+    )
+    return Reply(text=text)
 
 
-nps_command = _client_command(
-    "nps_command", lambda cmd, _d: parse_nps(cmd.text), lambda: NPS_USAGE, _nps
+NPS = Command(
+    name="/nps",
+    usage=NPS_USAGE,
+    parse=parse_nps,
+    need=Need.CLIENT_TEAM,
+    works=_nps,
+    slug_of=lambda request: request.slug,
 )
 
 
 # -- /playbook and the checklist ------------------------------------------------------------------
 
 
-def _playbook_usage() -> str:
-    return PLAYBOOK_USAGE.format(ids=", ".join(playbook_ids()))
-
-
-def _playbook(
-    deps: Deps, tx: Transaction, cmd: SlashCommand, request: PlaybookRequest, c: Client
-) -> Reply:
-    if request.playbook_id is None:
-        rendered = health.running_checklists(tx, c)
+def _playbook(call: Call[PlaybookRequest]) -> Reply:
+    client, tx = _client_of(call), call.tx
+    if call.request.playbook_id is None:
+        rendered = health.running_checklists(tx, client)
         if not rendered:
-            return Reply(text=f"No playbook is running for {c.name}. {_playbook_usage()}")
+            return Reply(text=f"No playbook is running for {client.name}. {PLAYBOOK_HELP}")
         listed = [b for blocks_, _ in rendered for b in blocks_]
         return Reply(text="\n\n".join(t for _, t in rendered), blocks=bk.fit(listed))
     text, out = health.start_playbook(
-        tx, c, request.playbook_id, by=cmd.user_id, now=deps.clock.now(), trigger="command"
+        tx, client, call.request.playbook_id, by=call.user_id, now=call.now, trigger="command"
     )
-    return Reply(text=text, blocks=out, home_for=cmd.user_id)
+    home = _home(call.deps, tx, call.user_id)
+    slack, user = call.deps.slack, call.user_id
+    return Reply(text=text, blocks=out, after=lambda: publish_home(slack, user, home))
 
 
-playbook_command = _client_command(
-    "playbook_command", lambda cmd, _d: parse_playbook(cmd.text), _playbook_usage, _playbook
+PLAYBOOK_HELP = PLAYBOOK_USAGE.format(ids=", ".join(playbook_ids()))
+PLAYBOOK = Command(
+    name="/playbook",
+    usage=PLAYBOOK_HELP,
+    parse=parse_playbook,
+    need=Need.CLIENT_TEAM,
+    works=_playbook,
+    slug_of=lambda request: request.slug,
 )
 
 
@@ -443,26 +399,31 @@ def view_clicked(ack: Ack, body: dict[str, Any], client: WebClient, context: Bol
 # -- /renewal -------------------------------------------------------------------------------------
 
 
-def _renewal(
-    deps: Deps, tx: Transaction, cmd: SlashCommand, request: RenewalRequest, c: Client
-) -> Reply:
+def _renewal(call: Call[RenewalRequest]) -> Reply:
     text = health.record_renewal(
-        tx, c, request, by=cmd.user_id, now=deps.clock.now(), usage=RENEWAL_USAGE
+        call.tx, _client_of(call), call.request, by=call.user_id, now=call.now, usage=RENEWAL_USAGE
     )
     return Reply(text=text)
 
 
-renewal_command = _client_command(
-    "renewal_command", lambda cmd, _d: parse_renewal(cmd.text), lambda: RENEWAL_USAGE, _renewal
+RENEWAL = Command(
+    name="/renewal",
+    usage=RENEWAL_USAGE,
+    parse=parse_renewal,
+    need=Need.CLIENT_TEAM,
+    works=_renewal,
+    slug_of=lambda request: request.slug,
 )
 
 
 # -- /qbr -----------------------------------------------------------------------------------------
 
+# A bare "Q4" means the latest Q4 by the day the command runs: the ack only checks the words
+# (with a day late enough for any quarter), the work parses them again with the day it runs.
+SYNTAX_CHECK_DAY = date(2999, 12, 31)
 
-def _send_qbr(
-    slack: WebClient, cmd: SlashCommand, request: QbrRequest, c: Client, document: str
-) -> str:
+
+def _send_qbr(slack: WebClient, user_id: str, request: QbrRequest, c: Client, document: str) -> str:
     try:
         dm = slack.conversations_open(users=c.cso_id)
         channel = str((dm.get("channel") or {}).get("id") or c.cso_id)
@@ -476,27 +437,38 @@ def _send_qbr(
     except SlackApiError as err:
         reason = err.response.get("error", "") if err.response is not None else ""
         return views.qbr_not_sent_text(reason)
-    return views.qbr_sent_text(request.quarter, c.name, c.cso_id, cmd.user_id)
+    return views.qbr_sent_text(request.quarter, c.name, c.cso_id, user_id)
 
 
-def qbr_command(
-    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
-) -> None:
-    def works(
-        deps: Deps, tx: Transaction, cmd: SlashCommand, request: QbrRequest, c: Client
-    ) -> Reply:
-        document = health.qbr(tx, c, request, by=cmd.user_id, now=deps.clock.now())
-        if document is None:
-            return Reply(text=views.qbr_held_text(request.quarter, c.name))
-        return Reply(after=lambda: Reply(text=_send_qbr(client, cmd, request, c, document)))
+def _qbr(call: Call[QbrText]) -> Reply:
+    client = _client_of(call)
+    request = parse_qbr(call.request.raw, call.now.date())
+    document = health.qbr(call.tx, client, request, by=call.user_id, now=call.now)
+    if document is None:
+        return Reply(text=views.qbr_held_text(request.quarter, client.name))
+    if call.deps.slack is None:
+        return Reply(text=views.qbr_not_sent_text("Slack is not configured"))
+    # The file goes before the commit: the reply says whether it arrived.
+    return Reply(text=_send_qbr(call.deps.slack, call.user_id, request, client, document))
 
-    listener = _client_command(
-        "qbr_command",
-        lambda cmd, deps: parse_qbr(cmd.text, deps.clock.now().date()),
-        lambda: QBR_USAGE,
-        works,
-    )
-    listener(ack, command, respond, client, context)
+
+class QbrText(BaseModel):
+    slug: str
+    raw: str
+
+
+def _parse_qbr(text: str) -> QbrText:
+    return QbrText(slug=parse_qbr(text, SYNTAX_CHECK_DAY).slug, raw=text)
+
+
+QBR = Command(
+    name="/qbr",
+    usage=QBR_USAGE,
+    parse=_parse_qbr,
+    need=Need.CLIENT_TEAM,
+    works=_qbr,
+    slug_of=lambda request: request.slug,
+)
 
 
 # -- App Home: the Internal Health Board ----------------------------------------------------------
@@ -517,11 +489,8 @@ def home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) 
 
 
 def register(app: App) -> None:
-    registry.command(app, "/health", health_command, Need.CLIENT_TEAM)
-    registry.command(app, "/nps", nps_command, Need.CLIENT_TEAM)
-    registry.command(app, "/playbook", playbook_command, Need.CLIENT_TEAM)
-    registry.command(app, "/renewal", renewal_command, Need.CLIENT_TEAM)
-    registry.command(app, "/qbr", qbr_command, Need.CLIENT_TEAM)
+    for command in (HEALTH, NPS, PLAYBOOK, RENEWAL, QBR):
+        register_command(app, command)
     registry.view(app, views.MODAL_CALLBACK, signals_submitted, Need.CLIENT_TEAM)
     registry.action(app, views.EDIT_ACTION, edit_clicked, Need.CLIENT_TEAM)
     registry.action(app, views.VIEW_ACTION, view_clicked, Need.CLIENT_TEAM)

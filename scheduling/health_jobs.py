@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from scheduling.engine import Enqueuer
 from usecases import health_nudges
 from usecases.deps import Deps
 
@@ -14,4 +15,4 @@ def enqueue_health(deps: Deps, now: datetime) -> int:
         return health_nudges.write_due(tx, now)
 
 
-ENQUEUERS = (("health", enqueue_health),)
+ENQUEUERS: tuple[tuple[str, Enqueuer], ...] = (("health", enqueue_health),)
