@@ -13,14 +13,14 @@ from slack_bolt import App
 from bot import digest_cli, flags_cli, health_cli
 from bot.commands import cadence_cli
 from handlers import (
-    app_events,
+    app_events_listeners,
     cadence,
     client_update,
     digest,
     flags,
     health,
     messages,
-    outbox_list,
+    outbox_listeners,
     pulse,
     touchpoint,
     win_listeners,
@@ -70,8 +70,8 @@ FEATURES: list[Feature] = [
         commands=flags_cli.add_commands,
     ),
     Feature("client_update", client_update.register),
-    Feature("outbox", outbox_list.register),
-    Feature("app_events", app_events.register),
+    Feature("outbox", outbox_listeners.register),
+    Feature("app_events", app_events_listeners.register),
 ]
 
 

@@ -34,7 +34,7 @@ from domain.flags import FlagKind
 from domain.records import Client
 from domain.update_lint import LintWarning, lint_update
 from handlers import registry
-from handlers.access import refusal
+from handlers.authz import refusal
 from handlers.common import SlashCommand, ViewSubmission, after_ack, deps_of, on_ack
 from handlers.flags import quote
 from handlers.inbox import describe

@@ -33,7 +33,7 @@ from domain.flag_loops import DECISION_LABELS, Decision, FlagStatus
 from domain.flags import FlagKind, flag_label
 from domain.records import Client
 from handlers import registry
-from handlers.access import refusal
+from handlers.authz import refusal
 from handlers.common import BlockActions, after_ack, deps_of
 from handlers.inbox import add_task, describe, task
 from handlers.lanes import MODEL

@@ -32,7 +32,7 @@ from domain.portfolio import LEADERSHIP_ROLES, Role
 from domain.records import Client
 from domain.renewals import Outcome
 from handlers import registry
-from handlers.access import refusal
+from handlers.authz import refusal
 from handlers.common import (
     BlockActions,
     SlashCommand,
