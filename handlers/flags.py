@@ -361,7 +361,7 @@ def reaction_removed(deps: Deps, web: WebClient, ev: ReactionEvent) -> None:
 def _flag_and_client(deps: Deps, flag_id: int) -> tuple[Flag, Client] | None:
     with deps.db.session() as session:
         flag = get_flag(session, flag_id)
-        client = session.get(Client, flag.client_id) if flag else None
+        client = client_by_id(session, flag.client_id) if flag else None
     return (flag, client) if flag and client else None
 
 
