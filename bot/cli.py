@@ -32,7 +32,7 @@ COMMAND_MODULES: list[str] = [
     "scheduling.cli",
     "bot.health_cli",
     "bot.digest_cli",
-    "bot.flags_cli",
+    "bot.commands.flags_cli",
 ]
 
 

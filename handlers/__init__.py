@@ -9,9 +9,9 @@ from handlers import (
     cadence,
     client_update,
     digest,
-    flags,
+    flag_listeners,
     health,
-    messages,
+    message_listeners,
     outbox_list,
     pulse,
     touchpoint,
@@ -19,14 +19,14 @@ from handlers import (
 )
 
 FEATURES = [
-    messages,
+    message_listeners,
     pulse,
     touchpoint,
     win,
     cadence,
     health,
     digest,
-    flags,
+    flag_listeners,
     client_update,
     outbox_list,
     app_events,

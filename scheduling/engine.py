@@ -15,7 +15,7 @@ from datetime import datetime
 
 from slack_sdk import WebClient
 
-from scheduling import flags as flag_loops
+from scheduling import flag_jobs as flag_loops
 from scheduling.cadences import cadence_enqueuer, make_gate, render_batch
 from scheduling.digest import enqueue_digest
 from scheduling.health_nudges import enqueue_health
