@@ -1,4 +1,7 @@
-"""Touchpoints recorded by themselves from client-channel messages (issue 2 item 7)."""
+"""Touchpoints recorded by themselves from client-channel messages.
+
+(docs/process.md, "Touchpoints")
+"""
 
 from __future__ import annotations
 
