@@ -94,10 +94,10 @@ def suggestion_dm(flag: Flag, client: Client, reason: str) -> View:
         quote=quote(flag.excerpt),
         permalink=flag.permalink,
     )
-    source = "the LLM" if flag.source == "llm" else "the rules"
+    detected = render("messages/flag_detected.j2", source=flag.source, reason=reason[:200])
     return text, [
         bk.section(text),
-        bk.context(f"Detected by {source}: {reason[:200]}"),
+        bk.context(detected),
         bk.actions(
             bk.button("Flag it", FLAG_IT, str(flag.id), style="primary"),
             bk.button("Dismiss", DISMISS, str(flag.id)),
@@ -128,7 +128,8 @@ def gone(*, suggestion: bool) -> str:
 
 
 def hook_of(text: str) -> str:
-    """An expansion signal as the client's Hook in /pulse."""
+    """An expansion signal as the client's Hook in /pulse (stored as typed: escaped where it is
+    shown)."""
     return f'"{quote(text)}" (detected in the client channel)'
 
 
