@@ -185,7 +185,7 @@ def queue_detection(tx: Transaction, msg: ChannelMessage, client: Client) -> boo
 
 @task(flag_detection.DETECT_TASK, MODEL)
 def detect_task(deps: Deps, payload: dict[str, Any]) -> None:
-    web: WebClient | None = deps.extras.get("web_client")
+    web = deps.slack
     if web is None:
         return
     client_id, msg = flag_detection.message_of(payload)

@@ -18,7 +18,7 @@ from domain.classify import Classification, is_question
 from domain.flags import Flag, FlagKind
 from domain.records import Client
 from domain.touchpoint import ChannelMessage
-from llm.runtime import message_classifier
+from llm.model_client import message_classifier
 from prompts.flag_views import hook_of, suggestion_dm
 from storage.activity import record_pulse
 from storage.db import Transaction

@@ -20,7 +20,6 @@ from storage.db import Transaction
 from storage.flag_store import client_channels, set_post
 from storage.portfolio import client_timezone, organization, people_by_id
 from usecases.deps import Deps
-from usecases.privacy import ChannelGuard
 
 logger = logging.getLogger(__name__)
 
@@ -69,11 +68,6 @@ def permalink_of(web: WebClient, channel: str, ts: str) -> str | None:
 
 
 # -- where a flag goes -------------------------------------------------------------------------
-def guard_of(deps: Deps, web: WebClient) -> ChannelGuard:
-    guard: ChannelGuard = deps.extras.setdefault("channel_guard", ChannelGuard(web))
-    return guard
-
-
 def client_tz(tx: Transaction, client: Client) -> ZoneInfo:
     return client_timezone(client, people_by_id(tx), organization(tx))
 
@@ -83,7 +77,9 @@ def internal_destination(
 ) -> tuple[str, bool]:
     """The client's internal channel, or the CSO's DM (True) when it is missing or shared."""
     channel = client.internal_channel
-    if channel and not guard_of(deps, web).is_shared(channel, client_channels=client_channels(tx)):
+    if channel and not deps.channel_guard(web).is_shared(
+        channel, client_channels=client_channels(tx)
+    ):
         return channel, False
     return client.cso_id, True
 

@@ -61,12 +61,12 @@ def test_the_llm_label_is_used_and_one_client_serves_the_process(
     assert "*negative sentiment*" in first["text"]
     assert "Detected by the LLM" in json.dumps(first["blocks"])
     assert flags(bot)[0].source == "llm"
-    client = bot.deps.extras["llm_client"]
+    client = bot.deps.llm
     assert client.client.timeout == 0.5
     assert client.client._client.max_retries == 0  # bounded by the timeout, no retry
     bot.message("C0ACME", "U0EXT1", "Another note from us.", AT.replace(minute=50))
     bot.emulator.wait_for("chat.postMessage", count=2)
-    assert bot.deps.extras["llm_client"] is client
+    assert bot.deps.llm is client
     assert len(llm.requests) == 2
     assert llm.requests[0].body["model"] == "test-model"
 
@@ -90,9 +90,9 @@ def test_an_llm_that_times_out_gives_the_rule_result_and_loses_nothing(
     assert msg.excerpt == SCOPE_TEXT
     assert len(llm.requests) == 1  # one call, bounded by its timeout: no retry
     assert held == 1  # the rules answered while the model still held it
-    classifier = bot.deps.extras["message_classifier"]
-    assert classifier.fallbacks == 1
-    assert classifier.last_error == "LLM timed out after 0.5s"  # CSOBOT_LLM_TIMEOUT
+    classifier = bot.deps.classifier
+    assert classifier is not None and classifier.fallbacks == 1  # type: ignore[attr-defined]
+    assert classifier.last_error == "LLM timed out after 0.5s"  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("mode", ["error", "invalid_json"])
