@@ -10,22 +10,22 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot import digest_cli, flags_cli, health_cli
-from bot.commands import cadence_cli
+from bot import digest_cli, health_cli
+from bot.commands import cadence_cli, flags_cli
 from handlers import (
     app_events_listeners,
     cadence,
     client_update,
     digest,
-    flags,
+    flag_listeners,
     health,
-    messages,
+    message_listeners,
     outbox_listeners,
     pulse,
     touchpoint,
     win_listeners,
 )
-from scheduling import flags as flag_jobs
+from scheduling import flag_jobs
 from scheduling.cadences import cadence_enqueuer
 from scheduling.digest import enqueue_digest
 from scheduling.engine import Enqueuer
@@ -41,7 +41,7 @@ class Feature:
 
 
 FEATURES: list[Feature] = [
-    Feature("messages", messages.register),
+    Feature("messages", message_listeners.register),
     Feature("pulse", pulse.register),
     Feature("touchpoint", touchpoint.register),
     Feature("win", win_listeners.register),
@@ -65,7 +65,7 @@ FEATURES: list[Feature] = [
     ),
     Feature(
         "flags",
-        flags.register,
+        flag_listeners.register,
         enqueuers=tuple(flag_jobs.ENQUEUERS),
         commands=flags_cli.add_commands,
     ),
