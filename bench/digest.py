@@ -195,9 +195,10 @@ class Result:
 
 
 def bench(url: str, backend: str) -> Result:
-    from bot.digest_chart import render_chart
-    from bot.digest_render import slack_messages
     from storage.digest import load_digest
+
+    from prompts.digest_chart import render_chart
+    from prompts.digest_views import slack_messages
 
     db = Database(url)
     db.migrate()

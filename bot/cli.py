@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import os
 import sys
@@ -31,7 +30,8 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 COMMAND_MODULES: list[str] = [
     "scheduling.cli",
     "bot.health_cli",
-    "bot.digest_cli",
+    "bot.commands.digest_cli",
+    "bot.commands.kpi_cli",
     "bot.flags_cli",
 ]
 
@@ -213,31 +213,6 @@ def _cmd_portfolio(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
-    from domain.calendar import IsoWeek
-    from domain.kpi import format_table
-    from storage.db import Database
-    from storage.kpi import load_week_kpi
-    from storage.portfolio import require_organization
-    from usecases.clock import PinnedClock, SystemClock
-
-    now = (PinnedClock(settings.now) if settings.now else SystemClock()).now()
-    try:
-        week = IsoWeek.parse(args.week) if args.week else IsoWeek.of(now.date())
-    except ValueError as err:
-        raise UsageError(f"--week: {err}") from None
-    db = Database(settings.database_url)
-    db.migrate()
-    with db.session() as session:
-        require_organization(session)
-        kpi = load_week_kpi(session, week, now)
-    if args.json:
-        print(json.dumps(kpi.model_dump(mode="json"), indent=2))
-    else:
-        print(format_table(kpi))
-    return 0
-
-
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from devkit.demo import run_demo
 
@@ -268,11 +243,6 @@ def build_parser() -> argparse.ArgumentParser:
     pi.add_argument("file")
     psub.add_parser("show", help="list the portfolio")
     p.set_defaults(handler=_cmd_portfolio)
-
-    p = sub.add_parser("kpi", help="Communication Consistency for an ISO week")
-    p.add_argument("--week", help="ISO week like 2026-W47 (default: this week)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(handler=_cmd_kpi)
 
     p = sub.add_parser("demo", help="run an offline, self-contained demo week")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")

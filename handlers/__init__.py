@@ -8,7 +8,6 @@ from handlers import (
     app_events,
     cadence,
     client_update,
-    digest,
     flags,
     health,
     messages,
@@ -16,6 +15,9 @@ from handlers import (
     pulse,
     touchpoint,
     win,
+)
+from handlers import (
+    digest_listeners as digest,
 )
 
 FEATURES = [

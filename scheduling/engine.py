@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 
 from scheduling import flags as flag_loops
 from scheduling.cadences import cadence_enqueuer, make_gate, render_batch
-from scheduling.digest import enqueue_digest
+from scheduling.digest_jobs import enqueue_digest
 from scheduling.health_nudges import enqueue_health
 from usecases.deps import Deps
 from usecases.outbox import Delivery, Gate, deliver_due, read_client

@@ -14,6 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+# What a listener, job or CLI command opens once and hands down: use cases and stores take it as
+# `tx` (typed as this alias, so nothing outside storage needs to import sqlalchemy).
+Transaction = Session
+
 
 # How long a write may wait for the database: work after the ack can wait (and is retried);
 # the write before an ack and the health probe must answer well inside Slack's 3 seconds.

@@ -19,11 +19,11 @@ from prompts import blocks as bk
 from scheduling.engine import tick
 from storage.activity import record_exemption, record_touchpoint, record_win
 from storage.db import Database
-from storage.digest import load_digest, load_weeks_kpi
-from storage.kpi import load_week_kpi
+from storage.kpi_store import load_kpi, load_week_kpi
 from storage.models import DigestPart, HealthSnapshot, NpsResponse, Nudge
 from storage.portfolio import client_by_slug, import_portfolio
 from tests.conftest import NY, BotHarness, load_portfolio
+from usecases.digest import load_digest
 from usecases.outbox import NudgeSpec, deliver_due, enqueue
 
 MONDAY_0800 = datetime(2026, 11, 23, 8, 0, tzinfo=NY)
@@ -156,7 +156,7 @@ def test_a_shared_leadership_channel_is_refused_and_logged(
     bot: BotHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
     bot.emulator.set_shared("C0LEAD")
-    with caplog.at_level(logging.ERROR, logger="scheduling.digest"):
+    with caplog.at_level(logging.ERROR, logger="scheduling.digest_jobs"):
         _tick(bot, MONDAY_0800)
         _tick(bot, MONDAY_0800 + timedelta(minutes=1))
     assert _channel_posts(bot) == []
@@ -372,6 +372,6 @@ def test_the_charts_history_equals_the_kpi_week_by_week(bot: BotHarness) -> None
     _seed_week(bot.db)
     weeks = [W47.shift(-i) for i in range(3, -1, -1)]
     with bot.db.session() as s:
-        many = load_weeks_kpi(s, weeks, MONDAY_0800)
+        many = load_kpi(s, weeks, MONDAY_0800)
         one_by_one = [load_week_kpi(s, w, MONDAY_0800) for w in weeks]
     assert [k.model_dump() for k in many] == [k.model_dump() for k in one_by_one]

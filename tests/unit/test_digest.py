@@ -8,8 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.digest_chart import render_chart
-from bot.digest_render import ephemeral, markdown, slack_messages
 from domain.calendar import IsoWeek
 from domain.digest import (
     ChartData,
@@ -30,6 +28,8 @@ from domain.digest import (
 )
 from domain.kpi import KpiClient, KpiPerson, WeekKpi, week_kpi
 from prompts import blocks as bk
+from prompts.digest_chart import render_chart
+from prompts.digest_views import ephemeral, markdown, slack_messages
 
 NY = ZoneInfo("America/New_York")
 W47 = IsoWeek(2026, 47)

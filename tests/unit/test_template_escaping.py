@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from bot.digest_render import _common
 from domain.commands import TouchpointKind, parse_link
 from domain.pulse import Sentiment
+from prompts.digest_views import _common
 from prompts.render import render
 
 HOSTILE = "<!channel> <!here> <@U123> <https://evil|x> & > <"

@@ -36,26 +36,26 @@ def add_commands(sub: Any) -> None:
 
 def _cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli import UsageError
-    from bot.digest_render import html, markdown, slack_messages, slack_payload
     from bot.runtime import build_deps
     from domain.calendar import IsoWeek
-    from domain.digest import DigestSettingsError, week_just_ended
-    from domain.digest import parse_settings as parse_digest_settings
-    from storage.digest import load_digest
+    from domain.digest import week_just_ended
+    from prompts.digest_views import html, markdown, slack_messages, slack_payload
+    from storage.org_settings_store import org_settings
     from storage.portfolio import require_organization
     from usecases.clock import PinnedClock, SystemClock
+    from usecases.digest import load_digest
 
     if not args.dry_run:
         settings.require("SLACK_BOT_TOKEN")
     clock = PinnedClock(settings.now) if settings.now else SystemClock()
     deps = build_deps(settings, clock=clock)
     now = clock.now()
-    with deps.db.session() as session:
-        org = require_organization(session)
-        try:
-            digest_settings = parse_digest_settings((org.settings or {}).get("digest"))
-        except DigestSettingsError as err:
-            raise ConfigError(str(err)) from None
+    with deps.db.transaction() as tx:
+        org = require_organization(tx)
+        stored = org_settings(tx)
+        problem = stored.problem("digest")
+        if problem:
+            raise ConfigError(problem)
         try:
             week = (
                 IsoWeek.parse(args.week)
@@ -64,11 +64,11 @@ def _cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
             )
         except ValueError as err:
             raise UsageError(f"--week: {err}") from None
-        digest = load_digest(session, week, now, digest_settings)
+        digest = load_digest(tx, week, now, stored.digest)
     if args.format == "md":
         out = markdown(digest)
     elif args.format == "html":
-        from bot.digest_chart import render_chart
+        from prompts.digest_chart import render_chart
 
         out = html(digest, render_chart(digest.chart, title=f"{digest.organization} — {week}"))
     else:
@@ -84,14 +84,15 @@ def _cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write(out)
     if args.dry_run:
         return 0
+    from bot.app import make_web_client
     from bot.cli_errors import check_slack
-    from scheduling.digest import DigestRefused, post_digest, web_client
+    from scheduling.digest_jobs import post_digest
+    from usecases.digest import DigestRefused
 
-    check_slack(
-        web_client(deps), settings.slack_api_url, consequence=f"the {week} digest was not posted"
-    )
+    client = make_web_client(deps)
+    check_slack(client, settings.slack_api_url, consequence=f"the {week} digest was not posted")
     try:
-        result = post_digest(deps, web_client(deps), digest, now)
+        result = post_digest(deps, client, digest, now)
     except DigestRefused as err:
         print(f"csobot: the {week} digest was not posted: {err}", file=sys.stderr)
         return 1
