@@ -43,10 +43,10 @@ ZONES = ["America/New_York", "America/Chicago", "America/Los_Angeles", "Europe/L
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-def make_portfolio(csos: int = 200, clients: int = 1000, *, seed: int = 7) -> Portfolio:
+def make_portfolio(csos: int = 200, clients: int = 1000, *, random_state: int = 7) -> Portfolio:
     """A portfolio of `csos` CSOs sharing `clients` clients, with a head of delivery and a
     founder, and the leadership channel C0LEAD."""
-    rng = random.Random(seed)
+    rng = random.Random(random_state)
     people = [
         PersonSpec(
             slack_id=f"U{i:05d}",
@@ -86,12 +86,17 @@ def make_portfolio(csos: int = 200, clients: int = 1000, *, seed: int = 7) -> Po
     )
 
 
-def seed_activity(
-    db: Database, weeks: int = 52, *, last: IsoWeek = WEEK, seed: int = 11, rate: float = 0.95
+def record_activity(
+    db: Database,
+    weeks: int = 52,
+    *,
+    last: IsoWeek = WEEK,
+    random_state: int = 11,
+    rate: float = 0.95,
 ) -> int:
     """Touchpoints on ~`rate` of business days, a win most weeks, a few exemptions, for every
     client over `weeks` weeks ending with `last`. Returns the number of touchpoint rows."""
-    rng = random.Random(seed)
+    rng = random.Random(random_state)
     with db.session() as s:
         clients = [(c.id, c.cso_id) for c in s.query(Client).order_by(Client.id)]
     first = last.shift(-(weeks - 1)).monday
@@ -204,7 +209,7 @@ def bench(url: str, backend: str) -> Result:
     db.migrate()
     with db.transaction() as s:
         import_portfolio(s, make_portfolio())
-    rows = seed_activity(db)
+    rows = record_activity(db)
     if backend == "postgresql":
         with db.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
