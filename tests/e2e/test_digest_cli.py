@@ -218,8 +218,7 @@ def test_the_charts_weeks_are_csobot_kpi_json_week_by_week(bot: BotHarness) -> N
     assert digest.chart.weeks[-1] == "2026-W47" and len(weeks) == 8
     env = _env(bot)
     by_week = {
-        str(w): json.loads(run("kpi", "--week", str(w), "--json", env=env).stdout)
-        for w in weeks
+        str(w): json.loads(run("kpi", "--week", str(w), "--json", env=env).stdout) for w in weeks
     }
     for i, w in enumerate(weeks):
         kpi = by_week[str(w)]
