@@ -200,10 +200,9 @@ class Result:
 
 
 def bench(url: str, backend: str) -> Result:
-    from storage.digest import load_digest
-
     from prompts.digest_chart import render_chart
     from prompts.digest_views import slack_messages
+    from usecases.digest import load_digest
 
     db = Database(url)
     db.migrate()
@@ -214,15 +213,15 @@ def bench(url: str, backend: str) -> Result:
         with db.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
     # warm-up: imports, template compilation, holiday calendars, connection pool
-    with db.session() as s:
-        slack_messages(load_digest(s, WEEK.shift(-10), NOW))
+    with db.transaction() as tx:
+        slack_messages(load_digest(tx, WEEK.shift(-10), NOW))
     best = float("inf")
     count = 0
     for _ in range(3):
         with counting(db.engine) as statements:
             t0 = time.perf_counter()
-            with db.session() as s:
-                digest = load_digest(s, WEEK, NOW)
+            with db.transaction() as tx:
+                digest = load_digest(tx, WEEK, NOW)
             slack_messages(digest)
             elapsed = time.perf_counter() - t0
         best, count = min(best, elapsed), len(statements)

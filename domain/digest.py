@@ -12,13 +12,13 @@ The digest is a list of *sections*. A section without data says so in one line (
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.cadence import Weekday, parse_duration, parse_hhmm
 from domain.calendar import IsoWeek, local_datetime
@@ -31,11 +31,7 @@ from domain.renewals import days_to_renewal, renewal_stage
 CADENCE_ID = "digest"
 
 
-# -- settings: organization.settings["digest"] ----------------------------------------------------
-class DigestSettingsError(ValueError):
-    """A bad `settings.digest` block: the message names the field."""
-
-
+# -- settings: organization.settings["digest"] (parsed with the rest: domain/org_settings.py) ------
 _WEEKDAYS = {
     "monday": "mon",
     "tuesday": "tue",
@@ -84,16 +80,6 @@ class DigestSettings(BaseModel):
     @classmethod
     def _grace(cls, value: Any) -> Any:
         return parse_duration(value)
-
-
-def parse_settings(data: Mapping[str, Any] | None) -> DigestSettings:
-    try:
-        return DigestSettings.model_validate(dict(data or {}))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "digest"
-        msg = err["msg"].removeprefix("Value error, ")
-        raise DigestSettingsError(f"settings.digest.{where}: {msg}") from None
 
 
 # -- when ---------------------------------------------------------------------------------------
