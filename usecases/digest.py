@@ -8,7 +8,7 @@ chart's past weeks alike. Each caller hands in its one transaction (`tx`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -92,7 +92,7 @@ def _sections(
     health: list[HealthRecord],
 ) -> list[Section]:
     day_after = week.sunday + timedelta(days=1)  # "the next 120 days" count from here
-    end = datetime.combine(day_after, time(0), tzinfo=ZoneInfo("UTC"))
+    end = datetime.combine(day_after, time(0), tzinfo=UTC)
 
     def cso(slack_id: str) -> str:
         p = people.get(slack_id)
@@ -140,7 +140,7 @@ def _sections(
     out.append(nps_section(digest_store.nps_scores(tx, clients, since, end), settings))
     # Escalations to leadership, in the week's month up to its end
     month_start = week.sunday.replace(day=1)
-    start = datetime.combine(month_start, time(0), tzinfo=ZoneInfo("UTC"))
+    start = datetime.combine(month_start, time(0), tzinfo=UTC)
     found = digest_store.escalations(tx, people.values(), clients, start, end)
     out.append(escalations_section(found, month_start.strftime("%B %Y")))
     # Record gaps
