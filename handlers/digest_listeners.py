@@ -2,62 +2,61 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import App
 
 from domain.access import Need
 from domain.calendar import IsoWeek
+from domain.commands import CommandError
 from domain.digest import week_just_ended
-from handlers import registry
-from handlers.access import refusal
-from handlers.common import SlashCommand, after_ack, deps_of
-from prompts.digest_views import SlackMessage, ephemeral
+from handlers.slash import Call, Command, Reply, register_command
+from prompts import blocks as bk
+from prompts.digest_views import ephemeral
 from prompts.render import render
 from storage.org_settings_store import org_settings
 from storage.portfolio import organization
-from usecases.deps import Deps
 from usecases.digest import load_digest
 
-
-def digest_command(
-    ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext
-) -> None:
-    ack()
-    cmd = SlashCommand.model_validate(command)
-    deps = deps_of(context)
-    after_ack(context, lambda: _digest(deps, respond, cmd))
+DIGEST_USAGE = "Usage: `/digest` (the week just ended) or `/digest 2026-W47`"
 
 
-def _digest(deps: Deps, respond: Respond, cmd: SlashCommand) -> None:
-    now = deps.clock.now()
-    replies: list[str] = []
-    message: SlackMessage | None = None
-    with deps.db.transaction() as tx:
-        if refusal(tx, cmd.user_id, Need.LEADERSHIP):
-            replies.append(render("digest/refused.j2"))
-        else:
-            settings = org_settings(tx)
-            problem = settings.problem("digest")
-            if problem:  # said, then the digest with the default thresholds
-                replies.append(render("digest/settings_error.j2", error=problem))
-            text = cmd.text.strip()
-            try:
-                week = (
-                    IsoWeek.parse(text)
-                    if text
-                    else week_just_ended(now, ZoneInfo(organization(tx).timezone))
-                )
-            except ValueError as err:
-                replies.append(render("digest/bad_week.j2", error=str(err)))
-            else:
-                message = ephemeral(load_digest(tx, week, now, settings.digest))
-    for reply in replies:
-        respond(text=reply, response_type="ephemeral")
-    if message is not None:
-        respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
+@dataclass(frozen=True)
+class DigestRequest:
+    week: IsoWeek | None  # None: the week just ended, in the organization's timezone
+
+
+def parse_digest(text: str) -> DigestRequest:
+    text = text.strip()
+    if not text:
+        return DigestRequest(week=None)
+    try:
+        return DigestRequest(week=IsoWeek.parse(text))
+    except ValueError as err:
+        raise CommandError(render("digest/bad_week.j2", error=str(err))) from None
+
+
+def show(call: Call[DigestRequest]) -> Reply:
+    tx, now = call.tx, call.now
+    settings = org_settings(tx)
+    week = call.request.week or week_just_ended(now, ZoneInfo(organization(tx).timezone))
+    message = ephemeral(load_digest(tx, week, now, settings.digest))
+    blocks = message.blocks
+    problem = settings.problem("digest")
+    if problem:  # said first; the digest then uses the default settings
+        blocks = bk.fit([bk.section(render("digest/settings_error.j2", error=problem)), *blocks])
+    return Reply(text=message.text, blocks=blocks)
+
+
+DIGEST = Command(
+    name="/digest",
+    usage=DIGEST_USAGE,
+    parse=parse_digest,
+    need=Need.LEADERSHIP,
+    works=show,
+)
 
 
 def register(app: App) -> None:
-    registry.command(app, "/digest", digest_command, Need.LEADERSHIP)
+    register_command(app, DIGEST)

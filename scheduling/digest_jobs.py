@@ -17,11 +17,6 @@ from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 
 from domain.digest import CADENCE_ID, Digest
 from storage import digest_store
@@ -35,7 +30,6 @@ from usecases.digest import (
     write_digest,
 )
 from usecases.outbox import deliver_due
-from usecases.privacy import ChannelGuard
 
 logger = logging.getLogger(__name__)
 
@@ -43,36 +37,16 @@ LEASE = timedelta(minutes=2)
 
 
 def _web_client(deps: Deps) -> WebClient:
-    """The process's Slack client (the app sets it); one configured like it otherwise."""
-    client = deps.extras.get("web_client")
-    if not isinstance(client, WebClient):
-        client = deps.extras.setdefault(
-            "web_client",
-            WebClient(
-                token=deps.settings.secret("slack_bot_token") or None,
-                base_url=deps.settings.slack_api_url,
-                timeout=10,
-                retry_handlers=[
-                    ConnectionErrorRetryHandler(max_retry_count=2),
-                    RateLimitErrorRetryHandler(max_retry_count=3),
-                    ServerErrorRetryHandler(max_retry_count=2),
-                ],
-            ),
-        )
-    return client
-
-
-def _guard(deps: Deps, client: WebClient) -> ChannelGuard:
-    guard = deps.extras.setdefault("channel_guard", ChannelGuard(client))
-    assert isinstance(guard, ChannelGuard)
-    return guard
+    if deps.slack is None:
+        raise RuntimeError("no Slack client: the composition root sets deps.slack")
+    return deps.slack
 
 
 def _warn_once(deps: Deps, key: str, message: str) -> None:
     """One clear log line per week and reason, not one every minute."""
-    warned: set[str] = deps.extras.setdefault("digest_warned", set())
-    if key not in warned:
-        warned.add(key)
+    key = f"digest:{key}"
+    if key not in deps.warned:
+        deps.warned.add(key)
         logger.error(message)
 
 
@@ -81,7 +55,7 @@ def enqueue_digest(deps: Deps, now: datetime) -> int:
     """The tick's enqueuer: the week's digest at its moment, once; then its thread parts."""
     client = _web_client(deps)
     with deps.db.transaction() as tx:
-        scheduled = schedule_digest(tx, _guard(deps, client), now)
+        scheduled = schedule_digest(tx, deps.channel_guard(client), now)
     if scheduled.problem:
         _warn_once(deps, scheduled.problem_key or scheduled.problem, scheduled.problem)
         return 0
@@ -160,7 +134,7 @@ def post_digest(deps: Deps, client: WebClient, digest: Digest, now: datetime) ->
     """Post `digest` to the leadership channel through the outbox, now. A week already posted
     (by the schedule or an earlier run) is not posted again. Raises DigestRefused."""
     with deps.db.transaction() as tx:
-        channel = leadership_channel(tx, _guard(deps, client))
+        channel = leadership_channel(tx, deps.channel_guard(client))
         new = write_digest(
             tx, digest, channel, now, due_at=now, expires_at=now + timedelta(hours=1)
         )

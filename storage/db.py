@@ -99,7 +99,7 @@ class Database:
         return self._quick
 
     @contextmanager
-    def quick_transaction(self) -> Iterator[Session]:
+    def quick_transaction(self) -> Iterator[Transaction]:
         with self.quick_sessions.begin() as session:
             yield session
 
@@ -109,7 +109,7 @@ class Database:
             yield session
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self) -> Iterator[Transaction]:
         with self.sessions.begin() as session:
             yield session
 

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.commands import kpi_cli
 from bot.settings import ConfigError, Settings
 
 FORMATS = ("slack", "md", "html")
 
 
 def add_commands(sub: Any) -> None:
+    kpi_cli.add_commands(sub)  # the digest's numbers are the KPI's: `csobot kpi` comes with it
     p = sub.add_parser(
         "digest",
         help="the weekly leadership digest (prints it; posts it unless --dry-run)",
@@ -35,7 +37,7 @@ def add_commands(sub: Any) -> None:
 
 
 def _cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli import UsageError
+    from bot.cli_errors import UsageError
     from bot.runtime import build_deps
     from domain.calendar import IsoWeek
     from domain.digest import week_just_ended
@@ -84,12 +86,12 @@ def _cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write(out)
     if args.dry_run:
         return 0
-    from bot.app import make_web_client
     from bot.cli_errors import check_slack
+    from bot.runtime import slack_of
     from scheduling.digest_jobs import post_digest
     from usecases.digest import DigestRefused
 
-    client = make_web_client(deps)
+    client = slack_of(deps, settings)
     check_slack(client, settings.slack_api_url, consequence=f"the {week} digest was not posted")
     try:
         result = post_digest(deps, client, digest, now)

@@ -17,7 +17,7 @@ def add_commands(sub: Any) -> None:
 
 
 def _cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli import UsageError
+    from bot.cli_errors import UsageError
     from domain.calendar import IsoWeek
     from domain.kpi import format_table
     from storage.db import Database
