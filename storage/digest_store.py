@@ -22,7 +22,7 @@ from domain.digest import CADENCE_ID, EscalationRecord, FlagRecord, HealthRecord
 from domain.portfolio import LEADERSHIP_ROLES
 from storage.db import Transaction
 from storage.expansion import expansion_rows
-from storage.flags import open_flags
+from storage.flag_store import open_flags
 from storage.models import (
     Client,
     DigestPart,
