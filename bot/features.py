@@ -10,25 +10,22 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot import digest_cli, flags_cli
-from bot.commands import cadence_cli, health_cli
+from bot.commands import cadence_cli, digest_cli, flags_cli, health_cli
 from handlers import (
-    app_events,
+    app_events_listeners,
     cadence,
     client_update,
-    digest,
-    flags,
+    digest_listeners,
+    flag_listeners,
     health_listeners,
-    messages,
-    outbox_list,
+    message_listeners,
+    outbox_listeners,
     pulse,
     touchpoint,
     win_listeners,
 )
-from scheduling import flags as flag_jobs
-from scheduling import health_jobs
+from scheduling import digest_jobs, flag_jobs, health_jobs
 from scheduling.cadences import cadence_enqueuer
-from scheduling.digest import enqueue_digest
 from scheduling.engine import Enqueuer
 
 
@@ -41,7 +38,7 @@ class Feature:
 
 
 FEATURES: list[Feature] = [
-    Feature("messages", messages.register),
+    Feature("messages", message_listeners.register),
     Feature("pulse", pulse.register),
     Feature("touchpoint", touchpoint.register),
     Feature("win", win_listeners.register),
@@ -59,19 +56,19 @@ FEATURES: list[Feature] = [
     ),
     Feature(
         "digest",
-        digest.register,
-        enqueuers=(("digest", enqueue_digest),),
+        digest_listeners.register,
+        enqueuers=digest_jobs.ENQUEUERS,
         commands=digest_cli.add_commands,
     ),
     Feature(
         "flags",
-        flags.register,
+        flag_listeners.register,
         enqueuers=tuple(flag_jobs.ENQUEUERS),
         commands=flags_cli.add_commands,
     ),
     Feature("client_update", client_update.register),
-    Feature("outbox", outbox_list.register),
-    Feature("app_events", app_events.register),
+    Feature("outbox", outbox_listeners.register),
+    Feature("app_events", app_events_listeners.register),
 ]
 
 

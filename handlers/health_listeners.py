@@ -39,7 +39,7 @@ from domain.health_commands import (
 from domain.playbooks import get_playbook, playbook_ids
 from domain.records import Client
 from handlers import registry
-from handlers.access import refusal
+from handlers.authz import refusal
 from handlers.common import (
     BlockActions,
     ViewSubmission,

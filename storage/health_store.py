@@ -632,21 +632,6 @@ def latest_facts(
     return out
 
 
-# -- flags (the flags feature owns them) -----------------------------------------------------------
-
-
-def open_flag_counts(tx: Transaction, client_ids: Sequence[int]) -> dict[int, int]:
-    """Open flags per client. Stands in for storage.flag_store.open_flag_counts until the
-    flags feature ships it."""
-    from storage.flags import open_flags
-
-    out = dict.fromkeys(client_ids, 0)
-    for flag in open_flags(tx):
-        if flag.client_id in out:
-            out[flag.client_id] += 1
-    return out
-
-
 def all_clients(tx: Transaction) -> list[records.Client]:
     """Every client, active or not, by slug (a renewal forecast reads churned clients too)."""
     return [client_record(c) for c in tx.scalars(select(Client).order_by(Client.slug))]

@@ -36,7 +36,8 @@ from prompts.qbr_views import Format, QbrData, QbrMetric, render_qbr
 from storage import health_store, nps_store, playbook_store, qbr_store, renewal_store
 from storage.activity import last_touchpoints
 from storage.db import Transaction
-from storage.health_store import all_clients, client_days, client_zones, open_flag_counts, org_model
+from storage.flag_store import open_flag_counts
+from storage.health_store import all_clients, client_days, client_zones, org_model
 from storage.portfolio import active_clients, client_by_id, clients_of, organization, people_by_id
 from usecases.outbox import close
 
