@@ -1,8 +1,9 @@
-"""`/cso prefs` and `/cso ooo`: a person's nudge settings and time out of office, parsed."""
+"""A person's nudge settings (`Prefs`), and `/cso prefs` and `/cso ooo` parsed."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, time, timedelta
 from typing import Literal
 
@@ -20,6 +21,47 @@ CSO_USAGE = (
 SETTINGS = ("standup", "cutoff", "quiet", "cap")
 MAX_OOO_DAYS = 92
 _RANGE = re.compile(r"^(\d{1,2}:\d{2})\s*[-–]\s*(\d{1,2}:\d{2})$")
+DEFAULT_QUIET = (time(18, 0), time(9, 0))
+DEFAULT_CAP = 6
+
+
+@dataclass(frozen=True)
+class Prefs:
+    """A person's nudge settings; unset ones are the defaults."""
+
+    standup: time | None = None
+    cutoff: time | None = None
+    quiet_start: time = DEFAULT_QUIET[0]
+    quiet_end: time = DEFAULT_QUIET[1]
+    daily_cap: int = DEFAULT_CAP
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        standup: str | None = None,
+        cutoff: str | None = None,
+        quiet_start: str | None = None,
+        quiet_end: str | None = None,
+        daily_cap: int | None = None,
+    ) -> Prefs:
+        """From the stored settings ("HH:MM" strings; None is the default)."""
+        return cls(
+            standup=parse_hhmm(standup) if standup else None,
+            cutoff=parse_hhmm(cutoff) if cutoff else None,
+            quiet_start=parse_hhmm(quiet_start) if quiet_start else DEFAULT_QUIET[0],
+            quiet_end=parse_hhmm(quiet_end) if quiet_end else DEFAULT_QUIET[1],
+            daily_cap=daily_cap if daily_cap is not None else DEFAULT_CAP,
+        )
+
+    @property
+    def times(self) -> dict[str, time | None]:
+        return {"standup": self.standup, "cutoff": self.cutoff}
+
+    @property
+    def working_hours(self) -> tuple[time, time]:
+        """Quiet hours run evening to morning: working hours are what is left."""
+        return self.quiet_end, self.quiet_start
 
 
 class ShowPrefs(BaseModel):

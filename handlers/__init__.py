@@ -6,7 +6,7 @@ from slack_bolt import App
 
 from handlers import (
     app_events,
-    cadence,
+    cadence_listeners,
     client_update,
     digest,
     flags,
@@ -23,7 +23,7 @@ FEATURES = [
     pulse,
     touchpoint,
     win,
-    cadence,
+    cadence_listeners,
     health,
     digest,
     flags,

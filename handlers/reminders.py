@@ -1,6 +1,6 @@
 """Done is done: a touchpoint (or a skipped day) closes that day's reminders for the client
 and updates the reminder messages already sent. Called after recording, from the message
-listener and from `/touchpoint` (command and form)."""
+listener and from `/touchpoint` (command and form), once the touchpoint has committed."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from slack_sdk import WebClient
 
 from domain.calendar import local_date, slack_ts_to_datetime
 from domain.commands import SkipRequest, TouchpointRequest
-from scheduling.cadences import after_touchpoint
+from prompts import cadence_views as views
 from storage.portfolio import client_by_slug, client_timezone, organization, people_by_id
 from storage.recorder import Recorded, Speaker
 from usecases.deps import Deps
+from usecases.reminders import after_touchpoint
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def after_message(deps: Deps, client: WebClient | None, recorded: Recorded | Non
         client,
         recorded.client.id,
         day,
-        ":white_check_mark: Touchpoint logged in the channel.",
+        views.CHANNEL_TOUCHPOINT,
         "touchpoint",
     )
 
@@ -54,10 +55,9 @@ def after_logged(
         client_id = row.id
     day = day or local_date(deps.clock.now(), tz)
     if isinstance(request, SkipRequest):
-        outcome = f":zzz: Skipped today by <@{user_id}>: {request.reason}"
+        outcome = views.skipped_today_outcome(user_id, request.reason)
     else:
-        kind = request.kind.value.capitalize()
-        outcome = f":white_check_mark: {kind} touchpoint logged by <@{user_id}>."
+        outcome = views.logged_outcome(request.kind, user_id)
     _close(deps, client, client_id, day, outcome, user_id)
 
 

@@ -21,7 +21,6 @@ from handlers import registry
 from handlers.access import refusal
 from handlers.common import SlashCommand, after_ack, deps_of
 from prompts.render import render
-from scheduling.cadences import after_recorded
 from storage.activity import record_win
 from storage.portfolio import (
     active_clients,
@@ -30,6 +29,7 @@ from storage.portfolio import (
     organization,
     people_by_id,
 )
+from usecases.reminders import after_recorded
 
 
 def win_command(ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext) -> None:

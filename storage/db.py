@@ -12,6 +12,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+Transaction = Session
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

@@ -16,7 +16,7 @@ from bot.app import make_web_client
 from bot.settings import Settings
 from devkit.emulator import SlackEmulator
 from domain.calendar import IsoWeek
-from scheduling.cadences import cadence_enqueuer
+from scheduling.cadence_jobs import enqueue_cadences as cadence_enqueuer
 from scheduling.engine import tick
 from storage.activity import record_touchpoint, record_win
 from storage.db import Database

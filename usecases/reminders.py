@@ -1,0 +1,73 @@
+"""Done is done: recording a touchpoint (or skipping a day), a win or a pulse closes the
+client's open reminders it answers, and the reminder messages already sent are updated.
+
+`close_for_touchpoint` and `close_for_record` take the caller's transaction. `after_touchpoint`
+and `after_recorded` are the follow-ups a listener runs once its record has committed: their
+own transaction, so a reminder left open never undoes (or fails) the record."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+from slack_sdk import WebClient
+
+from domain.cadence_plan import catalogue_of, recorded_closers, touchpoint_closers
+from prompts import cadence_views as views
+from storage import cadence_store as store
+from storage.cadence_store import Message
+from storage.db import Transaction
+from storage.portfolio import organization
+from usecases.cadence import refresh_messages
+from usecases.deps import Deps
+
+logger = logging.getLogger(__name__)
+
+
+def close_for_touchpoint(
+    tx: Transaction, client_id: int, day: date, *, outcome: str, by: str, now: datetime
+) -> tuple[int, set[Message]]:
+    """Close that day's reminders a touchpoint answers (and the escalations) for the client."""
+    closers = touchpoint_closers(catalogue_of(organization(tx)))
+    return store.close_for_client(
+        tx, client_id, closers, period=day.isoformat(), by=by, outcome=outcome, now=now
+    )
+
+
+def close_for_record(
+    tx: Transaction, client_id: int, closes: str, *, by: str, now: datetime
+) -> tuple[int, set[Message]]:
+    """Close the client's open reminders a win or a pulse answers (the weekly presentation,
+    the stand-up pulse)."""
+    ids = recorded_closers(catalogue_of(organization(tx)), closes)
+    return store.close_for_client(
+        tx, client_id, ids, by=by, outcome=views.recorded_outcome(closes, by), now=now
+    )
+
+
+def after_touchpoint(
+    deps: Deps, slack: WebClient | None, client_id: int, day: date, *, outcome: str, by: str
+) -> int:
+    """A touchpoint (or a skipped day) was recorded: close that day's reminders for the client
+    and update the messages already sent. Returns how many were closed."""
+    with deps.db.transaction() as tx:
+        n, messages = close_for_touchpoint(
+            tx, client_id, day, outcome=outcome, by=by, now=deps.clock.now()
+        )
+    refresh_messages(deps.db, slack, messages)
+    return n
+
+
+def after_recorded(
+    deps: Deps, slack: WebClient | None, client_id: int, closes: str, by: str
+) -> int:
+    """A win (`/win`) or a pulse (`/pulse`) was recorded: close the client's open reminders
+    that it closes and update sent messages. Never fails the record."""
+    try:
+        with deps.db.transaction() as tx:
+            n, messages = close_for_record(tx, client_id, closes, by=by, now=deps.clock.now())
+        refresh_messages(deps.db, slack, messages)
+    except Exception:  # the win or pulse is recorded; an open reminder is not worth a failure
+        logger.exception("could not close the %s reminders for client %s", closes, client_id)
+        return 0
+    return n
