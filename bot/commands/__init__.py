@@ -1,0 +1,1 @@
+"""CLI sub-commands, one module per feature (`<feature>_cli.py`, each with `add_commands`)."""
