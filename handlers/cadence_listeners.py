@@ -120,9 +120,7 @@ def on_skip(
             tell(context, refused)
             return
         meta = json.dumps({"nudge": nudge.key})
-        client.views_open(
-            trigger_id=act.trigger_id, view=views.skip_view(nudge.key, nudge.data, meta)
-        )
+        client.views_open(trigger_id=act.trigger_id, view=views.skip_view(nudge.data, meta))
 
     on_ack(context, open_form)
 

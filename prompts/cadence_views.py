@@ -351,7 +351,8 @@ def recorded_outcome(closes: str, by: str) -> str:
 
 
 # -- the Skip today form --------------------------------------------------------------------------
-def skip_view(key: str, data: dict[str, Any], metadata: str) -> dict[str, Any]:
+def skip_view(data: dict[str, Any], metadata: str) -> dict[str, Any]:
+    """The Skip today form: the reason is kept with the KPI."""
     return {
         "type": "modal",
         "callback_id": SKIP_CALLBACK,

@@ -225,9 +225,9 @@ def test_the_dst_change_moves_the_utc_moment_not_the_local_time(bot: BotHarness)
 def test_two_engines_ticking_at_once_send_each_nudge_once(
     db_url: str, emulator: SlackEmulator, settings: Settings
 ) -> None:
-    seed = Database(db_url)
-    load_portfolio(seed)
-    seed.dispose()
+    loader = Database(db_url)
+    load_portfolio(loader)
+    loader.dispose()
     now = datetime(2026, 11, 18, 15, 5, tzinfo=NY)
     barrier = threading.Barrier(3)
     errors: list[BaseException] = []
