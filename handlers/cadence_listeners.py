@@ -145,14 +145,15 @@ def _skip(deps: Deps, client: WebClient, sub: ViewSubmission, reason: str) -> No
     except ValueError:
         key = None
     user = sub.user.id
+    messages: set[tuple[str, str]] = set()
     with deps.db.transaction() as tx:
         nudge = cadence.find_nudge(tx, key if isinstance(key, str) else None)
         if nudge is None or nudge.client_id is None:
             reply: str | None = views.SKIP_GONE
         else:
             reply = _refused(tx, user, nudge)
-        if reply is None and nudge is not None:
-            messages = cadence.skip_day(tx, nudge, by=user, reason=reason, now=deps.clock.now())
+            if reply is None:
+                messages = cadence.skip_day(tx, nudge, by=user, reason=reason, now=deps.clock.now())
     if reply is not None:
         client.chat_postMessage(channel=user, text=reply)
         return
