@@ -38,7 +38,7 @@ from handlers.access import refusal
 from handlers.common import SlashCommand, ViewSubmission, after_ack, deps_of, on_ack
 from handlers.flags import quote
 from handlers.inbox import describe
-from llm.runtime import llm_client
+from llm.model_client import llm_client
 from llm.update_writer import llm_draft
 from prompts import blocks as bk
 from prompts.render import escape_mrkdwn, render

@@ -109,7 +109,7 @@ def _show(
     if not share:
         respond(text=fallback, blocks=pulse_blocks, response_type="ephemeral")
         return
-    guard: ChannelGuard = deps.extras.setdefault("channel_guard", ChannelGuard(client))
+    guard: ChannelGuard = deps.channel_guard(client)
     if guard.is_shared(cmd.channel_id, client_channels=client_channels):
         respond(text=render("messages/pulse_share_refused.j2"), response_type="ephemeral")
         return

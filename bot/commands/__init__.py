@@ -1,1 +1,1 @@
-"""CLI sub-commands, one module per feature (`<feature>_cli.py`, each with `add_commands`)."""
+"""`csobot` sub-commands, one module per feature (`<feature>_cli.add_commands(subparsers)`)."""

@@ -1,5 +1,4 @@
-"""`csobot cadence show [--portfolio FILE]`: the effective cadence catalogue (the default with
-the organization's overrides), or a preview of a portfolio file's overrides."""
+"""`csobot cadence show [--portfolio FILE]`: the cadence catalogue with the overrides."""
 
 from __future__ import annotations
 
@@ -8,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.cli_errors import UsageError
 from bot.settings import Settings
 
 
@@ -15,12 +15,10 @@ def _cmd_cadence(args: argparse.Namespace, settings: Settings) -> int:
     from domain.cadence import CadenceError, effective_catalogue, format_catalogue
     from domain.portfolio import PortfolioError, parse_portfolio
     from prompts.render import render
-    from storage.cadence_store import catalogue_overrides
     from storage.db import Database
+    from storage.portfolio import NoOrganization, require_organization
 
     if args.portfolio:
-        from bot.cli import UsageError
-
         try:
             text = Path(args.portfolio).read_text(encoding="utf-8")
             overrides = parse_portfolio(text).organization.settings.get("cadences")
@@ -32,8 +30,12 @@ def _cmd_cadence(args: argparse.Namespace, settings: Settings) -> int:
     else:
         db = Database(settings.database_url)
         db.migrate()
-        with db.transaction() as tx:
-            imported, overrides = catalogue_overrides(tx)
+        imported = True
+        with db.session() as tx:
+            try:
+                overrides = (require_organization(tx).settings or {}).get("cadences")
+            except NoOrganization:
+                overrides, imported = None, False
         source = "the imported portfolio"
         if not imported:
             print(render("cli/default_cadences.j2") + "\n")

@@ -1,0 +1,87 @@
+"""The one list of what the bot does: every feature's Slack listeners, the enqueuers its tick
+runs, and its `csobot` sub-commands. The app (bot/app.py), the tick (bot/runtime.py) and the
+command line (bot/cli.py) all iterate it; a new feature is one entry here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App
+
+from bot import digest_cli, flags_cli, health_cli
+from bot.commands import cadence_cli
+from handlers import (
+    app_events,
+    cadence_listeners,
+    client_update,
+    digest,
+    flags,
+    health,
+    messages,
+    outbox_list,
+    pulse,
+    touchpoint,
+    win_listeners,
+)
+from scheduling import cadence_jobs
+from scheduling import flags as flag_jobs
+from scheduling.digest import enqueue_digest
+from scheduling.engine import Enqueuer
+from scheduling.health_nudges import enqueue_health
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    listeners: Callable[[App], None]  # handlers/<x>_listeners.register
+    enqueuers: tuple[tuple[str, Enqueuer], ...] = ()  # scheduling/<x>_jobs.ENQUEUERS
+    commands: Callable[[Any], None] | None = None  # bot/commands/<x>_cli.add_commands(subparsers)
+
+
+FEATURES: list[Feature] = [
+    Feature("messages", messages.register),
+    Feature("pulse", pulse.register),
+    Feature("touchpoint", touchpoint.register),
+    Feature("win", win_listeners.register),
+    Feature(
+        "cadence",
+        cadence_listeners.register,
+        enqueuers=cadence_jobs.ENQUEUERS,
+        commands=cadence_cli.add_commands,
+    ),
+    Feature(
+        "health",
+        health.register,
+        enqueuers=(("health", enqueue_health),),
+        commands=health_cli.add_commands,
+    ),
+    Feature(
+        "digest",
+        digest.register,
+        enqueuers=(("digest", enqueue_digest),),
+        commands=digest_cli.add_commands,
+    ),
+    Feature(
+        "flags",
+        flags.register,
+        enqueuers=tuple(flag_jobs.ENQUEUERS),
+        commands=flags_cli.add_commands,
+    ),
+    Feature("client_update", client_update.register),
+    Feature("outbox", outbox_list.register),
+    Feature("app_events", app_events.register),
+]
+
+
+def enqueuers(features: Sequence[Feature] = FEATURES) -> list[tuple[str, Enqueuer]]:
+    """Every feature's enqueuers, in order: what one tick runs."""
+    return [job for feature in features for job in feature.enqueuers]
+
+
+def add_commands(sub: Any, features: Sequence[Feature] = FEATURES) -> None:
+    """Every feature's `csobot` sub-commands."""
+    for feature in features:
+        if feature.commands is not None:
+            feature.commands(sub)
