@@ -111,8 +111,9 @@ def _day(word: str) -> date:
         ) from None
 
 
-def parse_cso(text: str, today: date) -> CsoRequest:
-    """Parse the text of `/cso`. `today` is the person's local date (for OOO sanity checks)."""
+def parse_cso(text: str, today: date | None = None) -> CsoRequest:
+    """Parse the text of `/cso`. `today` is the person's local date (for OOO sanity checks:
+    without it, `from_today` applies them once the person's date is known)."""
     words = split_words(text)
     if not words or words[0].lower() in ("help", "?"):
         raise CommandError("What would you like to change?")
@@ -165,7 +166,7 @@ def _parse_prefs(words: list[str]) -> CsoRequest:
 _EX = {"standup": "09:30", "cutoff": "16:00", "quiet": "18:00-09:00", "cap": "6"}
 
 
-def _parse_ooo(words: list[str], today: date) -> CsoRequest:
+def _parse_ooo(words: list[str], today: date | None) -> CsoRequest:
     if not words:
         return ShowOoo()
     if words[0].lower() in ("cancel", "off", "back", "clear"):
@@ -176,8 +177,17 @@ def _parse_ooo(words: list[str], today: date) -> CsoRequest:
     end = _day(words[1]) if len(words) == 2 else start
     if end < start:
         raise CommandError(f"The last day ({end}) is before the first ({start})")
-    if end < today:
+    if today is not None and end < today:
         raise CommandError(f"{end} is in the past: out of office is for today or later")
     if (end - start) > timedelta(days=MAX_OOO_DAYS):
         raise CommandError(f"That is more than {MAX_OOO_DAYS} days: split it, or ask your lead")
-    return SetOoo(start=max(start, today) if start < today else start, end=end)
+    request = SetOoo(start=start, end=end)
+    return from_today(request, today) if today is not None else request
+
+
+def from_today(request: SetOoo, today: date) -> SetOoo:
+    """Out of office from the person's today on: an end in the past is refused, a start in
+    the past begins today."""
+    if request.end < today:
+        raise CommandError(f"{request.end} is in the past: out of office is for today or later")
+    return SetOoo(start=max(request.start, today), end=request.end)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
@@ -19,24 +18,23 @@ from domain.prefs import (
     CSO_USAGE,
     CancelOoo,
     CsoRequest,
-    SetOoo,
     SetPref,
     ShowOoo,
     ShowPrefs,
+    from_today,
     parse_cso,
 )
-from domain.records import Person
 from handlers import registry
 from handlers.access import refusal
 from handlers.common import (
     BlockActions,
-    SlashCommand,
     ViewSubmission,
     after_ack,
     deps_of,
     on_ack,
     tell,
 )
+from handlers.slash import Call, Command, Reply, register_command
 from handlers.touchpoint import open_modal
 from prompts import cadence_views as views
 from storage.cadence_store import NudgeRecord
@@ -211,54 +209,40 @@ def _done(deps: Deps, client: WebClient, respond: Respond, act: BlockActions) ->
 
 
 # -- /cso prefs | ooo ----------------------------------------------------------------------------
-def cso_command(
-    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
-) -> None:
-    cmd = SlashCommand.model_validate(command)
-    deps = deps_of(context)
-    now = deps.clock.now()
-    with deps.db.session() as tx:
-        person, tz = cadence.person_zone(tx, cmd.user_id)
-    today = now.astimezone(tz).date()
+def cso(call: Call[CsoRequest]) -> Reply:
+    """`/cso prefs …` and `/cso ooo …`, in the person's own timezone."""
+    tx, request, user = call.tx, call.request, call.user_id
+    person, tz = cadence.person_zone(tx, user)
+    if person is None:  # the authorization refuses people outside the portfolio before this
+        return Reply()
+    now, today = call.now, call.now.astimezone(tz).date()
+    if isinstance(request, ShowPrefs | SetPref):
+        change = request if isinstance(request, SetPref) else None
+        prefs = cadence.prefs(tx, user, change, now)
+        return Reply(text=views.describe_prefs(prefs, tz.key, saved=change is not None))
+    if isinstance(request, CancelOoo):
+        return Reply(text=cadence.cancel_ooo(tx, user, today, now))
+    if isinstance(request, ShowOoo):
+        return Reply(text=cadence.show_ooo(tx, user, today))
     try:
-        request = parse_cso(cmd.text, today)
+        ooo = from_today(request, today)
     except CommandError as err:
-        ack(text=f"{err}\n{CSO_USAGE}")
-        return
-    ack()
-    after_ack(context, lambda: _cso(deps, client, respond, cmd, request, person, tz))
+        return Reply(text=f"{err}\n{CSO_USAGE}")
+    done = cadence.set_ooo(tx, person, ooo.start, ooo.end, now)
+    deps, slack = call.deps, call.deps.slack
+    if not done.heads_up or slack is None:
+        return Reply(text=done.reply)
+    return Reply(text=done.reply, after=lambda: cadence.deliver_heads_up(deps, slack, now))
 
 
-def _cso(
-    deps: Deps,
-    client: WebClient,
-    respond: Respond,
-    cmd: SlashCommand,
-    request: CsoRequest,
-    person: Person | None,
-    tz: ZoneInfo,
-) -> None:
-    if person is None:  # the gate refuses people outside the portfolio before this
-        return
-    now = deps.clock.now()
-    today = now.astimezone(tz).date()
-    heads_up = False
-    with deps.db.transaction() as tx:
-        if isinstance(request, ShowPrefs | SetPref):
-            change = request if isinstance(request, SetPref) else None
-            prefs = cadence.prefs(tx, cmd.user_id, change, now)
-            text = views.describe_prefs(prefs, tz.key, saved=change is not None)
-        elif isinstance(request, SetOoo):
-            done = cadence.set_ooo(tx, person, request.start, request.end, now)
-            text, heads_up = done.reply, done.heads_up
-        elif isinstance(request, CancelOoo):
-            text = cadence.cancel_ooo(tx, cmd.user_id, today, now)
-        else:
-            assert isinstance(request, ShowOoo)
-            text = cadence.show_ooo(tx, cmd.user_id, today)
-    if heads_up:
-        cadence.deliver_heads_up(deps, client, now)
-    respond(text=text, response_type="ephemeral")
+CSO = Command(
+    name="/cso",
+    usage=CSO_USAGE,
+    parse=parse_cso,
+    need=Need.MEMBER,
+    works=cso,
+    help_words=(),  # `/cso help` says what it can change, with the usage
+)
 
 
 def on_menu(
@@ -281,4 +265,4 @@ def register(app: App) -> None:
     registry.action(app, "cadence_snooze", on_snooze, Need.CLIENT_TEAM)
     registry.action(app, "cadence_done", on_done, Need.CLIENT_TEAM)
     registry.view(app, views.SKIP_CALLBACK, on_skip_submitted, Need.CLIENT_TEAM)
-    registry.command(app, "/cso", cso_command, Need.MEMBER)
+    register_command(app, CSO)

@@ -32,7 +32,6 @@ from storage.models import (
     Client,
     Exemption,
     Nudge,
-    Organization,
     OutOfOffice,
     Person,
     PersonPrefs,
@@ -497,10 +496,3 @@ def close_occurrence(
     messages = _close_rows(list(tx.scalars(query)), by=by, outcome=outcome, now=now)
     tx.flush()
     return messages
-
-
-# -- the catalogue a CLI shows --------------------------------------------------------------------
-def catalogue_overrides(tx: Transaction) -> tuple[bool, Any]:
-    """(is there an organization?, its cadence overrides)."""
-    org = tx.get(Organization, 1)
-    return org is not None, ((org.settings if org else None) or {}).get("cadences")

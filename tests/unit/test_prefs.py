@@ -8,7 +8,7 @@ import pytest
 
 from domain.cadence_plan import streak
 from domain.commands import CommandError
-from domain.prefs import CancelOoo, SetOoo, SetPref, ShowOoo, ShowPrefs, parse_cso
+from domain.prefs import CancelOoo, SetOoo, SetPref, ShowOoo, ShowPrefs, from_today, parse_cso
 
 TODAY = date(2026, 11, 20)
 
@@ -75,3 +75,12 @@ def test_the_streak_skips_weekends_holidays_exemptions_and_time_out() -> None:
     assert streak(1, monday, set(), exempt, set(), [], reminded) == 3
     # Days the bot never reminded about are not held against anyone.
     assert streak(1, monday, set(), set(), set(), [], set()) == 1
+
+
+def test_an_ooo_parsed_before_the_persons_date_is_known_is_settled_from_today() -> None:
+    parsed = parse_cso("ooo 2026-11-18 2026-11-25")
+    assert parsed == SetOoo(start=date(2026, 11, 18), end=date(2026, 11, 25))
+    assert isinstance(parsed, SetOoo)
+    assert from_today(parsed, TODAY) == SetOoo(start=TODAY, end=date(2026, 11, 25))
+    with pytest.raises(CommandError, match="in the past"):
+        from_today(SetOoo(start=date(2026, 11, 1), end=date(2026, 11, 2)), TODAY)
