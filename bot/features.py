@@ -10,23 +10,22 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot import digest_cli, flags_cli, health_cli
-from bot.commands import cadence_cli
+from bot import digest_cli, health_cli
+from bot.commands import cadence_cli, flags_cli
 from handlers import (
-    app_events,
+    app_events_listeners,
     cadence_listeners,
     client_update,
     digest,
-    flags,
+    flag_listeners,
     health,
-    messages,
-    outbox_list,
+    message_listeners,
+    outbox_listeners,
     pulse,
     touchpoint,
     win_listeners,
 )
-from scheduling import cadence_jobs
-from scheduling import flags as flag_jobs
+from scheduling import cadence_jobs, flag_jobs
 from scheduling.digest import enqueue_digest
 from scheduling.engine import Enqueuer
 from scheduling.health_nudges import enqueue_health
@@ -41,7 +40,7 @@ class Feature:
 
 
 FEATURES: list[Feature] = [
-    Feature("messages", messages.register),
+    Feature("messages", message_listeners.register),
     Feature("pulse", pulse.register),
     Feature("touchpoint", touchpoint.register),
     Feature("win", win_listeners.register),
@@ -65,13 +64,13 @@ FEATURES: list[Feature] = [
     ),
     Feature(
         "flags",
-        flags.register,
+        flag_listeners.register,
         enqueuers=tuple(flag_jobs.ENQUEUERS),
         commands=flags_cli.add_commands,
     ),
     Feature("client_update", client_update.register),
-    Feature("outbox", outbox_list.register),
-    Feature("app_events", app_events.register),
+    Feature("outbox", outbox_listeners.register),
+    Feature("app_events", app_events_listeners.register),
 ]
 
 

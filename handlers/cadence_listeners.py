@@ -25,7 +25,7 @@ from domain.prefs import (
     parse_cso,
 )
 from handlers import registry
-from handlers.access import refusal
+from handlers.authz import refusal
 from handlers.common import (
     BlockActions,
     ViewSubmission,

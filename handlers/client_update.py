@@ -34,16 +34,16 @@ from domain.flags import FlagKind
 from domain.records import Client
 from domain.update_lint import LintWarning, lint_update
 from handlers import registry
-from handlers.access import refusal
+from handlers.authz import refusal
 from handlers.common import SlashCommand, ViewSubmission, after_ack, deps_of, on_ack
-from handlers.flags import quote
 from handlers.inbox import describe
 from llm.model_client import llm_client
 from llm.update_writer import llm_draft
 from prompts import blocks as bk
+from prompts.flag_views import quote
 from prompts.render import escape_mrkdwn, render
 from storage.activity import record_touchpoint
-from storage.flags import open_flags
+from storage.flag_store import open_flags
 from storage.models import Pulse, Touchpoint, Win
 from storage.portfolio import (
     active_clients,

@@ -19,7 +19,7 @@ from domain.pulse import (
 )
 from domain.records import Client
 from handlers import registry
-from handlers.access import refusal
+from handlers.authz import refusal
 from handlers.common import SlashCommand, after_ack, deps_of
 from prompts import blocks
 from prompts.render import render

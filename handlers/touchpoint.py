@@ -24,7 +24,7 @@ from domain.commands import (
     unknown_client_message,
 )
 from handlers import registry
-from handlers.access import refusal
+from handlers.authz import refusal
 from handlers.common import SlashCommand, ViewSubmission, after_ack, deps_of, on_ack
 from handlers.reminders import after_logged
 from prompts import blocks

@@ -16,12 +16,13 @@ from slack_sdk import WebClient
 from domain.cadence_plan import catalogue_of, recorded_closers, touchpoint_closers
 from domain.calendar import local_date, slack_ts_to_datetime
 from domain.commands import SkipRequest, TouchpointRequest
+from domain.touchpoint import Speaker
 from prompts import cadence_views as views
 from storage import cadence_store as store
 from storage.cadence_store import Message
 from storage.db import Transaction
 from storage.portfolio import client_by_slug, client_timezone, organization, people_by_id
-from storage.recorder import Recorded, Speaker
+from storage.touchpoint_store import Recorded
 from usecases.cadence import refresh_messages
 from usecases.deps import Deps
 
