@@ -31,11 +31,13 @@ from sqlalchemy.engine import Engine, make_url
 from bot.runtime import make_web_client
 from bot.settings import Settings
 from devkit.emulator import SlackEmulator
-from scheduling.cadences import cadence_enqueuer, make_gate, render_batch
+from scheduling.cadence_jobs import enqueue_cadences
 from storage.db import Database
 from storage.models import Client, Organization, Person, Touchpoint
+from usecases.cadence import render_batch
 from usecases.clock import FixedClock
 from usecases.deps import Deps
+from usecases.noise_gate import make_gate
 from usecases.outbox import deliver_due
 
 NY = ZoneInfo("America/New_York")
@@ -167,7 +169,7 @@ def bench(url: str, n_clients: int, n_people: int, deliver: bool) -> list[Result
         )
         deps = Deps(db=db, clock=FixedClock(NOW))
         with measured(counter) as m:
-            new = cadence_enqueuer(deps, NOW)
+            new = enqueue_cadences(deps, NOW)
         results.append(
             Result(
                 "tick at the cutoff", m["seconds"], int(m["statements"]), f"{new} nudges written"
@@ -175,7 +177,7 @@ def bench(url: str, n_clients: int, n_people: int, deliver: bool) -> list[Result
         )
         later = NOW + timedelta(minutes=1)
         with measured(counter) as m:
-            again = cadence_enqueuer(deps, later)
+            again = enqueue_cadences(deps, later)
         results.append(
             Result("steady-state tick", m["seconds"], int(m["statements"]), f"{again} new")
         )

@@ -13,7 +13,7 @@ from slack_bolt import App
 from bot.commands import cadence_cli, digest_cli, flags_cli, health_cli
 from handlers import (
     app_events_listeners,
-    cadence,
+    cadence_listeners,
     client_update,
     digest_listeners,
     flag_listeners,
@@ -24,8 +24,7 @@ from handlers import (
     touchpoint,
     win_listeners,
 )
-from scheduling import digest_jobs, flag_jobs, health_jobs
-from scheduling.cadences import cadence_enqueuer
+from scheduling import cadence_jobs, digest_jobs, flag_jobs, health_jobs
 from scheduling.engine import Enqueuer
 
 
@@ -44,8 +43,8 @@ FEATURES: list[Feature] = [
     Feature("win", win_listeners.register),
     Feature(
         "cadence",
-        cadence.register,
-        enqueuers=(("cadences", cadence_enqueuer),),
+        cadence_listeners.register,
+        enqueuers=cadence_jobs.ENQUEUERS,
         commands=cadence_cli.add_commands,
     ),
     Feature(

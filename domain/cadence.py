@@ -1,39 +1,21 @@
-"""The cadence catalogue (seed 000 §3-4, seed 004) and the calendar arithmetic of the engine.
+"""The cadence catalogue: every rhythm of the process, as data.
 
-The catalogue is data (`domain/cadences.yaml`), validated here with errors that name the entry
-id and the field; an organization overrides it by id from its portfolio file.
-
-The arithmetic is pure: every function takes `now` (an aware datetime) and a `ZoneInfo`.
-Rules, in one place:
-
-* Only business days produce occurrences: a weekday in `working_days` (Mon-Fri by default)
-  that is not a public holiday of `holiday_country`/`holiday_subdiv`.
-* Weekly: the cadence's weekday of each ISO week; if that day is not a business day, the
-  previous business day of the same ISO week, else the next one of that week, else none.
-  `interval_weeks: 2` keeps every other week, counted from the ISO week of 1970-01-05.
-* Monthly / quarterly: `first_business_day`, `last_business_day`, or a day number (clamped to
-  the month's length) moved like weekly: previous business day of the month, else the next.
-* Lifecycle: `anchor` (contract_start / contract_end) + `offset_days`, moved forward to the next
-  business day on which the person is not out of office (a one-off must not be lost). Its
-  period key is the anchor and its date ("contract_end:2026-12-31"), so a renewed contract
-  gets its own occurrence.
-* Out of office (inclusive date ranges) drops daily, weekly, monthly and quarterly days.
-* The due moment is `at` local time on the day (DST-correct: built in the zone, then converted
-  to UTC); an occurrence expires `grace` later. A missed tick is caught up until then.
+The catalogue is `domain/cadences.yaml`, validated here with errors that name the entry id and
+the field; an organization overrides it by id from its portfolio file. When each cadence falls
+is `domain.cadence_schedule`; what a tick sends is `domain.cadence_plan`.
+docs/process.md, "Cadences".
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from importlib.resources import files
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import (
@@ -46,20 +28,15 @@ from pydantic import (
     model_validator,
 )
 
-from domain.calendar import IsoWeek, holidays_between, local_date
 from domain.commands import TouchpointKind, suggest
 from domain.portfolio import Role
 
-WORKING_DAYS: tuple[int, ...] = (0, 1, 2, 3, 4)
 CLOSERS = ("win", "pulse", "click")
 DAY_SPECS = ("first_business_day", "last_business_day")
 SCHEDULE_KINDS = ("daily", "weekly", "monthly", "quarterly", "lifecycle")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
-_EPOCH_MONDAY = date(1970, 1, 5)
-
-OooRange = tuple[date, date]
 
 
 class CadenceError(ValueError):
@@ -214,7 +191,7 @@ _MIN_PERIOD = {
 class Cadence(_Strict):
     id: str
     title: str = Field(min_length=1)
-    why: str = Field(min_length=1, description="one line citing the seed")
+    why: str = Field(min_length=1, description="one line: why the process asks for it")
     roles: tuple[Role, ...] = Field(min_length=1)
     per_client: bool
     schedule: Schedule
@@ -544,270 +521,3 @@ def format_catalogue(cat: Catalogue) -> str:
     for cells, why in rows:
         out += [line(cells), " " * (widths[0] + 2) + f"why: {why}"]
     return "\n".join(out)
-
-
-# -- calendar arithmetic -------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Occurrence:
-    cadence_id: str
-    period: str  # the natural-key period: "2026-11-20", "2026-W47", "2026-11", "2026Q4", ...
-    local_day: date
-    due_at: datetime  # aware, UTC
-    expires_at: datetime  # due_at + grace: not sent at or after this moment
-
-
-def is_out(day: date, ooo_ranges: Iterable[OooRange]) -> bool:
-    """True if `day` falls inside any inclusive (start, end) out-of-office range."""
-    return any(min(a, b) <= day <= max(a, b) for a, b in ooo_ranges)
-
-
-def period_key(cadence: Cadence, local_day: date, *, anchor_date: date | None = None) -> str:
-    """The period an occurrence on `local_day` belongs to (part of the nudge's natural key)."""
-    s = cadence.schedule
-    if isinstance(s, DailySchedule):
-        return local_day.isoformat()
-    if isinstance(s, WeeklySchedule):
-        return str(IsoWeek.of(local_day))
-    if isinstance(s, MonthlySchedule):
-        return f"{local_day.year:04d}-{local_day.month:02d}"
-    if isinstance(s, QuarterlySchedule):
-        return f"{local_day.year:04d}Q{(local_day.month - 1) // 3 + 1}"
-    return f"{s.anchor}:{(anchor_date or local_day).isoformat()}"
-
-
-@lru_cache(maxsize=256)
-def _holiday_days(country: str, subdiv: str | None, year: int) -> frozenset[date]:
-    return frozenset(holidays_between(country, date(year, 1, 1), date(year, 12, 31), subdiv))
-
-
-class _BusinessDays:
-    """Business-day test for one person: working weekdays minus public holidays."""
-
-    def __init__(self, country: str, subdiv: str | None, working_days: Iterable[int]):
-        days = frozenset(working_days)
-        if not days or not days <= set(range(7)):
-            raise ValueError(f"working_days must be weekday numbers 0-6 (Monday=0), got {days}")
-        self.working_days = days
-        self.country, self.subdiv = country, subdiv
-
-    def __call__(self, day: date) -> bool:
-        return day.weekday() in self.working_days and day not in _holiday_days(
-            self.country, self.subdiv, day.year
-        )
-
-
-def _nearest(days: list[date], target: int, ok: Callable[[date], bool]) -> date | None:
-    """days[target] if ok, else the closest earlier ok day, else the closest later one."""
-    for d in reversed(days[: target + 1]):
-        if ok(d):
-            return d
-    for d in days[target + 1 :]:
-        if ok(d):
-            return d
-    return None
-
-
-def _month_days(year: int, month: int) -> list[date]:
-    first = date(year, month, 1)
-    nxt = date(year + month // 12, month % 12 + 1, 1)
-    return [first + timedelta(days=i) for i in range((nxt - first).days)]
-
-
-def _day_in_month(year: int, month: int, spec: DaySpec, ok: Callable[[date], bool]) -> date | None:
-    days = _month_days(year, month)
-    if spec == "first_business_day":
-        return next((d for d in days if ok(d)), None)
-    if spec == "last_business_day":
-        return next((d for d in reversed(days) if ok(d)), None)
-    return _nearest(days, min(int(spec), len(days)) - 1, ok)
-
-
-def _months(first: date, last: date) -> Iterable[tuple[int, int]]:
-    y, m = first.year, first.month
-    while (y, m) <= (last.year, last.month):
-        yield y, m
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-
-
-def _candidate_days(
-    cadence: Cadence,
-    first: date,
-    last: date,
-    ok: Callable[[date], bool],
-    ooo: Sequence[OooRange],
-    contract_start: date | None,
-    contract_end: date | None,
-) -> list[tuple[date, date | None]]:
-    """(local day, lifecycle anchor date) pairs of the cadence's days between first and last."""
-    s = cadence.schedule
-    found: list[date] = []
-    if isinstance(s, DailySchedule):
-        found = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-        found = [d for d in found if ok(d)]
-    elif isinstance(s, WeeklySchedule):
-        week, end_week = IsoWeek.of(first), IsoWeek.of(last)
-        while week <= end_week:
-            if ((week.monday - _EPOCH_MONDAY).days // 7) % s.interval_weeks == 0:
-                day = _nearest(week.days(), s.weekday.number, ok)
-                if day is not None:
-                    found.append(day)
-            week = week.shift(1)
-    elif isinstance(s, MonthlySchedule | QuarterlySchedule):
-        for y, m in _months(first, last):
-            if isinstance(s, QuarterlySchedule) and (m - 1) % 3 != s.month - 1:
-                continue
-            day = _day_in_month(y, m, s.day, ok)
-            if day is not None:
-                found.append(day)
-    else:
-        anchor = contract_start if s.anchor == "contract_start" else contract_end
-        if anchor is None:
-            return []
-        day = anchor + timedelta(days=s.offset_days)
-        for _ in range(62):  # forward past weekends, holidays and time out of office
-            if ok(day) and not is_out(day, ooo):
-                return [(day, anchor)]
-            day += timedelta(days=1)
-        return []
-    return [(d, None) for d in found if not is_out(d, ooo)]
-
-
-def _aware(moment: datetime, name: str) -> None:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"naive datetime for {name}: times must be timezone-aware")
-
-
-def occurrences_between(
-    cadence: Cadence,
-    tz: ZoneInfo,
-    start: datetime,
-    end: datetime,
-    *,
-    holiday_country: str,
-    holiday_subdiv: str | None = None,
-    working_days: Iterable[int] = WORKING_DAYS,
-    contract_start: date | None = None,
-    contract_end: date | None = None,
-    ooo: Sequence[OooRange] = (),
-) -> list[Occurrence]:
-    """Occurrences of an enabled cadence with `start <= due_at < end`, by due time.
-
-    A disabled cadence has none. `tz` is the person's zone: `at` is read there.
-    """
-    _aware(start, "start")
-    _aware(end, "end")
-    ok = _BusinessDays(holiday_country, holiday_subdiv, working_days)
-    if not cadence.enabled or end <= start:
-        return []
-    first = local_date(start, tz) - timedelta(days=1)
-    last = local_date(end, tz) + timedelta(days=1)
-    out = []
-    for day, anchor in _candidate_days(cadence, first, last, ok, ooo, contract_start, contract_end):
-        due = datetime.combine(day, cadence.at, tzinfo=tz).astimezone(UTC)
-        if start <= due < end:
-            period = period_key(cadence, day, anchor_date=anchor)
-            out.append(Occurrence(cadence.id, period, day, due, due + cadence.grace))
-    return sorted(out, key=lambda o: o.due_at)
-
-
-def due_now(
-    cadence: Cadence,
-    tz: ZoneInfo,
-    now: datetime,
-    *,
-    holiday_country: str,
-    holiday_subdiv: str | None = None,
-    working_days: Iterable[int] = WORKING_DAYS,
-    contract_start: date | None = None,
-    contract_end: date | None = None,
-    ooo: Sequence[OooRange] = (),
-) -> Occurrence | None:
-    """The occurrence with `due_at <= now < expires_at` (the latest one if several), or None.
-
-    The engine calls this every minute: a missed tick is caught up while within grace; once
-    the grace has passed the occurrence is gone (dropped, never sent late).
-    """
-    _aware(now, "now")
-    live = [
-        o
-        for o in occurrences_between(
-            cadence,
-            tz,
-            now - cadence.grace,
-            now + timedelta(microseconds=1),
-            holiday_country=holiday_country,
-            holiday_subdiv=holiday_subdiv,
-            working_days=working_days,
-            contract_start=contract_start,
-            contract_end=contract_end,
-            ooo=ooo,
-        )
-        if o.due_at <= now < o.expires_at
-    ]
-    return live[-1] if live else None
-
-
-# -- working hours -------------------------------------------------------------------------------
-def within_working_hours(
-    now: datetime,
-    tz: ZoneInfo,
-    start: str | time = "09:00",
-    end: str | time = "18:00",
-    *,
-    working_days: Iterable[int] = WORKING_DAYS,
-    holiday_country: str = "",
-    holiday_subdiv: str | None = None,
-    ooo: Sequence[OooRange] = (),
-) -> bool:
-    """True if `now` is on a business day of the person, at local `start <= time < end`.
-
-    Quiet hours are everything else. Windows crossing midnight are not supported.
-    """
-    begin, finish = _window(start, end)
-    _aware(now, "now")
-    local = now.astimezone(tz)
-    ok = _BusinessDays(holiday_country, holiday_subdiv, working_days)
-    day = local.date()
-    return ok(day) and not is_out(day, ooo) and begin <= local.time().replace(tzinfo=None) < finish
-
-
-def next_working_moment(
-    now: datetime,
-    tz: ZoneInfo,
-    start: str | time = "09:00",
-    end: str | time = "18:00",
-    *,
-    working_days: Iterable[int] = WORKING_DAYS,
-    holiday_country: str = "",
-    holiday_subdiv: str | None = None,
-    ooo: Sequence[OooRange] = (),
-) -> datetime:
-    """`now` (in UTC) if within working hours, else the next local `start` on a working day."""
-    begin, _ = _window(start, end)
-    kwargs: dict[str, Any] = {
-        "working_days": working_days,
-        "holiday_country": holiday_country,
-        "holiday_subdiv": holiday_subdiv,
-        "ooo": ooo,
-    }
-    if within_working_hours(now, tz, start, end, **kwargs):
-        return now.astimezone(UTC)
-    ok = _BusinessDays(holiday_country, holiday_subdiv, working_days)
-    local = now.astimezone(tz)
-    day = local.date()
-    if local.time().replace(tzinfo=None) >= begin:
-        day += timedelta(days=1)
-    for _ in range(400):
-        if ok(day) and not is_out(day, ooo):
-            return datetime.combine(day, begin, tzinfo=tz).astimezone(UTC)
-        day += timedelta(days=1)
-    raise ValueError("no working day within 400 days (check working days and out-of-office)")
-
-
-def _window(start: str | time, end: str | time) -> tuple[time, time]:
-    begin, finish = parse_hhmm(start), parse_hhmm(end)
-    if begin >= finish:
-        raise ValueError(
-            f"working hours {begin:%H:%M}-{finish:%H:%M}: the start must be before the end"
-        )
-    return begin, finish

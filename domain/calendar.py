@@ -1,11 +1,13 @@
-"""Calendar truth: ISO weeks, business days, public holidays and local dates."""
+"""Calendar truth: ISO weeks, business days, public holidays, local dates, and the one work
+calendar (`WorkCalendar`: business days, working hours, time out of office) that cadences, flag
+loops and the KPI share. docs/process.md, "Business days and time zones"."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -82,8 +84,15 @@ def holidays_between(
     return {d: n for d, n in cal.items() if start <= d <= end}
 
 
+@lru_cache(maxsize=256)
+def holidays_of_year(country: str, subdiv: str | None, year: int) -> frozenset[date]:
+    """The public holidays of one year (cached: the engine asks per day, thousands of times)."""
+    return frozenset(holidays_between(country, date(year, 1, 1), date(year, 12, 31), subdiv))
+
+
 def is_business_day(day: date, country: str, subdiv: str | None = None) -> bool:
-    return day.weekday() < 5 and day not in holidays_between(country, day, day, subdiv)
+    """Monday to Friday, minus the public holidays of the country (and subdivision)."""
+    return day.weekday() < 5 and day not in holidays_of_year(country, subdiv, day.year)
 
 
 def business_days(days: Iterable[date], country: str, subdiv: str | None = None) -> list[date]:
@@ -106,6 +115,113 @@ def local_datetime(day: date, at: time, tz: ZoneInfo) -> datetime:
 
 
 def slack_ts_to_datetime(ts: str) -> datetime:
-    from datetime import UTC
-
     return datetime.fromtimestamp(float(ts), tz=UTC)
+
+
+# -- the work calendar ---------------------------------------------------------------------------
+WORKING_DAYS: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday to Friday (date.weekday())
+
+OooRange = tuple[date, date]  # an inclusive out-of-office range
+
+
+def is_out(day: date, ooo_ranges: Iterable[OooRange]) -> bool:
+    """True if `day` falls inside any inclusive (start, end) out-of-office range."""
+    return any(min(a, b) <= day <= max(a, b) for a, b in ooo_ranges)
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    """One person's (or one client's) working time, in one timezone: business days (working
+    weekdays minus public holidays, minus time out of office) and a working day from `start`
+    to `end` local time. Every caller says its own hours: the cadence engine a person's
+    (09:00-18:00 unless their quiet hours say otherwise), the flag loops the organization's
+    workday (09:00-17:00 by default)."""
+
+    tz: ZoneInfo
+    country: str = ""
+    subdiv: str | None = None
+    start: time = time(9)
+    end: time = time(17)
+    working_days: tuple[int, ...] = WORKING_DAYS
+    ooo: Sequence[OooRange] = field(default=())
+
+    def __post_init__(self) -> None:
+        days = frozenset(self.working_days)
+        if not days or not days <= set(range(7)):
+            raise ValueError(f"working_days must be weekday numbers 0-6 (Monday=0), got {days}")
+        if self.start >= self.end:
+            raise ValueError(
+                f"working hours {self.start:%H:%M}-{self.end:%H:%M}: the start must be before "
+                "the end"
+            )
+
+    def is_business_day(self, day: date) -> bool:
+        """A working weekday that is not a public holiday (out of office not considered)."""
+        return day.weekday() in self.working_days and day not in holidays_of_year(
+            self.country, self.subdiv, day.year
+        )
+
+    def is_workday(self, day: date) -> bool:
+        """A business day the person is not out of office."""
+        return self.is_business_day(day) and not is_out(day, self.ooo)
+
+    def _open(self, day: date) -> datetime:
+        return datetime.combine(day, self.start, tzinfo=self.tz)
+
+    def _close(self, day: date) -> datetime:
+        return datetime.combine(day, self.end, tzinfo=self.tz)
+
+    def _next_workday(self, day: date) -> date:
+        for _ in range(400):
+            day += timedelta(days=1)
+            if self.is_workday(day):
+                return day
+        raise ValueError("no working day within 400 days (check working days and out-of-office)")
+
+    def is_open(self, moment: datetime) -> bool:
+        """True if `moment` is on a workday, at local `start <= time < end` (quiet hours are
+        everything else)."""
+        _aware(moment)
+        local = moment.astimezone(self.tz)
+        day = local.date()
+        return self.is_workday(day) and self.start <= local.time().replace(tzinfo=None) < self.end
+
+    def clamp(self, moment: datetime) -> datetime:
+        """The moment itself (local time) during working hours, else the next opening."""
+        _aware(moment)
+        local = moment.astimezone(self.tz)
+        day = local.date()
+        if self.is_workday(day):
+            if local < self._open(day):
+                return self._open(day)
+            if local < self._close(day):
+                return local
+        return self._open(self._next_workday(day))
+
+    def next_open(self, moment: datetime) -> datetime:
+        """`moment` (in UTC) if within working hours, else the next opening (in UTC)."""
+        return self.clamp(moment).astimezone(UTC)
+
+    def add_hours(self, moment: datetime, hours: float) -> datetime:
+        """`hours` of working time after `moment` (nights, weekends and holidays don't count)."""
+        left = timedelta(hours=hours)
+        current = self.clamp(moment)
+        while True:
+            close = self._close(current.date())
+            if current + left <= close:
+                return current + left
+            left -= close - current
+            current = self._open(self._next_workday(current.date()))
+
+    def add_days(self, moment: datetime, days: int) -> datetime:
+        """The same working time `days` business days later (a Friday flag is due Monday)."""
+        current = self.clamp(moment)
+        day = current.date()
+        for _ in range(days):
+            day = self._next_workday(day)
+        return datetime.combine(day, current.timetz().replace(tzinfo=None), tzinfo=self.tz)
+
+
+def _aware(moment: datetime) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("naive datetime: times must be timezone-aware")

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from domain.calendar import is_business_day
+from domain.calendar import WorkCalendar as WorkCalendar  # business time, at the flags' hours
 from domain.flags import FlagVocabulary
 
 logger = logging.getLogger(__name__)
@@ -85,64 +84,6 @@ class FlagSettings(BaseModel):
         except ValidationError as exc:
             logger.warning("organization settings 'flags' ignored (%s): using defaults", exc)
             return cls()
-
-
-# -- business time -----------------------------------------------------------------------------
-class WorkCalendar(BaseModel):
-    """Business days (weekends and public holidays off) and a working day, in one timezone."""
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-
-    tz: ZoneInfo
-    country: str = ""
-    subdiv: str | None = None
-    start: time = time(9)
-    end: time = time(17)
-
-    def is_workday(self, day: date) -> bool:
-        return is_business_day(day, self.country, self.subdiv)
-
-    def _open(self, day: date) -> datetime:
-        return datetime.combine(day, self.start, tzinfo=self.tz)
-
-    def _close(self, day: date) -> datetime:
-        return datetime.combine(day, self.end, tzinfo=self.tz)
-
-    def _next_workday(self, day: date) -> date:
-        day += timedelta(days=1)
-        while not self.is_workday(day):
-            day += timedelta(days=1)
-        return day
-
-    def clamp(self, moment: datetime) -> datetime:
-        """The moment itself during working hours, else the next opening."""
-        local = moment.astimezone(self.tz)
-        day = local.date()
-        if self.is_workday(day):
-            if local < self._open(day):
-                return self._open(day)
-            if local < self._close(day):
-                return local
-        return self._open(self._next_workday(day))
-
-    def add_hours(self, moment: datetime, hours: float) -> datetime:
-        """`hours` of working time after `moment` (nights, weekends and holidays don't count)."""
-        left = timedelta(hours=hours)
-        current = self.clamp(moment)
-        while True:
-            close = self._close(current.date())
-            if current + left <= close:
-                return current + left
-            left -= close - current
-            current = self._open(self._next_workday(current.date()))
-
-    def add_days(self, moment: datetime, days: int) -> datetime:
-        """The same working time `days` business days later (a Friday flag is due Monday)."""
-        current = self.clamp(moment)
-        day = current.date()
-        for _ in range(days):
-            day = self._next_workday(day)
-        return datetime.combine(day, current.timetz().replace(tzinfo=None), tzinfo=self.tz)
 
 
 # -- the loops ---------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""`/cso prefs` and `/cso ooo`: a person's nudge settings and time out of office, parsed."""
+"""A person's nudge settings (`Prefs`), and `/cso prefs` and `/cso ooo` parsed."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, time, timedelta
 from typing import Literal
 
@@ -20,6 +21,47 @@ CSO_USAGE = (
 SETTINGS = ("standup", "cutoff", "quiet", "cap")
 MAX_OOO_DAYS = 92
 _RANGE = re.compile(r"^(\d{1,2}:\d{2})\s*[-–]\s*(\d{1,2}:\d{2})$")
+DEFAULT_QUIET = (time(18, 0), time(9, 0))
+DEFAULT_CAP = 6
+
+
+@dataclass(frozen=True)
+class Prefs:
+    """A person's nudge settings; unset ones are the defaults."""
+
+    standup: time | None = None
+    cutoff: time | None = None
+    quiet_start: time = DEFAULT_QUIET[0]
+    quiet_end: time = DEFAULT_QUIET[1]
+    daily_cap: int = DEFAULT_CAP
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        standup: str | None = None,
+        cutoff: str | None = None,
+        quiet_start: str | None = None,
+        quiet_end: str | None = None,
+        daily_cap: int | None = None,
+    ) -> Prefs:
+        """From the stored settings ("HH:MM" strings; None is the default)."""
+        return cls(
+            standup=parse_hhmm(standup) if standup else None,
+            cutoff=parse_hhmm(cutoff) if cutoff else None,
+            quiet_start=parse_hhmm(quiet_start) if quiet_start else DEFAULT_QUIET[0],
+            quiet_end=parse_hhmm(quiet_end) if quiet_end else DEFAULT_QUIET[1],
+            daily_cap=daily_cap if daily_cap is not None else DEFAULT_CAP,
+        )
+
+    @property
+    def times(self) -> dict[str, time | None]:
+        return {"standup": self.standup, "cutoff": self.cutoff}
+
+    @property
+    def working_hours(self) -> tuple[time, time]:
+        """Quiet hours run evening to morning: working hours are what is left."""
+        return self.quiet_end, self.quiet_start
 
 
 class ShowPrefs(BaseModel):
@@ -69,8 +111,9 @@ def _day(word: str) -> date:
         ) from None
 
 
-def parse_cso(text: str, today: date) -> CsoRequest:
-    """Parse the text of `/cso`. `today` is the person's local date (for OOO sanity checks)."""
+def parse_cso(text: str, today: date | None = None) -> CsoRequest:
+    """Parse the text of `/cso`. `today` is the person's local date (for OOO sanity checks:
+    without it, `from_today` applies them once the person's date is known)."""
     words = split_words(text)
     if not words or words[0].lower() in ("help", "?"):
         raise CommandError("What would you like to change?")
@@ -123,7 +166,7 @@ def _parse_prefs(words: list[str]) -> CsoRequest:
 _EX = {"standup": "09:30", "cutoff": "16:00", "quiet": "18:00-09:00", "cap": "6"}
 
 
-def _parse_ooo(words: list[str], today: date) -> CsoRequest:
+def _parse_ooo(words: list[str], today: date | None) -> CsoRequest:
     if not words:
         return ShowOoo()
     if words[0].lower() in ("cancel", "off", "back", "clear"):
@@ -134,8 +177,17 @@ def _parse_ooo(words: list[str], today: date) -> CsoRequest:
     end = _day(words[1]) if len(words) == 2 else start
     if end < start:
         raise CommandError(f"The last day ({end}) is before the first ({start})")
-    if end < today:
+    if today is not None and end < today:
         raise CommandError(f"{end} is in the past: out of office is for today or later")
     if (end - start) > timedelta(days=MAX_OOO_DAYS):
         raise CommandError(f"That is more than {MAX_OOO_DAYS} days: split it, or ask your lead")
-    return SetOoo(start=max(start, today) if start < today else start, end=end)
+    request = SetOoo(start=start, end=end)
+    return from_today(request, today) if today is not None else request
+
+
+def from_today(request: SetOoo, today: date) -> SetOoo:
+    """Out of office from the person's today on: an end in the past is refused, a start in
+    the past begins today."""
+    if request.end < today:
+        raise CommandError(f"{request.end} is in the past: out of office is for today or later")
+    return SetOoo(start=max(request.start, today), end=request.end)

@@ -17,10 +17,10 @@ from domain.touchpoint import ChannelMessage, Speaker
 from handlers import registry
 from handlers.common import MessageEvent, after_ack, deps_of
 from handlers.flag_listeners import queue_detection
-from handlers.reminders import after_message
 from storage.touchpoint_store import Recorded, record_channel_message
 from usecases.deps import Deps
 from usecases.flag_detection import record_internal_message
+from usecases.reminders import after_message
 
 logger = logging.getLogger(__name__)
 

@@ -23,11 +23,11 @@ from handlers.authz import refusal
 from handlers.common import SlashCommand, after_ack, deps_of
 from prompts import blocks
 from prompts.render import render
-from scheduling.cadences import after_recorded
 from storage.activity import record_pulse
 from storage.portfolio import active_clients, client_by_slug, clients_of
 from storage.pulse import load_cards
 from usecases.privacy import ChannelGuard
+from usecases.reminders import after_recorded
 
 
 def render_cards(cards: list[PulseCard], *, title: str) -> tuple[list[blocks.Block], str]:

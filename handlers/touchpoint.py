@@ -26,7 +26,6 @@ from domain.commands import (
 from handlers import registry
 from handlers.authz import refusal
 from handlers.common import SlashCommand, ViewSubmission, after_ack, deps_of, on_ack
-from handlers.reminders import after_logged
 from prompts import blocks
 from prompts.render import render
 from storage.activity import record_exemption, record_touchpoint
@@ -39,6 +38,7 @@ from storage.portfolio import (
     people_by_id,
 )
 from usecases.deps import Deps
+from usecases.reminders import after_logged
 
 MODAL_CALLBACK = "touchpoint_modal"
 BACKDATE_DAYS = 14

@@ -15,9 +15,9 @@ from domain.commands import (
 )
 from handlers.slash import Call, Command, Reply, register_command
 from prompts.render import render
-from scheduling.cadences import after_recorded
 from storage.activity import record_win
 from storage.portfolio import client_timezone, organization, people_by_id
+from usecases.reminders import after_recorded
 
 
 def record(call: Call[WinRequest]) -> Reply:

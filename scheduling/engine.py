@@ -15,8 +15,9 @@ from datetime import datetime
 
 from slack_sdk import WebClient
 
-from scheduling.cadences import make_gate, render_batch
+from usecases.cadence import render_batch
 from usecases.deps import Deps
+from usecases.noise_gate import make_gate
 from usecases.outbox import Delivery, Gate, deliver_due, read_client
 
 logger = logging.getLogger(__name__)

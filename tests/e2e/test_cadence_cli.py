@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
+import pytest
+
+from bot.commands.cadence_cli import add_commands
+from bot.settings import Settings
 from devkit.emulator import SlackEmulator
 from tests.conftest import SAMPLE_PORTFOLIO, TOKEN
 from tests.e2e.test_cli import run
@@ -33,7 +38,7 @@ def test_tick_now_sends_what_is_due_once(
     first = run("tick", "--now", "2026-11-20T15:05:00-05:00", env=env)
     assert first.returncode == 0, first.stderr
     assert "tick at 2026-11-20T20:05:00+00:00:" in first.stdout
-    # 6 cadence nudges, plus the health checks and the Globex renewal milestone (issue 5)
+    # 6 cadence nudges, plus the health checks and the Globex renewal milestone
     assert "U0CSO1: 9 nudge(s) sent" in first.stdout
     [dm] = emulator.calls("chat.postMessage")
     assert dm["channel"] == "U0CSO1" and dm["text"].startswith(
@@ -107,3 +112,30 @@ def test_the_scheduler_worker_ticks_without_http(
         proc.terminate()
         output, _ = proc.communicate(timeout=20)
     assert "Traceback" not in output
+
+
+def _cadence_cli(argv: list[str], settings: Settings) -> int:
+    """`bot.commands.cadence_cli` on a parser of its own (as the CLI registers it)."""
+    parser = argparse.ArgumentParser(prog="csobot")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.handler(args, settings))
+
+
+def test_the_cadence_cli_module_shows_the_catalogue(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _cadence_cli(["cadence", "show"], settings) == 0
+    shown = capsys.readouterr().out
+    assert "triangle-sync" in shown  # no portfolio imported yet: the default catalogue
+    assert (
+        _cadence_cli(["cadence", "show", "--portfolio", str(_portfolio(tmp_path))], settings) == 0
+    )
+    out = capsys.readouterr().out
+    tri = next(line for line in out.splitlines() if line.startswith("triangle-sync"))
+    assert "10:00" in tri and "CSO+SL+EP" in tri
+    assert f"Overrides from {tmp_path / 'portfolio.yaml'}: evidence-of-value, triangle-sync" in out
+    bad = '  settings:\n    cadences:\n      triangle-sync: {at: "25:00"}\n'
+    path = _portfolio(tmp_path, bad)
+    assert _cadence_cli(["cadence", "show", "--portfolio", str(path)], settings) == 1
+    assert "cadence triangle-sync.at" in capsys.readouterr().err

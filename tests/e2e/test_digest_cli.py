@@ -149,12 +149,12 @@ def _record_history(bot: BotHarness) -> None:
 
     from sqlalchemy import select
 
-    from scheduling.cadences import mark_done
     from storage.activity import record_touchpoint
-    from storage.cadence import add_ooo
+    from storage.cadence_store import add_ooo, nudge_by_key
     from storage.models import Nudge
     from storage.portfolio import client_by_slug
     from tests.conftest import NY
+    from usecases.cadence import mark_done
     from usecases.outbox import NudgeSpec, enqueue
 
     with bot.db.transaction() as s:
@@ -195,7 +195,9 @@ def _record_history(bot: BotHarness) -> None:
                 due,
             )
         [first] = s.scalars(select(Nudge).where(Nudge.period == "2026-11-11")).all()
-        mark_done(s, first, by="U0CSO1", now=datetime(2026, 11, 11, 15, tzinfo=NY))
+        record = nudge_by_key(s, first.key)
+        assert record is not None
+        mark_done(s, record, by="U0CSO1", now=datetime(2026, 11, 11, 15, tzinfo=NY))
 
 
 def test_the_charts_weeks_are_csobot_kpi_json_week_by_week(bot: BotHarness) -> None:

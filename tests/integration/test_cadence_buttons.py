@@ -8,12 +8,14 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select
 
 from devkit.emulator import Call
 from domain.calendar import IsoWeek
 from scheduling.engine import tick
+from storage import cadence_store
 from storage.kpi_store import load_week_kpi
 from storage.models import CadenceDone, Exemption, Nudge, Touchpoint
 from tests.conftest import NY, BotHarness, wait_until
@@ -398,3 +400,57 @@ def test_prefs_standup_moves_the_stand_up_reminder(bot: BotHarness) -> None:
     assert not any(k.startswith("standup-pulse:U0CSO1") for d in early.deliveries for k in d.keys)
     report = at(bot, datetime(2026, 11, 20, 10, 15, tzinfo=NY))
     assert any(k.startswith("standup-pulse:U0CSO1") for d in report.deliveries for k in d.keys)
+
+
+# -- a click is atomic -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("action", "breaks"),
+    [
+        ("cadence_done", "close_occurrence"),  # after the Done mark is written
+        ("cadence_snooze", "close_nudge"),  # after the snoozed reminder is queued
+    ],
+)
+def test_a_click_that_breaks_midway_writes_nothing(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch, action: str, breaks: str
+) -> None:
+    moment = WEDNESDAY_SYNC if action == "cadence_done" else FRIDAY_CUTOFF
+    at(bot, moment)
+    cadence = "triangle-sync" if action == "cadence_done" else "touchpoint-cutoff"
+    row = nudge(bot, cadence, slug_id=client_id(bot, "acme"))
+    broke: list[str] = []
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        broke.append(breaks)
+        raise RuntimeError("the database went away mid-click")
+
+    monkeypatch.setattr(cadence_store, breaks, boom)
+    click(bot, row, action)
+    assert wait_until(lambda: broke)
+    bot.settle()
+    with bot.db.session() as s:
+        assert s.scalars(select(CadenceDone)).all() == []
+        assert s.scalars(select(Nudge).where(Nudge.key.endswith(":snooze1"))).all() == []
+        assert s.get(Nudge, row.id).status == "sent"
+
+
+def test_a_skip_that_breaks_midway_records_no_exemption(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at(bot, FRIDAY_CUTOFF)
+    row = nudge(bot, "touchpoint-cutoff", slug_id=client_id(bot, "globex"))
+    click(bot, row, "cadence_skip")
+    [opened] = bot.emulator.wait_for("views.open")
+    broke: list[str] = []
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        broke.append("close_for_client")
+        raise RuntimeError("the database went away mid-click")
+
+    monkeypatch.setattr(cadence_store, "close_for_client", boom)
+    status, _ = submit(bot, opened["view"], {"reason": {"value": {"value": "Client offsite"}}})
+    assert status == 200
+    assert wait_until(lambda: broke)
+    bot.settle()
+    with bot.db.session() as s:
+        assert s.scalars(select(Exemption)).all() == []
+        assert s.get(Nudge, row.id).status == "sent"

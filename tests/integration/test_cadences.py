@@ -17,7 +17,7 @@ from bot.runtime import make_web_client
 from bot.settings import Settings
 from devkit.emulator import SlackEmulator
 from domain.calendar import IsoWeek
-from scheduling.cadences import cadence_enqueuer
+from scheduling.cadence_jobs import enqueue_cadences as cadence_enqueuer
 from scheduling.engine import tick
 from storage.activity import record_touchpoint, record_win
 from storage.db import Database
@@ -226,9 +226,9 @@ def test_the_dst_change_moves_the_utc_moment_not_the_local_time(bot: BotHarness)
 def test_two_engines_ticking_at_once_send_each_nudge_once(
     db_url: str, emulator: SlackEmulator, settings: Settings
 ) -> None:
-    seed = Database(db_url)
-    load_portfolio(seed)
-    seed.dispose()
+    loader = Database(db_url)
+    load_portfolio(loader)
+    loader.dispose()
     now = datetime(2026, 11, 18, 15, 5, tzinfo=NY)
     barrier = threading.Barrier(3)
     errors: list[BaseException] = []

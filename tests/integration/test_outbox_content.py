@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from domain.cadence_plan import CUTOFF
 from prompts import blocks as bk
-from scheduling.cadences import CUTOFF
 from storage.models import Nudge
 from tests.conftest import NY, SAMPLE_PORTFOLIO, BotHarness, load_portfolio
 from tests.integration.test_cadence_buttons import at

@@ -1,4 +1,5 @@
-"""The cadence catalogue (seed 000 §3-4, seed 004) and its calendar arithmetic."""
+"""The cadence catalogue, its calendar arithmetic and the working hours of the shared work
+calendar."""
 
 from __future__ import annotations
 
@@ -11,46 +12,41 @@ import pytest
 from domain.cadence import (
     CadenceError,
     Catalogue,
-    Occurrence,
-    due_now,
     effective_catalogue,
     format_catalogue,
-    is_out,
     load_default_catalogue,
-    next_working_moment,
-    occurrences_between,
     parse_catalogue,
-    period_key,
-    within_working_hours,
 )
+from domain.cadence_schedule import Occurrence, due_now, occurrences_between, period_key
+from domain.calendar import WorkCalendar, is_out
 from domain.portfolio import Role
 
 NY = ZoneInfo("America/New_York")
 CAT = load_default_catalogue()
 
 EVERY_CADENCE = {
-    # §4 and §3.1 daily
+    # daily
     "standup-pulse",
     "morning-update",
     "touchpoint-cutoff",
     "eod-recap",
     "evidence-of-value",
     "health-board",
-    # §3.2 weekly
+    # weekly
     "thursday-prep",
     "weekly-presentation",
     "triangle-sync",
     "client-health-report",
     "expansion-reflection",
-    # §3.3 monthly
+    # monthly
     "value-realization-audit",
     "sl-retro",
     "nps-review",
     "ai-efficiency-audit",
-    # §3.4 quarterly
+    # quarterly
     "ebr",
     "expansion-roadmapping",
-    # §3.5 lifecycle
+    # lifecycle
     "project-kickoff",
     "project-close-out",
     "asset-pivot",
@@ -78,7 +74,8 @@ def local(o: Occurrence) -> datetime:
 def test_default_catalogue_covers_every_cadence_of_the_process_map() -> None:
     assert set(CAT.ids) >= EVERY_CADENCE
     assert all(c.enabled for c in CAT.cadences if c.id in EVERY_CADENCE)
-    assert all(c.why.startswith("Seed 0") for c in CAT.cadences)
+    # Every nudge says why it came, in words (no citation a reader has to look up).
+    assert all(c.why and "seed" not in c.why.lower() and "§" not in c.why for c in CAT.cadences)
     assert len(CAT.ids) == len(set(CAT.ids))
 
 
@@ -103,7 +100,7 @@ def test_default_catalogue_entries_say_who_when_and_what_closes_them() -> None:
     assert CAT.get("ebr").describe_when() == "quarterly m3 day 1"
     assert CAT.get("project-close-out").describe_when() == "contract_end -14d"
     assert CAT.get("ai-efficiency-audit").per_client is False
-    # Seed 004 health checks by band ship switched off until bands are tracked.
+    # The health checks by band ship switched off until bands are tracked.
     red = CAT.get("health-check-red")
     assert not red.enabled and red.applies_to_band("red") and not red.applies_to_band("green")
     assert [c.id for c in CAT.for_role("service_lead")] == [
@@ -123,7 +120,7 @@ def test_format_catalogue_is_a_readable_table() -> None:
         *["CSO", "each", "client", "touchpoint", "3h", "on"],
     ]
     assert "CSO+SL+EP" in next(line for line in lines if line.startswith("triangle-sync "))
-    assert "why: Seed 000 §3.2" in text
+    assert "why: Meeting prep: agenda" in text
     assert next(line for line in lines if line.startswith("health-check-red ")).endswith("off")
 
 
@@ -151,7 +148,7 @@ def test_override_disables_and_adds_entries() -> None:
             "health-board": False,
             "renewal-check": {
                 "title": "Renewal check",
-                "why": "Seed 004: pre-negotiate renewal terms 120 days before expiry.",
+                "why": "Pre-negotiate renewal terms 120 days before expiry.",
                 "roles": ["cso", "head_of_delivery"],
                 "per_client": True,
                 "schedule": {"every": "lifecycle", "anchor": "contract_end", "offset_days": -120},
@@ -455,33 +452,46 @@ def test_out_of_office_drops_days() -> None:
 
 # -- working hours -------------------------------------------------------------------------------
 def test_within_working_hours() -> None:
-    assert within_working_hours(ny(2026, 11, 20, 9, 0), NY)
-    assert within_working_hours(ny(2026, 11, 20, 17, 59), NY)
-    assert not within_working_hours(ny(2026, 11, 20, 18, 0), NY)
-    assert not within_working_hours(ny(2026, 11, 20, 8, 59), NY)
-    assert not within_working_hours(ny(2026, 11, 21, 11, 0), NY)  # Saturday
-    assert within_working_hours(ny(2026, 11, 26, 11, 0), NY)  # no holiday country given
-    assert not within_working_hours(ny(2026, 11, 26, 11, 0), NY, holiday_country="US")
-    assert within_working_hours(ny(2026, 11, 20, 7, 30), NY, "07:00", "15:00")
+    # The cadences' default working day: 09:00-18:00 (outside the default quiet hours).
+    def cal(tz: ZoneInfo = NY, start: str = "09:00", end: str = "18:00", **kw: Any) -> WorkCalendar:
+        return WorkCalendar(tz, start=time.fromisoformat(start), end=time.fromisoformat(end), **kw)
+
+    assert cal().is_open(ny(2026, 11, 20, 9, 0))
+    assert cal().is_open(ny(2026, 11, 20, 17, 59))
+    assert not cal().is_open(ny(2026, 11, 20, 18, 0))
+    assert not cal().is_open(ny(2026, 11, 20, 8, 59))
+    assert not cal().is_open(ny(2026, 11, 21, 11, 0))  # Saturday
+    assert cal().is_open(ny(2026, 11, 26, 11, 0))  # no holiday country given
+    assert not cal(country="US").is_open(ny(2026, 11, 26, 11, 0))
+    assert cal(start="07:00", end="15:00").is_open(ny(2026, 11, 20, 7, 30))
     # 14:30 UTC is 09:30 in New York but 14:30 in London
-    assert within_working_hours(datetime(2026, 11, 20, 14, 30, tzinfo=UTC), NY)
-    assert not within_working_hours(
-        datetime(2026, 11, 20, 19, 0, tzinfo=UTC), ZoneInfo("Europe/London")
-    )
+    assert cal().is_open(datetime(2026, 11, 20, 14, 30, tzinfo=UTC))
+    assert not cal(ZoneInfo("Europe/London")).is_open(datetime(2026, 11, 20, 19, 0, tzinfo=UTC))
     with pytest.raises(ValueError, match="start must be before the end"):
-        within_working_hours(ny(2026, 11, 20, 9, 0), NY, "18:00", "09:00")
+        cal(start="18:00", end="09:00").is_open(ny(2026, 11, 20, 9, 0))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        cal().is_open(datetime(2026, 11, 20, 9, 0))
 
 
 def test_next_working_moment() -> None:
+    def cal(**kw: Any) -> WorkCalendar:
+        return WorkCalendar(NY, start=time(9), end=time(18), **kw)
+
     inside = ny(2026, 11, 20, 11, 15)
-    assert next_working_moment(inside, NY) == inside
-    assert next_working_moment(ny(2026, 11, 20, 7, 0), NY) == ny(2026, 11, 20, 9, 0)
-    assert next_working_moment(ny(2026, 11, 20, 18, 30), NY) == ny(2026, 11, 23, 9, 0)
-    assert next_working_moment(ny(2026, 11, 25, 19, 0), NY, holiday_country="US") == ny(
-        2026, 11, 27, 9, 0
-    )
+    assert cal().next_open(inside) == inside
+    assert cal().next_open(ny(2026, 11, 20, 7, 0)) == ny(2026, 11, 20, 9, 0)
+    assert cal().next_open(ny(2026, 11, 20, 18, 30)) == ny(2026, 11, 23, 9, 0)
+    assert cal(country="US").next_open(ny(2026, 11, 25, 19, 0)) == ny(2026, 11, 27, 9, 0)
     # across the spring-forward weekend: 09:00 EDT is 13:00 UTC
-    after = next_working_moment(ny(2026, 3, 6, 18, 0), NY)
+    after = cal().next_open(ny(2026, 3, 6, 18, 0))
     assert after == ny(2026, 3, 9, 9, 0) and after.astimezone(UTC).hour == 13
-    ooo = [(date(2026, 11, 23), date(2026, 11, 24))]
-    assert next_working_moment(ny(2026, 11, 20, 18, 30), NY, ooo=ooo) == ny(2026, 11, 25, 9, 0)
+    ooo = ((date(2026, 11, 23), date(2026, 11, 24)),)
+    assert cal(ooo=ooo).next_open(ny(2026, 11, 20, 18, 30)) == ny(2026, 11, 25, 9, 0)
+
+
+def test_the_work_calendar_knows_business_days() -> None:
+    cal = WorkCalendar(NY, country="US", ooo=((date(2026, 11, 23), date(2026, 11, 23)),))
+    assert cal.is_business_day(date(2026, 11, 20))
+    assert not cal.is_business_day(date(2026, 11, 21))  # Saturday
+    assert not cal.is_business_day(date(2026, 11, 26))  # Thanksgiving
+    assert cal.is_business_day(date(2026, 11, 23)) and not cal.is_workday(date(2026, 11, 23))

@@ -6,9 +6,9 @@ from datetime import date, time
 
 import pytest
 
+from domain.cadence_plan import streak
 from domain.commands import CommandError
-from domain.prefs import CancelOoo, SetOoo, SetPref, ShowOoo, ShowPrefs, parse_cso
-from scheduling.cadences import _streak
+from domain.prefs import CancelOoo, SetOoo, SetPref, ShowOoo, ShowPrefs, from_today, parse_cso
 
 TODAY = date(2026, 11, 20)
 
@@ -68,10 +68,19 @@ def test_the_streak_skips_weekends_holidays_exemptions_and_time_out() -> None:
     monday = date(2026, 11, 23)
     reminded = {(1, d) for d in (date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20))}
     # Thursday and Friday missed (reminded, no touchpoint), the weekend skipped: Monday is the 3rd.
-    assert _streak(1, monday, set(), set(), set(), [], reminded | {(1, monday)}) == 3
-    assert _streak(1, monday, {(1, date(2026, 11, 20))}, set(), set(), [], reminded) == 1
+    assert streak(1, monday, set(), set(), set(), [], reminded | {(1, monday)}) == 3
+    assert streak(1, monday, {(1, date(2026, 11, 20))}, set(), set(), [], reminded) == 1
     # An exempt Friday is neither a miss nor a break: Thursday's miss still counts.
     exempt = {(1, date(2026, 11, 20))}
-    assert _streak(1, monday, set(), exempt, set(), [], reminded) == 3
+    assert streak(1, monday, set(), exempt, set(), [], reminded) == 3
     # Days the bot never reminded about are not held against anyone.
-    assert _streak(1, monday, set(), set(), set(), [], set()) == 1
+    assert streak(1, monday, set(), set(), set(), [], set()) == 1
+
+
+def test_an_ooo_parsed_before_the_persons_date_is_known_is_settled_from_today() -> None:
+    parsed = parse_cso("ooo 2026-11-18 2026-11-25")
+    assert parsed == SetOoo(start=date(2026, 11, 18), end=date(2026, 11, 25))
+    assert isinstance(parsed, SetOoo)
+    assert from_today(parsed, TODAY) == SetOoo(start=TODAY, end=date(2026, 11, 25))
+    with pytest.raises(CommandError, match="in the past"):
+        from_today(SetOoo(start=date(2026, 11, 1), end=date(2026, 11, 2)), TODAY)
