@@ -7,27 +7,27 @@ from slack_bolt import App
 from handlers import (
     app_events,
     cadence,
-    client_update,
     digest,
     flags,
     health,
     messages,
     outbox_list,
-    pulse,
-    touchpoint,
+    pulse_listeners,
+    touchpoint_listeners,
+    update_listeners,
     win,
 )
 
 FEATURES = [
     messages,
-    pulse,
-    touchpoint,
+    pulse_listeners,
+    touchpoint_listeners,
     win,
     cadence,
     health,
     digest,
     flags,
-    client_update,
+    update_listeners,
     outbox_list,
     app_events,
 ]

@@ -34,7 +34,7 @@ from handlers.common import (
     on_ack,
     tell,
 )
-from handlers.touchpoint import open_modal
+from handlers.touchpoint_listeners import open_modal
 from prompts import blocks as bk
 from scheduling.cadences import (
     SNOOZE,

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+Transaction = Session
+
 
 # How long a write may wait for the database: work after the ack can wait (and is retried);
 # the write before an ack and the health probe must answer well inside Slack's 3 seconds.

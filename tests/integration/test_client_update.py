@@ -121,7 +121,7 @@ def test_warnings_on_submit_show_inline_with_a_send_anyway_checkbox(bot: BotHarn
         el["text"] for b in body["view"]["blocks"] if b["type"] == "context" for el in b["elements"]
     )
     assert '"Everything is going well" with nothing specific behind it' in shown
-    assert "Status: On track. Risk: Waiting on API keys." in shown  # the seed's better example
+    assert "Status: On track. Risk: Waiting on API keys." in shown  # the process's better example
     assert any(b.get("block_id") == "send_anyway" for b in body["view"]["blocks"])
     settle(bot)
     assert posts(bot, "C0ACME") == []

@@ -1,4 +1,4 @@
-"""/pulse, /win and /touchpoint over signed requests (issue 2 items 7–9)."""
+"""/pulse, /win and /touchpoint over signed requests."""
 
 from __future__ import annotations
 
