@@ -132,7 +132,7 @@ def organization_record(row: Organization) -> records.Organization:
         holidays_country=row.holidays_country or "",
         holidays_subdiv=row.holidays_subdiv,
         leadership_channel=row.leadership_channel,
-        settings=dict(row.settings or {}),
+        settings=row.settings if row.settings is not None else {},
     )
 
 
