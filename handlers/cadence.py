@@ -22,7 +22,7 @@ from domain.prefs import (
     ShowPrefs,
     parse_cso,
 )
-from domain.records import Client, Person
+from domain.records import Person
 from handlers import registry
 from handlers.access import refusal
 from handlers.common import (
@@ -50,7 +50,7 @@ from scheduling.cadences import (
 from storage.activity import record_exemption
 from storage.cadence import add_ooo, cancel_ooo, clients_by_service_lead, current_ooo, set_pref
 from storage.models import Nudge, PersonPrefs
-from storage.portfolio import organization, people_by_id, person_by_slack_id
+from storage.portfolio import client_by_id, organization, people_by_id, person_by_slack_id
 from usecases.deps import Deps
 from usecases.outbox import NudgeSpec, deliver_due, enqueue
 
@@ -86,7 +86,7 @@ def _refused(deps: Deps, user_id: str, nudge: Nudge) -> str | None:
     if nudge.client_id is None:
         return None
     with deps.db.session() as session:
-        client = session.get(Client, nudge.client_id)
+        client = client_by_id(session, nudge.client_id)
         return refusal(session, user_id, Need.CLIENT_TEAM, client) if client else None
 
 

@@ -59,7 +59,13 @@ from storage.flags import (
 )
 from storage.flags import record_internal as record_internal_message
 from storage.models import Flag, InboundMessage
-from storage.portfolio import client_by_channel, client_timezone, organization, people_by_id
+from storage.portfolio import (
+    client_by_channel,
+    client_by_id,
+    client_timezone,
+    organization,
+    people_by_id,
+)
 from storage.recorder import ChannelMessage
 from usecases.deps import Deps
 from usecases.outbox import NudgeSpec, close, deliver_due, enqueue
@@ -355,7 +361,7 @@ def reaction_removed(deps: Deps, web: WebClient, ev: ReactionEvent) -> None:
 def _flag_and_client(deps: Deps, flag_id: int) -> tuple[Flag, Client] | None:
     with deps.db.session() as session:
         flag = get_flag(session, flag_id)
-        client = session.get(Client, flag.client_id) if flag else None
+        client = client_by_id(session, flag.client_id) if flag else None
     return (flag, client) if flag and client else None
 
 
@@ -518,7 +524,7 @@ def queue_detection(session: Session, msg: ChannelMessage, client: Client) -> bo
 @task(DETECT_TASK, MODEL)
 def detect_task(deps: Deps, payload: dict[str, Any]) -> None:
     with deps.db.session() as session:
-        client = session.get(Client, int(payload["client_id"]))
+        client = client_by_id(session, int(payload["client_id"]))
     web: WebClient | None = deps.extras.get("web_client")
     if client is None or web is None:
         return

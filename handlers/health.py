@@ -29,7 +29,6 @@ from domain.health_commands import (
 )
 from domain.playbooks import get_playbook, playbook_ids
 from domain.portfolio import LEADERSHIP_ROLES, Role
-from domain.records import Client
 from domain.renewals import Outcome
 from handlers import registry
 from handlers.access import refusal
@@ -72,7 +71,7 @@ from storage.health import (
     tick_step,
 )
 from storage.models import PlaybookRun, PlaybookRunStep
-from storage.portfolio import active_clients, client_by_slug, clients_of, people_by_id
+from storage.portfolio import active_clients, client_by_id, client_by_slug, clients_of, people_by_id
 from storage.qbr import render_qbr
 from usecases.deps import Deps
 
@@ -499,7 +498,7 @@ def _step_clicked(
     with deps.db.transaction() as session:
         found = session.get(PlaybookRunStep, step_id)
         owner = session.get(PlaybookRun, found.run_id) if found else None
-        owner_client = session.get(Client, owner.client_id) if owner else None
+        owner_client = client_by_id(session, owner.client_id) if owner else None
         if owner_client is not None:
             refused = refusal(session, actions.user.id, Need.CLIENT_TEAM, owner_client)
             if refused:
@@ -507,7 +506,7 @@ def _step_clicked(
                 return
         step = tick_step(session, step_id, by=actions.user.id, now=now)
         run = session.get(PlaybookRun, step.run_id) if step else None
-        target = session.get(Client, run.client_id) if run else None
+        target = client_by_id(session, run.client_id) if run else None
         if step is None or run is None or target is None:
             return
         close_step_nudge(session, target.cso_id, step.id, by=actions.user.id, now=now)
