@@ -158,6 +158,8 @@ def test_touchpoint_without_text_opens_the_modal_and_the_submission_logs_it(
     assert dm["channel"] == "U0CSO1" and "Globex" in dm["text"]
     [tp] = _all(bot, Touchpoint)
     assert (tp.kind, tp.local_date, tp.source) == ("call", date(2026, 11, 19), "modal")
+    bot.settle()
+    assert bot.responses() == []  # the form is the answer: no refusal, no other reply
 
 
 def test_modal_submission_with_missing_note_returns_field_errors(bot: BotHarness) -> None:
