@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine, event, insert, text
 from sqlalchemy.engine import Engine, make_url
 
-from bot.app import make_web_client
+from bot.runtime import make_web_client
 from bot.settings import Settings
 from devkit.emulator import SlackEmulator
 from scheduling.cadences import cadence_enqueuer, make_gate, render_batch
@@ -165,7 +165,7 @@ def bench(url: str, n_clients: int, n_people: int, deliver: bool) -> list[Result
             CSOBOT_SCHEDULER=False,
             _env_file=None,
         )
-        deps = Deps(settings=settings, db=db, clock=FixedClock(NOW))
+        deps = Deps(db=db, clock=FixedClock(NOW))
         with measured(counter) as m:
             new = cadence_enqueuer(deps, NOW)
         results.append(
@@ -180,7 +180,7 @@ def bench(url: str, n_clients: int, n_people: int, deliver: bool) -> list[Result
             Result("steady-state tick", m["seconds"], int(m["statements"]), f"{again} new")
         )
         if deliver:
-            client = make_web_client(deps)
+            client = make_web_client(settings)
             with measured(counter) as m:
                 sent = deliver_due(
                     db, client, later, gate=make_gate(deps, client), batcher=render_batch

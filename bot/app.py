@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,33 +20,16 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.authorize import Authorize
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 
-from handlers import register_listeners
+from bot.features import FEATURES, Feature
+from bot.runtime import make_web_client, slack_of
+from bot.settings import Settings
 from handlers.common import gate, use_retrying_respond
 from handlers.inbox import describe, job_of
 from prompts.render import render
 from usecases.deps import Deps
 
 logger = logging.getLogger("csobot")
-
-
-def make_web_client(deps: Deps, *, with_token: bool = True) -> WebClient:
-    """slack_sdk retries only connection errors by default: add 429 and 5xx handlers."""
-    return WebClient(
-        token=(deps.settings.secret("slack_bot_token") or None) if with_token else None,
-        base_url=deps.settings.slack_api_url,
-        timeout=10,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
 
 
 class BotTokenAuthorize(Authorize):
@@ -94,22 +78,27 @@ class BotTokenAuthorize(Authorize):
         )
 
 
-def create_app(deps: Deps, *, token_verification: bool = True) -> App:
-    client = make_web_client(deps)
+def create_app(
+    deps: Deps,
+    settings: Settings,
+    features: Sequence[Feature] = FEATURES,
+    *,
+    token_verification: bool = True,
+) -> App:
+    client = slack_of(deps, settings)
     app = App(
         # The app's own client carries no token: `BotTokenAuthorize` gives each request its own.
-        client=make_web_client(deps, with_token=False),
+        client=make_web_client(settings, with_token=False),
         authorize=BotTokenAuthorize(  # type: ignore[arg-type]  # an Authorize is accepted as is
-            deps.settings.secret("slack_bot_token") or None, client, verify=token_verification
+            settings.secret("slack_bot_token") or None, client, verify=token_verification
         ),
-        signing_secret=deps.settings.secret("slack_signing_secret") or "verified-at-the-edge",
+        signing_secret=settings.secret("slack_signing_secret") or "verified-at-the-edge",
         request_verification_enabled=False,
         process_before_response=True,
         raise_error_for_unhandled_request=False,
         listener_executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="listener"),
         logger=logging.getLogger("csobot.bolt"),
     )
-    deps.extras.setdefault("web_client", client)
 
     def inject_deps(context: BoltContext, next: Any) -> None:
         context["deps"] = deps
@@ -119,7 +108,8 @@ def create_app(deps: Deps, *, token_verification: bool = True) -> App:
     app.middleware(use_retrying_respond)
     app.middleware(gate)
     app.error(_on_error)
-    register_listeners(app)
+    for feature in features:
+        feature.listeners(app)
     return app
 
 

@@ -11,13 +11,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 
-from bot.cli_errors import SlackUnreachable, configure_cli_logging
+from bot.cli_errors import SlackUnreachable, UsageError, configure_cli_logging, parse_when
 from bot.settings import ConfigError, Settings, load_settings
 from prompts.render import render
 from storage.portfolio import NoOrganization
@@ -25,24 +24,14 @@ from storage.portfolio import NoOrganization
 if TYPE_CHECKING:
     from usecases.deps import Deps
 
+__all__ = ["UsageError", "build_parser", "main", "parse_when"]
+
 Handler = Callable[[argparse.Namespace, Settings], int]
-
-# Feature modules that add sub-commands: each has `add_commands(subparsers)`.
-COMMAND_MODULES: list[str] = [
-    "scheduling.cli",
-    "bot.health_cli",
-    "bot.digest_cli",
-    "bot.flags_cli",
-]
-
-
-class UsageError(Exception):
-    """Bad arguments or input data: printed as one clear line."""
 
 
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.logs import configure_logging
-    from bot.runtime import build_deps, build_service
+    from bot.runtime import build_deps, build_service, start_scheduler
 
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     if args.socket:
@@ -65,11 +54,11 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     sys.setswitchinterval(0.001)
     deps = build_deps(settings, migrate=False)
     schema_ready = _migrate_or_wait(deps, log)
-    verified = _check_slack_token(deps, log)
-    service = build_service(deps, token_verification=False)
+    verified = _check_slack_token(settings, log)
+    service = build_service(deps, settings, token_verification=False)
     if not verified:
         log.warning("Slack's token check is postponed until Slack answers")
-    deps.extras.setdefault("on_serve", []).append(_scheduler_hook())
+    service.on_serve.append(start_scheduler)
     # Everything built so far lives as long as the process: keep it out of the collector's
     # generations, and collect less often, so GC pauses don't land on acks.
     import gc
@@ -81,8 +70,8 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     def start_work() -> None:
         schema_ready.wait()
         service.inbox.start()  # resumes whatever a previous process left pending
-        for start in deps.extras.get("on_serve", []):
-            start(deps, service.app)
+        for start in service.on_serve:
+            start(service)
 
     threading.Thread(target=start_work, name="start-work", daemon=True).start()
     try:
@@ -104,9 +93,8 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         # Acked work still running gets a bounded time to finish; the rest stays in the inbox
         # and the next start resumes it.
         log.info("stopping: up to %gs for running work", settings.drain_seconds)
-        scheduler = deps.extras.get("scheduler")
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+        if service.scheduler is not None:
+            service.scheduler.shutdown(wait=False)
         service.inbox.stop(settings.drain_seconds)
     return 0
 
@@ -146,15 +134,15 @@ def _migrate_or_wait(deps: Deps, log: logging.Logger) -> threading.Event:
     return ready
 
 
-def _check_slack_token(deps: Deps, log: logging.Logger) -> bool:
+def _check_slack_token(settings: Settings, log: logging.Logger) -> bool:
     """auth.test once: a refused token is a configuration error (exit 2); Slack unreachable is
     not — the server starts and Bolt checks again on the first request."""
     from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError
 
     client = WebClient(
-        token=deps.settings.secret("slack_bot_token"),
-        base_url=deps.settings.slack_api_url,
+        token=settings.secret("slack_bot_token"),
+        base_url=settings.slack_api_url,
         timeout=5,
     )
     try:
@@ -162,25 +150,17 @@ def _check_slack_token(deps: Deps, log: logging.Logger) -> bool:
     except SlackApiError as exc:
         reason = exc.response.get("error", "unknown error") if exc.response is not None else "?"
         if exc.response is not None and exc.response.status_code >= 500:
-            log.error(
-                "Slack at %s answered %s: starting anyway", deps.settings.slack_api_url, reason
-            )
+            log.error("Slack at %s answered %s: starting anyway", settings.slack_api_url, reason)
             return False
         raise ConfigError(f"SLACK_BOT_TOKEN was refused by Slack ({reason})") from None
     except OSError as exc:
         log.error(
             "cannot reach Slack at %s (%s): starting anyway",
-            deps.settings.slack_api_url,
+            settings.slack_api_url,
             type(exc).__name__,
         )
         return False
     return True
-
-
-def _scheduler_hook() -> Callable[..., object]:
-    from scheduling.runner import start_background
-
-    return start_background
 
 
 def _cmd_portfolio(args: argparse.Namespace, settings: Settings) -> int:
@@ -282,24 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["upgrade"])
     p.set_defaults(handler=_cmd_db)
 
-    import importlib
+    from bot.commands import scheduler_cli
+    from bot.features import add_commands
 
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).add_commands(sub)
+    scheduler_cli.add_commands(sub)
+    add_commands(sub)
     return parser
-
-
-def parse_when(text: str) -> datetime:
-    """Parse an aware ISO datetime for --now style options."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(
-            f'"{text}" is not an ISO datetime like 2026-11-20T15:05:00-05:00'
-        ) from None
-    if value.tzinfo is None:
-        raise UsageError(f'"{text}" needs a UTC offset, like 2026-11-20T15:05:00-05:00')
-    return value
 
 
 def command_name(args: argparse.Namespace) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from datetime import datetime
 from pathlib import Path
 
 from slack_sdk import WebClient
@@ -118,6 +119,23 @@ def _sqlite_reason(database: str | None) -> str | None:
     if not os.access(parent, os.W_OK | os.X_OK):
         return f"the directory {parent} is not writable"
     return None
+
+
+class UsageError(Exception):
+    """Bad arguments or input data: printed as one clear line."""
+
+
+def parse_when(text: str) -> datetime:
+    """Parse an aware ISO datetime for --now style options."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f'"{text}" is not an ISO datetime like 2026-11-20T15:05:00-05:00'
+        ) from None
+    if value.tzinfo is None:
+        raise UsageError(f'"{text}" needs a UTC offset, like 2026-11-20T15:05:00-05:00')
+    return value
 
 
 class SlackUnreachable(Exception):

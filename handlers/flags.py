@@ -37,7 +37,7 @@ from handlers.access import refusal
 from handlers.common import BlockActions, after_ack, deps_of
 from handlers.inbox import add_task, describe, task
 from handlers.lanes import MODEL
-from llm.runtime import message_classifier
+from llm.model_client import message_classifier
 from prompts import blocks as bk
 from prompts.render import render
 from storage.activity import record_pulse
@@ -211,7 +211,7 @@ def permalink_of(web: WebClient, channel: str, ts: str) -> str | None:
 
 
 def guard_of(deps: Deps, web: WebClient) -> ChannelGuard:
-    guard: ChannelGuard = deps.extras.setdefault("channel_guard", ChannelGuard(web))
+    guard: ChannelGuard = deps.channel_guard(web)
     return guard
 
 
@@ -525,7 +525,7 @@ def queue_detection(session: Session, msg: ChannelMessage, client: Client) -> bo
 def detect_task(deps: Deps, payload: dict[str, Any]) -> None:
     with deps.db.session() as session:
         client = client_by_id(session, int(payload["client_id"]))
-    web: WebClient | None = deps.extras.get("web_client")
+    web: WebClient | None = deps.slack
     if client is None or web is None:
         return
     msg = ChannelMessage(

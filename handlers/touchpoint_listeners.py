@@ -6,13 +6,12 @@ import uuid
 from datetime import date
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from domain.access import Need
 from domain.commands import (
     TOUCHPOINT_USAGE,
-    CommandError,
     SkipRequest,
     TouchpointRequest,
     parse_touchpoint,
@@ -21,42 +20,59 @@ from domain.commands import (
 )
 from handlers import registry
 from handlers.access import refusal
-from handlers.common import SlashCommand, ViewSubmission, after_ack, deps_of, on_ack
+from handlers.common import ViewSubmission, after_ack, deps_of
 from handlers.reminders import after_logged
+from handlers.slash import Call, Command, Reply, register_command
 from prompts.touchpoint_views import MODAL_CALLBACK
 from storage.portfolio import active_clients, client_by_slug
 from usecases import touchpoint
 from usecases.deps import Deps
 
+TouchpointText = TouchpointRequest | SkipRequest | None  # None: no text, the form
 
-def touchpoint_command(
-    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
-) -> None:
-    cmd = SlashCommand.model_validate(command)
-    try:
-        request = parse_touchpoint(cmd.text)
-    except CommandError as err:
-        ack(text=f"{err}\n{TOUCHPOINT_USAGE}")
-        return
-    ack()
-    deps = deps_of(context)
+
+def works(call: Call[TouchpointText]) -> Reply:
+    request, client = call.request, call.client
     if request is None:
-        # trigger_id expires in 3 seconds: open the form while Slack waits.
-        on_ack(
-            context,
-            lambda: open_modal(deps, client, trigger_id=cmd.trigger_id, user_id=cmd.user_id),
-        )
-        return
-    # The trigger id is unique per invocation: a re-delivered command is recorded once.
-    key = f"cmd:{cmd.trigger_id}" if cmd.trigger_id else None
+        return Reply()  # the form was opened while Slack waited
+    assert client is not None  # slug_of names it; the helper resolved it
+    # Declared for members, so that `/touchpoint` alone opens the form for anyone in the
+    # portfolio; logging for a client is for its team.
+    refused = refusal(call.tx, call.user_id, Need.CLIENT_TEAM, client)
+    if refused:
+        return Reply(text=refused)
+    logged = touchpoint.log_touchpoint(
+        call.tx,
+        client=client,
+        request=request,
+        user_id=call.user_id,
+        now=call.now,
+        # The trigger id is unique per invocation: a re-delivered command is recorded once.
+        dedupe_key=call.request_key,
+    )
+    deps, user = call.deps, call.user_id
+    return Reply(
+        text=logged.text,
+        after=lambda: after_logged(deps, deps.slack, request, user, logged.day),
+    )
 
-    def work() -> None:
-        text, recorded = log(deps, request, user_id=cmd.user_id, dedupe_key=key)
-        respond(text=text, response_type="ephemeral")
-        if recorded:
-            after_logged(deps, client, request, cmd.user_id, recorded)
 
-    after_ack(context, work)
+def opens(call: Call[TouchpointText]) -> dict[str, Any] | None:
+    if call.request is not None:
+        return None
+    return touchpoint.touchpoint_form(call.tx, call.user_id, call.now)
+
+
+TOUCHPOINT = Command(
+    name="/touchpoint",
+    usage=TOUCHPOINT_USAGE,
+    parse=parse_touchpoint,
+    need=Need.MEMBER,
+    works=works,
+    slug_of=lambda request: request.slug if request is not None else None,
+    opens=opens,
+    help_words=(),
+)
 
 
 def log(
@@ -147,5 +163,5 @@ def touchpoint_submitted(
 
 
 def register(app: App) -> None:
-    registry.command(app, "/touchpoint", touchpoint_command, Need.CLIENT_TEAM)
+    register_command(app, TOUCHPOINT)
     registry.view(app, MODAL_CALLBACK, touchpoint_submitted, Need.CLIENT_TEAM)

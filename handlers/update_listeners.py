@@ -12,19 +12,18 @@ import logging
 import uuid
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from domain.access import Need
 from domain.client_update import UPDATE_USAGE, Slot, UpdateRequest, lint, parse_update_command
-from domain.commands import CommandError, unknown_client_message
 from domain.records import Client
 from handlers import registry
 from handlers.access import refusal
-from handlers.common import SlashCommand, ViewSubmission, after_ack, deps_of, on_ack
+from handlers.common import ViewSubmission, after_ack, deps_of
 from handlers.inbox import describe
-from llm.runtime import llm_client
+from handlers.slash import Call, Command, Reply, register_command
 from prompts.update_views import (
     EMPTY_DRAFT,
     FORM_OUT_OF_DATE,
@@ -35,8 +34,7 @@ from prompts.update_views import (
     template_draft,
     update_modal,
 )
-from storage.db import Transaction
-from storage.portfolio import active_clients, client_by_slug
+from storage.portfolio import client_by_slug
 from usecases import client_update
 from usecases.client_update import PostFailed, Posting
 from usecases.deps import Deps
@@ -44,44 +42,6 @@ from usecases.deps import Deps
 logger = logging.getLogger(__name__)
 
 HELP_WORDS = ("", "help", "?")
-
-
-def update_command(
-    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
-) -> None:
-    cmd = SlashCommand.model_validate(command)
-    if cmd.text.strip().lower() in HELP_WORDS:
-        ack(text=UPDATE_USAGE)
-        return
-    try:
-        request = parse_update_command(cmd.text)
-    except CommandError as err:
-        ack(text=f"{err}\n{UPDATE_USAGE}")
-        return
-    ack()
-    deps = deps_of(context)
-    external_id = f"update-{cmd.trigger_id}"
-    drafting = llm_client(deps) is not None
-
-    def open_form() -> None:
-        # The trigger id expires in 3 seconds: open the form now; the model drafts after.
-        with deps.db.session() as tx:
-            problem, target = _target(tx, request, cmd.user_id)
-            if target is None:
-                respond(text=problem, response_type="ephemeral")
-                return
-            meta = _meta(target, request)
-            if drafting:
-                view = update_modal(meta, None, [])
-            else:
-                facts = client_update.facts_of(tx, target, request.slot, deps.clock.now())
-                draft = template_draft(facts)
-                view = update_modal(meta, draft, lint(draft))
-        client.views_open(trigger_id=cmd.trigger_id, view={**view, "external_id": external_id})
-
-    on_ack(context, open_form)
-    if drafting:
-        after_ack(context, lambda: _draft_into(deps, client, request, cmd.user_id, external_id))
 
 
 def _meta(target: Client, request: UpdateRequest) -> dict[str, Any]:
@@ -93,34 +53,57 @@ def _meta(target: Client, request: UpdateRequest) -> dict[str, Any]:
     }
 
 
-def _draft_into(
-    deps: Deps, client: WebClient, request: UpdateRequest, user: str, external_id: str
-) -> None:
-    """Replace the open form's placeholder with the model's (or the template's) draft."""
-    with deps.db.session() as tx:
-        _, target = _target(tx, request, user)
-        if target is None:
-            return  # refused or unknown while Slack waited: the form never opened
-        facts = client_update.facts_of(tx, target, request.slot, deps.clock.now())
-    draft, source = client_update.write_draft(llm_client(deps), facts)
-    view = update_modal(_meta(target, request), draft, lint(draft), source=source)
-    try:
-        client.views_update(external_id=external_id, view=view)
-    except SlackApiError as exc:  # closed meanwhile: nothing to fill in
-        logger.info("update draft not shown (%s)", describe(exc))
+def _form(call: Call[UpdateRequest]) -> dict[str, Any] | None:
+    """While Slack waits: the form, with the template's draft, or a placeholder the model's
+    draft replaces after the ack."""
+    client = call.client
+    if client is None or not client.client_channel:
+        return None  # the work after the ack says why
+    meta = _meta(client, call.request)
+    if call.deps.llm is not None:
+        view = update_modal(meta, None, [])
+    else:
+        draft = template_draft(client_update.facts_of(call.tx, client, call.request.slot, call.now))
+        view = update_modal(meta, draft, lint(draft))
+    return {**view, "external_id": _external_id(call)}
 
 
-def _target(tx: Transaction, request: UpdateRequest, user: str) -> tuple[str, Client | None]:
-    target = client_by_slug(tx, request.slug)
-    if target is None:
-        known = [c.slug for c in active_clients(tx)]
-        return unknown_client_message(request.slug, known), None
-    refused = refusal(tx, user, Need.CLIENT_TEAM, target)
-    if refused:
-        return refused, None
-    if not target.client_channel:
-        return no_client_channel(target.name), None
-    return "", target
+def _drafts(call: Call[UpdateRequest]) -> Reply:
+    client = call.client
+    assert client is not None  # slug_of names it; the helper resolved it
+    if not client.client_channel:
+        return Reply(text=no_client_channel(client.name))
+    model, web = call.deps.llm, call.deps.slack
+    if model is None or web is None:
+        return Reply()  # the template's draft is in the form already
+    facts = client_update.facts_of(call.tx, client, call.request.slot, call.now)
+    meta, external_id = _meta(client, call.request), _external_id(call)
+
+    def fill_in() -> None:
+        draft, source = client_update.write_draft(model, facts)
+        view = update_modal(meta, draft, lint(draft), source=source)
+        try:
+            web.views_update(external_id=external_id, view=view)
+        except SlackApiError as exc:  # closed meanwhile: nothing to fill in
+            logger.info("update draft not shown (%s)", describe(exc))
+
+    return Reply(after=fill_in)
+
+
+def _external_id(call: Call[UpdateRequest]) -> str:
+    return f"update-{call.trigger_id}"
+
+
+UPDATE = Command(
+    name="/update",
+    usage=UPDATE_USAGE,
+    parse=parse_update_command,
+    need=Need.CLIENT_TEAM,
+    works=_drafts,
+    slug_of=lambda request: request.slug,
+    opens=_form,
+    help_words=("", "help", "?"),
+)
 
 
 def update_submitted(
@@ -187,5 +170,5 @@ def send(
 
 
 def register(app: App) -> None:
-    registry.command(app, "/update", update_command, Need.CLIENT_TEAM)
+    register_command(app, UPDATE)
     registry.view(app, MODAL_CALLBACK, update_submitted, Need.CLIENT_TEAM)

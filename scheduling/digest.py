@@ -49,11 +49,9 @@ def digest_key(week: IsoWeek | str) -> str:
 
 
 def web_client(deps: Deps) -> WebClient:
-    client = deps.extras.get("web_client")
+    client = deps.slack
     if not isinstance(client, WebClient):
-        from bot.app import make_web_client
-
-        client = deps.extras.setdefault("web_client", make_web_client(deps))
+        raise RuntimeError("no Slack client: the composition root sets deps.slack")
     return client
 
 
@@ -307,14 +305,14 @@ def enqueue_digest(deps: Deps, now: datetime) -> int:
 
 
 def _guard(deps: Deps, client: WebClient) -> ChannelGuard:
-    guard = deps.extras.setdefault("channel_guard", ChannelGuard(client))
+    guard = deps.channel_guard(client)
     assert isinstance(guard, ChannelGuard)
     return guard
 
 
 def _warn_once(deps: Deps, key: str, message: str) -> None:
     """One clear log line per week and reason, not one every minute."""
-    warned: set[str] = deps.extras.setdefault("digest_warned", set())
+    warned: set[str] = deps.warned
     if key not in warned:
         warned.add(key)
         logger.error(message)

@@ -1,24 +1,21 @@
 """The tick: work out everything due at `now`, write it to the outbox, deliver it once.
 
-Each time-driven feature contributes an *enqueuer*: a function that looks at the database at
-`now` and writes the nudges that are due through `usecases.outbox.enqueue` (idempotent by
-natural key). `tick` runs every enqueuer, then delivers. Running it twice, or in two
-processes at once, sends each nudge once.
+Each time-driven feature contributes *enqueuers* (its `ENQUEUERS`, listed in bot/features.py):
+functions that look at the database at `now` and write the nudges that are due through
+`usecases.outbox.enqueue` (idempotent by natural key). `tick` runs the enqueuers it is given,
+then delivers. Running it twice, or in two processes at once, sends each nudge once.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from slack_sdk import WebClient
 
-from scheduling import flags as flag_loops
-from scheduling.cadences import cadence_enqueuer, make_gate, render_batch
-from scheduling.digest import enqueue_digest
-from scheduling.health_nudges import enqueue_health
+from scheduling.cadences import make_gate, render_batch
 from usecases.deps import Deps
 from usecases.outbox import Delivery, Gate, deliver_due, read_client
 
@@ -26,16 +23,8 @@ logger = logging.getLogger(__name__)
 
 # An enqueuer writes the nudges due at `now` and returns how many were new.
 Enqueuer = Callable[[Deps, datetime], int]
-
-
-def enqueuers() -> list[tuple[str, Enqueuer]]:
-    """Every feature's enqueuer, in order. Features add themselves here."""
-    return [
-        ("cadences", cadence_enqueuer),
-        ("health", enqueue_health),
-        ("digest", enqueue_digest),
-        *flag_loops.ENQUEUERS,
-    ]
+# The enqueuers a tick runs, by name, in order (bot/features.py gives every feature's).
+Jobs = Sequence[tuple[str, Enqueuer]]
 
 
 @dataclass
@@ -50,9 +39,11 @@ class TickReport:
         return sum(len(d.keys) for d in self.deliveries if d.ok)
 
 
-def tick(deps: Deps, client: WebClient, now: datetime, *, gate: Gate | None = None) -> TickReport:
+def tick(
+    deps: Deps, client: WebClient, now: datetime, jobs: Jobs, *, gate: Gate | None = None
+) -> TickReport:
     report = TickReport(now=now)
-    for name, enqueue in enqueuers():
+    for name, enqueue in jobs:
         try:
             report.enqueued[name] = enqueue(deps, now)
         except Exception as exc:  # one feature's bug must not stop the others' nudges

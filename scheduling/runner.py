@@ -24,7 +24,6 @@ import socket
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -35,7 +34,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import NullPool
 
-from scheduling.engine import tick
+from scheduling.engine import Jobs, tick
 from storage import status as service_status
 from usecases.deps import Deps
 
@@ -227,41 +226,55 @@ def make_lock(database_url: str) -> SchedulerLock:
     return FileLock(Path(path).with_name(Path(path).name + ".scheduler.lock"))
 
 
-def run_tick(deps: Deps, client: WebClient, lock: SchedulerLock | None = None) -> None:
-    """One tick at the clock's now, if this process holds the scheduler lock; never raises
-    (a bad minute must not stop the next)."""
-    if lock is not None and not lock.ensure():
-        return
-    if _revoked(deps):
-        return
-    now = deps.clock.now()
-    try:
-        report = tick(deps, client, now)
-    except Exception:
-        logger.exception("tick at %s failed; the next one will catch up", now.isoformat())
-        return
-    if report.enqueued or report.sent or report.errors:
-        logger.info(
-            "tick %s: enqueued %s, sent %d, errors %s",
-            now.isoformat(timespec="minutes"),
-            report.enqueued,
-            report.sent,
-            report.errors or "none",
-        )
+class Ticker:
+    """The tick job: one tick of `jobs` at the clock's now, if this process holds the scheduler
+    lock; never raises (a bad minute must not stop the next)."""
+
+    def __init__(
+        self, deps: Deps, client: WebClient, jobs: Jobs, lock: SchedulerLock | None = None
+    ) -> None:
+        self.deps = deps
+        self.client = client
+        self.jobs = jobs
+        self.lock = lock
+        self._revoked_said = False
+
+    def __call__(self) -> None:
+        if self.lock is not None and not self.lock.ensure():
+            return
+        if self._revoked():
+            return
+        now = self.deps.clock.now()
+        try:
+            report = tick(self.deps, self.client, now, self.jobs)
+        except Exception:
+            logger.exception("tick at %s failed; the next one will catch up", now.isoformat())
+            return
+        if report.enqueued or report.sent or report.errors:
+            logger.info(
+                "tick %s: enqueued %s, sent %d, errors %s",
+                now.isoformat(timespec="minutes"),
+                report.enqueued,
+                report.sent,
+                report.errors or "none",
+            )
+
+    def _revoked(self) -> bool:
+        """Slack revoked the token or the app was uninstalled: send nothing (said once)."""
+        try:
+            with self.deps.db.session() as session:
+                revoked = service_status.revoked(session)
+        except Exception:
+            return False  # the tick itself will report the database
+        if revoked and not self._revoked_said:
+            logger.error("not ticking: Slack says %s", revoked.get("reason", "the app lost access"))
+        self._revoked_said = bool(revoked)
+        return bool(revoked)
 
 
-def _revoked(deps: Deps) -> bool:
-    """Slack revoked the token or the app was uninstalled: send nothing (said once)."""
-    try:
-        with deps.db.session() as session:
-            revoked = service_status.revoked(session)
-    except Exception:
-        return False  # the tick itself will report the database
-    was = bool(deps.extras.get("revoked_logged"))
-    if revoked and not was:
-        logger.error("not ticking: Slack says %s", revoked.get("reason", "the app lost access"))
-    deps.extras["revoked_logged"] = bool(revoked)
-    return bool(revoked)
+def run_tick(deps: Deps, client: WebClient, jobs: Jobs, lock: SchedulerLock | None = None) -> None:
+    """One tick at the clock's now, if this process holds the scheduler lock; never raises."""
+    Ticker(deps, client, jobs, lock)()
 
 
 def _watch_lock(scheduler: BaseScheduler, lock: SchedulerLock) -> None:
@@ -275,67 +288,45 @@ def _watch_lock(scheduler: BaseScheduler, lock: SchedulerLock) -> None:
             job.modify(next_run_time=datetime.now(UTC))
 
 
-def add_tick_job(
-    scheduler: BaseScheduler, deps: Deps, client: WebClient, lock: SchedulerLock | None = None
-) -> None:
+def add_tick_job(scheduler: BaseScheduler, ticker: Ticker) -> None:
     """A tick at the start of every minute, and one right away (catch up after a restart);
     with a lock, a job that takes over when the ticking process stops."""
     scheduler.add_job(
-        run_tick,
+        ticker,
         "cron",
         second=0,
-        args=[deps, client, lock],
         id=JOB_ID,
         replace_existing=True,
         next_run_time=datetime.now(UTC),
     )
-    if lock is not None:
+    if ticker.lock is not None:
         scheduler.add_job(
             _watch_lock,
             "interval",
             seconds=LOCK_RETRY_SECONDS,
-            args=[scheduler, lock],
+            args=[scheduler, ticker.lock],
             id=LOCK_JOB_ID,
             replace_existing=True,
         )
 
 
-def _client(deps: Deps) -> WebClient:
-    from bot.app import make_web_client
-
-    existing = deps.extras.get("web_client")
-    return existing if isinstance(existing, WebClient) else make_web_client(deps)
-
-
-def _lock(deps: Deps) -> SchedulerLock:
-    lock = deps.extras.get("scheduler_lock")
-    if not isinstance(lock, SchedulerLock):
-        lock = make_lock(deps.settings.database_url)
-        deps.extras["scheduler_lock"] = lock
-    return lock
-
-
-def start_background(deps: Deps, app: Any = None) -> BackgroundScheduler | None:
-    """The `on_serve` hook: tick every minute next to the HTTP server (when this process holds
-    the scheduler lock)."""
-    if not deps.settings.run_scheduler:
-        logger.info("scheduler off (CSOBOT_SCHEDULER=false): no nudges from this process")
-        return None
+def start_background(
+    deps: Deps, client: WebClient, jobs: Jobs, lock: SchedulerLock
+) -> BackgroundScheduler:
+    """Tick every minute next to the HTTP server (when this process holds the scheduler
+    lock)."""
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults=JOB_DEFAULTS, daemon=True)
-    lock = _lock(deps)
-    add_tick_job(scheduler, deps, _client(deps), lock)
+    add_tick_job(scheduler, Ticker(deps, client, jobs, lock))
     scheduler.add_listener(lambda _event: lock.release(), EVENT_SCHEDULER_SHUTDOWN)
     scheduler.start()
-    deps.extras["scheduler"] = scheduler
     logger.info("scheduler running: a tick every minute from whichever process holds the lock")
     return scheduler
 
 
-def run_blocking(deps: Deps) -> None:
+def run_blocking(deps: Deps, client: WebClient, jobs: Jobs, lock: SchedulerLock) -> None:
     """`csobot scheduler`: only the tick loop, no HTTP."""
     scheduler = BlockingScheduler(timezone="UTC", job_defaults=JOB_DEFAULTS)
-    lock = _lock(deps)
-    add_tick_job(scheduler, deps, _client(deps), lock)
+    add_tick_job(scheduler, Ticker(deps, client, jobs, lock))
     logger.info("csobot scheduler: a tick every minute from whichever process holds the lock")
     try:
         scheduler.start()

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+# What a listener, job or CLI command opens once and hands down: use cases and stores take it as
+# `tx` (typed as this alias, so nothing outside storage needs to import sqlalchemy).
 Transaction = Session
 
 
@@ -97,7 +99,7 @@ class Database:
         return self._quick
 
     @contextmanager
-    def quick_transaction(self) -> Iterator[Session]:
+    def quick_transaction(self) -> Iterator[Transaction]:
         with self.quick_sessions.begin() as session:
             yield session
 
@@ -107,7 +109,7 @@ class Database:
             yield session
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self) -> Iterator[Transaction]:
         with self.sessions.begin() as session:
             yield session
 

@@ -19,7 +19,7 @@ from slack_bolt import App
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.runtime import Service, build_service
+from bot.runtime import Service, build_deps, build_service
 from bot.server import ServerThread
 from bot.settings import Settings
 from devkit.emulator import SlackEmulator
@@ -29,7 +29,6 @@ from storage.db import Database
 from storage.models import Base
 from storage.portfolio import import_portfolio
 from usecases.clock import FixedClock
-from usecases.deps import Deps
 
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token"
@@ -108,6 +107,10 @@ class BotHarness:
         deps = service.deps
         self.service = service
         self.deps = deps
+        self.settings = service.settings
+        assert deps.slack is not None
+        self.web = deps.slack  # the bot's Web API client
+        self.jobs = service.jobs  # every feature's enqueuers, in order (bot/features.py)
         self.app: App = service.app
         self.inbox = service.inbox
         self.db = deps.db
@@ -213,8 +216,8 @@ def bot(
     settings: Settings, db: Database, emulator: SlackEmulator, clock: FixedClock
 ) -> Iterator[BotHarness]:
     load_portfolio(db)
-    deps = Deps(settings=settings, db=db, clock=clock)
-    service = build_service(deps, sweep_every=0.2)
+    deps = build_deps(settings, clock=clock, db=db, migrate=False)
+    service = build_service(deps, settings, sweep_every=0.2)
     server = ServerThread(service.wsgi, threads=8).start()
     service.inbox.start()
     yield BotHarness(service, emulator, server)

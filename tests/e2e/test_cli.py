@@ -91,7 +91,7 @@ def test_kpi_json_has_the_documented_shape(bot: BotHarness) -> None:
         return json.loads(out.stdout)["overall"]["done"] == 6
 
     env = {
-        "DATABASE_URL": bot.deps.settings.database_url,
+        "DATABASE_URL": bot.settings.database_url,
         "CSOBOT_NOW": "2026-11-23T09:00:00-05:00",
     }
     wait_until(recorded, timeout=10, interval=0.3)

@@ -17,7 +17,7 @@ NOW = "2026-11-23T10:00:00-05:00"
 
 
 def _env(bot: BotHarness, **extra: str) -> dict[str, str]:
-    return {"DATABASE_URL": bot.deps.settings.database_url, "CSOBOT_NOW": NOW, **extra}
+    return {"DATABASE_URL": bot.settings.database_url, "CSOBOT_NOW": NOW, **extra}
 
 
 def _pct(rate: float) -> str:

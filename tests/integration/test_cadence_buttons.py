@@ -23,14 +23,14 @@ WEDNESDAY_SYNC = datetime(2026, 11, 18, 11, 1, tzinfo=NY)
 
 
 def web(bot: BotHarness) -> WebClient:
-    client = bot.deps.extras["web_client"]
+    client = bot.web
     assert isinstance(client, WebClient)
     return client
 
 
 def at(bot: BotHarness, moment: datetime) -> Any:
     bot.clock.set(moment)
-    report = tick(bot.deps, web(bot), moment.astimezone(UTC))
+    report = tick(bot.deps, web(bot), moment.astimezone(UTC), bot.jobs)
     assert report.errors == {}
     return report
 

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from sqlalchemy import select
 
-from bot.app import make_web_client
+from bot.features import enqueuers
+from bot.runtime import make_web_client
 from bot.settings import Settings
 from devkit.emulator import SlackEmulator
 from domain.calendar import IsoWeek
@@ -41,7 +42,7 @@ class Sent:
 
 
 def web(bot: BotHarness) -> WebClient:
-    client = bot.deps.extras["web_client"]
+    client = bot.web
     assert isinstance(client, WebClient)
     return client
 
@@ -52,7 +53,7 @@ def run(bot: BotHarness, start: datetime, end: datetime, every: timedelta) -> li
     at = start.astimezone(UTC)
     while at < end:
         bot.clock.set(at)
-        report = tick(bot.deps, web(bot), at)
+        report = tick(bot.deps, web(bot), at, bot.jobs)
         assert report.errors == {}
         sent += [Sent(at, d.target, d.keys) for d in report.deliveries if d.ok]
         at += every
@@ -234,10 +235,10 @@ def test_two_engines_ticking_at_once_send_each_nudge_once(
 
     def engine() -> None:
         db = Database(db_url)
-        deps = Deps(settings=settings, db=db, clock=FixedClock(now))
+        deps = Deps(db=db, clock=FixedClock(now), slack=make_web_client(settings))
         try:
             barrier.wait()
-            report = tick(deps, make_web_client(deps), now)
+            report = tick(deps, deps.slack, now, enqueuers())
             assert report.errors == {}
         except BaseException as exc:  # surfaced below
             errors.append(exc)
@@ -272,12 +273,12 @@ def _buttons(block: dict[str, Any]) -> list[dict[str, Any]]:
 def test_slack_answering_429_then_200_sends_once_after_the_wait(bot: BotHarness) -> None:
     bot.emulator.fail_next("chat.postMessage", 429, retry_after=1)
     now = datetime(2026, 11, 20, 15, 1, tzinfo=NY)
-    report = tick(bot.deps, web(bot), now)
+    report = tick(bot.deps, web(bot), now, bot.jobs)
     dana = [d for d in report.deliveries if d.target == "U0CSO1"]
     assert [d.ok for d in dana] == [True]
     calls = [c for c in bot.emulator.calls("chat.postMessage") if c["channel"] == "U0CSO1"]
     assert len(calls) == 2 and calls[1].at - calls[0].at >= 0.9
-    again = tick(bot.deps, web(bot), now + timedelta(minutes=1))
+    again = tick(bot.deps, web(bot), now + timedelta(minutes=1), bot.jobs)
     assert again.deliveries == []
     assert len([c for c in bot.emulator.calls("chat.postMessage") if c["channel"] == "U0CSO1"]) == 2
 
@@ -296,16 +297,16 @@ def test_a_kill_between_the_key_write_and_the_send_is_sent_on_the_next_tick_once
         assert row is not None
         row.status, row.claim_token, row.claimed_at = "sending", "dead", now
         row_key = row.key
-    first = tick(bot.deps, web(bot), now + timedelta(minutes=1))
+    first = tick(bot.deps, web(bot), now + timedelta(minutes=1), bot.jobs)
     # The dead process's claim holds its lease; everything else goes out.
     assert {d.target: len(d.keys) for d in first.deliveries} == {
         "U0CSO1": 7,  # 4 cadence nudges + 2 first health checks + the Globex renewal
         "U0EP1": 2,
         "U0SL1": 2,
     }
-    later = tick(bot.deps, web(bot), now + timedelta(minutes=4))
+    later = tick(bot.deps, web(bot), now + timedelta(minutes=4), bot.jobs)
     assert [(d.target, d.keys) for d in later.deliveries] == [("U0SL1", [row_key])]
-    assert tick(bot.deps, web(bot), now + timedelta(minutes=5)).deliveries == []
+    assert tick(bot.deps, web(bot), now + timedelta(minutes=5), bot.jobs).deliveries == []
     assert Counter(c["channel"] for c in bot.emulator.calls("chat.postMessage")) == {
         "U0CSO1": 1,
         "U0EP1": 1,

@@ -31,14 +31,14 @@ W47 = IsoWeek(2026, 47)
 
 
 def _client(bot: BotHarness) -> WebClient:
-    client = bot.deps.extras["web_client"]
+    client = bot.web
     assert isinstance(client, WebClient)
     return client
 
 
 def _tick(bot: BotHarness, at: datetime) -> None:
     bot.clock.set(at)
-    report = tick(bot.deps, _client(bot), at)
+    report = tick(bot.deps, _client(bot), at, bot.jobs)
     assert report.errors == {}
 
 

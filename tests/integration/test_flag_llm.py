@@ -61,12 +61,12 @@ def test_the_llm_label_is_used_and_one_client_serves_the_process(
     assert "*negative sentiment*" in first["text"]
     assert "Detected by the LLM" in json.dumps(first["blocks"])
     assert flags(bot)[0].source == "llm"
-    client = bot.deps.extras["llm_client"]
+    client = bot.deps.llm
     assert client.client.timeout == 0.5
     assert client.client._client.max_retries == 0  # bounded by the timeout, no retry
     bot.message("C0ACME", "U0EXT1", "Another note from us.", AT.replace(minute=50))
     bot.emulator.wait_for("chat.postMessage", count=2)
-    assert bot.deps.extras["llm_client"] is client
+    assert bot.deps.llm is client
     assert len(llm.requests) == 2
     assert llm.requests[0].body["model"] == "test-model"
 
@@ -85,7 +85,7 @@ def test_an_llm_that_times_out_gives_the_rule_result_and_loses_nothing(
         [msg] = s.scalars(select(InboundMessage))
     assert msg.excerpt == SCOPE_TEXT
     assert len(llm.requests) == 1  # one call, bounded by its timeout: no retry
-    assert bot.deps.extras["message_classifier"].fallbacks == 1
+    assert bot.deps.classifier.fallbacks == 1  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("mode", ["error", "invalid_json"])

@@ -27,7 +27,7 @@ FRI = datetime(2026, 11, 20, 9, 45, tzinfo=NY)
 
 
 def web(bot: BotHarness) -> WebClient:
-    client: WebClient = bot.deps.extras["web_client"]
+    client: WebClient = bot.web
     return client
 
 

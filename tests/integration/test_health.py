@@ -381,7 +381,7 @@ def test_qbr_arrives_as_a_file_in_the_cso_dm(bot: BotHarness) -> None:
 
 def _tick(bot: BotHarness, at: datetime) -> None:
     bot.clock.set(at) if hasattr(bot.clock, "set") else None
-    tick(bot.deps, bot.deps.extras["web_client"], at)
+    tick(bot.deps, bot.web, at, bot.jobs)
 
 
 def _dms(bot: BotHarness, user: str) -> list[Call]:

@@ -106,7 +106,7 @@ def test_healthz_answers_200_with_the_database(bot: BotHarness) -> None:
 
 def test_healthz_answers_503_without_the_database(bot: BotHarness) -> None:
     broken = Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
-    service = build_service(Deps(settings=bot.deps.settings, db=broken, clock=bot.clock))
+    service = build_service(Deps(db=broken, clock=bot.clock), bot.settings)
     server = ServerThread(service.wsgi).start()
     try:
         req = urllib.request.Request(server.url + "/healthz")

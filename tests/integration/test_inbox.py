@@ -57,7 +57,7 @@ def _healthz(bot: BotHarness) -> tuple[int, dict[str, Any]]:
 
 
 def _sqlite_path(bot: BotHarness) -> str:
-    url = bot.deps.settings.database_url
+    url = bot.settings.database_url
     if not url.startswith("sqlite"):
         pytest.skip("an SQLite lock")
     return url.removeprefix("sqlite:///")
@@ -252,9 +252,9 @@ def test_nothing_is_sent_once_slack_says_the_app_lost_access(bot: BotHarness) ->
     bot.settle()
     bot.clock.set(datetime(2026, 11, 20, 15, 5, tzinfo=NY))  # the cutoff: nudges are due
     bot.emulator.clear()
-    run_tick(bot.deps, bot.deps.extras["web_client"])
+    run_tick(bot.deps, bot.web, bot.jobs)
     assert bot.emulator.calls("chat.postMessage") == []
     with bot.db.transaction() as s:  # installed again
         service_status.clear(s, service_status.REVOKED)
-    run_tick(bot.deps, bot.deps.extras["web_client"])
+    run_tick(bot.deps, bot.web, bot.jobs)
     assert bot.emulator.calls("chat.postMessage")  # the same minute's nudges now go out

@@ -1,0 +1,1 @@
+"""`csobot` sub-commands, one module per feature (`<feature>_cli.add_commands(subparsers)`)."""

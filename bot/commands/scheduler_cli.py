@@ -1,0 +1,61 @@
+"""`csobot tick [--now ISO]` and `csobot scheduler`: the tick once, or every minute."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from bot.cli_errors import parse_when
+from bot.settings import Settings
+
+
+def _cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.features import enqueuers
+    from bot.runtime import build_deps, slack_of
+    from scheduling.engine import tick
+    from storage.portfolio import require_organization
+    from usecases.clock import FixedClock
+
+    settings.require("SLACK_BOT_TOKEN")
+    now = parse_when(args.now) if args.now else None
+    deps = build_deps(settings, clock=FixedClock(now) if now else None)
+    with deps.db.session() as tx:
+        require_organization(tx)
+    at = deps.clock.now()
+    report = tick(deps, slack_of(deps, settings), at, enqueuers())
+    failed = [d for d in report.deliveries if not d.ok]
+    print(
+        f"tick at {at.isoformat(timespec='seconds')}: "
+        f"{sum(report.enqueued.values())} new nudge(s), {report.sent} sent in "
+        f"{len([d for d in report.deliveries if d.ok])} message(s)"
+        + (f", {len(failed)} message(s) left pending for the next tick" if failed else "")
+    )
+    for delivery in report.deliveries:
+        state = "sent" if delivery.ok else f"pending ({delivery.error})"
+        print(f"  {delivery.target}: {len(delivery.keys)} nudge(s) {state}")
+    for name, error in report.errors.items():
+        print(f"  enqueuer {name} failed: {error}", file=sys.stderr)
+    return 1 if report.errors else 0
+
+
+def _cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.features import enqueuers
+    from bot.logs import configure_logging
+    from bot.runtime import build_deps, slack_of
+    from scheduling.runner import make_lock, run_blocking
+
+    settings.require("SLACK_BOT_TOKEN")
+    configure_logging(settings.log_level, [settings.secret("slack_bot_token")])
+    deps = build_deps(settings)
+    run_blocking(deps, slack_of(deps, settings), enqueuers(), make_lock(settings.database_url))
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    p = sub.add_parser("tick", help="send everything due now (or at --now), exactly once")
+    p.add_argument("--now", help="ISO datetime with offset, e.g. 2026-11-20T15:05:00-05:00")
+    p.set_defaults(handler=_cmd_tick)
+
+    p = sub.add_parser("scheduler", help="run only the scheduler loop (a tick every minute)")
+    p.set_defaults(handler=_cmd_scheduler)

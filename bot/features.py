@@ -1,0 +1,87 @@
+"""The one list of what the bot does: every feature's Slack listeners, the enqueuers its tick
+runs, and its `csobot` sub-commands. The app (bot/app.py), the tick (bot/runtime.py) and the
+command line (bot/cli.py) all iterate it; a new feature is one entry here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App
+
+from bot import digest_cli, flags_cli, health_cli
+from bot.commands import cadence_cli
+from handlers import (
+    app_events,
+    cadence,
+    digest,
+    flags,
+    health,
+    messages,
+    outbox_list,
+    pulse_listeners,
+    touchpoint_listeners,
+    update_listeners,
+    win_listeners,
+)
+from scheduling import flags as flag_jobs
+from scheduling.cadences import cadence_enqueuer
+from scheduling.digest import enqueue_digest
+from scheduling.engine import Enqueuer
+from scheduling.health_nudges import enqueue_health
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    listeners: Callable[[App], None]  # handlers/<x>_listeners.register
+    enqueuers: tuple[tuple[str, Enqueuer], ...] = ()  # scheduling/<x>_jobs.ENQUEUERS
+    commands: Callable[[Any], None] | None = None  # bot/commands/<x>_cli.add_commands(subparsers)
+
+
+FEATURES: list[Feature] = [
+    Feature("messages", messages.register),
+    Feature("pulse", pulse_listeners.register),
+    Feature("touchpoint", touchpoint_listeners.register),
+    Feature("win", win_listeners.register),
+    Feature(
+        "cadence",
+        cadence.register,
+        enqueuers=(("cadences", cadence_enqueuer),),
+        commands=cadence_cli.add_commands,
+    ),
+    Feature(
+        "health",
+        health.register,
+        enqueuers=(("health", enqueue_health),),
+        commands=health_cli.add_commands,
+    ),
+    Feature(
+        "digest",
+        digest.register,
+        enqueuers=(("digest", enqueue_digest),),
+        commands=digest_cli.add_commands,
+    ),
+    Feature(
+        "flags",
+        flags.register,
+        enqueuers=tuple(flag_jobs.ENQUEUERS),
+        commands=flags_cli.add_commands,
+    ),
+    Feature("update", update_listeners.register),
+    Feature("outbox", outbox_list.register),
+    Feature("app_events", app_events.register),
+]
+
+
+def enqueuers(features: Sequence[Feature] = FEATURES) -> list[tuple[str, Enqueuer]]:
+    """Every feature's enqueuers, in order: what one tick runs."""
+    return [job for feature in features for job in feature.enqueuers]
+
+
+def add_commands(sub: Any, features: Sequence[Feature] = FEATURES) -> None:
+    """Every feature's `csobot` sub-commands."""
+    for feature in features:
+        if feature.commands is not None:
+            feature.commands(sub)
