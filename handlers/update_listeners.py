@@ -53,7 +53,7 @@ def _meta(target: Client, request: UpdateRequest) -> dict[str, Any]:
     }
 
 
-def _form(call: Call[UpdateRequest]) -> dict[str, Any] | None:
+def form(call: Call[UpdateRequest]) -> dict[str, Any] | None:
     """While Slack waits: the form, with the template's draft, or a placeholder the model's
     draft replaces after the ack."""
     client = call.client
@@ -68,7 +68,8 @@ def _form(call: Call[UpdateRequest]) -> dict[str, Any] | None:
     return {**view, "external_id": _external_id(call)}
 
 
-def _drafts(call: Call[UpdateRequest]) -> Reply:
+def drafts(call: Call[UpdateRequest]) -> Reply:
+    """After the ack: the model's draft into the open form (the template's is there already)."""
     client = call.client
     assert client is not None  # slug_of names it; the helper resolved it
     if not client.client_channel:
@@ -99,10 +100,10 @@ UPDATE = Command(
     usage=UPDATE_USAGE,
     parse=parse_update_command,
     need=Need.CLIENT_TEAM,
-    works=_drafts,
+    works=drafts,
     slug_of=lambda request: request.slug,
-    opens=_form,
-    help_words=("", "help", "?"),
+    opens=form,
+    help_words=HELP_WORDS,
 )
 
 
