@@ -4,76 +4,44 @@ traceback, no password. `bot.cli.main` is the one place that uses these."""
 from __future__ import annotations
 
 import logging
-import os
-import re
 from datetime import datetime
-from pathlib import Path
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 
 from bot.settings import ConfigError
 from prompts.render import render
+from storage.db_errors import database_failure, is_database_unavailable, safe_url, url_password
 
-# The errors that mean "the database is not there or not usable", as opposed to a bug.
-_UNREACHABLE_WORDS = (
-    "connection",
-    "server closed",
-    "timeout",
-    "timed out",
-    "unable to open",
-    "readonly database",
-    "disk i/o",
-    "database is locked",
-    "no space",
-    "disk is full",
-    "too many clients",
-    "shutting down",
-)
-
-
-def safe_url(url: str) -> str:
-    """The URL with its password replaced by ***; never raises (a bad URL is just hidden)."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return "DATABASE_URL"
+__all__ = [
+    "SlackUnreachable",
+    "UsageError",
+    "check_slack",
+    "configure_cli_logging",
+    "database_error_line",
+    "is_database_unavailable",
+    "parse_when",
+    "safe_url",
+    "scrub",
+    "slack_error_line",
+    "url_password",
+]
 
 
-def url_password(url: str) -> str | None:
-    try:
-        return make_url(url).password
-    except (ArgumentError, ValueError):
-        return None
-
-
-def is_database_unavailable(exc: BaseException) -> bool:
-    """An error that says the database can't be reached or used, rather than a bug in a query."""
-    if not isinstance(exc, DBAPIError):
-        return False
-    if exc.connection_invalidated or exc.statement is None:
-        return True  # raised while connecting (or the connection was lost)
-    if not isinstance(exc, OperationalError | InterfaceError):
-        return False  # a constraint or a query that is wrong: a bug, not the environment
-    reason = str(exc.orig).lower()
-    return any(word in reason for word in _UNREACHABLE_WORDS)
-
-
-def database_error_line(exc: DBAPIError, url: str, command: str) -> str:
+def database_error_line(exc: BaseException, url: str, command: str) -> str:
     """`cannot reach the database at postgresql+psycopg://u:***@host:1/db (connection refused)`."""
-    parsed = _parsed(url)
-    sqlite = parsed is not None and parsed.get_backend_name() == "sqlite"
-    reason = _reason(exc)
-    if sqlite and parsed is not None and "unable to open" in reason:
-        reason = _sqlite_reason(parsed.database) or reason
-    if exc.statement is None or exc.connection_invalidated:
+    failure = database_failure(exc, url)
+    if failure.connecting:
         line = render(
-            "cli/database_unreachable.j2", url=safe_url(url), reason=reason, sqlite=sqlite
+            "cli/database_unreachable.j2",
+            url=safe_url(url),
+            reason=failure.reason,
+            sqlite=failure.sqlite,
         )
     else:
-        line = render("cli/database_failed.j2", url=safe_url(url), reason=reason, command=command)
+        line = render(
+            "cli/database_failed.j2", url=safe_url(url), reason=failure.reason, command=command
+        )
     return scrub(line, url)
 
 
@@ -83,42 +51,6 @@ def scrub(text: str, url: str) -> str:
     if password:
         text = text.replace(password, "***")
     return text
-
-
-def _parsed(url: str) -> URL | None:
-    try:
-        return make_url(url)
-    except (ArgumentError, ValueError):
-        return None
-
-
-def _reason(exc: DBAPIError) -> str:
-    """Slack-style short reason from the driver's message: `connection refused`."""
-    text = str(exc.orig) if exc.orig is not None else str(exc)
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    reason = next((line for line in lines if "failed: " in line), lines[0] if lines else "")
-    reason = reason.rsplit("failed: ", 1)[-1]
-    reason = re.sub(r"^(FATAL|ERROR):\s+", "", reason).strip().rstrip(".")
-    if len(reason) > 1 and reason[0].isupper() and reason[1].islower():
-        reason = reason[0].lower() + reason[1:]
-    return reason[:200] or type(exc.orig).__name__
-
-
-def _sqlite_reason(database: str | None) -> str | None:
-    """Why SQLite could not open its file, said about the directory a person can fix."""
-    if not database or database == ":memory:":
-        return None
-    parent = Path(database).expanduser().absolute().parent
-    if not parent.exists():
-        existing = next((p for p in parent.parents if p.exists()), None)
-        if existing is not None and not existing.is_dir():
-            return f"{existing} is not a directory"
-        return f"the directory {parent} does not exist"
-    if not parent.is_dir():
-        return f"{parent} is not a directory"
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return f"the directory {parent} is not writable"
-    return None
 
 
 class UsageError(Exception):

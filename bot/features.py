@@ -10,22 +10,22 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot import digest_cli, flags_cli, health_cli
-from bot.commands import cadence_cli
+from bot import digest_cli, health_cli
+from bot.commands import cadence_cli, flags_cli
 from handlers import (
-    app_events,
+    app_events_listeners,
     cadence,
     digest,
-    flags,
+    flag_listeners,
     health,
-    messages,
-    outbox_list,
+    message_listeners,
+    outbox_listeners,
     pulse_listeners,
     touchpoint_listeners,
     update_listeners,
     win_listeners,
 )
-from scheduling import flags as flag_jobs
+from scheduling import flag_jobs
 from scheduling.cadences import cadence_enqueuer
 from scheduling.digest import enqueue_digest
 from scheduling.engine import Enqueuer
@@ -41,7 +41,7 @@ class Feature:
 
 
 FEATURES: list[Feature] = [
-    Feature("messages", messages.register),
+    Feature("messages", message_listeners.register),
     Feature("pulse", pulse_listeners.register),
     Feature("touchpoint", touchpoint_listeners.register),
     Feature("win", win_listeners.register),
@@ -65,13 +65,13 @@ FEATURES: list[Feature] = [
     ),
     Feature(
         "flags",
-        flags.register,
+        flag_listeners.register,
         enqueuers=tuple(flag_jobs.ENQUEUERS),
         commands=flags_cli.add_commands,
     ),
     Feature("update", update_listeners.register),
-    Feature("outbox", outbox_list.register),
-    Feature("app_events", app_events.register),
+    Feature("outbox", outbox_listeners.register),
+    Feature("app_events", app_events_listeners.register),
 ]
 
 

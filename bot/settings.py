@@ -51,23 +51,12 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _db_url(cls, v: str) -> str:
-        for prefix in ("postgres://", "postgresql://"):
-            if v.startswith(prefix):
-                return "postgresql+psycopg://" + v[len(prefix) :]
-        if not v.startswith(("sqlite", "postgresql+")):
-            raise ValueError("must be sqlite:///path.db or postgresql+psycopg://user@host/db")
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
+        from storage.db import BadDatabaseUrl, check_url
 
         try:
-            make_url(v).get_dialect()
-        except (ArgumentError, ValueError):
-            # Never echo the value: it may hold a password.
-            raise ValueError(
-                "not a database URL csobot can use; write it like sqlite:///path.db or "
-                "postgresql+psycopg://user:password@host:5432/db"
-            ) from None
-        return v
+            return check_url(v)
+        except BadDatabaseUrl as err:  # its message never echoes the value (a password)
+            raise ValueError(str(err)) from None
 
     @field_validator("now")
     @classmethod

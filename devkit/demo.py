@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from devkit.emulator import SlackEmulator
@@ -208,3 +209,14 @@ def _show_ack(resp: bytes) -> None:
 
 def _run_cli(args: list[str], env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "-m", "bot", *args], env=env, check=True)
+
+
+def _cmd_demo(args: Any, settings: Any) -> int:
+    return run_demo(keep=args.keep)
+
+
+def add_commands(sub: Any) -> None:
+    """`csobot demo`: installed as an entry point of the `csobot.commands` group."""
+    p = sub.add_parser("demo", help="run an offline, self-contained demo week")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    p.set_defaults(handler=_cmd_demo)

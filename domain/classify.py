@@ -1,9 +1,9 @@
-"""Classify a client message into a flag kind (issue 4 item 2).
+"""Classify a client message into a flag kind (docs/process.md, "Flags").
 
 `RuleClassifier` is the phrase-pattern engine that always runs: one precompiled alternation per
 kind, hard negatives that veto a kind ("no rush on the deadline" is not a deadline change), and
 a priority order that settles messages matching several kinds. `is_question` decides whether a
-client message waits for a reply (issue 4 item 4b).
+client message waits for a reply (the client-question loop).
 """
 
 from __future__ import annotations

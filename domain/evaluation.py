@@ -1,4 +1,4 @@
-"""The quality figure for message classifiers (issue 4 item 6): precision, recall and F1 per
+"""The quality figure for message classifiers (`csobot eval-flags`): precision, recall and F1 per
 kind, micro and macro averages over the flag kinds, and a confusion table."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The flag process as data (issue 4 items 1 and 4): the reaction vocabulary, the decisions a
-flag can get, and the loops that must close, with business-time arithmetic. Pure: no Slack, no
+"""The flag process as data (docs/process.md, "Flags"): the reaction vocabulary, the decisions
+a flag can get, and the loops that must close, with business-time arithmetic. Pure: no Slack, no
 database, `now` is always a parameter.
 """
 
@@ -42,7 +42,7 @@ class FlagStatus(StrEnum):
 
 
 class FlagSettings(BaseModel):
-    """`organization.settings["flags"]`; every number defaults to seed 002's."""
+    """`organization.settings["flags"]`; every number defaults to docs/process.md, "Flags"."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -146,6 +146,11 @@ class WorkCalendar(BaseModel):
 
 
 # -- the loops ---------------------------------------------------------------------------------
+def lookback(now: datetime, settings: FlagSettings) -> datetime:
+    """Loops look back this far, so an old backlog never floods anyone on the first tick."""
+    return now - timedelta(days=settings.lookback_days)
+
+
 class Escalation(BaseModel):
     """Who an undecided flag goes to next, and when."""
 

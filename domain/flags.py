@@ -1,13 +1,16 @@
-"""What a flag on a client message means (issue 4 items 1-2, seed 002 "speak up early").
+"""What a flag on a client message means (docs/process.md, "Flags": speak up early).
 
 `FlagKind` is the closed vocabulary shared by the reaction map, the rule engine and the LLM
-classifier; `FlagVocabulary` maps reaction emoji names to kinds and is configurable.
+classifier; `FlagVocabulary` maps reaction emoji names to kinds and is configurable; `Flag` is
+one flag as storage hands it to the layers above.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -140,3 +143,36 @@ class FlagVocabulary(BaseModel):
 
     def emoji_for(self, kind: FlagKind) -> list[str]:
         return [name for name, k in self.reactions.items() if k is kind]
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A client message flagged (by a team member's reaction, or suggested by the classifier).
+
+    One per (channel, message ts, kind). status: suggested -> open -> decided | withdrawn;
+    suggested -> dismissed (`domain.flag_loops.FlagStatus`)."""
+
+    id: int
+    client_id: int
+    channel: str
+    message_ts: str
+    thread_ts: str | None
+    kind: str
+    author_id: str | None  # who wrote the flagged message
+    excerpt: str
+    permalink: str | None
+    source: str  # reaction | rules | llm
+    reaction: str | None
+    status: str
+    flagged_by: str | None
+    flagged_at: datetime | None
+    decision: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    post_channel: str | None  # the internal post (or the CSO's DM)
+    post_ts: str | None
+    created_at: datetime
+
+    @property
+    def posted_in_dm(self) -> bool:
+        return bool(self.post_channel and self.post_channel.startswith("D"))

@@ -24,7 +24,7 @@ from domain.prefs import (
 )
 from domain.records import Person
 from handlers import registry
-from handlers.access import refusal
+from handlers.authz import refusal
 from handlers.common import (
     BlockActions,
     SlashCommand,

@@ -12,7 +12,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.webhook import WebhookResponse
 
 from domain.access import Need
-from handlers.access import refusal
+from handlers.authz import refusal
 from handlers.inbox import in_ack_phase, in_work_phase, job_of
 from usecases.deps import Deps
 

@@ -13,7 +13,7 @@ from domain.calendar import IsoWeek
 from domain.digest import DigestSettingsError, week_just_ended
 from domain.digest import parse_settings as parse_digest_settings
 from handlers import registry
-from handlers.access import refusal
+from handlers.authz import refusal
 from handlers.common import SlashCommand, after_ack, deps_of
 from prompts.render import render
 from storage.digest import load_digest

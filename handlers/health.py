@@ -31,7 +31,7 @@ from domain.playbooks import get_playbook, playbook_ids
 from domain.portfolio import LEADERSHIP_ROLES, Role
 from domain.renewals import Outcome
 from handlers import registry
-from handlers.access import refusal
+from handlers.authz import refusal
 from handlers.common import (
     BlockActions,
     SlashCommand,

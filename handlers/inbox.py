@@ -37,14 +37,13 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Session
 
 from handlers.lanes import EVENTS, INTERACTIVE, Lanes
 from prompts.render import render
-from storage import inbox as store
+from storage import inbox_store as store
 from storage import status as service_status
+from storage.db import Transaction
+from storage.db_errors import is_transient_database_error
 from storage.spool import Spool
 from usecases.deps import Deps
 
@@ -110,7 +109,7 @@ def task(name: str, lane: str) -> Callable[[TaskFn], TaskFn]:
     return register
 
 
-def add_task(session: Session, name: str, key: str, payload: dict[str, Any]) -> bool:
+def add_task(session: Transaction, name: str, key: str, payload: dict[str, Any]) -> bool:
     """Write a follow-up task in the caller's transaction; after the commit, `deps.kick()` has
     it picked up at once. True when it is new (the key was not there yet)."""
     now = _now()
@@ -154,9 +153,9 @@ def _now() -> datetime:
 
 def is_transient(exc: BaseException) -> bool:
     """Worth retrying: the database or Slack was unreachable, busy or slow."""
-    if isinstance(exc, OperationalError | PoolTimeout | TimeoutError | ConnectionError | OSError):
+    if isinstance(exc, TimeoutError | ConnectionError | OSError):
         return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+    if is_transient_database_error(exc):
         return True
     if isinstance(exc, SlackApiError) and exc.response is not None:
         return exc.response.status_code == 429 or exc.response.status_code >= 500

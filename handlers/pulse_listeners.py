@@ -7,7 +7,7 @@ from slack_sdk.errors import SlackApiError
 
 from domain.access import Need
 from domain.pulse import PULSE_USAGE, PulseShow, PulseUpdate, parse_pulse
-from handlers.access import refusal
+from handlers.authz import refusal
 from handlers.slash import Call, Command, Reply, register_command
 from prompts.pulse_views import (
     no_clients,

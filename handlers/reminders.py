@@ -11,9 +11,10 @@ from slack_sdk import WebClient
 
 from domain.calendar import local_date, slack_ts_to_datetime
 from domain.commands import SkipRequest, TouchpointRequest
+from domain.touchpoint import Speaker
 from scheduling.cadences import after_touchpoint
 from storage.portfolio import client_by_slug, client_timezone, organization, people_by_id
-from storage.recorder import Recorded, Speaker
+from storage.touchpoint_store import Recorded
 from usecases.deps import Deps
 
 logger = logging.getLogger(__name__)

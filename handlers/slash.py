@@ -4,7 +4,7 @@ and a `Command(...)` value, registered with `register_command(app, command)`.
 What the helper does for every command:
   ack — with the usage on a parse error or a help word, ephemeral — then, after the ack
   (from the inbox, retried on failure): one transaction; the client named in the command, if
-  any (unknown: a did-you-mean reply); authorization (handlers/access.py, the one place); the
+  any (unknown: a did-you-mean reply); authorization (handlers/authz.py, the one place); the
   command's own `works(call)`; commit; the reply, ephemeral; then `reply.after()` (Slack posts
   that must wait for the commit). A modal (`opens`) is opened while Slack waits, with its
   3-second trigger id.
@@ -24,7 +24,7 @@ from domain.access import Need
 from domain.commands import CommandError, unknown_client_message
 from domain.records import Client
 from handlers import registry
-from handlers.access import refusal
+from handlers.authz import refusal
 from handlers.common import SlashCommand, after_ack, deps_of, on_ack
 from storage.db import Transaction
 from storage.portfolio import active_clients, client_by_slug

@@ -19,13 +19,13 @@ from domain.commands import (
     unknown_client_message,
 )
 from handlers import registry
-from handlers.access import refusal
+from handlers.authz import refusal
 from handlers.common import ViewSubmission, after_ack, deps_of
 from handlers.reminders import after_logged
 from handlers.slash import Call, Command, Reply, register_command
 from prompts.touchpoint_views import MODAL_CALLBACK
 from storage.portfolio import active_clients, client_by_slug
-from usecases import touchpoint
+from usecases import touchpoint_log
 from usecases.deps import Deps
 
 TouchpointText = TouchpointRequest | SkipRequest | None  # None: no text, the form
@@ -41,7 +41,7 @@ def works(call: Call[TouchpointText]) -> Reply:
     refused = refusal(call.tx, call.user_id, Need.CLIENT_TEAM, client)
     if refused:
         return Reply(text=refused)
-    logged = touchpoint.log_touchpoint(
+    logged = touchpoint_log.log_touchpoint(
         call.tx,
         client=client,
         request=request,
@@ -60,7 +60,7 @@ def works(call: Call[TouchpointText]) -> Reply:
 def opens(call: Call[TouchpointText]) -> dict[str, Any] | None:
     if call.request is not None:
         return None
-    return touchpoint.touchpoint_form(call.tx, call.user_id, call.now)
+    return touchpoint_log.touchpoint_form(call.tx, call.user_id, call.now)
 
 
 TOUCHPOINT = Command(
@@ -94,7 +94,7 @@ def log(
         refused = refusal(tx, user_id, Need.CLIENT_TEAM, client)
         if refused:
             return refused, None
-        logged = touchpoint.log_touchpoint(
+        logged = touchpoint_log.log_touchpoint(
             tx,
             client=client,
             request=request,
@@ -118,7 +118,7 @@ def open_modal(
 ) -> None:
     """Open the form (also from a reminder's button, with the client preselected)."""
     with deps.db.session() as tx:
-        view = touchpoint.touchpoint_form(
+        view = touchpoint_log.touchpoint_form(
             tx, user_id, deps.clock.now(), slug=slug, metadata=metadata
         )
     client.views_open(trigger_id=trigger_id, view=view)
@@ -130,7 +130,7 @@ def touchpoint_submitted(
     sub = ViewSubmission.model_validate(body)
     deps = deps_of(context)
     with deps.db.session() as tx:
-        today = touchpoint.person_today(tx, sub.user.id, deps.clock.now())
+        today = touchpoint_log.person_today(tx, sub.user.id, deps.clock.now())
     form = read_touchpoint_form(
         slug=sub.value("client"),
         kind=sub.value("kind"),

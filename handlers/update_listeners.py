@@ -20,7 +20,7 @@ from domain.access import Need
 from domain.client_update import UPDATE_USAGE, Slot, UpdateRequest, lint, parse_update_command
 from domain.records import Client
 from handlers import registry
-from handlers.access import refusal
+from handlers.authz import refusal
 from handlers.common import ViewSubmission, after_ack, deps_of
 from handlers.inbox import describe
 from handlers.slash import Call, Command, Reply, register_command

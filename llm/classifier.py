@@ -1,4 +1,4 @@
-"""The LLM message classifier, with the rule engine as its fallback (issue 4 item 2).
+"""The LLM message classifier, with the rule engine as its fallback (docs/process.md, "Flags").
 
 Only the label leaves the model: it must be one of `FlagKind`, and nothing else in the answer
 (no free text, no confidence) is used, so a prompt injection in a client message can at most

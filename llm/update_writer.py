@@ -1,4 +1,4 @@
-"""The LLM writer of client update drafts (issue 4 item 5); callers fall back to the template.
+"""The LLM writer of client update drafts; callers fall back to the template.
 
 Only four strings leave the model, each clipped, and the draft is linted like any other before
 the CSO can send it.

@@ -10,6 +10,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -23,6 +25,28 @@ Transaction = Session
 # the write before an ack and the health probe must answer well inside Slack's 3 seconds.
 BUSY_TIMEOUT_S = 30.0
 QUICK_TIMEOUT_S = 0.8
+
+
+class BadDatabaseUrl(ValueError):
+    """Not a database URL csobot can use (the message never echoes it: it may hold a password)."""
+
+
+def check_url(url: str) -> str:
+    """The URL csobot uses for `url` (postgres:// spelled for psycopg); BadDatabaseUrl when it
+    is not one."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if not url.startswith(("sqlite", "postgresql+")):
+        raise BadDatabaseUrl("must be sqlite:///path.db or postgresql+psycopg://user@host/db")
+    try:
+        make_url(url).get_dialect()
+    except (ArgumentError, ValueError):
+        raise BadDatabaseUrl(
+            "not a database URL csobot can use; write it like sqlite:///path.db or "
+            "postgresql+psycopg://user:password@host:5432/db"
+        ) from None
+    return url
 
 
 def make_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT_S, **kwargs: Any) -> Engine:

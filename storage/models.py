@@ -137,7 +137,7 @@ class Exemption(Base):
 
 
 class Win(Base):
-    """The weekly value presentation and its tangible win (seed 000 §3.2)."""
+    """The weekly value presentation and its tangible win (docs/process.md, "Cadences")."""
 
     __tablename__ = "win"
     __table_args__ = (Index("ix_win_client_week", "client_id", "iso_week"),)
@@ -454,7 +454,7 @@ class DigestPart(Base):
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-# --- flags: client-channel flags, open client questions, internal threads (issue 4) ----------
+# --- flags: client-channel flags, open client questions, internal threads -------------------
 class Flag(Base):
     """A client message flagged (by a team member's reaction, or suggested by the classifier).
 
@@ -491,7 +491,7 @@ class Flag(Base):
 
 
 class ClientQuestion(Base):
-    """A client message in a client channel that waits for a reply (issue 4 item 4b)."""
+    """A client message in a client channel that waits for a reply (docs/process.md, "Flags")."""
 
     __tablename__ = "client_question"
     __table_args__ = (

@@ -21,16 +21,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.error import URLError
 from weakref import WeakKeyDictionary
@@ -45,13 +44,51 @@ from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
-from sqlalchemy import String, bindparam, case, cast, func, literal, or_, select, update
-from sqlalchemy.orm import Session
 
 from prompts import blocks as bk
+from prompts.outbox_views import (
+    LIST_ACTION,
+    LIST_CALLBACK,
+    LIST_PAGE_ACTION,
+    LIST_PAGE_BLOCKS,
+    default_batcher,
+    default_lines,
+    list_button,
+    list_view,
+    overfull,
+    pack,
+    summary_blocks,
+    text_blocks,
+)
+from storage import outbox_store as store
 from storage.db import Database
-from storage.models import Nudge
-from storage.upsert import insert_ignore
+from storage.outbox_store import NudgeSpec, OutboxNudge, close, enqueue
+
+# What callers import from here: the outbox's nouns and its views, in one place.
+__all__ = [
+    "LIST_ACTION",
+    "LIST_CALLBACK",
+    "LIST_PAGE_ACTION",
+    "LIST_PAGE_BLOCKS",
+    "Batcher",
+    "Delivery",
+    "Gate",
+    "NudgeSpec",
+    "OutboxNudge",
+    "close",
+    "default_batcher",
+    "default_lines",
+    "deliver_due",
+    "enqueue",
+    "list_button",
+    "list_view",
+    "message_rows",
+    "overfull",
+    "pack",
+    "read_client",
+    "summary_blocks",
+    "text_blocks",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -67,61 +104,6 @@ HISTORY_PAGES = 10
 POST = "chat.postMessage"
 # ok:false codes Slack documents as "some aspect of the operation may have succeeded".
 UNKNOWN_ERRORS = frozenset({"fatal_error", "internal_error", "service_unavailable"})
-LIST_ACTION = "outbox_list_open"  # the button of a reorganised message: the full list
-LIST_PAGE_ACTION = "outbox_list_page"
-LIST_CALLBACK = "outbox_list"
-LIST_PAGE_BLOCKS = 40  # blocks per page of the full list's modal (Slack: 100 a view)
-
-
-@dataclass
-class NudgeSpec:
-    cadence_id: str
-    period: str
-    target: str
-    text: str
-    due_at: datetime
-    expires_at: datetime
-    person_id: str | None = None
-    client_id: int | None = None
-    blocks: list[dict[str, Any]] | None = None
-    batch: bool = True
-    data: dict[str, Any] = field(default_factory=dict)
-    key: str | None = None
-
-    def natural_key(self) -> str:
-        return self.key or ":".join(
-            [
-                self.cadence_id,
-                self.person_id or self.target,
-                str(self.client_id or "-"),
-                self.period,
-            ]
-        )
-
-
-def enqueue(session: Session, spec: NudgeSpec, now: datetime) -> bool:
-    """Write the nudge under its natural key. True if it is new."""
-    return insert_ignore(
-        session,
-        Nudge,
-        {
-            "key": spec.natural_key(),
-            "cadence_id": spec.cadence_id,
-            "person_id": spec.person_id,
-            "client_id": spec.client_id,
-            "period": spec.period,
-            "target": spec.target,
-            "text": spec.text,
-            "blocks": spec.blocks,
-            "batch": spec.batch,
-            "status": "pending",
-            "due_at": spec.due_at,
-            "expires_at": spec.expires_at,
-            "created_at": now,
-            "attempts": 0,
-            "data": spec.data,
-        },
-    )
 
 
 @dataclass
@@ -136,151 +118,17 @@ class Delivery:
 
 
 # Decides, per target, whether to send now; returning a datetime postpones to that moment
-# (quiet hours, Do Not Disturb, a daily cap). The default sends everything due.
-Gate = Callable[[str, list[Nudge], datetime], datetime | None]
+# (quiet hours, Do Not Disturb, a daily cap). The default sends everything due. Gates and
+# batchers are given `OutboxNudge` records (typed loosely while features still annotate rows).
+Gate = Callable[[str, list[Any], datetime], datetime | None]
 # Renders several nudges for one person into one message (text, blocks).
-Batcher = Callable[[list[Nudge]], tuple[str, list[dict[str, Any]]]]
+Batcher = Callable[[list[Any]], tuple[str, list[dict[str, Any]]]]
 
 
-# -- Slack's limits in one message: reorganise, never cut ----------------------------------------
-def overfull(blocks: Sequence[bk.Block]) -> bool:
-    """Would Slack refuse these blocks, or did a section reach its limit (and get clipped)?"""
-    if len(blocks) > bk.MAX_BLOCKS:
-        return True
-    for block in blocks:
-        if block.get("type") != "section":
-            continue
-        if len(str((block.get("text") or {}).get("text", ""))) >= bk.MAX_SECTION_TEXT:
-            return True
-        if any(len(str(f.get("text", ""))) >= 2000 for f in block.get("fields") or []):
-            return True
-    return False
-
-
-def pack(lines: Iterable[str], limit: int = bk.MAX_SECTION_TEXT - 1) -> list[tuple[str, int]]:
-    """Lines joined into texts of at most `limit` characters, each with how many lines it
-    holds. A line longer than the limit is split, never clipped."""
-    out: list[tuple[str, int]] = []
-    current: list[str] = []
-    size = 0
-    for line in lines:
-        pieces = [line[i : i + limit] for i in range(0, len(line), limit)] or [""]
-        for piece in pieces:
-            extra = len(piece) + (1 if current else 0)
-            if current and size + extra > limit:
-                out.append(("\n".join(current), len(current)))
-                current, size = [], 0
-                extra = len(piece)
-            current.append(piece)
-            size += extra
-    if current:
-        out.append(("\n".join(current), len(current)))
-    return out
-
-
-def list_button() -> bk.Block:
-    return bk.actions(
-        bk.button("See the full list", LIST_ACTION, "list", style="primary"),
-        block_id="outbox-list",
-    )
-
-
-def summary_blocks(
-    header: str,
-    lines: Sequence[str],
-    *,
-    line_blocks: Sequence[bk.Block] | None = None,
-    footer: Sequence[str] = (),
-) -> list[bk.Block]:
-    """A batched message too big for one Slack message, reorganised: a header, one line per
-    client (`line_blocks` when they fit one block each, else `lines` packed into sections of
-    under 3,000 characters) and a button that opens the full list. Nothing is cut: past a few
-    hundred clients the last line says how many more are in the full list."""
-    fixed = 2 + (1 if footer else 0)  # header, the button, the footer
-    room = bk.MAX_BLOCKS - fixed
-    if line_blocks is not None and len(line_blocks) <= room:
-        body = list(line_blocks)
-    else:
-        packed = pack(lines)
-        if len(packed) > room:
-            kept = packed[: room - 1]
-            rest = sum(n for _, n in packed[room - 1 :])
-            packed = [*kept, (f"…and {rest} more — every one is in the full list.", rest)]
-        body = [bk.section(text) for text, _ in packed]
-    out = [bk.section(header), *body, list_button()]
-    if footer:
-        out.append(bk.context(*footer))
-    return out
-
-
-def default_lines(rows: Sequence[Nudge]) -> list[str]:
-    """The full list of nudges without a renderer of their own: each one's text, in full."""
-    return [f"• {row.text}" for row in rows]
-
-
-def default_batcher(rows: list[Nudge]) -> tuple[str, list[dict[str, Any]]]:
-    if len(rows) == 1:
-        return rows[0].text, list(rows[0].blocks or [bk.section(rows[0].text)])
-    out: list[dict[str, Any]] = [
-        bk.section(f"*{len(rows)} things are due* — one message, so your DMs stay quiet.")
-    ]
-    texts = []
-    for row in rows:
-        out.append(bk.divider())
-        out.extend(row.blocks or [bk.section(row.text)])
-        texts.append(row.text)
-    text = "\n\n".join(texts)
-    if not overfull(out):
-        return text, out
-    header = (
-        f"*{len(rows)} things are due* — too many to show one by one, so here is one line "
-        "each; *See the full list* has every one."
-    )
-    return text, summary_blocks(header, [f"• {bk.clip(r.text, 300)}" for r in rows])
-
-
-def text_blocks(lines: Sequence[str]) -> list[bk.Block]:
-    """Lines as sections of under 3,000 characters each (nothing clipped)."""
-    return [bk.section(text) for text, _ in pack(lines)]
-
-
-def list_view(
-    blocks: Sequence[bk.Block], *, page: int, meta: dict[str, Any], title: str = "Everything due"
-) -> dict[str, Any]:
-    """The modal behind *See the full list*: every block, in pages (Slack allows 100 blocks a
-    view), with Previous / Next."""
-    items = list(blocks) or [bk.section("Nothing is due any more.")]
-    pages = [items[i : i + LIST_PAGE_BLOCKS] for i in range(0, len(items), LIST_PAGE_BLOCKS)]
-    page = max(0, min(page, len(pages) - 1))
-    shown: list[bk.Block] = list(pages[page])
-    if len(pages) > 1:
-        nav = []
-        if page > 0:
-            nav.append(bk.button("‹ Previous", LIST_PAGE_ACTION, str(page - 1)))
-        if page < len(pages) - 1:
-            nav.append(bk.button("Next ›", LIST_PAGE_ACTION, str(page + 1)))
-        shown.append(bk.context(f"Page {page + 1} of {len(pages)}"))
-        shown.append(bk.actions(*nav, block_id="outbox-list-pages"))
-    return {
-        "type": "modal",
-        "callback_id": LIST_CALLBACK,
-        "title": {"type": "plain_text", "text": bk.clip(title, 24)},
-        "close": {"type": "plain_text", "text": "Close"},
-        "private_metadata": json.dumps({**meta, "page": page}),
-        "blocks": shown,
-    }
-
-
-def message_rows(db: Database, channel: str, ts: str) -> list[Nudge]:
+def message_rows(db: Database, channel: str, ts: str) -> list[OutboxNudge]:
     """The nudges a sent message carries (what its full list shows)."""
-    with db.session() as session:
-        return list(
-            session.scalars(
-                select(Nudge)
-                .where(Nudge.message_channel == channel, Nudge.message_ts == ts)
-                .order_by(Nudge.id)
-            )
-        )
+    with db.session() as tx:
+        return store.message_nudges(tx, channel, ts)
 
 
 # -- Slack's per-method limits -------------------------------------------------------------------
@@ -508,67 +356,13 @@ class _Pass:
             deliveries += self._send(rows)
         return deliveries
 
-    def _claim(self, cadences: set[str] | None) -> list[Nudge]:
-        now, token = self.now, self.token
-        with self.db.transaction() as session:
-            session.execute(
-                update(Nudge)
-                .where(
-                    Nudge.status == "pending",
-                    Nudge.expires_at <= now,
-                    Nudge.unsure_key.is_(None),
-                )
-                .values(status="dropped", last_error="past its grace period", claim_token=None)
-            )
-            # A claim whose process stopped renewing it (killed, hung): whatever it may have
-            # posted is unknown, and is looked for in Slack before anything is sent again.
-            session.execute(
-                update(Nudge)
-                .where(Nudge.status == "sending", Nudge.claimed_at < now - self.lease)
-                .values(
-                    status="pending",
-                    claim_token=None,
-                    unsure_key=func.coalesce(Nudge.unsure_key, Nudge.attempt_key),
-                    unsure_since=func.coalesce(
-                        Nudge.unsure_since, Nudge.attempted_at, Nudge.claimed_at
-                    ),
-                    last_error="outcome unknown: the sending process stopped mid-send",
-                )
-                .execution_options(synchronize_session=False)
-            )
-            due = select(Nudge.id).where(
-                Nudge.status == "pending",
-                Nudge.due_at <= now,
-                or_(Nudge.expires_at > now, Nudge.unsure_key.is_not(None)),
-                or_(Nudge.not_before.is_(None), Nudge.not_before <= now),
-            )
-            if cadences is not None:
-                due = due.where(Nudge.cadence_id.in_(sorted(cadences)))
-            due = due.with_for_update(skip_locked=True)
-            # The key of the message each row goes out in: one per person for batched rows.
-            key = case(
-                (Nudge.batch, literal(f"{token}:t:") + Nudge.target),
-                else_=literal(f"{token}:n:") + cast(Nudge.id, String),
-            )
-            claimed = session.scalars(
-                update(Nudge)
-                .where(Nudge.id.in_(due))
-                .values(
-                    status="sending",
-                    claim_token=token,
-                    claimed_at=now,
-                    attempt_key=key,
-                    attempted_at=datetime.now(UTC),  # Slack's clock, for `oldest`
-                    not_before=None,
-                )
-                .returning(Nudge)
-                .execution_options(synchronize_session=False)
-            ).all()
-        return sorted(claimed, key=lambda r: (r.target, r.id))
+    def _claim(self, cadences: set[str] | None) -> list[OutboxNudge]:
+        with self.db.transaction() as tx:
+            return store.claim_due(tx, self.now, self.token, self.lease, cadences)
 
     # -- unknown outcomes: look before sending again -------------------------------------------
-    def _resolve(self, rows: list[Nudge]) -> tuple[list[Nudge], list[Delivery]]:
-        unsure: dict[str, list[Nudge]] = defaultdict(list)
+    def _resolve(self, rows: list[OutboxNudge]) -> tuple[list[OutboxNudge], list[Delivery]]:
+        unsure: dict[str, list[OutboxNudge]] = defaultdict(list)
         for row in rows:
             if row.unsure_key:
                 unsure[row.unsure_key].append(row)
@@ -579,7 +373,7 @@ class _Pass:
         outcomes = self._map(lambda k: self._check(k, unsure[k], channels), keys)
         drop: set[int] = set()
         deliveries: list[Delivery] = []
-        updates: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        updates: dict[str, list[store.Outcome]] = defaultdict(list)
         for key, outcome in zip(keys, outcomes, strict=True):
             group = unsure[key]
             expired = all(r.expires_at <= self.now for r in group)
@@ -591,7 +385,7 @@ class _Pass:
             if kind != "absent":
                 drop.update(r.id for r in group)
             for row in group:
-                updates[kind].append(_params(row, outcome))
+                updates[kind].append(_recorded(row, outcome))
             target, names = group[0].target, [r.key for r in group]
             if kind == "found":
                 logger.info(
@@ -617,35 +411,8 @@ class _Pass:
                     "not sent again",
                     target,
                 )
-        with self.db.transaction() as session:
-            conn = session.connection()
-            self._bulk(conn, updates.get("found"), _SENT_VALUES)
-            self._bulk(conn, updates.get("absent"), {"unsure_key": None, "unsure_since": None})
-            self._bulk(
-                conn,
-                updates.get("expired"),
-                {
-                    **_RELEASE,
-                    "status": "dropped",
-                    "unsure_key": None,
-                    "last_error": "past its grace period (an earlier try had not gone out)",
-                },
-            )
-            self._bulk(
-                conn,
-                updates.get("gave_up"),
-                {**_RELEASE, "status": "dropped", "last_error": bindparam("b_error")},
-            )
-            self._bulk(
-                conn,
-                updates.get("undetermined"),
-                {**_RELEASE, "last_error": bindparam("b_error")},
-            )
-            self._bulk(
-                conn,
-                updates.get("limited"),
-                _LIMITED,
-            )
+        with self.db.transaction() as tx:
+            store.record_outcomes(tx, self.token, self.now, updates)
         return [r for r in rows if r.id not in drop], deliveries
 
     def _known_channels(self, targets: set[str]) -> dict[str, str]:
@@ -653,17 +420,11 @@ class _Pass:
         people = sorted(t for t in targets if t[:1] in ("U", "W"))
         found = {t: t for t in targets if t not in people}
         if people:
-            with self.db.session() as session:
-                for target, channel in session.execute(
-                    select(Nudge.target, Nudge.message_channel)
-                    .where(Nudge.target.in_(people), Nudge.message_channel.is_not(None))
-                    .distinct()
-                ):
-                    if channel:
-                        found[target] = channel
+            with self.db.session() as tx:
+                found.update(store.dm_channels(tx, people))
         return found
 
-    def _check(self, key: str, rows: list[Nudge], channels: dict[str, str]) -> _Outcome:
+    def _check(self, key: str, rows: list[OutboxNudge], channels: dict[str, str]) -> _Outcome:
         target = rows[0].target
         since = min(
             (r.unsure_since or r.attempted_at or r.claimed_at or self.now for r in rows),
@@ -710,17 +471,17 @@ class _Pass:
         raise RuntimeError(f"more than {HISTORY_PAGES * HISTORY_PAGE} messages to search")
 
     # -- sending ------------------------------------------------------------------------------
-    def _send(self, rows: list[Nudge]) -> list[Delivery]:
-        groups: dict[tuple[str, int | None], list[Nudge]] = defaultdict(list)
+    def _send(self, rows: list[OutboxNudge]) -> list[Delivery]:
+        groups: dict[tuple[str, int | None], list[OutboxNudge]] = defaultdict(list)
         for row in rows:
             groups[(row.target, None if row.batch else row.id)].append(row)
         batches = list(groups.values())
         outcomes = self._map(self._deliver, batches)
-        updates: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        updates: dict[str, list[store.Outcome]] = defaultdict(list)
         deliveries: list[Delivery] = []
         for group, outcome in zip(batches, outcomes, strict=True):
             for row in group:
-                updates[outcome.kind].append(_params(row, outcome))
+                updates[outcome.kind].append(_recorded(row, outcome))
             if outcome.kind == "later":
                 continue
             ok = outcome.kind == "sent"
@@ -734,35 +495,11 @@ class _Pass:
                     outcome=outcome.kind,
                 )
             )
-        with self.db.transaction() as session:
-            conn = session.connection()
-            self._bulk(conn, updates.get("sent"), {**_SENT_VALUES, "attempts": _ATTEMPTS})
-            self._bulk(
-                conn,
-                updates.get("unknown"),
-                {
-                    **_RELEASE,
-                    "attempts": _ATTEMPTS,
-                    "unsure_key": bindparam("b_key"),
-                    "unsure_since": bindparam("b_since"),
-                    "last_error": bindparam("b_error"),
-                },
-            )
-            self._bulk(
-                conn,
-                updates.get("failed"),
-                {**_RELEASE, "attempts": _ATTEMPTS, "last_error": bindparam("b_error")},
-            )
-            self._bulk(
-                conn,
-                updates.get("limited"),
-                _LIMITED,
-            )
-            self._bulk(conn, updates.get("later"), {**_RELEASE, "due_at": bindparam("b_until")})
-            self._bulk(conn, updates.get("skipped"), dict(_RELEASE))
+        with self.db.transaction() as tx:
+            store.record_outcomes(tx, self.token, self.now, updates)
         return deliveries
 
-    def _gated(self, target: str, rows: list[Nudge]) -> datetime | None:
+    def _gated(self, target: str, rows: list[OutboxNudge]) -> datetime | None:
         assert self.gate is not None
         if not self._gate_warm:  # the first call loads what the gate reads, once
             with self._gate_lock:
@@ -771,7 +508,7 @@ class _Pass:
                 return later
         return self.gate(target, rows, self.now)
 
-    def _deliver(self, rows: list[Nudge]) -> _Outcome:
+    def _deliver(self, rows: list[OutboxNudge]) -> _Outcome:
         target = rows[0].target
         if self.lost.is_set():
             return _Outcome("skipped", error="the claim could not be renewed")
@@ -829,53 +566,6 @@ class _Pass:
         )
         return _Outcome("unknown", error=f"outcome unknown: {error}")
 
-    # -- recording ----------------------------------------------------------------------------
-    def _bulk(self, conn: Any, params: list[dict[str, Any]] | None, values: dict[str, Any]) -> None:
-        """One UPDATE for many rows (executemany), only where this pass still holds the claim
-        (a touchpoint may have closed a nudge meanwhile)."""
-        if not params:
-            return
-        table: Any = Nudge.__table__
-        for p in params:
-            p["b_token"] = self.token
-            p["b_now"] = self.now
-        stmt = (
-            update(table)
-            .where(table.c.id == bindparam("b_id"), table.c.claim_token == bindparam("b_token"))
-            .values(**values)
-        )
-        conn.execute(stmt, params)
-
-
-_ATTEMPTS = Nudge.__table__.c.attempts + 1
-_RELEASE: dict[str, Any] = {"status": "pending", "claim_token": None}
-_LIMITED: dict[str, Any] = {
-    **_RELEASE,
-    "last_error": bindparam("b_error"),
-    "not_before": bindparam("b_until"),
-}
-_SENT_VALUES: dict[str, Any] = {
-    "status": "sent",
-    "sent_at": bindparam("b_now"),
-    "message_ts": bindparam("b_ts"),
-    "message_channel": bindparam("b_channel"),
-    "last_error": None,
-    "unsure_key": None,
-    "unsure_since": None,
-}
-
-
-def _params(row: Nudge, outcome: _Outcome) -> dict[str, Any]:
-    return {
-        "b_id": row.id,
-        "b_ts": outcome.ts,
-        "b_channel": outcome.channel,
-        "b_error": (outcome.error or "")[:300] or None,
-        "b_until": outcome.until,
-        "b_key": row.attempt_key,
-        "b_since": row.attempted_at,
-    }
-
 
 class _Heartbeat:
     """Renews the pass's claim while it runs; a claim it cannot renew for half the lease is
@@ -900,13 +590,8 @@ class _Heartbeat:
         last_ok = time.monotonic()
         while not self.stop.wait(self.interval):
             try:
-                with p.db.transaction() as session:
-                    session.execute(
-                        update(Nudge)
-                        .where(Nudge.claim_token == p.token, Nudge.status == "sending")
-                        .values(claimed_at=p.clock())
-                        .execution_options(synchronize_session=False)
-                    )
+                with p.db.transaction() as tx:
+                    store.renew_claim(tx, p.token, p.clock())
                 last_ok = time.monotonic()
             except Exception as exc:
                 logger.warning("could not renew the outbox claim (%s)", type(exc).__name__)
@@ -922,12 +607,7 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}"[:300]
 
 
-def close(session: Session, key: str, *, by: str, now: datetime) -> Nudge | None:
-    """Mark a nudge done (a touchpoint arrived, a button was clicked). Returns it if sent."""
-    nudge = session.scalars(select(Nudge).where(Nudge.key == key)).first()
-    if nudge is None or nudge.status == "closed":
-        return None
-    was_sent = nudge.status == "sent"
-    nudge.status = "closed" if was_sent else "dropped"
-    nudge.closed_at, nudge.closed_by = now, by
-    return nudge if was_sent else None
+def _recorded(row: OutboxNudge, outcome: _Outcome) -> store.Outcome:
+    return store.Outcome(
+        row, ts=outcome.ts, channel=outcome.channel, error=outcome.error, until=outcome.until
+    )

@@ -1,4 +1,4 @@
-"""Shared helpers for the issue 4 tests: Slack-shaped reaction events and button clicks."""
+"""Shared helpers for the flag tests: Slack-shaped reaction events and button clicks."""
 
 from __future__ import annotations
 

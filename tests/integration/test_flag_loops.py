@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from slack_sdk import WebClient
 
-from scheduling import flags as flag_loops
+from scheduling import flag_jobs as flag_loops
 from storage.models import ClientQuestion, InternalMessage, Organization
 from tests.conftest import NY, BotHarness, wait_until
 from tests.integration.flag_helpers import (

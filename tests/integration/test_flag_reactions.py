@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
+from datetime import UTC, datetime
 
 import pytest
 
+import usecases.flags as flag_usecases
+from storage.db import Transaction
 from storage.models import Flag, Organization
 from tests.conftest import BotHarness, wait_until
 from tests.integration.flag_helpers import (
@@ -114,6 +116,7 @@ def test_a_thread_reply_is_read_with_conversations_replies(bot: BotHarness) -> N
     seed(bot, "While you're in there, can you also add a YoY view?", ts=reply, thread_ts=root)
     reaction(bot, "U0SL1", ts=reply)
     bot.emulator.wait_for("chat.postMessage")
+    settle(bot)  # the post is written in the same transaction as the flag
     [flag] = flags(bot)
     assert flag.thread_ts == root and flag.excerpt.startswith("While you're in there")
     assert bot.emulator.calls("conversations.replies")
@@ -128,6 +131,7 @@ def test_a_slack_connect_client_channel_gets_nothing(bot: BotHarness, shared: bo
     bot.emulator.wait_for("chat.postMessage", where=lambda c: c["channel"] == "C0ACMEINT")
     [post] = bot.emulator.calls("chat.postMessage")
     assert post["channel"] == "C0ACMEINT"
+    settle(bot)
     [flag] = flags(bot)
     click(bot, "flag_in_scope", str(flag.id), user="U0SL1", channel="C0ACMEINT", ts="1.1")
     bot.emulator.wait_for("chat.update")
@@ -196,6 +200,40 @@ def test_a_second_click_says_it_is_already_decided(bot: BotHarness) -> None:
     assert flags(bot)[0].decision == "in_scope"
 
 
+def test_a_click_that_breaks_midway_leaves_nothing_half_written(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flag_id, ts = _flag_and_post(bot)
+    real_close = flag_usecases.close
+    broken: list[str] = []
+
+    def close_then_break(tx: Transaction, key: str, *, by: str, now: datetime) -> None:
+        # The decision is written; the database breaks on the click's next write.
+        real_close(tx, key, by=by, now=now)
+        if not broken:
+            broken.append(key)
+            raise RuntimeError("the database went away mid-click")
+
+    monkeypatch.setattr(flag_usecases, "close", close_then_break)
+    click(bot, "flag_in_scope", str(flag_id), user="U0SL1", channel="C0ACMEINT", ts=ts)
+    wait_until(lambda: bot.inbox.counters.retried >= 1)  # the failed attempt is over
+    assert broken
+    [flag] = flags(bot)
+    assert (flag.status, flag.decision, flag.decided_by, flag.decided_at) == (
+        "open",
+        None,
+        None,
+        None,
+    )
+    assert bot.emulator.calls("chat.update") == []  # nothing shown for a click not kept
+    # The inbox runs the click again, whole: decided once, shown once.
+    [upd] = bot.emulator.wait_for("chat.update")
+    settle(bot)
+    assert (upd["channel"], upd["ts"]) == ("C0ACMEINT", ts)
+    assert [(f.status, f.decision) for f in flags(bot)] == [("decided", "in_scope")]
+    assert len(bot.emulator.calls("chat.update")) == 1
+
+
 def test_removing_the_reaction_before_a_decision_withdraws_the_flag(bot: BotHarness) -> None:
     flag_id, ts = _flag_and_post(bot)
     reaction(bot, "U0SL1", removed=True)  # someone else's reaction: no effect
@@ -210,6 +248,7 @@ def test_removing_the_reaction_before_a_decision_withdraws_the_flag(bot: BotHarn
     # Flagging it again re-opens the same flag, in the same message.
     reaction(bot, "U0CSO1")
     [_, again] = bot.emulator.wait_for("chat.update", count=2)
+    settle(bot)
     assert action_ids(again) == ["flag_in_scope", "flag_change_request", "flag_resolved"]
     assert [(f.id, f.status) for f in flags(bot)] == [(flag_id, "open")]
     assert len(posts(bot, "C0ACMEINT")) == 1

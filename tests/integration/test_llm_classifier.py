@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -79,22 +78,25 @@ def test_labels_are_normalised_and_agreement_raises_confidence(
 
 
 @pytest.mark.parametrize("retries", [0, 1])
-def test_a_timeout_falls_back_to_rules_quickly(server: FakeLLMServer, retries: int) -> None:
-    server.set(mode="slow", delay=2.0, label="risk")
+def test_a_timeout_falls_back_to_rules_without_waiting_for_the_model(
+    server: FakeLLMServer, retries: int
+) -> None:
+    server.hang(label="risk", max_hang=60)  # the model takes every request and never answers
     client = make_client(server, timeout=0.5, max_retries=retries)
     classifier = LLMClassifier(client, RuleClassifier())
-    start = time.monotonic()
     result = classifier.classify(SCOPE)
-    elapsed = time.monotonic() - start
+    # The rules answered while the model still held every request: the call was bounded by the
+    # configured timeout per attempt, never by the model (let alone openai's default 600 s).
+    # How long that takes in seconds is measured in bench/classify.py.
+    held = server.hanging
+    server.release()
     client.close()
     assert result.kind is FlagKind.SCOPE_CREEP
     assert result.source == "rules"
     assert classifier.fallbacks == 1
-    assert classifier.last_error is not None and "timed out" in classifier.last_error
-    # Bounded by timeout * attempts plus the client's short back-off, never the server's 2 s
-    # per attempt (let alone openai's default 600 s).
+    assert classifier.last_error == "LLM timed out after 0.5s"
     assert len(server.requests) == retries + 1
-    assert elapsed < 0.5 * (retries + 1) + 1.5
+    assert held == retries + 1
 
 
 def test_invalid_json_falls_back(server: FakeLLMServer, classifier: LLMClassifier) -> None:

@@ -59,7 +59,7 @@ def test_a_standby_process_does_not_tick(bot: BotHarness, caplog: pytest.LogCapt
     web = bot.web
     try:
         assert holder.ensure()
-        with caplog.at_level(logging.INFO, logger="scheduling.runner"):
+        with caplog.at_level(logging.INFO, logger="storage.scheduler_lock"):
             run_tick(bot.deps, web, bot.jobs, standby)
             run_tick(bot.deps, web, bot.jobs, standby)
         assert bot.emulator.calls("chat.postMessage") == []

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from storage.models import Exemption, Pulse, Touchpoint, Win
 from tests.conftest import NY, BotHarness, wait_until
-from usecases import touchpoint as touchpoint_usecase
+from usecases import touchpoint_log as touchpoint_usecase
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 

@@ -1,8 +1,10 @@
-"""Touchpoints recorded by themselves from client-channel messages (issue 2 item 7)."""
+"""Touchpoints recorded by themselves from client-channel messages.
+
+(docs/process.md, "Touchpoints")
+"""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime
 
 import pytest
@@ -59,7 +61,7 @@ def test_bots_edits_deletes_and_joins_are_not_touchpoints(
     # A real message afterwards proves the listener ran and the first one was skipped.
     bot.message("C0ACME", "U0CSO1", "real one", datetime(2026, 11, 20, 11, tzinfo=NY))
     wait_until(lambda: _touchpoints(bot))
-    time.sleep(0.2)
+    bot.settle()  # every acknowledged message's work is done
     assert [t.excerpt for t in _touchpoints(bot)] == ["real one"]
 
 
@@ -80,5 +82,5 @@ def test_messages_in_other_channels_are_ignored(bot: BotHarness) -> None:
     bot.message("C0RANDOM", "U0CSO1", "lunch?", at)
     bot.message("C0ACME", "U0CSO1", "to the client", at)
     wait_until(lambda: _touchpoints(bot))
-    time.sleep(0.2)
+    bot.settle()  # every acknowledged message's work is done
     assert [t.channel for t in _touchpoints(bot)] == ["C0ACME"]

@@ -1,9 +1,8 @@
-"""The rule classifier, `is_question`, the flag vocabulary and the quality figure (issue 4)."""
+"""The rule classifier, `is_question`, the flag vocabulary and the quality figure."""
 
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -221,15 +220,8 @@ def test_rules_meet_the_targets_on_the_dataset(rules: RuleClassifier) -> None:
     assert report.per_kind[FlagKind.NONE].recall >= 0.90  # few false alarms to CSOs
 
 
-def test_rules_classify_a_message_well_under_a_millisecond(rules: RuleClassifier) -> None:
-    texts = [i.text for i in load_labelled(DATASET)]
-    for text in texts[:50]:
-        rules.classify(text)  # warm up
-    start = time.perf_counter()
-    for text in texts:
-        rules.classify(text)
-    per_message_ms = (time.perf_counter() - start) * 1000 / len(texts)
-    assert per_message_ms < 1.0
+# How fast the rules classify a message (well under a millisecond) is measured in
+# bench/classify.py: a wall-clock figure, not a test.
 
 
 class _Fixed:

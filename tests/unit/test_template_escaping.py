@@ -54,6 +54,8 @@ MESSAGES: dict[str, dict[str, Any]] = {
     "flag_already.j2": dict(flag=flag, decision_label="In scope"),
     "flag_context.j2": dict(flag=flag, dm=True, internal_channel="C0ACMEINT"),
     "flag_decided.j2": dict(flag=flag, decision_label="In scope", day="2026-11-20"),
+    "flag_detected.j2": dict(source="rules", reason=HOSTILE),
+    "flag_gone.j2": dict(suggestion=True),
     "flag_internal.j2": dict(
         service_lead=LEAD,
         label="scope creep",

@@ -1,25 +1,22 @@
-"""Loops that must close (issue 4 item 4), as enqueuers for the tick, through the outbox.
+"""Loops that must close (docs/process.md, "Flags"), as enqueuers for the tick, through the
+outbox:
 
 (a) an open flag with no decision: the CSO after 1 business day, the Service Lead after 2;
 (b) a client question with no team reply within 4 business hours: the CSO, with the link;
 (c) an internal question that was answered but never acknowledged by the asker within
-    1 business day: the asker (seed 002 "orphaned threads").
-Each nudge has a natural key, so ticking again (or in two processes) sends it once.
+    1 business day: the asker (an orphaned thread).
+Each nudge has a natural key, so ticking again (or in two processes) sends it once. Each
+enqueuer runs in one transaction.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from domain.flag_loops import ThreadMessage, flag_escalations, orphaned_answer
-from domain.flags import flag_label
-from domain.records import Client
-from handlers.flags import decision_buttons, quote
-from prompts import blocks as bk
-from prompts.render import render
-from storage.flags import (
+from domain.flag_loops import ThreadMessage, flag_escalations, lookback, orphaned_answer
+from prompts.flag_views import flag_reminder, question_unanswered, thread_orphaned
+from storage.flag_store import (
     flag_settings,
-    lookback,
     open_flags,
     open_internal_questions,
     recent_questions,
@@ -33,21 +30,16 @@ from usecases.outbox import NudgeSpec, enqueue
 GRACE = timedelta(days=2)
 
 
-def _clients(deps: Deps) -> dict[int, Client]:
-    with deps.db.session() as session:
-        return {c.id: c for c in active_clients(session)}
-
-
 def enqueue_flag_reminders(deps: Deps, now: datetime) -> int:
     new = 0
-    clients = _clients(deps)
-    with deps.db.transaction() as session:
-        settings = flag_settings(session)
-        for flag in open_flags(session):
+    with deps.db.transaction() as tx:
+        clients = {c.id: c for c in active_clients(tx)}
+        settings = flag_settings(tx)
+        for flag in open_flags(tx):
             client = clients.get(flag.client_id)
             if client is None or flag.flagged_at is None:
                 continue
-            cal = work_calendar(session, client, settings)
+            cal = work_calendar(tx, client, settings)
             for step in flag_escalations(flag.flagged_at, cal, settings, now):
                 target = client.cso_id if step.step == "cso" else client.service_lead_id
                 if not target:
@@ -57,18 +49,9 @@ def enqueue_flag_reminders(deps: Deps, now: datetime) -> int:
                     if step.step == "cso"
                     else settings.remind_service_lead_after_days
                 )
-                text = render(
-                    "messages/flag_reminder.j2",
-                    step=step.step,
-                    client_name=client.name,
-                    days=days,
-                    cso=client.cso_id,
-                    label=flag_label(flag.kind),
-                    quote=quote(flag.excerpt),
-                    permalink=flag.permalink,
-                )
+                text, blocks = flag_reminder(flag, client, step=step.step, days=days)
                 new += enqueue(
-                    session,
+                    tx,
                     NudgeSpec(
                         cadence_id="flag_reminder",
                         period=f"{flag.id}:{step.step}",
@@ -76,7 +59,7 @@ def enqueue_flag_reminders(deps: Deps, now: datetime) -> int:
                         person_id=target,
                         client_id=client.id,
                         text=text,
-                        blocks=[bk.section(text), decision_buttons(flag.id)],
+                        blocks=blocks,
                         due_at=step.due_at,
                         expires_at=step.due_at + GRACE,
                         key=f"flag-reminder:{flag.id}:{step.step}",
@@ -89,27 +72,26 @@ def enqueue_flag_reminders(deps: Deps, now: datetime) -> int:
 
 def enqueue_unanswered_questions(deps: Deps, now: datetime) -> int:
     new = 0
-    clients = _clients(deps)
-    with deps.db.transaction() as session:
-        settings = flag_settings(session)
-        for question in recent_questions(session, lookback(now, settings)):
+    with deps.db.transaction() as tx:
+        clients = {c.id: c for c in active_clients(tx)}
+        settings = flag_settings(tx)
+        for question in recent_questions(tx, lookback(now, settings)):
             client = clients.get(question.client_id)
             if client is None:
                 continue
-            cal = work_calendar(session, client, settings)
+            cal = work_calendar(tx, client, settings)
             due = cal.add_hours(question.asked_at, settings.reply_within_hours)
-            if due > now or team_replied(session, question, client):
+            if due > now or team_replied(tx, question, client):
                 continue
-            text = render(
-                "messages/question_unanswered.j2",
+            text = question_unanswered(
                 author=question.author_id,
-                client_name=client.name,
-                hours=f"{settings.reply_within_hours:g}",
-                quote=quote(question.excerpt),
+                client=client,
+                hours=settings.reply_within_hours,
+                excerpt=question.excerpt,
                 permalink=question.permalink,
             )
             new += enqueue(
-                session,
+                tx,
                 NudgeSpec(
                     cadence_id="client_question",
                     period=question.message_ts,
@@ -128,10 +110,10 @@ def enqueue_unanswered_questions(deps: Deps, now: datetime) -> int:
 
 def enqueue_orphaned_threads(deps: Deps, now: datetime) -> int:
     new = 0
-    clients = _clients(deps)
-    with deps.db.transaction() as session:
-        settings = flag_settings(session)
-        for question, replies in open_internal_questions(session, lookback(now, settings)):
+    with deps.db.transaction() as tx:
+        clients = {c.id: c for c in active_clients(tx)}
+        settings = flag_settings(tx)
+        for question, replies in open_internal_questions(tx, lookback(now, settings)):
             client = clients.get(question.client_id)
             if client is None:
                 continue
@@ -143,19 +125,16 @@ def enqueue_orphaned_threads(deps: Deps, now: datetime) -> int:
             )
             if answer is None:
                 continue
-            due = work_calendar(session, client, settings).add_days(
+            due = work_calendar(tx, client, settings).add_days(
                 answer.at, settings.acknowledge_within_days
             )
             if due > now:
                 continue
-            text = render(
-                "messages/thread_orphaned.j2",
-                answerer=answer.author,
-                channel=question.channel,
-                quote=quote(question.excerpt),
+            text = thread_orphaned(
+                answerer=answer.author, channel=question.channel, excerpt=question.excerpt
             )
             new += enqueue(
-                session,
+                tx,
                 NudgeSpec(
                     cadence_id="orphaned_thread",
                     period=question.message_ts,

@@ -1,38 +1,124 @@
-"""Flags, open client questions and internal threads: exactly-once state transitions.
+"""All flag SQL: flags, open client questions and internal threads, as records.
 
 Every transition is a conditional UPDATE (… WHERE status IN (…)) or an INSERT … ON CONFLICT DO
 NOTHING, so a Slack retry, a double click or two processes at once change a flag once; the
-caller that won the transition is the one that talks to Slack.
+caller that won the transition is the one that talks to Slack. Every function takes the
+caller's transaction and returns records (`domain.flags.Flag`, or the small records below),
+never a row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import CursorResult, func, select, update
 
 from domain import records
 from domain.flag_loops import Decision, FlagSettings, FlagStatus, WorkCalendar
-from domain.flags import FlagKind
+from domain.flags import Flag, FlagKind
 from storage.activity import excerpt
-from storage.models import Client, ClientQuestion, Flag, InternalMessage, Touchpoint
+from storage.db import Transaction
+from storage.models import Client, ClientQuestion, InboundMessage, InternalMessage, Touchpoint
+from storage.models import Flag as FlagRow
 from storage.portfolio import client_record, client_timezone, organization, people_by_id
 from storage.upsert import insert_ignore
 
 INTERNAL_EXCERPT_CHARS = 120
 
 
-def flag_settings(session: Session) -> FlagSettings:
-    return FlagSettings.from_org_settings(organization(session).settings)
+@dataclass(frozen=True)
+class Question:
+    """A client message in a client channel that waits for a reply."""
+
+    client_id: int
+    channel: str
+    message_ts: str
+    thread_ts: str | None
+    author_id: str
+    excerpt: str
+    permalink: str | None
+    asked_at: datetime
 
 
-def work_calendar(session: Session, client: records.Client, settings: FlagSettings) -> WorkCalendar:
-    org = organization(session)
+@dataclass(frozen=True)
+class InternalNote:
+    """A team message in a client's internal channel, kept short, for orphaned threads."""
+
+    client_id: int
+    channel: str
+    message_ts: str
+    thread_ts: str | None
+    author_id: str
+    excerpt: str
+    is_question: bool
+    occurred_at: datetime
+    acknowledged_at: datetime | None
+
+
+def flag_record(row: FlagRow) -> Flag:
+    return Flag(
+        id=row.id,
+        client_id=row.client_id,
+        channel=row.channel,
+        message_ts=row.message_ts,
+        thread_ts=row.thread_ts,
+        kind=row.kind,
+        author_id=row.author_id,
+        excerpt=row.excerpt,
+        permalink=row.permalink,
+        source=row.source,
+        reaction=row.reaction,
+        status=row.status,
+        flagged_by=row.flagged_by,
+        flagged_at=row.flagged_at,
+        decision=row.decision,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        post_channel=row.post_channel,
+        post_ts=row.post_ts,
+        created_at=row.created_at,
+    )
+
+
+def _question(row: ClientQuestion) -> Question:
+    return Question(
+        client_id=row.client_id,
+        channel=row.channel,
+        message_ts=row.message_ts,
+        thread_ts=row.thread_ts,
+        author_id=row.author_id,
+        excerpt=row.excerpt,
+        permalink=row.permalink,
+        asked_at=row.asked_at,
+    )
+
+
+def _note(row: InternalMessage) -> InternalNote:
+    return InternalNote(
+        client_id=row.client_id,
+        channel=row.channel,
+        message_ts=row.message_ts,
+        thread_ts=row.thread_ts,
+        author_id=row.author_id,
+        excerpt=row.excerpt,
+        is_question=row.is_question,
+        occurred_at=row.occurred_at,
+        acknowledged_at=row.acknowledged_at,
+    )
+
+
+# -- settings and places -----------------------------------------------------------------------
+def flag_settings(tx: Transaction) -> FlagSettings:
+    return FlagSettings.from_org_settings(organization(tx).settings)
+
+
+def work_calendar(tx: Transaction, client: records.Client, settings: FlagSettings) -> WorkCalendar:
+    org = organization(tx)
     return WorkCalendar(
-        tz=client_timezone(client, people_by_id(session), org),
+        tz=client_timezone(client, people_by_id(tx), org),
         country=org.holidays_country or "",
         subdiv=org.holidays_subdiv,
         start=settings.workday_start,
@@ -40,46 +126,65 @@ def work_calendar(session: Session, client: records.Client, settings: FlagSettin
     )
 
 
-def client_by_internal_channel(session: Session, channel: str) -> records.Client | None:
-    row = session.scalars(
+def client_by_internal_channel(tx: Transaction, channel: str) -> records.Client | None:
+    row = tx.scalars(
         select(Client).where(Client.internal_channel == channel, Client.active).order_by(Client.id)
     ).first()
     return client_record(row) if row is not None else None
 
 
-def client_channels(session: Session) -> set[str]:
-    return {c for c in session.scalars(select(Client.client_channel)) if c}
+def client_channels(tx: Transaction) -> set[str]:
+    """Every client channel: an internal channel that is one of them is shared with a client."""
+    return {c for c in tx.scalars(select(Client.client_channel)) if c}
 
 
+def inbound_excerpt(tx: Transaction, channel: str, ts: str) -> str | None:
+    """What we kept of a client message (when Slack can no longer show it)."""
+    return tx.scalars(
+        select(InboundMessage.excerpt).where(
+            InboundMessage.channel == channel, InboundMessage.message_ts == ts
+        )
+    ).first()
+
+
+# -- flags -------------------------------------------------------------------------------------
 def _transition(
-    session: Session, flag_id: int, before: Iterable[FlagStatus], values: dict[str, Any]
+    tx: Transaction, flag_id: int, before: Iterable[FlagStatus], values: dict[str, Any]
 ) -> Flag | None:
     result = cast(
         CursorResult[Any],
-        session.execute(
-            update(Flag)
-            .where(Flag.id == flag_id, Flag.status.in_([s.value for s in before]))
+        tx.execute(
+            update(FlagRow)
+            .where(FlagRow.id == flag_id, FlagRow.status.in_([s.value for s in before]))
             .values(**values)
             .execution_options(synchronize_session=False)
         ),
     )
     if result.rowcount != 1:
         return None
-    return session.get(Flag, flag_id, populate_existing=True)
+    return get_flag(tx, flag_id)
 
 
-def find_flag(session: Session, channel: str, ts: str, kind: FlagKind) -> Flag | None:
-    return session.scalars(
-        select(Flag).where(Flag.channel == channel, Flag.message_ts == ts, Flag.kind == kind.value)
+def _find_row(tx: Transaction, channel: str, ts: str, kind: FlagKind) -> FlagRow | None:
+    return tx.scalars(
+        select(FlagRow).where(
+            FlagRow.channel == channel, FlagRow.message_ts == ts, FlagRow.kind == kind.value
+        )
     ).first()
 
 
-def get_flag(session: Session, flag_id: int) -> Flag | None:
-    return session.get(Flag, flag_id, populate_existing=True)
+def find_flag(tx: Transaction, channel: str, ts: str, kind: FlagKind) -> Flag | None:
+    row = _find_row(tx, channel, ts, kind)
+    return flag_record(row) if row is not None else None
+
+
+def get_flag(tx: Transaction, flag_id: int) -> Flag | None:
+    row = tx.get(FlagRow, flag_id, populate_existing=True)
+    return flag_record(row) if row is not None else None
 
 
 def open_flag(
-    session: Session,
+    tx: Transaction,
     *,
     client: records.Client,
     channel: str,
@@ -103,8 +208,8 @@ def open_flag(
         "reaction": reaction,
     }
     inserted = insert_ignore(
-        session,
-        Flag,
+        tx,
+        FlagRow,
         {
             "client_id": client.id,
             "channel": channel,
@@ -119,19 +224,19 @@ def open_flag(
             **values,
         },
     )
-    row = find_flag(session, channel, ts, kind)
+    row = _find_row(tx, channel, ts, kind)
     if row is None:  # pragma: no cover - the insert or a concurrent one put it there
         return None
     if inserted:
-        return row
+        return flag_record(row)
     reopenable = (FlagStatus.SUGGESTED, FlagStatus.WITHDRAWN, FlagStatus.DISMISSED)
     if row.status == FlagStatus.WITHDRAWN:
         values["decision"] = None
-    return _transition(session, row.id, reopenable, values)
+    return _transition(tx, row.id, reopenable, values)
 
 
 def suggest_flag(
-    session: Session,
+    tx: Transaction,
     *,
     client: records.Client,
     channel: str,
@@ -146,8 +251,8 @@ def suggest_flag(
 ) -> Flag | None:
     """Record the classifier's suggestion; the Flag when it is new (else None)."""
     inserted = insert_ignore(
-        session,
-        Flag,
+        tx,
+        FlagRow,
         {
             "client_id": client.id,
             "channel": channel,
@@ -162,21 +267,21 @@ def suggest_flag(
             "created_at": now,
         },
     )
-    return find_flag(session, channel, ts, kind) if inserted else None
+    return find_flag(tx, channel, ts, kind) if inserted else None
 
 
-def promote_suggestion(session: Session, flag_id: int, *, by: str, now: datetime) -> Flag | None:
+def promote_suggestion(tx: Transaction, flag_id: int, *, by: str, now: datetime) -> Flag | None:
     return _transition(
-        session,
+        tx,
         flag_id,
         (FlagStatus.SUGGESTED, FlagStatus.DISMISSED),
         {"status": FlagStatus.OPEN.value, "flagged_by": by, "flagged_at": now},
     )
 
 
-def dismiss_suggestion(session: Session, flag_id: int, *, by: str, now: datetime) -> Flag | None:
+def dismiss_suggestion(tx: Transaction, flag_id: int, *, by: str, now: datetime) -> Flag | None:
     return _transition(
-        session,
+        tx,
         flag_id,
         (FlagStatus.SUGGESTED,),
         {"status": FlagStatus.DISMISSED.value, "decided_by": by, "decided_at": now},
@@ -184,10 +289,10 @@ def dismiss_suggestion(session: Session, flag_id: int, *, by: str, now: datetime
 
 
 def decide_flag(
-    session: Session, flag_id: int, decision: Decision, *, by: str, now: datetime
+    tx: Transaction, flag_id: int, decision: Decision, *, by: str, now: datetime
 ) -> Flag | None:
     return _transition(
-        session,
+        tx,
         flag_id,
         (FlagStatus.OPEN,),
         {
@@ -199,34 +304,51 @@ def decide_flag(
     )
 
 
-def withdraw_flag(session: Session, flag_id: int, *, by: str, now: datetime) -> Flag | None:
+def withdraw_flag(tx: Transaction, flag_id: int, *, by: str, now: datetime) -> Flag | None:
     return _transition(
-        session,
+        tx,
         flag_id,
         (FlagStatus.OPEN,),
         {"status": FlagStatus.WITHDRAWN.value, "decided_by": by, "decided_at": now},
     )
 
 
-def set_post(session: Session, flag_id: int, channel: str | None, ts: str | None) -> None:
-    session.execute(
-        update(Flag)
-        .where(Flag.id == flag_id)
+def set_post(tx: Transaction, flag_id: int, channel: str | None, ts: str | None) -> None:
+    tx.execute(
+        update(FlagRow)
+        .where(FlagRow.id == flag_id)
         .values(post_channel=channel, post_ts=ts)
         .execution_options(synchronize_session=False)
     )
 
 
-def open_flags(session: Session, client_id: int | None = None) -> list[Flag]:
-    query = select(Flag).where(Flag.status == FlagStatus.OPEN.value)
+def open_flags(tx: Transaction, client_id: int | None = None) -> list[Flag]:
+    query = select(FlagRow).where(FlagRow.status == FlagStatus.OPEN.value)
     if client_id is not None:
-        query = query.where(Flag.client_id == client_id)
-    return list(session.scalars(query.order_by(Flag.flagged_at, Flag.id)))
+        query = query.where(FlagRow.client_id == client_id)
+    return [flag_record(r) for r in tx.scalars(query.order_by(FlagRow.flagged_at, FlagRow.id))]
+
+
+def open_flag_counts(tx: Transaction, client_ids: Iterable[int]) -> dict[int, int]:
+    """Open flags (flagged, no decision yet) per client: every id given, 0 when it has none.
+    THE one place open flags are counted (the health model, the board and the digest)."""
+    ids = list(client_ids)
+    out = dict.fromkeys(ids, 0)
+    if not ids:
+        return out
+    rows = tx.execute(
+        select(FlagRow.client_id, func.count())
+        .where(FlagRow.client_id.in_(ids), FlagRow.status == FlagStatus.OPEN.value)
+        .group_by(FlagRow.client_id)
+    )
+    for client_id, n in rows:
+        out[int(client_id)] = int(n)
+    return out
 
 
 # -- client questions --------------------------------------------------------------------------
 def record_question(
-    session: Session,
+    tx: Transaction,
     *,
     client_id: int,
     channel: str,
@@ -238,7 +360,7 @@ def record_question(
     asked_at: datetime,
 ) -> bool:
     return insert_ignore(
-        session,
+        tx,
         ClientQuestion,
         {
             "client_id": client_id,
@@ -253,20 +375,19 @@ def record_question(
     )
 
 
-def recent_questions(session: Session, since: datetime) -> list[ClientQuestion]:
-    return list(
-        session.scalars(
-            select(ClientQuestion)
-            .where(ClientQuestion.asked_at >= since)
-            .order_by(ClientQuestion.asked_at)
-        )
+def recent_questions(tx: Transaction, since: datetime) -> list[Question]:
+    rows = tx.scalars(
+        select(ClientQuestion)
+        .where(ClientQuestion.asked_at >= since)
+        .order_by(ClientQuestion.asked_at)
     )
+    return [_question(r) for r in rows]
 
 
-def team_replied(session: Session, question: ClientQuestion, client: records.Client) -> bool:
+def team_replied(tx: Transaction, question: Question, client: records.Client) -> bool:
     """A team message after the question in its thread, or at the top of the channel."""
     root = question.thread_ts or question.message_ts
-    replies = session.scalars(
+    replies = tx.scalars(
         select(Touchpoint.thread_ts).where(
             Touchpoint.client_id == question.client_id,
             Touchpoint.channel == question.channel,
@@ -279,7 +400,7 @@ def team_replied(session: Session, question: ClientQuestion, client: records.Cli
 
 # -- internal threads --------------------------------------------------------------------------
 def record_internal(
-    session: Session,
+    tx: Transaction,
     *,
     client_id: int,
     channel: str,
@@ -291,7 +412,7 @@ def record_internal(
     occurred_at: datetime,
 ) -> bool:
     return insert_ignore(
-        session,
+        tx,
         InternalMessage,
         {
             "client_id": client_id,
@@ -307,10 +428,10 @@ def record_internal(
 
 
 def acknowledge_by_reaction(
-    session: Session, *, channel: str, ts: str, user: str, now: datetime
+    tx: Transaction, *, channel: str, ts: str, user: str, now: datetime
 ) -> bool:
     """A reaction by the asker on any message of their question's thread acknowledges it."""
-    message = session.scalars(
+    message = tx.scalars(
         select(InternalMessage).where(
             InternalMessage.channel == channel, InternalMessage.message_ts == ts
         )
@@ -320,7 +441,7 @@ def acknowledge_by_reaction(
     root = message.thread_ts or message.message_ts
     result = cast(
         CursorResult[Any],
-        session.execute(
+        tx.execute(
             update(InternalMessage)
             .where(
                 InternalMessage.channel == channel,
@@ -336,11 +457,11 @@ def acknowledge_by_reaction(
 
 
 def open_internal_questions(
-    session: Session, since: datetime
-) -> list[tuple[InternalMessage, list[InternalMessage]]]:
+    tx: Transaction, since: datetime
+) -> list[tuple[InternalNote, list[InternalNote]]]:
     """Top-level internal questions since `since`, each with its thread's replies."""
     questions = list(
-        session.scalars(
+        tx.scalars(
             select(InternalMessage)
             .where(
                 InternalMessage.is_question,
@@ -352,16 +473,12 @@ def open_internal_questions(
     )
     if not questions:
         return []
-    replies: dict[tuple[str, str], list[InternalMessage]] = {}
-    for reply in session.scalars(
+    replies: dict[tuple[str, str], list[InternalNote]] = {}
+    for reply in tx.scalars(
         select(InternalMessage).where(
             InternalMessage.thread_ts.in_([q.message_ts for q in questions]),
             InternalMessage.occurred_at >= since,
         )
     ):
-        replies.setdefault((reply.channel, reply.thread_ts or ""), []).append(reply)
-    return [(q, replies.get((q.channel, q.message_ts), [])) for q in questions]
-
-
-def lookback(now: datetime, settings: FlagSettings) -> datetime:
-    return now - timedelta(days=settings.lookback_days)
+        replies.setdefault((reply.channel, reply.thread_ts or ""), []).append(_note(reply))
+    return [(_note(q), replies.get((q.channel, q.message_ts), [])) for q in questions]

@@ -9,7 +9,7 @@ from typing import Any
 from bot.cli import UsageError
 from bot.settings import Settings
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "flag_messages.jsonl"
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "flag_messages.jsonl"
 
 
 def add_commands(sub: Any) -> None:

@@ -1,4 +1,5 @@
-"""Client-channel messages: team messages are touchpoints, client messages inbound activity.
+"""Channel messages: in a client channel, the team's messages are touchpoints and the client's
+inbound activity; in a client's internal channel, a short record for the question loops.
 
 Recording never waits on the model: a new client message is recorded in the events lane, and
 its classification is a follow-up task (written in the same transaction) for the model lane.
@@ -12,23 +13,26 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from handlers import flags, registry
+from domain.touchpoint import ChannelMessage, Speaker
+from handlers import registry
 from handlers.common import MessageEvent, after_ack, deps_of
+from handlers.flag_listeners import queue_detection
 from handlers.reminders import after_message
-from storage.recorder import ChannelMessage, Recorded, Speaker, record_channel_message
+from storage.touchpoint_store import Recorded, record_channel_message
 from usecases.deps import Deps
+from usecases.flag_detection import record_internal_message
 
 logger = logging.getLogger(__name__)
 
 
 def record_message(deps: Deps, msg: ChannelMessage) -> Recorded | None:
     queued = False
-    with deps.db.transaction() as session:
-        recorded = record_channel_message(session, msg, deps.clock.now())
+    with deps.db.transaction() as tx:
+        recorded = record_channel_message(tx, msg, deps.clock.now())
         if recorded is None:
-            flags.record_internal(session, msg)
+            record_internal_message(tx, msg)
         elif recorded.new and recorded.speaker is Speaker.CLIENT:
-            queued = flags.queue_detection(session, msg, recorded.client)
+            queued = queue_detection(tx, msg, recorded.client)
     if queued:
         deps.kick()  # the model lane picks the classification up at once
     if recorded and recorded.new:

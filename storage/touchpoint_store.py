@@ -1,65 +1,42 @@
-"""Turning a client-channel message into a touchpoint or inbound activity (no Slack here)."""
+"""Recording a client-channel message as a touchpoint or inbound activity (no Slack here).
+
+Who counts is `domain.touchpoint.speaker_of`; this module only writes it down."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
-
-from sqlalchemy.orm import Session
 
 from domain import records
 from domain.calendar import slack_ts_to_datetime
+from domain.touchpoint import ChannelMessage, Speaker, speaker_of
 from storage.activity import claim_event, record_inbound, record_touchpoint
+from storage.db import Transaction
 from storage.portfolio import client_by_channel, client_timezone, organization, people_by_id
 
 
-class Speaker(StrEnum):
-    TEAM = "team"  # the client's cso, service lead or engagement partner
-    CLIENT = "client"  # the client's people
-    OTHER_INTERNAL = "internal"  # one of us, but not on this client's team
-
-
-@dataclass
-class ChannelMessage:
-    channel: str
-    user: str
-    text: str
-    ts: str
-    thread_ts: str | None
-    event_id: str | None
-
-
-@dataclass
+@dataclass(frozen=True)
 class Recorded:
     client: records.Client
     speaker: Speaker
     new: bool  # False when this message (or event) had already been recorded
 
 
-def speaker_of(client: records.Client, user: str, internal_ids: set[str]) -> Speaker:
-    if user in client.team_ids():
-        return Speaker.TEAM
-    if user in (client.contacts or []) or user not in internal_ids:
-        return Speaker.CLIENT
-    return Speaker.OTHER_INTERNAL
-
-
-def record_channel_message(session: Session, msg: ChannelMessage, now: datetime) -> Recorded | None:
+def record_channel_message(tx: Transaction, msg: ChannelMessage, now: datetime) -> Recorded | None:
     """Record a message posted in a client channel. None when the channel is no client's."""
-    client = client_by_channel(session, msg.channel)
+    client = client_by_channel(tx, msg.channel)
     if client is None:
         return None
-    people = people_by_id(session)
+    people = people_by_id(tx)
     speaker = speaker_of(client, msg.user, set(people))
-    if msg.event_id and not claim_event(session, msg.event_id, now):
+    if msg.event_id and not claim_event(tx, msg.event_id, now):
         return Recorded(client, speaker, new=False)
     occurred = slack_ts_to_datetime(msg.ts)
     new = False
     if speaker is Speaker.TEAM:
-        tz = client_timezone(client, people, organization(session))
+        tz = client_timezone(client, people, organization(tx))
         new = record_touchpoint(
-            session,
+            tx,
             client_id=client.id,
             author_id=msg.user,
             kind="slack",
@@ -75,7 +52,7 @@ def record_channel_message(session: Session, msg: ChannelMessage, now: datetime)
         )
     elif speaker is Speaker.CLIENT:
         new = record_inbound(
-            session,
+            tx,
             client_id=client.id,
             author_id=msg.user,
             channel=msg.channel,

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.orm import Session
-
 from domain.access import Actor, Need, Refusal, decide
 from domain.portfolio import Role
 from domain.records import Client
 from prompts.render import render
+from storage.db import Transaction
 from storage.portfolio import person_by_slack_id
 
 logger = logging.getLogger(__name__)
 
 
-def actor(session: Session, user_id: str) -> Actor:
+def actor(session: Transaction, user_id: str) -> Actor:
     person = person_by_slack_id(session, user_id)
     if person is None or not person.active:
         return Actor(user_id, None)
@@ -36,7 +35,9 @@ def refusal_text(reason: Refusal, client_name: str | None = None) -> str:
     return render("messages/refused.j2", reason=reason.value, client_name=client_name or "")
 
 
-def refusal(session: Session, user_id: str, need: Need, client: Client | None = None) -> str | None:
+def refusal(
+    session: Transaction, user_id: str, need: Need, client: Client | None = None
+) -> str | None:
     """None when `user_id` may act (on `client`, for a client-scoped need); else the refusal
     to show them."""
     team = client.team_ids() if client is not None else set()

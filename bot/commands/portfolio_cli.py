@@ -1,0 +1,50 @@
+"""`csobot portfolio import FILE` and `csobot portfolio show`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.cli_errors import UsageError
+from bot.settings import Settings
+
+
+def _cmd_portfolio(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.portfolio import PortfolioError, parse_portfolio
+    from storage.db import Database
+    from storage.portfolio import format_portfolio, import_portfolio, require_organization
+
+    db = Database(settings.database_url)
+    db.migrate()
+    if args.action == "show":
+        with db.session() as session:
+            require_organization(session)
+            print(format_portfolio(session))
+        return 0
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        portfolio = parse_portfolio(text)
+    except PortfolioError as err:
+        print(f"csobot: {path} was not imported (nothing was written):", file=sys.stderr)
+        for problem in err.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    with db.transaction() as session:
+        result = import_portfolio(session, portfolio)
+    print(f"Imported {path}: {result.summary()}")
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    p = sub.add_parser("portfolio", help="import or show the portfolio")
+    psub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    pi = psub.add_parser("import", help="upsert organization, people and clients from YAML")
+    pi.add_argument("file")
+    psub.add_parser("show", help="list the portfolio")
+    p.set_defaults(handler=_cmd_portfolio)

@@ -1,0 +1,153 @@
+"""`csobot serve [--socket]`: the bot, over HTTP (or Socket Mode), with the scheduler beside it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+import time
+from typing import Any
+
+from bot.settings import ConfigError, Settings
+from usecases.deps import Deps
+
+
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.logs import configure_logging
+    from bot.runtime import build_deps, build_service, start_scheduler
+
+    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    if args.socket:
+        settings.require("SLACK_APP_TOKEN")
+    configure_logging(
+        settings.log_level,
+        [
+            settings.secret(n)
+            for n in (
+                "slack_bot_token",
+                "slack_signing_secret",
+                "slack_app_token",
+                "openai_api_key",
+            )
+        ],
+    )
+    log = logging.getLogger("csobot")
+    # Acks are short I/O-bound bursts competing for the GIL with the lanes' work: a shorter
+    # switch interval lets a waiting ack run sooner (see bench/RESULTS.md).
+    sys.setswitchinterval(0.001)
+    deps = build_deps(settings, migrate=False)
+    schema_ready = _migrate_or_wait(deps, log)
+    verified = _check_slack_token(settings, log)
+    service = build_service(deps, settings, token_verification=False)
+    if not verified:
+        log.warning("Slack's token check is postponed until Slack answers")
+    service.on_serve.append(start_scheduler)
+    # Everything built so far lives as long as the process: keep it out of the collector's
+    # generations, and collect less often, so GC pauses don't land on acks.
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
+
+    def start_work() -> None:
+        schema_ready.wait()
+        service.inbox.start()  # resumes whatever a previous process left pending
+        for start in service.on_serve:
+            start(service)
+
+    threading.Thread(target=start_work, name="start-work", daemon=True).start()
+    try:
+        if args.socket:
+            from bot.socket import serve_socket_mode
+
+            log.info("csobot in Socket Mode")
+            serve_socket_mode(service, settings.secret("slack_app_token"))
+        else:
+            from bot.server import serve_forever
+
+            log.info(
+                "csobot listening on %s:%s (POST /slack/events, GET /healthz)",
+                settings.host,
+                settings.port,
+            )
+            serve_forever(service.wsgi, settings.host, settings.port, settings.threads)
+    finally:
+        # Acked work still running gets a bounded time to finish; the rest stays in the inbox
+        # and the next start resumes it.
+        log.info("stopping: up to %gs for running work", settings.drain_seconds)
+        if service.scheduler is not None:
+            service.scheduler.shutdown(wait=False)
+        service.inbox.stop(settings.drain_seconds)
+    return 0
+
+
+def _migrate_or_wait(deps: Deps, log: logging.Logger) -> threading.Event:
+    """Bring the schema up to date; when the database can't be reached, keep serving (requests
+    go to the spool) and retry in the background. The event is set once the schema is ready."""
+    ready = threading.Event()
+
+    def attempt() -> bool:
+        try:
+            deps.db.migrate()
+        except Exception as exc:
+            log.error(
+                "cannot reach the database at %s (%s): serving anyway, requests are kept in "
+                "the spool; retrying every 5 s",
+                deps.db.engine.url.render_as_string(hide_password=True),
+                type(exc).__name__,
+            )
+            return False
+        ready.set()
+        return True
+
+    if not attempt():
+
+        def retry() -> None:
+            while not ready.is_set():
+                time.sleep(5)
+                try:
+                    deps.db.migrate()
+                    ready.set()
+                    log.info("the database answers: schema up to date, work resumes")
+                except Exception:
+                    continue
+
+        threading.Thread(target=retry, name="migrate-retry", daemon=True).start()
+    return ready
+
+
+def _check_slack_token(settings: Settings, log: logging.Logger) -> bool:
+    """auth.test once: a refused token is a configuration error (exit 2); Slack unreachable is
+    not — the server starts and Bolt checks again on the first request."""
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    client = WebClient(
+        token=settings.secret("slack_bot_token"),
+        base_url=settings.slack_api_url,
+        timeout=5,
+    )
+    try:
+        client.auth_test()
+    except SlackApiError as exc:
+        reason = exc.response.get("error", "unknown error") if exc.response is not None else "?"
+        if exc.response is not None and exc.response.status_code >= 500:
+            log.error("Slack at %s answered %s: starting anyway", settings.slack_api_url, reason)
+            return False
+        raise ConfigError(f"SLACK_BOT_TOKEN was refused by Slack ({reason})") from None
+    except OSError as exc:
+        log.error(
+            "cannot reach Slack at %s (%s): starting anyway",
+            settings.slack_api_url,
+            type(exc).__name__,
+        )
+        return False
+    return True
+
+
+def add_commands(sub: Any) -> None:
+    p = sub.add_parser("serve", help="run the bot (HTTP on $PORT, or --socket for Socket Mode)")
+    p.add_argument("--socket", action="store_true", help="connect with Socket Mode")
+    p.set_defaults(handler=_cmd_serve)

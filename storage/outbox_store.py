@@ -1,0 +1,316 @@
+"""The outbox's SQL: nudges written under their natural key, claimed, recorded and closed.
+
+Every statement the exactly-once outbox (usecases/outbox.py) runs is here; it gets and gives
+`OutboxNudge` records, never rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, bindparam, case, cast, func, literal, or_, select, update
+
+from storage.db import Transaction
+from storage.models import Nudge
+from storage.upsert import insert_ignore
+
+
+@dataclass
+class NudgeSpec:
+    cadence_id: str
+    period: str
+    target: str
+    text: str
+    due_at: datetime
+    expires_at: datetime
+    person_id: str | None = None
+    client_id: int | None = None
+    blocks: list[dict[str, Any]] | None = None
+    batch: bool = True
+    data: dict[str, Any] = field(default_factory=dict)
+    key: str | None = None
+
+    def natural_key(self) -> str:
+        return self.key or ":".join(
+            [
+                self.cadence_id,
+                self.person_id or self.target,
+                str(self.client_id or "-"),
+                self.period,
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class OutboxNudge:
+    """One nudge, as the outbox and its renderers read it."""
+
+    id: int
+    key: str
+    cadence_id: str
+    person_id: str | None
+    client_id: int | None
+    period: str
+    target: str
+    text: str
+    blocks: list[Any] | None
+    batch: bool
+    status: str
+    due_at: datetime
+    expires_at: datetime
+    created_at: datetime
+    claimed_at: datetime | None
+    claim_token: str | None
+    sent_at: datetime | None
+    attempts: int
+    last_error: str | None
+    message_channel: str | None
+    message_ts: str | None
+    closed_at: datetime | None
+    closed_by: str | None
+    data: dict[str, Any]
+    attempt_key: str | None
+    attempted_at: datetime | None
+    unsure_key: str | None
+    unsure_since: datetime | None
+    not_before: datetime | None
+
+
+_FIELDS = tuple(OutboxNudge.__dataclass_fields__)
+
+
+def nudge_record(row: Nudge) -> OutboxNudge:
+    values = {name: getattr(row, name) for name in _FIELDS}
+    values["data"] = dict(row.data or {})
+    return OutboxNudge(**values)
+
+
+def enqueue(tx: Transaction, spec: NudgeSpec, now: datetime) -> bool:
+    """Write the nudge under its natural key. True if it is new."""
+    return insert_ignore(
+        tx,
+        Nudge,
+        {
+            "key": spec.natural_key(),
+            "cadence_id": spec.cadence_id,
+            "person_id": spec.person_id,
+            "client_id": spec.client_id,
+            "period": spec.period,
+            "target": spec.target,
+            "text": spec.text,
+            "blocks": spec.blocks,
+            "batch": spec.batch,
+            "status": "pending",
+            "due_at": spec.due_at,
+            "expires_at": spec.expires_at,
+            "created_at": now,
+            "attempts": 0,
+            "data": spec.data,
+        },
+    )
+
+
+def close(tx: Transaction, key: str, *, by: str, now: datetime) -> OutboxNudge | None:
+    """Mark a nudge done (a touchpoint arrived, a button was clicked). Returns it if sent."""
+    nudge = tx.scalars(select(Nudge).where(Nudge.key == key)).first()
+    if nudge is None or nudge.status == "closed":
+        return None
+    was_sent = nudge.status == "sent"
+    nudge.status = "closed" if was_sent else "dropped"
+    nudge.closed_at, nudge.closed_by = now, by
+    return nudge_record(nudge) if was_sent else None
+
+
+def message_nudges(tx: Transaction, channel: str, ts: str) -> list[OutboxNudge]:
+    """The nudges a sent message carries (what its full list shows)."""
+    rows = tx.scalars(
+        select(Nudge)
+        .where(Nudge.message_channel == channel, Nudge.message_ts == ts)
+        .order_by(Nudge.id)
+    )
+    return [nudge_record(r) for r in rows]
+
+
+def claim_due(
+    tx: Transaction,
+    now: datetime,
+    token: str,
+    lease: timedelta,
+    cadences: set[str] | None = None,
+) -> list[OutboxNudge]:
+    """Drop what passed its grace, hand back stale claims as unsure, and claim every due
+    nudge for `token` in one statement (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+    tx.execute(
+        update(Nudge)
+        .where(
+            Nudge.status == "pending",
+            Nudge.expires_at <= now,
+            Nudge.unsure_key.is_(None),
+        )
+        .values(status="dropped", last_error="past its grace period", claim_token=None)
+    )
+    # A claim whose process stopped renewing it (killed, hung): whatever it may have
+    # posted is unknown, and is looked for in Slack before anything is sent again.
+    tx.execute(
+        update(Nudge)
+        .where(Nudge.status == "sending", Nudge.claimed_at < now - lease)
+        .values(
+            status="pending",
+            claim_token=None,
+            unsure_key=func.coalesce(Nudge.unsure_key, Nudge.attempt_key),
+            unsure_since=func.coalesce(Nudge.unsure_since, Nudge.attempted_at, Nudge.claimed_at),
+            last_error="outcome unknown: the sending process stopped mid-send",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    due = select(Nudge.id).where(
+        Nudge.status == "pending",
+        Nudge.due_at <= now,
+        or_(Nudge.expires_at > now, Nudge.unsure_key.is_not(None)),
+        or_(Nudge.not_before.is_(None), Nudge.not_before <= now),
+    )
+    if cadences is not None:
+        due = due.where(Nudge.cadence_id.in_(sorted(cadences)))
+    due = due.with_for_update(skip_locked=True)
+    # The key of the message each row goes out in: one per person for batched rows.
+    key = case(
+        (Nudge.batch, literal(f"{token}:t:") + Nudge.target),
+        else_=literal(f"{token}:n:") + cast(Nudge.id, String),
+    )
+    claimed = tx.scalars(
+        update(Nudge)
+        .where(Nudge.id.in_(due))
+        .values(
+            status="sending",
+            claim_token=token,
+            claimed_at=now,
+            attempt_key=key,
+            attempted_at=datetime.now(UTC),  # Slack's clock, for `oldest`
+            not_before=None,
+        )
+        .returning(Nudge)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return sorted((nudge_record(r) for r in claimed), key=lambda r: (r.target, r.id))
+
+
+def dm_channels(tx: Transaction, people: Iterable[str]) -> dict[str, str]:
+    """The DM channel of each person, from messages already sent to them."""
+    found: dict[str, str] = {}
+    people = sorted(people)
+    if not people:
+        return found
+    for target, channel in tx.execute(
+        select(Nudge.target, Nudge.message_channel)
+        .where(Nudge.target.in_(people), Nudge.message_channel.is_not(None))
+        .distinct()
+    ):
+        if channel:
+            found[target] = channel
+    return found
+
+
+def renew_claim(tx: Transaction, token: str, at: datetime) -> None:
+    tx.execute(
+        update(Nudge)
+        .where(Nudge.claim_token == token, Nudge.status == "sending")
+        .values(claimed_at=at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one claimed nudge in a pass, to be recorded."""
+
+    nudge: OutboxNudge
+    ts: str | None = None
+    channel: str | None = None
+    error: str | None = None
+    until: datetime | None = None
+
+
+_ATTEMPTS = Nudge.__table__.c.attempts + 1
+_RELEASE: dict[str, Any] = {"status": "pending", "claim_token": None}
+_LIMITED: dict[str, Any] = {
+    **_RELEASE,
+    "last_error": bindparam("b_error"),
+    "not_before": bindparam("b_until"),
+}
+_SENT_VALUES: dict[str, Any] = {
+    "status": "sent",
+    "sent_at": bindparam("b_now"),
+    "message_ts": bindparam("b_ts"),
+    "message_channel": bindparam("b_channel"),
+    "last_error": None,
+    "unsure_key": None,
+    "unsure_since": None,
+}
+# What each outcome writes, in the order they are written.
+OUTCOMES: dict[str, dict[str, Any]] = {
+    # a message whose outcome was unknown, looked for in Slack:
+    "found": _SENT_VALUES,
+    "absent": {"unsure_key": None, "unsure_since": None},
+    "expired": {
+        **_RELEASE,
+        "status": "dropped",
+        "unsure_key": None,
+        "last_error": "past its grace period (an earlier try had not gone out)",
+    },
+    "gave_up": {**_RELEASE, "status": "dropped", "last_error": bindparam("b_error")},
+    "undetermined": {**_RELEASE, "last_error": bindparam("b_error")},
+    "limited": _LIMITED,
+    # a message sent in this pass:
+    "sent": {**_SENT_VALUES, "attempts": _ATTEMPTS},
+    "unknown": {
+        **_RELEASE,
+        "attempts": _ATTEMPTS,
+        "unsure_key": bindparam("b_key"),
+        "unsure_since": bindparam("b_since"),
+        "last_error": bindparam("b_error"),
+    },
+    "failed": {**_RELEASE, "attempts": _ATTEMPTS, "last_error": bindparam("b_error")},
+    "later": {**_RELEASE, "due_at": bindparam("b_until")},
+    "skipped": dict(_RELEASE),
+}
+
+
+def record_outcomes(
+    tx: Transaction,
+    token: str,
+    now: datetime,
+    outcomes: Mapping[str, Sequence[Outcome]],
+    *,
+    order: Sequence[str] = tuple(OUTCOMES),
+) -> None:
+    """One UPDATE per kind of outcome for many rows (executemany), only where this pass still
+    holds the claim (a touchpoint may have closed a nudge meanwhile)."""
+    conn = tx.connection()
+    table: Any = Nudge.__table__
+    for kind in order:
+        results = outcomes.get(kind)
+        if not results:
+            continue
+        params = [
+            {
+                "b_id": o.nudge.id,
+                "b_ts": o.ts,
+                "b_channel": o.channel,
+                "b_error": (o.error or "")[:300] or None,
+                "b_until": o.until,
+                "b_key": o.nudge.attempt_key,
+                "b_since": o.nudge.attempted_at,
+                "b_token": token,
+                "b_now": now,
+            }
+            for o in results
+        ]
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"), table.c.claim_token == bindparam("b_token"))
+            .values(**OUTCOMES[kind])
+        )
+        conn.execute(stmt, params)
