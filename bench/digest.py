@@ -43,10 +43,10 @@ ZONES = ["America/New_York", "America/Chicago", "America/Los_Angeles", "Europe/L
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-def make_portfolio(csos: int = 200, clients: int = 1000, *, seed: int = 7) -> Portfolio:
+def make_portfolio(csos: int = 200, clients: int = 1000, *, random_state: int = 7) -> Portfolio:
     """A portfolio of `csos` CSOs sharing `clients` clients, with a head of delivery and a
     founder, and the leadership channel C0LEAD."""
-    rng = random.Random(seed)
+    rng = random.Random(random_state)
     people = [
         PersonSpec(
             slack_id=f"U{i:05d}",
@@ -86,12 +86,17 @@ def make_portfolio(csos: int = 200, clients: int = 1000, *, seed: int = 7) -> Po
     )
 
 
-def seed_activity(
-    db: Database, weeks: int = 52, *, last: IsoWeek = WEEK, seed: int = 11, rate: float = 0.95
+def record_activity(
+    db: Database,
+    weeks: int = 52,
+    *,
+    last: IsoWeek = WEEK,
+    random_state: int = 11,
+    rate: float = 0.95,
 ) -> int:
     """Touchpoints on ~`rate` of business days, a win most weeks, a few exemptions, for every
     client over `weeks` weeks ending with `last`. Returns the number of touchpoint rows."""
-    rng = random.Random(seed)
+    rng = random.Random(random_state)
     with db.session() as s:
         clients = [(c.id, c.cso_id) for c in s.query(Client).order_by(Client.id)]
     first = last.shift(-(weeks - 1)).monday
@@ -195,28 +200,28 @@ class Result:
 
 
 def bench(url: str, backend: str) -> Result:
-    from bot.digest_chart import render_chart
-    from bot.digest_render import slack_messages
-    from storage.digest import load_digest
+    from prompts.digest_chart import render_chart
+    from prompts.digest_views import slack_messages
+    from usecases.digest import load_digest
 
     db = Database(url)
     db.migrate()
     with db.transaction() as s:
         import_portfolio(s, make_portfolio())
-    rows = seed_activity(db)
+    rows = record_activity(db)
     if backend == "postgresql":
         with db.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
     # warm-up: imports, template compilation, holiday calendars, connection pool
-    with db.session() as s:
-        slack_messages(load_digest(s, WEEK.shift(-10), NOW))
+    with db.transaction() as tx:
+        slack_messages(load_digest(tx, WEEK.shift(-10), NOW))
     best = float("inf")
     count = 0
     for _ in range(3):
         with counting(db.engine) as statements:
             t0 = time.perf_counter()
-            with db.session() as s:
-                digest = load_digest(s, WEEK, NOW)
+            with db.transaction() as tx:
+                digest = load_digest(tx, WEEK, NOW)
             slack_messages(digest)
             elapsed = time.perf_counter() - t0
         best, count = min(best, elapsed), len(statements)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import os
 import sys
@@ -28,31 +27,6 @@ __all__ = ["UsageError", "build_parser", "main", "parse_when"]
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 
-def _cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
-    from domain.calendar import IsoWeek
-    from domain.kpi import format_table
-    from storage.db import Database
-    from storage.kpi import load_week_kpi
-    from storage.portfolio import require_organization
-    from usecases.clock import PinnedClock, SystemClock
-
-    now = (PinnedClock(settings.now) if settings.now else SystemClock()).now()
-    try:
-        week = IsoWeek.parse(args.week) if args.week else IsoWeek.of(now.date())
-    except ValueError as err:
-        raise UsageError(f"--week: {err}") from None
-    db = Database(settings.database_url)
-    db.migrate()
-    with db.session() as session:
-        require_organization(session)
-        kpi = load_week_kpi(session, week, now)
-    if args.json:
-        print(json.dumps(kpi.model_dump(mode="json"), indent=2))
-    else:
-        print(format_table(kpi))
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     from bot.commands import db_cli, portfolio_cli, scheduler_cli, serve_cli
     from bot.features import add_commands
@@ -63,11 +37,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve_cli.add_commands(sub)
     portfolio_cli.add_commands(sub)
-
-    p = sub.add_parser("kpi", help="Communication Consistency for an ISO week")
-    p.add_argument("--week", help="ISO week like 2026-W47 (default: this week)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(handler=_cmd_kpi)
 
     db_cli.add_commands(sub)
     scheduler_cli.add_commands(sub)

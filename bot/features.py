@@ -10,12 +10,12 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot import digest_cli, health_cli
-from bot.commands import cadence_cli, flags_cli
+from bot import health_cli
+from bot.commands import cadence_cli, digest_cli, flags_cli
 from handlers import (
     app_events_listeners,
     cadence,
-    digest,
+    digest_listeners,
     flag_listeners,
     health,
     message_listeners,
@@ -25,9 +25,8 @@ from handlers import (
     update_listeners,
     win_listeners,
 )
-from scheduling import flag_jobs
+from scheduling import digest_jobs, flag_jobs
 from scheduling.cadences import cadence_enqueuer
-from scheduling.digest import enqueue_digest
 from scheduling.engine import Enqueuer
 from scheduling.health_nudges import enqueue_health
 
@@ -59,8 +58,8 @@ FEATURES: list[Feature] = [
     ),
     Feature(
         "digest",
-        digest.register,
-        enqueuers=(("digest", enqueue_digest),),
+        digest_listeners.register,
+        enqueuers=digest_jobs.ENQUEUERS,
         commands=digest_cli.add_commands,
     ),
     Feature(

@@ -1,24 +1,24 @@
-"""The weekly leadership digest (issue 6): one message that says whether leadership is needed.
+"""The weekly leadership digest: one message that says whether leadership is needed.
 
-Pure: everything here takes plain records and `now`/dates as parameters. The storage layer
-(`storage/digest.py`) loads the records — the consistency numbers always from
-`storage.kpi.load_week_kpi`, so they match `csobot kpi --json` — and the bot renders the result.
+docs/process.md, "Leadership digest". Pure: everything here takes plain records and `now`/dates
+as parameters. `usecases.digest` loads the records — the consistency numbers always from
+`storage.kpi_store.load_kpi`, so they match `csobot kpi --json` — and `prompts.digest_views`
+renders the result.
 
-The digest is a list of *sections*. Each portfolio section comes from a provider that may not
-have its data yet (the health board, flags…): then the section is `not_tracked` and the digest
-says so in one line instead of showing an empty or made-up number.
+The digest is a list of *sections*. A section without data says so in one line (`no_data`;
+`not_tracked` for data not recorded at all) instead of showing an empty or made-up number.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.cadence import Weekday, parse_duration, parse_hhmm
 from domain.calendar import IsoWeek, local_datetime
@@ -31,11 +31,7 @@ from domain.renewals import days_to_renewal, renewal_stage
 CADENCE_ID = "digest"
 
 
-# -- settings: organization.settings["digest"] ----------------------------------------------------
-class DigestSettingsError(ValueError):
-    """A bad `settings.digest` block: the message names the field."""
-
-
+# -- settings: organization.settings["digest"] (parsed with the rest: domain/org_settings.py) ------
 _WEEKDAYS = {
     "monday": "mon",
     "tuesday": "tue",
@@ -48,7 +44,8 @@ _WEEKDAYS = {
 
 
 class DigestSettings(BaseModel):
-    """When the digest goes out and what counts as needing leadership (seed numbers as defaults)."""
+    """When the digest goes out and what counts as needing leadership (the process's numbers
+    as defaults)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -83,16 +80,6 @@ class DigestSettings(BaseModel):
     @classmethod
     def _grace(cls, value: Any) -> Any:
         return parse_duration(value)
-
-
-def parse_settings(data: Mapping[str, Any] | None) -> DigestSettings:
-    try:
-        return DigestSettings.model_validate(dict(data or {}))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "digest"
-        msg = err["msg"].removeprefix("Value error, ")
-        raise DigestSettingsError(f"settings.digest.{where}: {msg}") from None
 
 
 # -- when ---------------------------------------------------------------------------------------
@@ -574,7 +561,8 @@ class EscalationRecord(BaseModel):
 
 def escalations_section(records: Sequence[EscalationRecord], month: str) -> Section:
     """Escalations that reached head_of_delivery or a founder this month: the founder
-    intervention KPI (seed 000: under 1 a month). Open ones (no one closed them) need a decision."""
+    intervention KPI, under 1 a month (docs/process.md, "The other KPIs"). Open ones (no one
+    closed them) need a decision."""
     title = "Escalations to leadership"
     founders = sum(1 for r in records if r.role == "founder")
     kpi = "on target" if founders < 1 else "above target"

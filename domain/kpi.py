@@ -1,6 +1,8 @@
-"""Communication Consistency (seed 000 §6): daily touchpoints + the weekly presentation.
+"""Communication Consistency: daily touchpoints + the weekly presentation.
 
-Pure arithmetic over plain records, so the number leadership sees is reproducible.
+docs/process.md, "Communication Consistency". Pure arithmetic over plain records, so the
+number leadership sees is reproducible: `csobot kpi`, the digest and its chart all get their
+numbers from `week_kpi` over the same inputs.
 """
 
 from __future__ import annotations
@@ -79,6 +81,31 @@ class WeekKpi(BaseModel):
     overall: Totals
     csos: list[CsoKpi]
     has_data: bool = True
+
+
+OUT_OF_OFFICE = "out of office"
+
+
+def exemptions_with_out_of_office(
+    week: IsoWeek,
+    recorded: dict[str, dict[date, str]],
+    out_of_office: Iterable[tuple[str, date, date]],
+    clients: Iterable[KpiClient],
+) -> dict[str, dict[date, str]]:
+    """The days not expected for each client: those recorded as exempt, and the days of the
+    week its CSO is out of office (`/cso ooo`) — a CSO away is not expected to touch their
+    clients. A recorded reason wins over "out of office" on the same day."""
+    out: dict[str, dict[date, str]] = {slug: dict(days) for slug, days in recorded.items()}
+    ranges: dict[str, list[tuple[date, date]]] = defaultdict(list)
+    for person_id, first, last in out_of_office:
+        ranges[person_id].append((first, last))
+    for client in clients:
+        for first, last in ranges.get(client.cso, ()):
+            days = out.setdefault(client.slug, {})
+            for day in week.days():
+                if first <= day <= last:
+                    days.setdefault(day, OUT_OF_OFFICE)
+    return out
 
 
 def rate(done: int, expected: int) -> float | None:

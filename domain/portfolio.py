@@ -176,6 +176,13 @@ def parse_portfolio(text: str) -> Portfolio:
             msg = err["msg"].removeprefix("Value error, ")
             problems.append(f"{_entry_label(data, tuple(err['loc']))}: {msg}")
         raise PortfolioError(problems) from None
+    # Imported here: the settings' modules (cadence, health) import this one.
+    from domain.org_settings import OrgSettingsError, parse_org_settings
+
+    try:
+        parse_org_settings(portfolio.organization.settings)
+    except OrgSettingsError as err:
+        raise PortfolioError([f"organization.{p}" for p in err.problems]) from None
     check_references(portfolio)
     return portfolio
 

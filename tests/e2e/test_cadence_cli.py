@@ -74,7 +74,7 @@ def test_cadence_show_prints_the_effective_catalogue(db_url: str, tmp_path: Path
 def test_cadence_show_names_a_bad_override(tmp_path: Path) -> None:
     bad = '  settings:\n    cadences:\n      triangle-sync: {at: "25:00"}\n'
     out = run("cadence", "show", "--portfolio", str(_portfolio(tmp_path, bad)), cwd=tmp_path)
-    assert out.returncode == 1
+    assert out.returncode == 2  # the portfolio file itself is refused (its settings are checked)
     assert "cadence triangle-sync.at" in out.stderr and "Traceback" not in out.stderr
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from devkit.emulator import SlackEmulator
 from tests.conftest import BotHarness
 from tests.e2e.test_cli import run
-from tests.integration.test_digest import _seed_week
+from tests.integration.test_digest import _record_week
 
 NOW = "2026-11-23T10:00:00-05:00"
 
@@ -25,7 +25,7 @@ def _pct(rate: float) -> str:
 
 
 def test_every_consistency_number_in_the_digest_is_the_kpi_jsons(bot: BotHarness) -> None:
-    _seed_week(bot.db)
+    _record_week(bot.db)
     env = _env(bot)
     kpi = json.loads(run("kpi", "--week", "2026-W47", "--json", env=env).stdout)
     md = run("digest", "--week", "2026-W47", "--dry-run", "--format", "md", env=env)
@@ -68,7 +68,7 @@ def test_every_consistency_number_in_the_digest_is_the_kpi_jsons(bot: BotHarness
 
 
 def test_html_embeds_the_chart_and_files_are_written(bot: BotHarness, tmp_path: Path) -> None:
-    _seed_week(bot.db)
+    _record_week(bot.db)
     out = tmp_path / "digest.html"
     res = run(
         "digest",
@@ -122,7 +122,7 @@ def test_bad_week_and_unwritable_file_are_one_clear_line(bot: BotHarness, tmp_pa
 def test_without_dry_run_it_posts_through_the_outbox_once(
     bot: BotHarness, emulator: SlackEmulator
 ) -> None:
-    _seed_week(bot.db)
+    _record_week(bot.db)
     env = _env(bot, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_API_URL=emulator.api_url)
     first = run("digest", "--week", "2026-W47", "--format", "md", env=env)
     assert first.returncode == 0, first.stderr
@@ -140,3 +140,99 @@ def test_without_dry_run_it_posts_through_the_outbox_once(
 def test_posting_needs_a_token_but_a_dry_run_does_not(bot: BotHarness) -> None:
     res = run("digest", "--week", "2026-W47", env=_env(bot))
     assert res.returncode == 2 and res.stderr.startswith("csobot: SLACK_BOT_TOKEN is not set")
+
+
+def _record_history(bot: BotHarness) -> None:
+    """Two earlier weeks with touchpoints, the CSO out of office (a day of each of W46 and
+    W47), and click-closed cadences — one done, one not."""
+    from datetime import date, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from scheduling.cadences import mark_done
+    from storage.activity import record_touchpoint
+    from storage.cadence import add_ooo
+    from storage.models import Nudge
+    from storage.portfolio import client_by_slug
+    from tests.conftest import NY
+    from usecases.outbox import NudgeSpec, enqueue
+
+    with bot.db.transaction() as s:
+        acme, globex = client_by_slug(s, "acme"), client_by_slug(s, "globex")
+        assert acme and globex
+        for client, days in ((acme, (2, 3, 4, 9, 10, 13)), (globex, (3, 9, 10))):
+            for d in days:
+                at = datetime(2026, 11, d, 11, tzinfo=NY)
+                record_touchpoint(
+                    s,
+                    client_id=client.id,
+                    author_id="U0CSO1",
+                    kind="slack",
+                    source="event",
+                    occurred_at=at,
+                    tz=NY,
+                    dedupe_key=f"h:{client.slug}:{d}",
+                    now=at,
+                )
+        at = datetime(2026, 11, 9, 9, tzinfo=NY)
+        add_ooo(s, "U0CSO1", date(2026, 11, 11), date(2026, 11, 12), by="U0CSO1", now=at)
+        add_ooo(s, "U0CSO1", date(2026, 11, 18), date(2026, 11, 18), by="U0CSO1", now=at)
+        for day in (date(2026, 11, 11), date(2026, 11, 18)):
+            due = datetime.combine(day, datetime.min.time(), tzinfo=NY) + timedelta(hours=10)
+            enqueue(
+                s,
+                NudgeSpec(
+                    cadence_id="triangle-sync",
+                    period=day.isoformat(),
+                    target="U0CSO1",
+                    person_id="U0CSO1",
+                    client_id=acme.id,
+                    text="Triangle Sync held?",
+                    due_at=due,
+                    expires_at=due + timedelta(hours=8),
+                    data={"closes": "click", "day": day.isoformat(), "title": "Triangle Sync"},
+                ),
+                due,
+            )
+        [first] = s.scalars(select(Nudge).where(Nudge.period == "2026-11-11")).all()
+        mark_done(s, first, by="U0CSO1", now=datetime(2026, 11, 11, 15, tzinfo=NY))
+
+
+def test_the_charts_weeks_are_csobot_kpi_json_week_by_week(bot: BotHarness) -> None:
+    """Out-of-office days and click-closed cadences included: the chart's history is the
+    same loader as `csobot kpi`, so each of its weeks is that week's `kpi --json`."""
+    from datetime import datetime
+
+    from domain.calendar import IsoWeek
+    from storage.kpi_store import load_kpi
+    from usecases.digest import load_digest
+
+    _record_week(bot.db)
+    _record_history(bot)
+    now = datetime.fromisoformat(NOW)
+    week = IsoWeek(2026, 47)
+    with bot.db.transaction() as tx:
+        digest = load_digest(tx, week, now)
+        weeks = [IsoWeek.parse(w) for w in digest.chart.weeks]
+        history = load_kpi(tx, weeks, now)
+    assert digest.chart.weeks[-1] == "2026-W47" and len(weeks) == 8
+    env = _env(bot)
+    by_week = {
+        str(w): json.loads(run("kpi", "--week", str(w), "--json", env=env).stdout) for w in weeks
+    }
+    for i, w in enumerate(weeks):
+        kpi = by_week[str(w)]
+        assert history[i].model_dump(mode="json") == kpi, w
+        assert digest.chart.overall[i] == (kpi["overall"]["rate"] if kpi["has_data"] else None)
+        for cso in kpi["csos"]:
+            assert digest.chart.csos[cso["name"]][i] == (cso["rate"] if kpi["has_data"] else None)
+    # what the week-by-week equality covers: out of office, and both click-closed cadences
+    w46 = by_week["2026-W46"]
+    dana = next(c for c in w46["csos"] if c["slack_id"] == "U0CSO1")
+    acme = next(c for c in dana["clients"] if c["slug"] == "acme")
+    # (Wednesday 11 November is Veterans Day: not a business day, so not exempt either)
+    assert acme["daily"]["exempt"] == [{"date": "2026-11-12", "reason": "out of office"}]
+    assert [(r["day"], r["done"]) for r in dana["cadences"]] == [("2026-11-11", True)]
+    dana47 = next(c for c in by_week["2026-W47"]["csos"] if c["slack_id"] == "U0CSO1")
+    assert [(r["day"], r["done"]) for r in dana47["cadences"]] == [("2026-11-18", False)]
+    assert digest.chart.overall[-2] is not None

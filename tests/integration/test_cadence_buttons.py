@@ -14,7 +14,7 @@ from sqlalchemy import select
 from devkit.emulator import Call
 from domain.calendar import IsoWeek
 from scheduling.engine import tick
-from storage.kpi import load_week_kpi
+from storage.kpi_store import load_week_kpi
 from storage.models import CadenceDone, Exemption, Nudge, Touchpoint
 from tests.conftest import NY, BotHarness, wait_until
 

@@ -21,7 +21,7 @@ from scheduling.cadences import cadence_enqueuer
 from scheduling.engine import tick
 from storage.activity import record_touchpoint, record_win
 from storage.db import Database
-from storage.kpi import load_week_kpi
+from storage.kpi_store import load_week_kpi
 from storage.models import Nudge
 from tests.conftest import NY, BotHarness, load_portfolio
 from usecases.clock import FixedClock

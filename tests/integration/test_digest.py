@@ -12,18 +12,18 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select
 
-from bench.digest import make_portfolio, seed_activity
+from bench.digest import make_portfolio, record_activity
 from devkit.emulator import Call
 from domain.calendar import IsoWeek
 from prompts import blocks as bk
 from scheduling.engine import tick
 from storage.activity import record_exemption, record_touchpoint, record_win
 from storage.db import Database
-from storage.digest import load_digest, load_weeks_kpi
-from storage.kpi import load_week_kpi
+from storage.kpi_store import load_kpi, load_week_kpi
 from storage.models import DigestPart, HealthSnapshot, NpsResponse, Nudge
 from storage.portfolio import client_by_slug, import_portfolio
 from tests.conftest import NY, BotHarness, load_portfolio
+from usecases.digest import load_digest
 from usecases.outbox import NudgeSpec, deliver_due, enqueue
 
 MONDAY_0800 = datetime(2026, 11, 23, 8, 0, tzinfo=NY)
@@ -42,7 +42,7 @@ def _tick(bot: BotHarness, at: datetime) -> None:
     assert report.errors == {}
 
 
-def _seed_week(db: Database) -> None:
+def _record_week(db: Database) -> None:
     """Acme: Mon, Tue, Thu, Fri and a win; Globex: Monday; Initech: Friday skipped."""
     with db.transaction() as s:
         acme, globex, initech = (client_by_slug(s, x) for x in ("acme", "globex", "initech"))
@@ -105,7 +105,7 @@ def _channel_posts(bot: BotHarness) -> list[Call]:
 def test_posted_once_on_monday_at_eight_to_the_leadership_channel_for_last_week(
     bot: BotHarness,
 ) -> None:
-    _seed_week(bot.db)
+    _record_week(bot.db)
     _tick(bot, MONDAY_0800 - timedelta(minutes=1))
     assert _channel_posts(bot) == []
     _tick(bot, MONDAY_0800)
@@ -130,7 +130,7 @@ def test_posted_once_on_monday_at_eight_to_the_leadership_channel_for_last_week(
 def test_the_chart_is_uploaded_into_the_digests_thread_through_the_external_flow(
     bot: BotHarness,
 ) -> None:
-    _seed_week(bot.db)
+    _record_week(bot.db)
     _tick(bot, MONDAY_0800)
     [post] = _posts(bot)
     [url_call] = bot.emulator.calls("files.getUploadURLExternal")
@@ -156,7 +156,7 @@ def test_a_shared_leadership_channel_is_refused_and_logged(
     bot: BotHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
     bot.emulator.set_shared("C0LEAD")
-    with caplog.at_level(logging.ERROR, logger="scheduling.digest"):
+    with caplog.at_level(logging.ERROR, logger="scheduling.digest_jobs"):
         _tick(bot, MONDAY_0800)
         _tick(bot, MONDAY_0800 + timedelta(minutes=1))
     assert _channel_posts(bot) == []
@@ -198,7 +198,7 @@ def test_day_and_time_come_from_the_organizations_settings(bot: BotHarness) -> N
 def big_bot(bot: BotHarness) -> BotHarness:
     with bot.db.transaction() as s:
         import_portfolio(s, make_portfolio(csos=200, clients=400))
-    seed_activity(bot.db, weeks=2, rate=0.8)
+    record_activity(bot.db, weeks=2, rate=0.8)
     return bot
 
 
@@ -247,7 +247,7 @@ def test_200_csos_get_a_summary_and_per_cso_replies_in_its_thread_once_each(
 def test_digest_command_shows_it_to_head_of_delivery_and_founders(
     bot: BotHarness, user: str
 ) -> None:
-    _seed_week(bot.db)
+    _record_week(bot.db)
     bot.clock.set(MONDAY_0800 + timedelta(hours=2))
     status, body = bot.command("/digest", "2026-W47", user=user)
     assert status == 200 and body == ""
@@ -270,22 +270,23 @@ def test_digest_command_defaults_to_the_week_just_ended(bot: BotHarness) -> None
 def test_digest_command_politely_refuses_everyone_else_and_leaks_nothing(
     bot: BotHarness, user: str
 ) -> None:
-    _seed_week(bot.db)
+    _record_week(bot.db)
     bot.command("/digest", "2026-W47", user=user)
     reply = bot.wait_response()
     if user == "U0NOBODY":  # outside the portfolio: refused before the digest is even looked at
         assert reply.startswith("Sorry — csobot's commands are for the delivery team")
     else:
-        assert reply.startswith("Sorry — the leadership digest is only for the head of delivery")
+        assert reply.startswith("Sorry — only the head of delivery and founders can see that")
     [call] = bot.emulator.calls("response_url")
     assert call["response_type"] == "ephemeral" and not call.get("blocks")
     assert "Dana" not in reply and "%" not in reply and "W47" not in reply
 
 
 def test_digest_command_explains_a_bad_week(bot: BotHarness) -> None:
-    bot.command("/digest", "week 47", user="U0FND")
-    reply = bot.wait_response()
-    assert '"week 47" is not an ISO week' in reply and "`/digest 2026-W47`" in reply
+    status, ack = bot.command("/digest", "week 47", user="U0FND")  # answered with the ack
+    assert status == 200
+    assert '"week 47" is not an ISO week' in ack and "`/digest 2026-W47`" in ack
+    assert bot.emulator.calls("response_url") == []
 
 
 # -- sections that appear with their tables; escalations from the outbox
@@ -338,7 +339,7 @@ def test_health_and_nps_sections_and_the_band_chart_appear_with_their_data(db: D
     assert nps.summary.startswith("NPS 33.3 from 3 answers")
     assert d.chart.bands is not None and d.chart.bands[-1] == {"green": 1, "yellow": 1, "red": 1}
     flags = next(x for x in d.sections if x.id == "flags")
-    assert flags.status != "not_tracked"  # issue 4's flag table is there
+    assert flags.status != "not_tracked"  # flags are recorded
 
 
 def test_escalations_that_reached_leadership_this_month_come_from_the_outbox(
@@ -369,9 +370,37 @@ def test_escalations_that_reached_leadership_this_month_come_from_the_outbox(
 
 
 def test_the_charts_history_equals_the_kpi_week_by_week(bot: BotHarness) -> None:
-    _seed_week(bot.db)
+    _record_week(bot.db)
     weeks = [W47.shift(-i) for i in range(3, -1, -1)]
     with bot.db.session() as s:
-        many = load_weeks_kpi(s, weeks, MONDAY_0800)
+        many = load_kpi(s, weeks, MONDAY_0800)
         one_by_one = [load_week_kpi(s, w, MONDAY_0800) for w in weeks]
     assert [k.model_dump() for k in many] == [k.model_dump() for k in one_by_one]
+
+
+def test_a_failure_while_writing_the_digest_leaves_nothing_half_written(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The summary and its parts are written in the job's one transaction: the database
+    breaking after the summary's write leaves neither, and the next tick writes both once."""
+    from storage import digest_store
+
+    def broken(tx: object, rows: object) -> None:
+        raise RuntimeError("the database went away")
+
+    _record_week(bot.db)
+    with monkeypatch.context() as m:
+        m.setattr(digest_store, "add_parts", broken)
+        bot.clock.set(MONDAY_0800)
+        report = tick(bot.deps, _client(bot), MONDAY_0800, bot.jobs)
+        assert report.errors == {"digest": "RuntimeError"}
+    with bot.db.session() as s:
+        assert s.scalars(select(Nudge).where(Nudge.cadence_id == "digest")).all() == []
+        assert s.scalars(select(DigestPart)).all() == []
+    assert _channel_posts(bot) == []
+    _tick(bot, MONDAY_0800 + timedelta(minutes=1))
+    [post] = _channel_posts(bot)
+    assert "2026-W47" in post["text"]
+    with bot.db.session() as s:
+        [part] = s.scalars(select(DigestPart)).all()
+    assert part.status == "sent"

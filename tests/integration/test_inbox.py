@@ -21,10 +21,10 @@ from handlers.common import after_ack
 from handlers.inbox import add_task, task
 from handlers.lanes import EVENTS
 from storage import status as service_status
-from storage.digest import load_digest
 from storage.models import InboxItem, Pulse, Touchpoint
 from tests.conftest import NY, SECRET, BotHarness, wait_until
 from usecases.deps import Deps
+from usecases.digest import load_digest
 
 AT = datetime(2026, 11, 20, 9, 0, tzinfo=NY)
 

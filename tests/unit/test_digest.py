@@ -8,12 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.digest_chart import render_chart
-from bot.digest_render import ephemeral, markdown, slack_messages
 from domain.calendar import IsoWeek
 from domain.digest import (
     ChartData,
-    DigestSettingsError,
+    DigestSettings,
     EscalationRecord,
     FlagRecord,
     HealthRecord,
@@ -25,16 +23,22 @@ from domain.digest import (
     flags_section,
     health_section,
     nps_section,
-    parse_settings,
     renewals_section,
 )
 from domain.kpi import KpiClient, KpiPerson, WeekKpi, week_kpi
+from domain.org_settings import OrgSettingsError, parse_org_settings
 from prompts import blocks as bk
+from prompts.digest_chart import render_chart
+from prompts.digest_views import ephemeral, markdown, slack_messages
 
 NY = ZoneInfo("America/New_York")
 W47 = IsoWeek(2026, 47)
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=NY)
-DEFAULTS = parse_settings(None)
+DEFAULTS = parse_org_settings(None).digest
+
+
+def parse_settings(data: dict[str, object]) -> DigestSettings:
+    return parse_org_settings({"digest": data}).digest
 
 
 # -- settings and schedule -------------------------------------------------------------------------
@@ -45,9 +49,9 @@ def test_settings_default_to_monday_0800_and_read_the_portfolio_words() -> None:
 
 
 def test_a_bad_setting_is_named() -> None:
-    with pytest.raises(DigestSettingsError, match=r"settings\.digest\.time"):
+    with pytest.raises(OrgSettingsError, match=r"settings\.digest\.time"):
         parse_settings({"time": "8am"})
-    with pytest.raises(DigestSettingsError, match=r"settings\.digest\.colour"):
+    with pytest.raises(OrgSettingsError, match=r"settings\.digest\.colour"):
         parse_settings({"colour": "red"})
 
 

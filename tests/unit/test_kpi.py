@@ -1,4 +1,4 @@
-"""Communication Consistency arithmetic (seed 000 §6)."""
+"""Communication Consistency arithmetic (docs/process.md, "Communication Consistency")."""
 
 from __future__ import annotations
 
@@ -131,3 +131,35 @@ def test_a_week_with_nothing_recorded_says_so_instead_of_zero() -> None:
     )
     assert out.overall.rate is None
     assert out.has_data is False
+
+
+def test_a_csos_days_out_of_office_are_exempt_for_their_clients_only() -> None:
+    from domain.kpi import OUT_OF_OFFICE, exemptions_with_out_of_office
+
+    clients = [
+        KpiClient(slug="acme", name="Acme", cso="U1", timezone="America/New_York"),
+        KpiClient(slug="beta", name="Beta", cso="U2", timezone="America/New_York"),
+    ]
+    recorded = {"acme": {date(2026, 11, 17): "client offsite"}}
+    away = [("U1", date(2026, 11, 13), date(2026, 11, 17))]  # Friday W46 to Tuesday W47
+    out = exemptions_with_out_of_office(W47, recorded, away, clients)
+    assert out == {
+        "acme": {date(2026, 11, 16): OUT_OF_OFFICE, date(2026, 11, 17): "client offsite"}
+    }
+    assert recorded == {"acme": {date(2026, 11, 17): "client offsite"}}  # not changed
+    kpi = week_kpi(
+        W47,
+        AFTER_W47,
+        people=[KpiPerson(slack_id="U1", name="A"), KpiPerson(slack_id="U2", name="B")],
+        clients=clients,
+        holiday_country="US",
+        touchpoint_days={},
+        exemptions=out,
+        wins={},
+    )
+    acme = kpi.csos[0].clients[0]
+    assert (acme.daily.expected, [e["reason"] for e in acme.daily.exempt]) == (
+        3,
+        [OUT_OF_OFFICE, "client offsite"],
+    )
+    assert kpi.csos[1].clients[0].daily.expected == 5

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from bot.digest_render import _common
 from domain.commands import TouchpointKind, parse_link
 from domain.pulse import Sentiment
+from prompts.digest_views import _common
 from prompts.render import render
 
 HOSTILE = "<!channel> <!here> <@U123> <https://evil|x> & > <"
@@ -159,7 +159,6 @@ DIGEST: dict[str, dict[str, Any]] = {
     "consistency.j2": dict(d=digest, **slack),
     "cso.j2": dict(c=cso, has_data=True, limit=10, **slack),
     "headline.j2": dict(d=digest, limit=10, threaded=True, **slack),
-    "refused.j2": {},
     "section.j2": dict(s=section, limit=10, **slack),
     "settings_error.j2": dict(error=HOSTILE),
     "text.j2": dict(d=digest, pct=slack["pct"]),

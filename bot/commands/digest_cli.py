@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.commands import kpi_cli
 from bot.settings import ConfigError, Settings
 
 FORMATS = ("slack", "md", "html")
 
 
 def add_commands(sub: Any) -> None:
+    kpi_cli.add_commands(sub)  # the digest's numbers are the KPI's: `csobot kpi` comes with it
     p = sub.add_parser(
         "digest",
         help="the weekly leadership digest (prints it; posts it unless --dry-run)",
@@ -35,27 +37,27 @@ def add_commands(sub: Any) -> None:
 
 
 def _cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli import UsageError
-    from bot.digest_render import html, markdown, slack_messages, slack_payload
+    from bot.cli_errors import UsageError
     from bot.runtime import build_deps
     from domain.calendar import IsoWeek
-    from domain.digest import DigestSettingsError, week_just_ended
-    from domain.digest import parse_settings as parse_digest_settings
-    from storage.digest import load_digest
+    from domain.digest import week_just_ended
+    from prompts.digest_views import html, markdown, slack_messages, slack_payload
+    from storage.org_settings_store import org_settings
     from storage.portfolio import require_organization
     from usecases.clock import PinnedClock, SystemClock
+    from usecases.digest import load_digest
 
     if not args.dry_run:
         settings.require("SLACK_BOT_TOKEN")
     clock = PinnedClock(settings.now) if settings.now else SystemClock()
     deps = build_deps(settings, clock=clock)
     now = clock.now()
-    with deps.db.session() as session:
-        org = require_organization(session)
-        try:
-            digest_settings = parse_digest_settings((org.settings or {}).get("digest"))
-        except DigestSettingsError as err:
-            raise ConfigError(str(err)) from None
+    with deps.db.transaction() as tx:
+        org = require_organization(tx)
+        stored = org_settings(tx)
+        problem = stored.problem("digest")
+        if problem:
+            raise ConfigError(problem)
         try:
             week = (
                 IsoWeek.parse(args.week)
@@ -64,11 +66,11 @@ def _cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
             )
         except ValueError as err:
             raise UsageError(f"--week: {err}") from None
-        digest = load_digest(session, week, now, digest_settings)
+        digest = load_digest(tx, week, now, stored.digest)
     if args.format == "md":
         out = markdown(digest)
     elif args.format == "html":
-        from bot.digest_chart import render_chart
+        from prompts.digest_chart import render_chart
 
         out = html(digest, render_chart(digest.chart, title=f"{digest.organization} — {week}"))
     else:
@@ -85,13 +87,14 @@ def _cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     if args.dry_run:
         return 0
     from bot.cli_errors import check_slack
-    from scheduling.digest import DigestRefused, post_digest, web_client
+    from bot.runtime import slack_of
+    from scheduling.digest_jobs import post_digest
+    from usecases.digest import DigestRefused
 
-    check_slack(
-        web_client(deps), settings.slack_api_url, consequence=f"the {week} digest was not posted"
-    )
+    client = slack_of(deps, settings)
+    check_slack(client, settings.slack_api_url, consequence=f"the {week} digest was not posted")
     try:
-        result = post_digest(deps, web_client(deps), digest, now)
+        result = post_digest(deps, client, digest, now)
     except DigestRefused as err:
         print(f"csobot: the {week} digest was not posted: {err}", file=sys.stderr)
         return 1
