@@ -14,14 +14,14 @@ from bot.commands import cadence_cli, digest_cli, flags_cli, health_cli
 from handlers import (
     app_events_listeners,
     cadence_listeners,
-    client_update,
     digest_listeners,
     flag_listeners,
     health_listeners,
     message_listeners,
     outbox_listeners,
-    pulse,
-    touchpoint,
+    pulse_listeners,
+    touchpoint_listeners,
+    update_listeners,
     win_listeners,
 )
 from scheduling import cadence_jobs, digest_jobs, flag_jobs, health_jobs
@@ -38,8 +38,8 @@ class Feature:
 
 FEATURES: list[Feature] = [
     Feature("messages", message_listeners.register),
-    Feature("pulse", pulse.register),
-    Feature("touchpoint", touchpoint.register),
+    Feature("pulse", pulse_listeners.register),
+    Feature("touchpoint", touchpoint_listeners.register),
     Feature("win", win_listeners.register),
     Feature(
         "cadence",
@@ -65,7 +65,7 @@ FEATURES: list[Feature] = [
         enqueuers=tuple(flag_jobs.ENQUEUERS),
         commands=flags_cli.add_commands,
     ),
-    Feature("client_update", client_update.register),
+    Feature("update", update_listeners.register),
     Feature("outbox", outbox_listeners.register),
     Feature("app_events", app_events_listeners.register),
 ]

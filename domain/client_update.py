@@ -1,4 +1,5 @@
-"""Drafted client updates (issue 4 item 5): what `/update` asks for and what a draft is made of.
+"""Drafted client updates (docs/process.md, "Client updates"): what `/update` asks for and
+what a draft is made of.
 
 The draft's facts come from the bot's own record; only client-safe facts are in it (internal
 labels such as "scope creep" or a competitor mention never reach a client-facing draft).
@@ -12,7 +13,8 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.commands import CommandError
-from domain.update_lint import FRAME_EXAMPLE, LintWarning
+from domain.flags import FlagKind
+from domain.update_lint import FRAME_EXAMPLE, LintWarning, lint_update
 
 
 class Slot(StrEnum):
@@ -69,6 +71,41 @@ class UpdateFacts(BaseModel):
     win: str | None = None  # this week's win
 
 
+# Only these flags can reach a client's update; the rest stay internal (docs/process.md,
+# "What stays internal").
+CLIENT_SAFE_FLAGS = frozenset({FlagKind.RISK.value, FlagKind.DEADLINE_CHANGE.value})
+MAX_FACTS = 5
+QUOTE_CHARS = 90
+
+
+def quote(text: str) -> str:
+    """One line of at most QUOTE_CHARS characters."""
+    flat = re.sub(r"\s+", " ", text or "").strip()
+    return flat if len(flat) <= QUOTE_CHARS else flat[: QUOTE_CHARS - 1].rstrip() + "…"
+
+
+def update_facts(
+    *,
+    client_name: str,
+    slot: Slot,
+    touchpoints: list[str],
+    open_flags: list[tuple[str, str]],
+    latest_update: str | None,
+    win: str | None,
+) -> UpdateFacts:
+    """The facts of a draft: the day's last touchpoints, the oldest client-safe open flags
+    (kind, excerpt), the pulse's latest update and the week's win."""
+    risks = [quote(excerpt) for kind, excerpt in open_flags if kind in CLIENT_SAFE_FLAGS]
+    return UpdateFacts(
+        client_name=client_name,
+        slot=slot,
+        today=[quote(t) for t in touchpoints[-MAX_FACTS:]],
+        risks=risks[:MAX_FACTS],
+        latest_update=latest_update,
+        win=win,
+    )
+
+
 PLACEHOLDER = re.compile(r"\[(?:what|say|one line|add)[^\]]*\]", re.IGNORECASE)
 
 
@@ -82,3 +119,10 @@ def placeholder_warning(text: str) -> LintWarning | None:
         message=f"Fill in or delete the placeholder {found[0]} before sending.",
         example=FRAME_EXAMPLE,
     )
+
+
+def lint(text: str) -> list[LintWarning]:
+    """The lint warnings of a draft, a leftover placeholder first."""
+    warnings = lint_update(text)
+    placeholder = placeholder_warning(text)
+    return [placeholder, *warnings] if placeholder else warnings

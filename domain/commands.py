@@ -6,6 +6,7 @@ import difflib
 import re
 import shlex
 from collections.abc import Iterable
+from datetime import date, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel
@@ -99,6 +100,53 @@ def parse_touchpoint(text: str) -> TouchpointRequest | SkipRequest | None:
     return TouchpointRequest(slug=slug, kind=kind, note=note, link=link)
 
 
+BACKDATE_DAYS = 14
+
+
+class TouchpointForm(BaseModel):
+    """The /touchpoint form as submitted: a request and its day, or errors by field."""
+
+    request: TouchpointRequest | None = None
+    day: date | None = None
+    errors: dict[str, str] = {}
+
+
+def read_touchpoint_form(
+    *,
+    slug: str | None,
+    kind: str | None,
+    note: str | None,
+    link: str | None,
+    day_text: str | None,
+    today: date,
+) -> TouchpointForm:
+    """Check the form's fields; `today` is the person's. A day may be up to BACKDATE_DAYS back
+    and not past tomorrow (a person ahead of the client's timezone)."""
+    errors: dict[str, str] = {}
+    note = (note or "").strip()
+    if not slug:
+        errors["client"] = "Choose a client."
+    if not note:
+        errors["note"] = "Say what happened, in a few words."
+    if link and not parse_link(link):
+        errors["link"] = "That doesn't look like a link (https://…)."
+    day: date | None = None
+    try:
+        day = date.fromisoformat(day_text) if day_text else None
+    except ValueError:
+        errors["day"] = "Pick a date."
+    if day and day > today + timedelta(days=1):
+        errors["day"] = "A touchpoint can't be in the future."
+    elif day and day < today - timedelta(days=BACKDATE_DAYS):
+        errors["day"] = f"Only the last {BACKDATE_DAYS} days can be logged."
+    if errors:
+        return TouchpointForm(errors=errors)
+    request = TouchpointRequest(
+        slug=str(slug), kind=TouchpointKind(kind or "email"), note=note, link=link or None
+    )
+    return TouchpointForm(request=request, day=day)
+
+
 WIN_USAGE = 'Usage: `/win acme "Demoed the new pipeline: reports 2 days faster" [link]`'
 
 
@@ -141,7 +189,8 @@ OUTCOME_EXAMPLE = (
 
 
 def looks_like_activity_list(text: str) -> bool:
-    """Seed 002 §3: "closed 15 tickets, had 3 meetings" is activity, not an outcome."""
+    """ "closed 15 tickets, had 3 meetings" is activity, not an outcome (docs/process.md,
+    "Client updates")."""
     counts = len(_ACTIVITY_COUNT.findall(text))
     if _OUTCOME_WORDS.search(text):
         return False

@@ -1,4 +1,5 @@
-"""The stand-up Partnership Pulse (seed 000 §4): sentiment, the Hook, external updates."""
+"""The stand-up Partnership Pulse (docs/process.md, "Partnership Pulse"): sentiment, the Hook,
+external updates."""
 
 from __future__ import annotations
 
@@ -121,6 +122,19 @@ def parse_pulse_update(text: str) -> PulseUpdate:
         update=fields.get("update") or None,
         note=fields.get("note") or None,
     )
+
+
+class PulseShow(BaseModel):
+    """`/pulse` alone (the cards, to me) or `/pulse share` (posted where it was typed)."""
+
+    share: bool = False
+
+
+def parse_pulse(text: str) -> PulseShow | PulseUpdate:
+    word = text.strip().lower()
+    if word in ("", "share"):
+        return PulseShow(share=word == "share")
+    return parse_pulse_update(text)
 
 
 def split_words_safe(text: str) -> list[str]:

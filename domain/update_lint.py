@@ -1,6 +1,6 @@
-"""Lint a client update draft before it is sent (issue 4 item 5, seed 002 §3 and §4).
+"""Lint a client update draft before it is sent (docs/process.md, "Client updates").
 
-Four checks, each with the seed's better example: an activity list instead of outcomes, a vague
+Four checks, each with the process's better example: an activity list instead of outcomes, a vague
 all-clear, unexplained jargon, and missing sections of the Status / Risks / Asks / Next frame.
 """
 
@@ -10,7 +10,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict
 
-# The seed's "good exemplar" texts, quoted back to the CSO with each warning.
+# The process's "good exemplar" texts, quoted back to the CSO with each warning.
 OUTCOME_EXAMPLE = (
     "This week we unlocked the new data pipeline, which means your marketing team can now pull"
     " reports 2 days faster."
@@ -30,7 +30,7 @@ class LintWarning(BaseModel):
 
     code: str  # activity_list | vague_all_clear | jargon | missing_section
     message: str
-    example: str  # the seed's better example
+    example: str  # the process's better example
 
 
 # -- sections ----------------------------------------------------------------------------------

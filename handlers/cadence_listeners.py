@@ -35,7 +35,7 @@ from handlers.common import (
     tell,
 )
 from handlers.slash import Call, Command, Reply, register_command
-from handlers.touchpoint import open_modal
+from handlers.touchpoint_listeners import open_modal
 from prompts import cadence_views as views
 from storage.cadence_store import NudgeRecord
 from storage.db import Transaction

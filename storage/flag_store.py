@@ -19,7 +19,7 @@ from sqlalchemy import CursorResult, func, select, update
 from domain import records
 from domain.flag_loops import Decision, FlagSettings, FlagStatus, WorkCalendar
 from domain.flags import Flag, FlagKind
-from storage.activity import excerpt
+from storage.activity_store import excerpt
 from storage.db import Transaction
 from storage.models import Client, ClientQuestion, InboundMessage, InternalMessage, Touchpoint
 from storage.models import Flag as FlagRow

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from storage.activity import excerpt
+from storage.activity_store import excerpt
 from storage.db import Transaction
 from storage.models import NpsResponse
 from storage.upsert import insert_ignore

@@ -192,6 +192,18 @@ def client_timezone(
     return ZoneInfo(name)
 
 
+def timezone_of(session: Session, client: records.Client) -> ZoneInfo:
+    """`client_timezone`, with the people and the organization read here."""
+    return client_timezone(client, people_by_id(session), organization(session))
+
+
+def person_timezone(session: Session, slack_id: str) -> ZoneInfo:
+    """The person's timezone, else the organization's, else UTC."""
+    person = person_by_slack_id(session, slack_id)
+    name = (person.timezone if person else None) or organization(session).timezone
+    return ZoneInfo(name or "UTC")
+
+
 def people_by_id(session: Session) -> dict[str, records.Person]:
     return {p.slack_id: person_record(p) for p in session.scalars(select(Person))}
 

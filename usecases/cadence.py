@@ -29,7 +29,7 @@ from domain.records import Person
 from prompts import blocks as bk
 from prompts import cadence_views as views
 from storage import cadence_store as store
-from storage.activity import record_exemption
+from storage.activity_store import record_exemption
 from storage.cadence_store import Message, NudgeRecord
 from storage.db import Database, Transaction
 from storage.portfolio import organization, people_by_id, person_by_slack_id

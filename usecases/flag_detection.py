@@ -20,7 +20,7 @@ from domain.records import Client
 from domain.touchpoint import ChannelMessage
 from llm.model_client import message_classifier
 from prompts.flag_views import hook_of, suggestion_dm
-from storage.activity import record_pulse
+from storage.activity_store import record_pulse
 from storage.db import Transaction
 from storage.flag_store import (
     client_by_internal_channel,

@@ -34,7 +34,7 @@ from prompts import blocks as bk
 from prompts import health_views as views
 from prompts.qbr_views import Format, QbrData, QbrMetric, render_qbr
 from storage import health_store, nps_store, playbook_store, qbr_store, renewal_store
-from storage.activity import last_touchpoints
+from storage.activity_store import last_touchpoints
 from storage.db import Transaction
 from storage.flag_store import open_flag_counts
 from storage.health_store import all_clients, client_days, client_zones, org_model

@@ -149,7 +149,7 @@ def _record_history(bot: BotHarness) -> None:
 
     from sqlalchemy import select
 
-    from storage.activity import record_touchpoint
+    from storage.activity_store import record_touchpoint
     from storage.cadence_store import add_ooo, nudge_by_key
     from storage.models import Nudge
     from storage.portfolio import client_by_slug

@@ -19,7 +19,7 @@ from devkit.emulator import SlackEmulator
 from domain.calendar import IsoWeek
 from scheduling.cadence_jobs import enqueue_cadences as cadence_enqueuer
 from scheduling.engine import tick
-from storage.activity import record_touchpoint, record_win
+from storage.activity_store import record_touchpoint, record_win
 from storage.db import Database
 from storage.kpi_store import load_week_kpi
 from storage.models import Nudge

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from storage.models import Touchpoint
 from tests.conftest import BotHarness, wait_until
 from tests.integration.flag_helpers import posts, reaction, settle
+from usecases import client_update as client_update_usecase
 
 GOOD = (
     "Status: On track: the attribution model is live, which means your team sees paid social"
@@ -112,6 +114,32 @@ def test_send_posts_in_the_client_channel_as_the_cso_and_records_the_touchpoint(
     assert len(posts(bot, "C0ACME")) == 1 and len(update_touchpoints(bot)) == 1
 
 
+def test_a_send_broken_mid_click_records_nothing_and_takes_the_post_back(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database fails after the post, while recording it: the touchpoint's claim rolls
+    back with it and the post is deleted, so the retry posts the update once."""
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(client_update_usecase, "set_touchpoint_message", broken)
+    bot.command("/update", "acme morning")
+    status, body = submit(bot, opened_view(bot), GOOD)
+    assert (status, body) == (200, {})
+    [first] = bot.emulator.wait_for("chat.postMessage", where=lambda c: c["channel"] == "C0ACME")
+    bot.settle()  # the first attempt failed; its retry is not due yet
+    assert update_touchpoints(bot) == []
+    [deleted] = bot.emulator.wait_for("chat.delete")
+    assert deleted["channel"] == "C0ACME"
+    monkeypatch.undo()
+    [tp] = wait_until(lambda: update_touchpoints(bot), timeout=10)
+    shown = posts(bot, "C0ACME")
+    assert len(shown) == 2 and len(bot.emulator.calls("chat.delete")) == 1  # one left standing
+    assert tp.message_ts and tp.message_ts != deleted["ts"]
+    assert first["text"] == GOOD
+
+
 def test_warnings_on_submit_show_inline_with_a_send_anyway_checkbox(bot: BotHarness) -> None:
     bot.command("/update", "acme eod")
     view = opened_view(bot)
@@ -121,7 +149,7 @@ def test_warnings_on_submit_show_inline_with_a_send_anyway_checkbox(bot: BotHarn
         el["text"] for b in body["view"]["blocks"] if b["type"] == "context" for el in b["elements"]
     )
     assert '"Everything is going well" with nothing specific behind it' in shown
-    assert "Status: On track. Risk: Waiting on API keys." in shown  # the seed's better example
+    assert "Status: On track. Risk: Waiting on API keys." in shown  # the process's better example
     assert any(b.get("block_id") == "send_anyway" for b in body["view"]["blocks"])
     settle(bot)
     assert posts(bot, "C0ACME") == []

@@ -17,7 +17,7 @@ from devkit.emulator import Call
 from domain.calendar import IsoWeek
 from prompts import blocks as bk
 from scheduling.engine import tick
-from storage.activity import record_exemption, record_touchpoint, record_win
+from storage.activity_store import record_exemption, record_touchpoint, record_win
 from storage.db import Database
 from storage.kpi_store import load_kpi, load_week_kpi
 from storage.models import DigestPart, HealthSnapshot, NpsResponse, Nudge

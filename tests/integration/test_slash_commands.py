@@ -1,15 +1,18 @@
-"""/pulse, /win and /touchpoint over signed requests (issue 2 items 7–9)."""
+"""/pulse, /win and /touchpoint over signed requests."""
 
 from __future__ import annotations
 
 import json
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from storage.models import Exemption, Pulse, Touchpoint, Win
 from tests.conftest import NY, BotHarness, wait_until
+from usecases import touchpoint_log as touchpoint_usecase
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -155,6 +158,8 @@ def test_touchpoint_without_text_opens_the_modal_and_the_submission_logs_it(
     assert dm["channel"] == "U0CSO1" and "Globex" in dm["text"]
     [tp] = _all(bot, Touchpoint)
     assert (tp.kind, tp.local_date, tp.source) == ("call", date(2026, 11, 19), "modal")
+    bot.settle()
+    assert bot.responses() == []  # the form is the answer: no refusal, no other reply
 
 
 def test_modal_submission_with_missing_note_returns_field_errors(bot: BotHarness) -> None:
@@ -180,6 +185,31 @@ def test_modal_submission_with_missing_note_returns_field_errors(bot: BotHarness
     assert status == 200 and body["response_action"] == "errors"
     assert set(body["errors"]) == {"note", "day"}
     assert _all(bot, Touchpoint) == []
+
+
+def test_a_form_submission_broken_mid_click_leaves_nothing_half_written(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database fails right after the touchpoint's write: the click's one transaction
+    rolls back, nobody is told it was logged; the retry logs it once."""
+    real = touchpoint_usecase.record_touchpoint
+
+    def write_then_break(*args: Any, **kwargs: Any) -> bool:
+        real(*args, **kwargs)
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(touchpoint_usecase, "record_touchpoint", write_then_break)
+    submission = json.loads((FIXTURES / "view_submission_touchpoint.json").read_text())
+    status, _ = bot.interact(submission)
+    assert status == 200
+    bot.settle()  # the first attempt failed; its retry is not due yet
+    assert _all(bot, Touchpoint) == []
+    assert bot.emulator.calls("chat.postMessage") == []
+    monkeypatch.undo()
+    [dm] = bot.emulator.wait_for("chat.postMessage", timeout=10)
+    assert dm["channel"] == "U0CSO1" and "Globex" in dm["text"]
+    [tp] = _all(bot, Touchpoint)
+    assert (tp.kind, tp.local_date, tp.source) == ("call", date(2026, 11, 19), "modal")
 
 
 def test_pulse_share_survives_a_rate_limit(bot: BotHarness) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
+from domain.client_update import Slot, update_facts
 from domain.commands import (
     CommandError,
     SkipRequest,
@@ -12,9 +15,10 @@ from domain.commands import (
     looks_like_activity_list,
     parse_touchpoint,
     parse_win,
+    read_touchpoint_form,
     unknown_client_message,
 )
-from domain.pulse import Sentiment, parse_pulse_update
+from domain.pulse import PulseShow, PulseUpdate, Sentiment, parse_pulse, parse_pulse_update
 
 
 def test_touchpoint_with_quoted_note_and_link() -> None:
@@ -107,3 +111,73 @@ def test_pulse_unknown_sentiment_suggests_and_lists_the_vocabulary() -> None:
         parse_pulse_update("acme anxius")
     assert "did you mean anxious" in str(err.value)
     assert "thrilled" in str(err.value)
+
+
+def test_pulse_alone_shows_the_cards_and_share_posts_them() -> None:
+    assert parse_pulse("") == PulseShow(share=False)
+    assert parse_pulse(" Share ") == PulseShow(share=True)
+    assert isinstance(parse_pulse("acme happy"), PulseUpdate)
+
+
+TODAY = date(2026, 11, 20)
+
+
+def _form(**fields: str | None) -> dict[str, str | None]:
+    values: dict[str, str | None] = {
+        "slug": "acme",
+        "kind": "call",
+        "note": " Weekly call ",
+        "link": None,
+        "day_text": "2026-11-19",
+    }
+    values.update(fields)
+    return values
+
+
+def test_touchpoint_form_gives_the_request_and_its_day() -> None:
+    form = read_touchpoint_form(**_form(), today=TODAY)
+    assert form.errors == {}
+    assert form.request == TouchpointRequest(
+        slug="acme", kind=TouchpointKind.CALL, note="Weekly call"
+    )
+    assert form.day == date(2026, 11, 19)
+
+
+@pytest.mark.parametrize(
+    ("fields", "errors"),
+    [
+        ({"slug": None}, {"client": "Choose a client."}),
+        ({"note": "  "}, {"note": "Say what happened, in a few words."}),
+        ({"link": "not a link"}, {"link": "That doesn't look like a link (https://…)."}),
+        ({"day_text": "yesterday"}, {"day": "Pick a date."}),
+        ({"day_text": "2026-11-22"}, {"day": "A touchpoint can't be in the future."}),
+        ({"day_text": "2026-11-21"}, {}),  # tomorrow: someone ahead of the client's clock
+        ({"day_text": "2026-11-05"}, {"day": "Only the last 14 days can be logged."}),
+        ({"day_text": "2026-11-06"}, {}),
+    ],
+)
+def test_touchpoint_form_errors_by_field(
+    fields: dict[str, str | None], errors: dict[str, str]
+) -> None:
+    form = read_touchpoint_form(**_form(**fields), today=TODAY)
+    assert form.errors == errors
+    assert (form.request is None) == bool(errors)
+
+
+def test_update_facts_keep_only_client_safe_flags_and_the_latest_touchpoints() -> None:
+    facts = update_facts(
+        client_name="Acme Corp",
+        slot=Slot.EOD,
+        touchpoints=[f"touchpoint {i}" for i in range(7)],
+        open_flags=[
+            ("scope_creep", "Can you also build the CRM sync?"),
+            ("risk", "We may lose the budget " + "x" * 200),
+            ("deadline_change", "The launch moved to Dec 4th."),
+        ],
+        latest_update="sent the report",
+        win=None,
+    )
+    assert facts.today == [f"touchpoint {i}" for i in range(2, 7)]
+    assert len(facts.risks) == 2 and facts.risks[1] == "The launch moved to Dec 4th."
+    assert len(facts.risks[0]) == 90 and facts.risks[0].endswith("…")
+    assert not any("CRM" in r for r in facts.risks)

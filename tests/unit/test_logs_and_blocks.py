@@ -8,8 +8,8 @@ import pytest
 
 from bot.logs import RedactingFilter
 from domain.pulse import PulseCard, Sentiment
-from handlers.pulse import render_cards
 from prompts import blocks
+from prompts.pulse_views import render_cards
 
 
 def test_tokens_and_the_signing_secret_are_redacted(caplog: pytest.LogCaptureFixture) -> None:

@@ -1,4 +1,5 @@
-"""Client update lint (seed 002 §3 and §4): the good examples pass, the bad ones get warned."""
+"""Client update lint (docs/process.md, "Client updates"): the good examples pass, the bad ones
+get warned."""
 
 from __future__ import annotations
 
@@ -13,16 +14,16 @@ from domain.update_lint import (
     unexplained_jargon,
 )
 
-# Seed 002 §4, good exemplar, verbatim.
-SEED_STATUS_UPDATE = (
+# The process's good exemplar, verbatim.
+PROCESS_STATUS_UPDATE = (
     "Status: On track. Risk: Waiting on API keys. Ask: Please ping your IT team today. "
     "Next: We will begin integration tomorrow if keys are received."
 )
-# Seed 002 §3 and §4, bad exemplars.
-SEED_ACTIVITY_LIST = (
+# The process's bad exemplars.
+PROCESS_ACTIVITY_LIST = (
     "This week we closed 15 Linear tickets, had 3 internal meetings, and wrote 500 lines of code."
 )
-SEED_VAGUE = "Everything is going well!"
+PROCESS_VAGUE = "Everything is going well!"
 JARGON_DUMP = (
     "The dbt DAG failed on the incremental model after the schema migration; the PR makes the"
     " job idempotent and we'll backfill tonight."
@@ -33,8 +34,8 @@ def codes(text: str) -> list[str]:
     return [w.code for w in lint_update(text)]
 
 
-def test_the_seed_status_update_passes_clean() -> None:
-    assert lint_update(SEED_STATUS_UPDATE) == []
+def test_the_process_status_update_passes_clean() -> None:
+    assert lint_update(PROCESS_STATUS_UPDATE) == []
 
 
 def test_a_slack_formatted_update_with_all_sections_passes_clean() -> None:
@@ -48,7 +49,7 @@ def test_a_slack_formatted_update_with_all_sections_passes_clean() -> None:
     assert lint_update(text) == []
 
 
-def test_the_seed_outcome_examples_raise_no_content_warnings() -> None:
+def test_the_process_outcome_examples_raise_no_content_warnings() -> None:
     # §3 good exemplars: outcome language and a translated technical task. They are single
     # sentences, so only the frame is missing.
     for text in (OUTCOME_EXAMPLE, PLAIN_LANGUAGE_EXAMPLE):
@@ -56,7 +57,7 @@ def test_the_seed_outcome_examples_raise_no_content_warnings() -> None:
 
 
 def test_activity_list_is_warned_with_the_outcome_example() -> None:
-    warnings = lint_update(SEED_ACTIVITY_LIST)
+    warnings = lint_update(PROCESS_ACTIVITY_LIST)
     activity = [w for w in warnings if w.code == "activity_list"]
     assert len(activity) == 1
     assert "15 Linear tickets" in activity[0].message
@@ -77,7 +78,7 @@ def test_counts_with_an_outcome_are_not_an_activity_list() -> None:
 
 
 def test_vague_all_clear_is_warned_with_the_frame_example() -> None:
-    warnings = lint_update(SEED_VAGUE)
+    warnings = lint_update(PROCESS_VAGUE)
     vague = [w for w in warnings if w.code == "vague_all_clear"]
     assert len(vague) == 1
     assert "Everything is going well" in vague[0].message
@@ -110,7 +111,7 @@ def test_explained_jargon_is_fine() -> None:
 
 
 def test_missing_sections_are_named() -> None:
-    assert missing_sections(SEED_STATUS_UPDATE) == []
+    assert missing_sections(PROCESS_STATUS_UPDATE) == []
     assert missing_sections("Status: green. Next steps: demo Friday.") == ["risks", "asks"]
     warnings = lint_update("Status: green. Next: demo Friday.")
     missing = [w for w in warnings if w.code == "missing_section"]
@@ -126,6 +127,6 @@ def test_an_empty_draft_is_not_ready(text: str) -> None:
 
 
 def test_each_warning_carries_code_message_and_example() -> None:
-    for warning in lint_update(SEED_ACTIVITY_LIST + " " + SEED_VAGUE + " " + JARGON_DUMP):
+    for warning in lint_update(PROCESS_ACTIVITY_LIST + " " + PROCESS_VAGUE + " " + JARGON_DUMP):
         assert warning.code in {"activity_list", "vague_all_clear", "jargon", "missing_section"}
         assert warning.message and warning.example

@@ -1,4 +1,5 @@
-"""Recording what happened with a client: touchpoints, inbound messages, wins, pulses."""
+"""Recording what happened with a client: touchpoints, inbound messages, wins, pulses, skipped
+days; and reading back what a client update is drafted from."""
 
 from __future__ import annotations
 
@@ -7,10 +8,20 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import update as update_rows
 
 from domain.calendar import IsoWeek, local_date
-from storage.models import Exemption, InboundMessage, ProcessedEvent, Pulse, Touchpoint, Win
+from domain.flag_loops import FlagStatus
+from storage.db import Transaction
+from storage.models import (
+    Exemption,
+    Flag,
+    InboundMessage,
+    ProcessedEvent,
+    Pulse,
+    Touchpoint,
+    Win,
+)
 from storage.upsert import insert_ignore
 
 EXCERPT_CHARS = 200
@@ -22,13 +33,13 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def claim_event(session: Session, event_id: str, now: datetime) -> bool:
+def claim_event(tx: Transaction, event_id: str, now: datetime) -> bool:
     """True the first time an event id is seen (in this transaction's outcome)."""
-    return insert_ignore(session, ProcessedEvent, {"event_id": event_id, "received_at": now})
+    return insert_ignore(tx, ProcessedEvent, {"event_id": event_id, "received_at": now})
 
 
 def record_touchpoint(
-    session: Session,
+    tx: Transaction,
     *,
     client_id: int,
     author_id: str,
@@ -45,7 +56,7 @@ def record_touchpoint(
     thread_ts: str | None = None,
 ) -> bool:
     return insert_ignore(
-        session,
+        tx,
         Touchpoint,
         {
             "client_id": client_id,
@@ -66,7 +77,7 @@ def record_touchpoint(
 
 
 def record_inbound(
-    session: Session,
+    tx: Transaction,
     *,
     client_id: int,
     author_id: str,
@@ -77,7 +88,7 @@ def record_inbound(
     text: str,
 ) -> bool:
     return insert_ignore(
-        session,
+        tx,
         InboundMessage,
         {
             "client_id": client_id,
@@ -92,11 +103,11 @@ def record_inbound(
 
 
 def record_exemption(
-    session: Session, *, client_id: int, day: date, reason: str, by: str, now: datetime
+    tx: Transaction, *, client_id: int, day: date, reason: str, by: str, now: datetime
 ) -> bool:
     """Mark a day as not expected. A second skip for the same day keeps the first reason."""
     return insert_ignore(
-        session,
+        tx,
         Exemption,
         {
             "client_id": client_id,
@@ -109,7 +120,7 @@ def record_exemption(
 
 
 def record_win(
-    session: Session,
+    tx: Transaction,
     *,
     client_id: int,
     week: IsoWeek,
@@ -119,11 +130,12 @@ def record_win(
     by: str,
     now: datetime,
     request_key: str | None = None,
-) -> Win:
+) -> bool:
+    """True when recorded now; False for a replayed request (recorded once)."""
     if request_key:
-        existing = session.scalars(select(Win).where(Win.request_key == request_key)).first()
+        existing = tx.scalars(select(Win.id).where(Win.request_key == request_key)).first()
         if existing is not None:  # the same request, replayed: recorded once
-            return existing
+            return False
     win = Win(
         client_id=client_id,
         iso_week=str(week),
@@ -134,13 +146,13 @@ def record_win(
         created_at=now,
         request_key=request_key,
     )
-    session.add(win)
-    session.flush()
-    return win
+    tx.add(win)
+    tx.flush()
+    return True
 
 
 def record_pulse(
-    session: Session,
+    tx: Transaction,
     *,
     client_id: int,
     sentiment: str,
@@ -151,11 +163,12 @@ def record_pulse(
     now: datetime,
     source: str = "command",
     request_key: str | None = None,
-) -> Pulse:
+) -> bool:
+    """True when recorded now; False for a replayed request (recorded once)."""
     if request_key:
-        existing = session.scalars(select(Pulse).where(Pulse.request_key == request_key)).first()
+        existing = tx.scalars(select(Pulse.id).where(Pulse.request_key == request_key)).first()
         if existing is not None:  # the same request, replayed: recorded once
-            return existing
+            return False
     pulse = Pulse(
         client_id=client_id,
         sentiment=sentiment,
@@ -167,15 +180,66 @@ def record_pulse(
         created_at=now,
         request_key=request_key,
     )
-    session.add(pulse)
-    session.flush()
-    return pulse
+    tx.add(pulse)
+    tx.flush()
+    return True
 
 
-def last_touchpoints(session: Session, client_ids: list[int]) -> dict[int, datetime]:
-    rows = session.execute(
+def last_touchpoints(tx: Transaction, client_ids: list[int]) -> dict[int, datetime]:
+    rows = tx.execute(
         select(Touchpoint.client_id, func.max(Touchpoint.occurred_at))
         .where(Touchpoint.client_id.in_(client_ids))
         .group_by(Touchpoint.client_id)
     )
     return {client_id: at for client_id, at in rows if at is not None}
+
+
+# -- what a client update is drafted from, and the update's own touchpoint ----------------------
+def touchpoint_excerpts_of_day(tx: Transaction, client_id: int, day: date) -> list[str]:
+    """Excerpts of the client's touchpoints on a local day, oldest first, the bot's own posted
+    updates left out."""
+    return [
+        t.excerpt
+        for t in tx.scalars(
+            select(Touchpoint)
+            .where(Touchpoint.client_id == client_id, Touchpoint.local_date == day)
+            .order_by(Touchpoint.occurred_at)
+        )
+        if t.excerpt and t.source != "update"
+    ]
+
+
+def open_flag_excerpts(tx: Transaction, client_id: int) -> list[tuple[str, str]]:
+    """(kind, excerpt) of the client's open flags, oldest first."""
+    rows = tx.execute(
+        select(Flag.kind, Flag.excerpt)
+        .where(Flag.client_id == client_id, Flag.status == FlagStatus.OPEN.value)
+        .order_by(Flag.flagged_at, Flag.id)
+    )
+    return [(kind, excerpt) for kind, excerpt in rows]
+
+
+def latest_pulse_update(tx: Transaction, client_id: int) -> str | None:
+    """The latest external update said in a pulse."""
+    return tx.scalars(
+        select(Pulse.update)
+        .where(Pulse.client_id == client_id, Pulse.update.is_not(None))
+        .order_by(Pulse.created_at.desc())
+    ).first()
+
+
+def latest_win_of_week(tx: Transaction, client_id: int, week: IsoWeek) -> str | None:
+    return tx.scalars(
+        select(Win.text)
+        .where(Win.client_id == client_id, Win.iso_week == str(week))
+        .order_by(Win.created_at.desc())
+    ).first()
+
+
+def set_touchpoint_message(tx: Transaction, dedupe_key: str, message_ts: str | None) -> None:
+    """The Slack message a recorded touchpoint posted."""
+    tx.execute(
+        update_rows(Touchpoint)
+        .where(Touchpoint.dedupe_key == dedupe_key)
+        .values(message_ts=message_ts)
+    )

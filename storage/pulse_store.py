@@ -5,28 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from domain import records
 from domain.calendar import IsoWeek, local_date
 from domain.pulse import PulseCard, Sentiment
-from storage.activity import last_touchpoints
+from storage.activity_store import last_touchpoints
+from storage.db import Transaction
 from storage.models import Exemption, Pulse, Touchpoint, Win
 from storage.portfolio import client_timezone, organization, people_by_id
 
 
-def load_cards(session: Session, clients: list[records.Client], now: datetime) -> list[PulseCard]:
+def load_cards(tx: Transaction, clients: list[records.Client], now: datetime) -> list[PulseCard]:
     if not clients:
         return []
-    org = organization(session)
-    people = people_by_id(session)
+    org = organization(tx)
+    people = people_by_id(tx)
     ids = [c.id for c in clients]
     tzs = {c.id: client_timezone(c, people, org) for c in clients}
     today = {cid: local_date(now, tz) for cid, tz in tzs.items()}
     weeks = {cid: str(IsoWeek.of(day)) for cid, day in today.items()}
 
     latest: dict[int, dict[str, object]] = {cid: {} for cid in ids}
-    for p in session.scalars(
+    for p in tx.scalars(
         select(Pulse).where(Pulse.client_id.in_(ids)).order_by(Pulse.created_at.desc())
     ):
         slot = latest[p.client_id]
@@ -37,11 +37,11 @@ def load_cards(session: Session, clients: list[records.Client], now: datetime) -
         if p.update and "update" not in slot:
             slot["update"] = p.update
 
-    last = last_touchpoints(session, ids)
+    last = last_touchpoints(tx, ids)
     days = set(today.values())
     touched = {
         (cid, day)
-        for cid, day in session.execute(
+        for cid, day in tx.execute(
             select(Touchpoint.client_id, Touchpoint.local_date)
             .where(Touchpoint.client_id.in_(ids), Touchpoint.local_date.in_(days))
             .distinct()
@@ -49,12 +49,12 @@ def load_cards(session: Session, clients: list[records.Client], now: datetime) -
     }
     exempt = {
         (e.client_id, e.day): e.reason
-        for e in session.scalars(
+        for e in tx.scalars(
             select(Exemption).where(Exemption.client_id.in_(ids), Exemption.day.in_(days))
         )
     }
     wins: dict[int, str] = {}
-    for w in session.scalars(
+    for w in tx.scalars(
         select(Win)
         .where(Win.client_id.in_(ids), Win.iso_week.in_(set(weeks.values())))
         .order_by(Win.created_at)

@@ -1,0 +1,50 @@
+"""What /pulse does: record what the CSO says about a client at stand-up, and assemble the
+cards of the person's clients (docs/process.md, "Partnership Pulse")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.pulse import PulseCard, PulseUpdate
+from domain.records import Client
+from storage.activity_store import record_pulse
+from storage.db import Transaction
+from storage.portfolio import active_clients, clients_of
+from storage.pulse_store import load_cards
+
+
+def record_update(
+    tx: Transaction,
+    *,
+    client: Client,
+    update: PulseUpdate,
+    by: str,
+    now: datetime,
+    request_key: str | None = None,
+) -> bool:
+    """Record a pulse; a replayed request (same key) is recorded once. True when new."""
+    return record_pulse(
+        tx,
+        client_id=client.id,
+        sentiment=update.sentiment.value,
+        hook=update.hook,
+        update=update.update,
+        note=update.note,
+        by=by,
+        now=now,
+        request_key=request_key,
+    )
+
+
+@dataclass(frozen=True)
+class Cards:
+    cards: list[PulseCard]
+    client_channels: frozenset[str]  # never shared into: the clients would read them
+
+
+def cards_of(tx: Transaction, user_id: str, now: datetime) -> Cards:
+    """The cards of the person's own clients."""
+    mine = clients_of(tx, user_id)
+    channels = frozenset(c.client_channel for c in active_clients(tx) if c.client_channel)
+    return Cards(load_cards(tx, mine, now), channels)
