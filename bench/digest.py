@@ -34,7 +34,7 @@ from domain.portfolio import (
 )
 from storage.db import Database
 from storage.models import Client, Exemption, Touchpoint, Win
-from storage.portfolio import import_portfolio
+from storage.portfolio_store import import_portfolio
 
 WEEK = IsoWeek(2026, 47)
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("America/New_York"))
@@ -202,7 +202,7 @@ class Result:
 def bench(url: str, backend: str) -> Result:
     from prompts.digest_chart import render_chart
     from prompts.digest_views import slack_messages
-    from usecases.digest import load_digest
+    from usecases.digest_actions import load_digest
 
     db = Database(url)
     db.migrate()

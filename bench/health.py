@@ -16,8 +16,8 @@ from domain.health import DEFAULT_MODEL, score
 from prompts.health_views import home_view
 from storage.db import Database
 from storage.models import Client, HealthSnapshot, Organization, Person
-from storage.portfolio import active_clients
-from usecases.health import load_board
+from storage.portfolio_store import active_clients
+from usecases.health_actions import load_board
 
 CLIENTS = 1000
 DAYS = 365

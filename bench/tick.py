@@ -34,7 +34,7 @@ from devkit.emulator import SlackEmulator
 from scheduling.cadence_jobs import enqueue_cadences
 from storage.db import Database
 from storage.models import Client, Organization, Person, Touchpoint
-from usecases.cadence import render_batch
+from usecases.cadence_actions import render_batch
 from usecases.clock import FixedClock
 from usecases.deps import Deps
 from usecases.noise_gate import make_gate

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from bot.cli_errors import SlackUnreachable, UsageError, configure_cli_logging, parse_when
 from bot.settings import ConfigError, Settings, load_settings
 from prompts.render import render
-from storage.portfolio import NoOrganization
+from storage.portfolio_store import NoOrganization
 
 if TYPE_CHECKING:
     pass

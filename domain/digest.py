@@ -1,7 +1,7 @@
 """The weekly leadership digest: one message that says whether leadership is needed.
 
 docs/process.md, "Leadership digest". Pure: everything here takes plain records and `now`/dates
-as parameters. `usecases.digest` loads the records — the consistency numbers always from
+as parameters. `usecases.digest_actions` loads the records — the consistency numbers always from
 `storage.kpi_store.load_kpi`, so they match `csobot kpi --json` — and `prompts.digest_views`
 renders the result.
 

@@ -16,7 +16,7 @@ from domain.portfolio import Role
 from domain.records import Client
 from prompts.render import render
 from storage.db import Transaction
-from storage.portfolio import person_by_slack_id
+from storage.portfolio_store import person_by_slack_id
 
 logger = logging.getLogger(__name__)
 

@@ -39,8 +39,8 @@ from handlers.touchpoint_listeners import open_modal
 from prompts import cadence_views as views
 from storage.cadence_store import NudgeRecord
 from storage.db import Transaction
-from storage.portfolio import client_by_id
-from usecases import cadence
+from storage.portfolio_store import client_by_id
+from usecases import cadence_actions as cadence
 from usecases.deps import Deps
 
 logger = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from prompts import blocks as bk
 from prompts.digest_views import ephemeral
 from prompts.render import render
 from storage.org_settings_store import org_settings
-from storage.portfolio import organization
-from usecases.digest import load_digest
+from storage.portfolio_store import organization
+from usecases.digest_actions import load_digest
 
 DIGEST_USAGE = "Usage: `/digest` (the week just ended) or `/digest 2026-W47`"
 

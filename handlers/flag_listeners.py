@@ -23,7 +23,8 @@ from handlers.inbox import add_task, task
 from handlers.lanes import MODEL
 from prompts.flag_views import DECIDE_ACTIONS, DISMISS, FLAG_IT, gone
 from storage.db import Transaction
-from usecases import flag_detection, flags
+from usecases import flag_actions as flags
+from usecases import flag_detection
 from usecases.deps import Deps
 
 logger = logging.getLogger(__name__)

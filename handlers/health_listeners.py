@@ -53,8 +53,8 @@ from prompts import blocks as bk
 from prompts import health_views as views
 from storage.db import Transaction
 from storage.health_store import org_model
-from storage.portfolio import active_clients, client_by_slug
-from usecases import health
+from storage.portfolio_store import active_clients, client_by_slug
+from usecases import health_actions as health
 from usecases.deps import Deps
 
 logger = logging.getLogger(__name__)

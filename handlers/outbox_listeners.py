@@ -14,7 +14,7 @@ from domain.access import Need
 from handlers import registry
 from handlers.common import BlockActions, after_ack, deps_of, on_ack
 from prompts import blocks as bk
-from usecases.cadence import list_blocks
+from usecases.cadence_actions import list_blocks
 from usecases.deps import Deps
 from usecases.outbox import LIST_ACTION, LIST_PAGE_ACTION, list_view, message_rows
 

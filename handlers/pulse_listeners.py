@@ -17,8 +17,8 @@ from prompts.pulse_views import (
     render_cards,
     share_refused,
 )
-from storage.portfolio import person_by_slack_id
-from usecases import pulse
+from storage.portfolio_store import person_by_slack_id
+from usecases import pulse_actions as pulse
 from usecases.reminders import after_recorded
 
 PulseRequest = PulseShow | PulseUpdate

@@ -27,7 +27,7 @@ from handlers import registry
 from handlers.authz import refusal
 from handlers.common import SlashCommand, after_ack, deps_of, on_ack
 from storage.db import Transaction
-from storage.portfolio import active_clients, client_by_slug
+from storage.portfolio_store import active_clients, client_by_slug
 from usecases.deps import Deps
 
 logger = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from handlers.authz import refusal
 from handlers.common import ViewSubmission, after_ack, deps_of
 from handlers.slash import Call, Command, Reply, register_command
 from prompts.touchpoint_views import MODAL_CALLBACK
-from storage.portfolio import active_clients, client_by_slug
+from storage.portfolio_store import active_clients, client_by_slug
 from usecases import touchpoint_log
 from usecases.deps import Deps
 from usecases.reminders import after_logged

@@ -34,10 +34,10 @@ from prompts.update_views import (
     template_draft,
     update_modal,
 )
-from storage.portfolio import client_by_slug
-from usecases import client_update
-from usecases.client_update import PostFailed, Posting
+from storage.portfolio_store import client_by_slug
+from usecases import update_actions as client_update
 from usecases.deps import Deps
+from usecases.update_actions import PostFailed, Posting
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from domain.commands import (
 from handlers.slash import Call, Command, Reply, register_command
 from prompts.render import render
 from storage.activity_store import record_win
-from storage.portfolio import client_timezone, organization, people_by_id
+from storage.portfolio_store import client_timezone, organization, people_by_id
 from usecases.reminders import after_recorded
 
 

@@ -1,11 +1,12 @@
 """The cadences' enqueuer, run by the tick: every rhythm of the catalogue, nudged at each
-person's local time, once (the rules are `domain.cadence_plan`, the work `usecases.cadence`)."""
+person's local time, once (the rules are `domain.cadence_plan`, the work
+`usecases.cadence_actions`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from usecases import cadence
+from usecases import cadence_actions as cadence
 from usecases.deps import Deps
 
 

@@ -22,7 +22,7 @@ from domain.digest import CADENCE_ID, Digest
 from storage import digest_store
 from storage.db import Database
 from usecases.deps import Deps
-from usecases.digest import (
+from usecases.digest_actions import (
     digest_key,
     leadership_channel,
     post_part,

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from slack_sdk import WebClient
 
-from usecases.cadence import render_batch
+from usecases.cadence_actions import render_batch
 from usecases.deps import Deps
 from usecases.noise_gate import make_gate
 from usecases.outbox import Delivery, Gate, deliver_due, read_client

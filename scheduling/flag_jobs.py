@@ -23,7 +23,7 @@ from storage.flag_store import (
     team_replied,
     work_calendar,
 )
-from storage.portfolio import active_clients
+from storage.portfolio_store import active_clients
 from usecases.deps import Deps
 from usecases.outbox import NudgeSpec, enqueue
 

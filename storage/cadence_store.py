@@ -39,7 +39,7 @@ from storage.models import (
     Touchpoint,
     Win,
 )
-from storage.portfolio import client_record, organization
+from storage.portfolio_store import client_record, organization
 from storage.upsert import insert_ignore
 
 OPEN = ("pending", "sending", "sent")

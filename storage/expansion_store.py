@@ -22,7 +22,7 @@ from domain.renewals import effective_contract_end
 from storage.db import Transaction
 from storage.health_store import client_days, history, latest_facts, signal_points
 from storage.models import Pulse
-from storage.portfolio import active_clients
+from storage.portfolio_store import active_clients
 from storage.renewal_store import outcomes_by_client
 
 LOOKBACK_DAYS = 90

@@ -23,7 +23,7 @@ from storage.activity_store import excerpt
 from storage.db import Transaction
 from storage.models import Client, ClientQuestion, InboundMessage, InternalMessage, Touchpoint
 from storage.models import Flag as FlagRow
-from storage.portfolio import client_record, client_timezone, organization, people_by_id
+from storage.portfolio_store import client_record, client_timezone, organization, people_by_id
 from storage.upsert import insert_ignore
 
 INTERNAL_EXCERPT_CHARS = 120

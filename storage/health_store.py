@@ -46,7 +46,7 @@ from storage.models import (
     SignalReading,
     Touchpoint,
 )
-from storage.portfolio import client_record, client_timezone, organization, people_by_id
+from storage.portfolio_store import client_record, client_timezone, organization, people_by_id
 from storage.upsert import insert_ignore
 
 logger = logging.getLogger(__name__)

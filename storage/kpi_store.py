@@ -25,7 +25,7 @@ from domain.kpi import (
 )
 from storage.db import Transaction
 from storage.models import CadenceDone, Exemption, Nudge, OutOfOffice, Touchpoint, Win
-from storage.portfolio import active_clients, client_timezone, organization, people_by_id
+from storage.portfolio_store import active_clients, client_timezone, organization, people_by_id
 
 # Local dates are stored per client timezone; a one-day margin covers every offset.
 MARGIN = timedelta(days=1)

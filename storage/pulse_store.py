@@ -12,7 +12,7 @@ from domain.pulse import PulseCard, Sentiment
 from storage.activity_store import last_touchpoints
 from storage.db import Transaction
 from storage.models import Exemption, Pulse, Touchpoint, Win
-from storage.portfolio import client_timezone, organization, people_by_id
+from storage.portfolio_store import client_timezone, organization, people_by_id
 
 
 def load_cards(tx: Transaction, clients: list[records.Client], now: datetime) -> list[PulseCard]:

@@ -12,7 +12,7 @@ from domain.calendar import slack_ts_to_datetime
 from domain.touchpoint import ChannelMessage, Speaker, speaker_of
 from storage.activity_store import claim_event, record_inbound, record_touchpoint
 from storage.db import Transaction
-from storage.portfolio import client_by_channel, client_timezone, organization, people_by_id
+from storage.portfolio_store import client_by_channel, client_timezone, organization, people_by_id
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from devkit.signing import event_body, interaction_body, post_signed, slash_comm
 from domain.portfolio import parse_portfolio
 from storage.db import Database
 from storage.models import Base
-from storage.portfolio import import_portfolio
+from storage.portfolio_store import import_portfolio
 from usecases.clock import FixedClock
 
 SECRET = "test-signing-secret"

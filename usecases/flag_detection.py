@@ -28,7 +28,7 @@ from storage.flag_store import (
     record_question,
     suggest_flag,
 )
-from storage.portfolio import client_by_id
+from storage.portfolio_store import client_by_id
 from usecases.deps import Deps
 from usecases.flag_posts import permalink_of
 from usecases.outbox import NudgeSpec, deliver_due, enqueue

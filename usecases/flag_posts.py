@@ -18,7 +18,7 @@ from prompts import blocks as bk
 from prompts.flag_views import flag_post
 from storage.db import Transaction
 from storage.flag_store import client_channels, set_post
-from storage.portfolio import client_timezone, organization, people_by_id
+from storage.portfolio_store import client_timezone, organization, people_by_id
 from usecases.deps import Deps
 
 logger = logging.getLogger(__name__)

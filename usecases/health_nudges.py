@@ -44,7 +44,7 @@ from storage.health_store import (
     values_on,
 )
 from storage.playbook_store import active_runs
-from storage.portfolio import active_clients, people_by_id
+from storage.portfolio_store import active_clients, people_by_id
 from storage.renewal_store import outcomes_by_client
 from usecases.outbox import NudgeSpec, enqueue
 

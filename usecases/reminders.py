@@ -21,9 +21,9 @@ from prompts import cadence_views as views
 from storage import cadence_store as store
 from storage.cadence_store import Message
 from storage.db import Transaction
-from storage.portfolio import client_by_slug, client_timezone, organization, people_by_id
+from storage.portfolio_store import client_by_slug, client_timezone, organization, people_by_id
 from storage.touchpoint_store import Recorded
-from usecases.cadence import refresh_messages
+from usecases.cadence_actions import refresh_messages
 from usecases.deps import Deps
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from domain.records import Client
 from prompts.touchpoint_views import skip_recorded, touchpoint_modal, touchpoint_recorded
 from storage.activity_store import record_exemption, record_touchpoint
 from storage.db import Transaction
-from storage.portfolio import active_clients, clients_of, person_timezone, timezone_of
+from storage.portfolio_store import active_clients, clients_of, person_timezone, timezone_of
 
 
 @dataclass(frozen=True)

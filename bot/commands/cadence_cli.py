@@ -16,7 +16,7 @@ def _cmd_cadence(args: argparse.Namespace, settings: Settings) -> int:
     from domain.portfolio import PortfolioError, parse_portfolio
     from prompts.render import render
     from storage.db import Database
-    from storage.portfolio import NoOrganization, require_organization
+    from storage.portfolio_store import NoOrganization, require_organization
 
     if args.portfolio:
         try:

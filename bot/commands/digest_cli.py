@@ -43,9 +43,9 @@ def _cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     from domain.digest import week_just_ended
     from prompts.digest_views import html, markdown, slack_messages, slack_payload
     from storage.org_settings_store import org_settings
-    from storage.portfolio import require_organization
+    from storage.portfolio_store import require_organization
     from usecases.clock import PinnedClock, SystemClock
-    from usecases.digest import load_digest
+    from usecases.digest_actions import load_digest
 
     if not args.dry_run:
         settings.require("SLACK_BOT_TOKEN")
@@ -89,7 +89,7 @@ def _cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli_errors import check_slack
     from bot.runtime import slack_of
     from scheduling.digest_jobs import post_digest
-    from usecases.digest import DigestRefused
+    from usecases.digest_actions import DigestRefused
 
     client = slack_of(deps, settings)
     check_slack(client, settings.slack_api_url, consequence=f"the {week} digest was not posted")

@@ -19,8 +19,8 @@ from domain.health_inputs import USAGE_CSV_HELP
 from domain.renewals import FORECAST_RULE, parse_quarter, quarter_of
 from storage.db import Database
 from storage.expansion_store import expansion_rows
-from storage.portfolio import active_clients, client_by_slug, require_organization
-from usecases import health
+from storage.portfolio_store import active_clients, client_by_slug, require_organization
+from usecases import health_actions as health
 
 
 def _now(settings: Settings) -> datetime:

@@ -22,7 +22,7 @@ def _cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
     from domain.kpi import format_table
     from storage.db import Database
     from storage.kpi_store import load_week_kpi
-    from storage.portfolio import require_organization
+    from storage.portfolio_store import require_organization
     from usecases.clock import PinnedClock, SystemClock
 
     now = (PinnedClock(settings.now) if settings.now else SystemClock()).now()

@@ -14,7 +14,7 @@ from bot.settings import Settings
 def _cmd_portfolio(args: argparse.Namespace, settings: Settings) -> int:
     from domain.portfolio import PortfolioError, parse_portfolio
     from storage.db import Database
-    from storage.portfolio import format_portfolio, import_portfolio, require_organization
+    from storage.portfolio_store import format_portfolio, import_portfolio, require_organization
 
     db = Database(settings.database_url)
     db.migrate()

@@ -14,7 +14,7 @@ def _cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
     from bot.features import enqueuers
     from bot.runtime import build_deps, slack_of
     from scheduling.engine import tick
-    from storage.portfolio import require_organization
+    from storage.portfolio_store import require_organization
     from usecases.clock import FixedClock
 
     settings.require("SLACK_BOT_TOKEN")

@@ -152,9 +152,9 @@ def _record_history(bot: BotHarness) -> None:
     from storage.activity_store import record_touchpoint
     from storage.cadence_store import add_ooo, nudge_by_key
     from storage.models import Nudge
-    from storage.portfolio import client_by_slug
+    from storage.portfolio_store import client_by_slug
     from tests.conftest import NY
-    from usecases.cadence import mark_done
+    from usecases.cadence_actions import mark_done
     from usecases.outbox import NudgeSpec, enqueue
 
     with bot.db.transaction() as s:
@@ -207,7 +207,7 @@ def test_the_charts_weeks_are_csobot_kpi_json_week_by_week(bot: BotHarness) -> N
 
     from domain.calendar import IsoWeek
     from storage.kpi_store import load_kpi
-    from usecases.digest import load_digest
+    from usecases.digest_actions import load_digest
 
     _record_week(bot.db)
     _record_history(bot)

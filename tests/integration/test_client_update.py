@@ -12,7 +12,7 @@ from sqlalchemy import select
 from storage.models import Touchpoint
 from tests.conftest import BotHarness, wait_until
 from tests.integration.flag_helpers import posts, reaction, settle
-from usecases import client_update as client_update_usecase
+from usecases import update_actions as client_update_usecase
 
 GOOD = (
     "Status: On track: the attribution model is live, which means your team sees paid social"

@@ -21,9 +21,9 @@ from storage.activity_store import record_exemption, record_touchpoint, record_w
 from storage.db import Database
 from storage.kpi_store import load_kpi, load_week_kpi
 from storage.models import DigestPart, HealthSnapshot, NpsResponse, Nudge
-from storage.portfolio import client_by_slug, import_portfolio
+from storage.portfolio_store import client_by_slug, import_portfolio
 from tests.conftest import NY, BotHarness, load_portfolio
-from usecases.digest import load_digest
+from usecases.digest_actions import load_digest
 from usecases.outbox import NudgeSpec, deliver_due, enqueue
 
 MONDAY_0800 = datetime(2026, 11, 23, 8, 0, tzinfo=NY)

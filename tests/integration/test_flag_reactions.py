@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-import usecases.flags as flag_usecases
+import usecases.flag_actions as flag_usecases
 from storage.db import Transaction
 from storage.models import Flag, Organization
 from tests.conftest import BotHarness, wait_until

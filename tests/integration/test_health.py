@@ -469,13 +469,13 @@ def _break_after_first_write(monkeypatch: pytest.MonkeyPatch, module: Any, name:
 def test_a_step_click_that_breaks_midway_writes_nothing(
     bot: BotHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import usecases.health
+    import usecases.health_actions
 
     bot.command("/playbook", "acme low-engagement")
     bot.emulator.wait_for("response_url")
     steps = _all(bot, PlaybookRunStep)
     # the step is marked done, then closing its nudge fails: the whole click is undone
-    _break_after_first_write(monkeypatch, usecases.health, "close")
+    _break_after_first_write(monkeypatch, usecases.health_actions, "close")
     click(bot, "playbook_step_done", str(steps[0].id), where="ephemeral")
     bot.settle()
     assert all(s.done_at is None for s in _all(bot, PlaybookRunStep))

@@ -24,7 +24,7 @@ from storage import status as service_status
 from storage.models import InboxItem, Pulse, Touchpoint
 from tests.conftest import NY, SECRET, BotHarness, wait_until
 from usecases.deps import Deps
-from usecases.digest import load_digest
+from usecases.digest_actions import load_digest
 
 AT = datetime(2026, 11, 20, 9, 0, tzinfo=NY)
 

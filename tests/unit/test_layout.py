@@ -14,49 +14,8 @@ TEXT_SUFFIXES = {".py", ".j2", ".yaml", ".yml", ".md", ".json", ".ini", ".mako"}
 HISTORY = re.compile(r"\bseed\s+0\d+|\(seed\b|\bissue\s+#?\d+", re.IGNORECASE)
 CITATION = re.compile(r'docs/process\.md,\s*"([^"]+)"')
 
-# Modules and files still waiting for their owner's branch to rename or reword them. Every
-# entry is a debt: the lists are empty once every layout branch is merged.
-PENDING_BASENAMES: set[str] = {
-    "board",  # health: storage/board.py
-    "cadence",  # cadence: handlers/cadence.py, storage/cadence.py
-    "client_update",  # activity: handlers/client_update.py
-    "digest",  # digest: handlers/, scheduling/, storage/digest.py
-    "expansion",  # health: storage/expansion.py
-    "flags",  # flags: handlers/, scheduling/, storage/flags.py
-    "health",  # health: handlers/health.py, storage/health.py
-    "kpi",  # digest: storage/kpi.py
-    "portfolio",  # activity: storage/portfolio.py
-    "pulse",  # activity: handlers/pulse.py, storage/pulse.py
-}
-PENDING_HISTORY: set[str] = {
-    "domain/board.py",
-    "domain/cadence.py",
-    "domain/cadences.yaml",
-    "domain/classify.py",
-    "domain/client_update.py",
-    "domain/commands.py",
-    "domain/digest.py",
-    "domain/evaluation.py",
-    "domain/expansion.py",
-    "domain/flag_loops.py",
-    "domain/flags.py",
-    "domain/health.py",
-    "domain/health_inputs.py",
-    "domain/kpi.py",
-    "domain/metrics.py",
-    "domain/playbooks.py",
-    "domain/playbooks.yaml",
-    "domain/pulse.py",
-    "domain/renewals.py",
-    "domain/update_lint.py",
-    "llm/classifier.py",
-    "scheduling/flags.py",
-    "scheduling/health_nudges.py",
-    "storage/digest.py",
-    "storage/expansion.py",
-    "storage/health.py",
-    "storage/qbr.py",
-}
+PENDING_BASENAMES: set[str] = set()
+PENDING_HISTORY: set[str] = set()
 
 
 def _modules() -> list[Path]:

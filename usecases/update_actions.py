@@ -30,7 +30,7 @@ from storage.activity_store import (
     touchpoint_excerpts_of_day,
 )
 from storage.db import Transaction
-from storage.portfolio import timezone_of
+from storage.portfolio_store import timezone_of
 
 logger = logging.getLogger(__name__)
 

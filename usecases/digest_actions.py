@@ -41,7 +41,7 @@ from storage import digest_store
 from storage.db import Transaction
 from storage.kpi_store import load_kpi
 from storage.org_settings_store import org_settings
-from storage.portfolio import active_clients, organization, people_by_id
+from storage.portfolio_store import active_clients, organization, people_by_id
 from storage.status import rate_limited_minutes
 from usecases.outbox import NudgeSpec, enqueue
 from usecases.privacy import ChannelGuard

@@ -32,7 +32,7 @@ from storage import cadence_store as store
 from storage.activity_store import record_exemption
 from storage.cadence_store import Message, NudgeRecord
 from storage.db import Database, Transaction
-from storage.portfolio import organization, people_by_id, person_by_slack_id
+from storage.portfolio_store import organization, people_by_id, person_by_slack_id
 from usecases.deps import Deps
 from usecases.noise_gate import make_gate
 from usecases.outbox import (

@@ -38,7 +38,13 @@ from storage.activity_store import last_touchpoints
 from storage.db import Transaction
 from storage.flag_store import open_flag_counts
 from storage.health_store import all_clients, client_days, client_zones, org_model
-from storage.portfolio import active_clients, client_by_id, clients_of, organization, people_by_id
+from storage.portfolio_store import (
+    active_clients,
+    client_by_id,
+    clients_of,
+    organization,
+    people_by_id,
+)
 from usecases.outbox import close
 
 # -- the board and the breakdown ------------------------------------------------------------------

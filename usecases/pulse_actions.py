@@ -10,7 +10,7 @@ from domain.pulse import PulseCard, PulseUpdate
 from domain.records import Client
 from storage.activity_store import record_pulse
 from storage.db import Transaction
-from storage.portfolio import active_clients, clients_of
+from storage.portfolio_store import active_clients, clients_of
 from storage.pulse_store import load_cards
 
 

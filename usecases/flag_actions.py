@@ -41,7 +41,7 @@ from storage.flag_store import (
     promote_suggestion,
     withdraw_flag,
 )
-from storage.portfolio import client_by_channel, client_by_id
+from storage.portfolio_store import client_by_channel, client_by_id
 from usecases.deps import Deps
 from usecases.flag_posts import (
     client_tz,
