@@ -125,7 +125,9 @@ class SlackEmulator:
         return f"{self.base_url}/response/{token}"
 
     def start(self) -> SlackEmulator:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
         self._thread.start()
         return self
 

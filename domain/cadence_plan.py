@@ -28,6 +28,7 @@ from domain.cadence import (
 )
 from domain.cadence_schedule import Occurrence, due_now
 from domain.calendar import WORKING_DAYS, IsoWeek, OooRange, WorkCalendar, is_out
+from domain.org_settings import OrgSettings
 from domain.portfolio import Role
 from domain.prefs import Prefs
 from domain.records import Organization, Person
@@ -141,11 +142,16 @@ def person_calendar(
     )
 
 
-def catalogue_of(org: Organization) -> Catalogue:
+def catalogue_of(settings: OrgSettings) -> Catalogue:
     """The organization's effective catalogue; a broken override falls back to the default."""
-    overrides = (org.settings or {}).get("cadences")
+    if settings.problem("cadences"):
+        logger.error(
+            "cadence overrides ignored (%s); using the default catalogue",
+            settings.problem("cadences"),
+        )
+        return load_default_catalogue()
     try:
-        return effective_catalogue(overrides)
+        return effective_catalogue(settings.cadences)
     except CadenceError as err:
         logger.error("cadence overrides ignored (%s); using the default catalogue", err)
         return load_default_catalogue()

@@ -39,6 +39,7 @@ from storage.models import (
     Touchpoint,
     Win,
 )
+from storage.org_settings_store import org_settings
 from storage.portfolio_store import client_record, organization
 from storage.upsert import insert_ignore
 
@@ -241,7 +242,7 @@ def _exempt_days(tx: Transaction, lo: date, hi: date) -> set[tuple[int, date]]:
 
 def load_snapshot(tx: Transaction, now: datetime) -> Snapshot:
     org = organization(tx)
-    catalogue = catalogue_of(org)
+    catalogue = catalogue_of(org_settings(tx))
     people = _people(tx, active_only=True)
     clients = [
         PlanClient(*row)

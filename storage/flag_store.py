@@ -9,6 +9,7 @@ never a row.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,7 @@ from storage.activity_store import excerpt
 from storage.db import Transaction
 from storage.models import Client, ClientQuestion, InboundMessage, InternalMessage, Touchpoint
 from storage.models import Flag as FlagRow
+from storage.org_settings_store import org_settings
 from storage.portfolio_store import client_record, client_timezone, organization, people_by_id
 from storage.upsert import insert_ignore
 
@@ -56,6 +58,9 @@ class InternalNote:
     is_question: bool
     occurred_at: datetime
     acknowledged_at: datetime | None
+
+
+logger = logging.getLogger(__name__)
 
 
 def flag_record(row: FlagRow) -> Flag:
@@ -112,7 +117,12 @@ def _note(row: InternalMessage) -> InternalNote:
 
 # -- settings and places -----------------------------------------------------------------------
 def flag_settings(tx: Transaction) -> FlagSettings:
-    return FlagSettings.from_org_settings(organization(tx).settings)
+    settings = org_settings(tx)
+    if settings.problem("flags"):
+        logger.warning(
+            "organization settings 'flags' ignored (%s): using defaults", settings.problem("flags")
+        )
+    return settings.flags
 
 
 def work_calendar(tx: Transaction, client: records.Client, settings: FlagSettings) -> WorkCalendar:

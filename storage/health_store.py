@@ -46,6 +46,7 @@ from storage.models import (
     SignalReading,
     Touchpoint,
 )
+from storage.org_settings_store import org_settings
 from storage.portfolio_store import client_record, client_timezone, organization, people_by_id
 from storage.upsert import insert_ignore
 
@@ -112,7 +113,7 @@ def state_of(snapshot: Snapshot | None) -> SignalState:
 
 
 def org_model(tx: Transaction) -> HealthModel:
-    return model_from_settings(organization(tx).settings or {})
+    return model_from_settings({"health_model": org_settings(tx).health_model})
 
 
 def client_days(

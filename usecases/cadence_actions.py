@@ -32,6 +32,7 @@ from storage import cadence_store as store
 from storage.activity_store import record_exemption
 from storage.cadence_store import Message, NudgeRecord
 from storage.db import Database, Transaction
+from storage.org_settings_store import org_settings
 from storage.portfolio_store import organization, people_by_id, person_by_slack_id
 from usecases.deps import Deps
 from usecases.noise_gate import make_gate
@@ -144,7 +145,7 @@ def skip_day(
     assert nudge.client_id is not None
     day = date.fromisoformat(str(nudge.data.get("day")))
     record_exemption(tx, client_id=nudge.client_id, day=day, reason=reason, by=by, now=now)
-    closers = touchpoint_closers(catalogue_of(organization(tx)))
+    closers = touchpoint_closers(catalogue_of(org_settings(tx)))
     _, messages = store.close_for_client(
         tx,
         nudge.client_id,

@@ -38,11 +38,11 @@ from storage.activity_store import last_touchpoints
 from storage.db import Transaction
 from storage.flag_store import open_flag_counts
 from storage.health_store import all_clients, client_days, client_zones, org_model
+from storage.org_settings_store import org_settings
 from storage.portfolio_store import (
     active_clients,
     client_by_id,
     clients_of,
-    organization,
     people_by_id,
 )
 from usecases.outbox import close
@@ -546,7 +546,7 @@ def portfolio_metrics(tx: Transaction, start: date, end: date) -> dict[str, Any]
     t0 = datetime.combine(start, time(0), tzinfo=UTC)
     t1 = datetime.combine(end + timedelta(days=1), time(0), tzinfo=UTC)
     quarter = quarter_of(start)
-    threshold = float((organization(tx).settings or {}).get("qbr_arr_threshold", 0))
+    threshold = org_settings(tx).qbr_arr_threshold
     clients = active_clients(tx)
     delivered = qbr_store.qbrs_for(tx, quarter)
     qbrs = [

@@ -21,6 +21,7 @@ from prompts import cadence_views as views
 from storage import cadence_store as store
 from storage.cadence_store import Message
 from storage.db import Transaction
+from storage.org_settings_store import org_settings
 from storage.portfolio_store import client_by_slug, client_timezone, organization, people_by_id
 from storage.touchpoint_store import Recorded
 from usecases.cadence_actions import refresh_messages
@@ -33,7 +34,7 @@ def close_for_touchpoint(
     tx: Transaction, client_id: int, day: date, *, outcome: str, by: str, now: datetime
 ) -> tuple[int, set[Message]]:
     """Close that day's reminders a touchpoint answers (and the escalations) for the client."""
-    closers = touchpoint_closers(catalogue_of(organization(tx)))
+    closers = touchpoint_closers(catalogue_of(org_settings(tx)))
     return store.close_for_client(
         tx, client_id, closers, period=day.isoformat(), by=by, outcome=outcome, now=now
     )
@@ -44,7 +45,7 @@ def close_for_record(
 ) -> tuple[int, set[Message]]:
     """Close the client's open reminders a win or a pulse answers (the weekly presentation,
     the stand-up pulse)."""
-    ids = recorded_closers(catalogue_of(organization(tx)), closes)
+    ids = recorded_closers(catalogue_of(org_settings(tx)), closes)
     return store.close_for_client(
         tx, client_id, ids, by=by, outcome=views.recorded_outcome(closes, by), now=now
     )

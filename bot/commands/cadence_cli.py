@@ -16,6 +16,7 @@ def _cmd_cadence(args: argparse.Namespace, settings: Settings) -> int:
     from domain.portfolio import PortfolioError, parse_portfolio
     from prompts.render import render
     from storage.db import Database
+    from storage.org_settings_store import org_settings
     from storage.portfolio_store import NoOrganization, require_organization
 
     if args.portfolio:
@@ -33,7 +34,8 @@ def _cmd_cadence(args: argparse.Namespace, settings: Settings) -> int:
         imported = True
         with db.session() as tx:
             try:
-                overrides = (require_organization(tx).settings or {}).get("cadences")
+                require_organization(tx)
+                overrides = org_settings(tx).cadences
             except NoOrganization:
                 overrides, imported = None, False
         source = "the imported portfolio"

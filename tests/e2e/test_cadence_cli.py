@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli_errors import UsageError
 from bot.commands.cadence_cli import add_commands
 from bot.settings import Settings
 from devkit.emulator import SlackEmulator
@@ -137,5 +138,6 @@ def test_the_cadence_cli_module_shows_the_catalogue(
     assert f"Overrides from {tmp_path / 'portfolio.yaml'}: evidence-of-value, triangle-sync" in out
     bad = '  settings:\n    cadences:\n      triangle-sync: {at: "25:00"}\n'
     path = _portfolio(tmp_path, bad)
-    assert _cadence_cli(["cadence", "show", "--portfolio", str(path)], settings) == 1
-    assert "cadence triangle-sync.at" in capsys.readouterr().err
+    # A bad file is a usage error (exit 2 from `csobot`), naming the entry and field.
+    with pytest.raises(UsageError, match=r"cadence triangle-sync\.at"):
+        _cadence_cli(["cadence", "show", "--portfolio", str(path)], settings)

@@ -23,7 +23,7 @@ from sqlalchemy import update
 
 from bot.cli import build_parser
 from storage.db import Database
-from storage.models import Organization
+from storage.models import Client
 from tests.conftest import SAMPLE_PORTFOLIO, TOKEN, load_portfolio
 from tests.e2e.test_cli import run
 
@@ -274,10 +274,11 @@ def test_head_closing_the_pipe_early_is_a_silent_exit_141(
 def test_an_unexpected_failure_is_one_line_and_the_traceback_only_at_debug(
     portfolio_env: dict[str, str], tmp_path: Path
 ) -> None:
-    # A hand-edited row the loaders don't expect: organization settings that are not a mapping.
+    # A hand-edited row the loaders don't expect: a client's contacts that are not a list.
+    # (Organization settings edited by hand fall back to their defaults: see test_org_settings.)
     db = Database(portfolio_env["DATABASE_URL"])
     with db.transaction() as session:
-        session.execute(update(Organization).values(settings=["not", "a", "mapping"]))
+        session.execute(update(Client).values(contacts=5))
     db.dispose()
     secret = "xoxb-1111-2222-s3cretvalue"
     env = {**portfolio_env, "SLACK_BOT_TOKEN": secret}
@@ -291,7 +292,7 @@ def test_an_unexpected_failure_is_one_line_and_the_traceback_only_at_debug(
     debug = run("metrics", env={**env, "CSOBOT_LOG_LEVEL": "DEBUG"}, cwd=tmp_path)
     assert debug.returncode == 1
     assert "Traceback (most recent call last)" in debug.stderr
-    assert "'list' object has no attribute 'get'" in debug.stderr
+    assert "'int' object is not iterable" in debug.stderr
     assert debug.stderr.strip().splitlines()[-1].startswith("csobot: metrics failed:")
     assert secret not in out.stderr + debug.stderr + out.stdout + debug.stdout
 
@@ -313,17 +314,17 @@ def test_slack_out_of_reach_when_posting_the_digest_is_one_line_and_exit_2(
 def test_errors_logged_during_a_command_are_lines_not_tracebacks(
     portfolio_env: dict[str, str], tmp_path: Path
 ) -> None:
-    # Every enqueuer of a tick fails on the hand-edited settings; each says so in one line.
+    # Enqueuers of a tick fail on a hand-edited row; each says so in one line.
     db = Database(portfolio_env["DATABASE_URL"])
     with db.transaction() as session:
-        session.execute(update(Organization).values(settings=["not", "a", "mapping"]))
+        session.execute(update(Client).values(contacts=5))
     db.dispose()
     env = {**portfolio_env, "SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": "http://127.0.0.1:1/api/"}
     out = run("tick", "--now", "2026-11-20T15:05:00-05:00", env=env, cwd=tmp_path)
     assert out.returncode == 1
     assert "Traceback" not in out.stderr
-    assert "csobot: enqueuer cadences failed\n" in out.stderr
-    assert "  enqueuer cadences failed: AttributeError" in out.stderr
+    assert "csobot: enqueuer health failed\n" in out.stderr
+    assert "  enqueuer health failed: TypeError" in out.stderr
     debug = run(
         "tick", "--now", "2026-11-20T15:05:00-05:00", env={**env, "CSOBOT_LOG_LEVEL": "DEBUG"}
     )

@@ -43,7 +43,7 @@ def test_bad_signature_is_401_and_records_nothing(bot: BotHarness) -> None:
     )
     status, _ = bot.post(body, headers={"X-Slack-Signature": "v0=" + "0" * 64})
     assert status == 401
-    time.sleep(0.3)
+    bot.settle()  # every acked request done: nothing more can arrive
     assert _count(bot, Touchpoint) == 0
 
 
@@ -51,7 +51,7 @@ def test_stale_timestamp_is_401(bot: BotHarness) -> None:
     body = slash_command_body("/pulse", "", user_id="U0CSO1")
     status, _ = bot.post(body, timestamp=int(time.time()) - 6 * 60)
     assert status == 401
-    time.sleep(0.3)
+    bot.settle()  # every acked request done: nothing more can arrive
     assert bot.emulator.calls("response_url") == []
 
 
@@ -74,7 +74,7 @@ def test_event_retry_is_recorded_once(bot: BotHarness) -> None:
     )
     assert retry[0] == 200
     wait_until(lambda: _count(bot, Touchpoint) == 1)
-    time.sleep(0.3)
+    bot.settle()  # every acked request done: nothing more can arrive
     assert _count(bot, Touchpoint) == 1
     assert _count(bot, ProcessedEvent) == 1
 

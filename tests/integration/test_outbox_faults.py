@@ -153,6 +153,7 @@ def test_a_long_retry_after_is_not_slept_and_two_delivery_loops_send_once(
 
     stop = threading.Event()
     longest: list[float] = [0.0, 0.0]
+    passes = [0, 0]
     errors: list[BaseException] = []
 
     def loop(i: int) -> None:
@@ -163,6 +164,7 @@ def test_a_long_retry_after_is_not_slept_and_two_delivery_loops_send_once(
                 started = time.monotonic()
                 deliver_due(db, client, now())
                 longest[i] = max(longest[i], time.monotonic() - started)
+                passes[i] += 1
                 time.sleep(0.02)
         except BaseException as exc:  # surfaced below
             errors.append(exc)
@@ -175,7 +177,8 @@ def test_a_long_retry_after_is_not_slept_and_two_delivery_loops_send_once(
     check = Database(db_url)
     try:
         wait_until(lambda: _rows(check)[0].status == "sent", timeout=30)
-        time.sleep(0.5)  # a few more passes: nothing more may go out
+        seen = list(passes)  # three more passes of each process: nothing more may go out
+        wait_until(lambda: all(p >= s + 3 for p, s in zip(passes, seen, strict=True)), timeout=30)
     finally:
         stop.set()
         for t in threads:
