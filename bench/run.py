@@ -24,7 +24,7 @@ PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 # (module, title, target)
 BENCHES = [
-    ("bench.tick", "Cadence tick: 10,000 clients, 2,000 people (issue 3)", "< 2 s per tick"),
+    ("bench.tick", "Cadence tick: 10,000 clients, 2,000 people", "< 2 s per tick"),
     (
         "bench.outbox",
         "Outbox delivery throughput to the Slack emulator",
@@ -32,15 +32,15 @@ BENCHES = [
     ),
     (
         "bench.health",
-        "Health scores and board: 1,000 clients, a year of history (issue 5)",
+        "Health scores and board: 1,000 clients, a year of history",
         "< 1 s",
     ),
-    ("bench.digest", "Leadership digest: 200 CSOs, 1,000 clients, 52 weeks (issue 6)", "< 2 s"),
-    ("bench.classify", "Rule classifier, per message (issue 4)", "< 1 ms"),
-    ("bench.recovery", "Recovery after kill -9: 1,000 acked events (issue 9)", "0 lost"),
+    ("bench.digest", "Leadership digest: 200 CSOs, 1,000 clients, 52 weeks", "< 2 s"),
+    ("bench.classify", "Rule classifier, per message", "< 1 ms"),
+    ("bench.recovery", "Recovery after kill -9: 1,000 acked events", "0 lost"),
     (
         "bench.model_hang",
-        "/pulse while the model hangs (issue 9)",
+        "/pulse while the model hangs",
         "/pulse p99 as with no model (ratio ≈ 1×)",
     ),
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -37,7 +38,7 @@ from handlers.common import (
 from handlers.slash import Call, Command, Reply, register_command
 from handlers.touchpoint_listeners import open_modal
 from prompts import cadence_views as views
-from storage.cadence_store import NudgeRecord
+from storage.cadence_store import Message, NudgeRecord
 from storage.db import Transaction
 from storage.portfolio_store import client_by_id
 from usecases import cadence_actions as cadence
@@ -169,12 +170,23 @@ def on_snooze(
 
 
 def _snooze(deps: Deps, client: WebClient, respond: Respond, act: BlockActions) -> None:
+    _change(deps, client, respond, act, cadence.snooze)
+
+
+def _change(
+    deps: Deps,
+    client: WebClient,
+    respond: Respond,
+    act: BlockActions,
+    change: Callable[..., set[Message] | None],
+) -> None:
+    """A click that changes one nudge (Snooze, Done): one transaction, then the messages."""
     with deps.db.transaction() as tx:
         nudge = cadence.find_nudge(tx, _key(tx, act))
         refused = _refused(tx, act.user.id, nudge)
         messages = None
         if nudge is not None and not refused:
-            messages = cadence.snooze(tx, nudge, by=act.user.id, now=deps.clock.now())
+            messages = change(tx, nudge, by=act.user.id, now=deps.clock.now())
     if refused:
         respond(text=refused, response_type="ephemeral", replace_original=False)
     elif messages is None:
@@ -194,18 +206,7 @@ def on_done(
 
 
 def _done(deps: Deps, client: WebClient, respond: Respond, act: BlockActions) -> None:
-    with deps.db.transaction() as tx:
-        nudge = cadence.find_nudge(tx, _key(tx, act))
-        refused = _refused(tx, act.user.id, nudge)
-        messages = None
-        if nudge is not None and not refused:
-            messages = cadence.mark_done(tx, nudge, by=act.user.id, now=deps.clock.now())
-    if refused:
-        respond(text=refused, response_type="ephemeral", replace_original=False)
-    elif messages is None:
-        _gone(respond, act)
-    else:
-        cadence.refresh_messages(deps.db, client, messages)
+    _change(deps, client, respond, act, cadence.mark_done)
 
 
 # -- /cso prefs | ooo ----------------------------------------------------------------------------
