@@ -114,11 +114,13 @@ def tick_step(
     step = tx.get(PlaybookRunStep, step_id)
     if step is None:
         return None
-    step.done_at, step.done_by = (now, by) if done else (None, None)
-    tx.flush()
-    run = tx.get(PlaybookRun, step.run_id)
+    # The run's row is locked first: two steps ticked at once (two clicks, two processes) are
+    # counted one after the other, so the last one sees every step done and completes the run.
+    run = tx.get(PlaybookRun, step.run_id, with_for_update=True)
     if run is None:
         return None
+    step.done_at, step.done_by = (now, by) if done else (None, None)
+    tx.flush()
     tx.refresh(run)
     complete = _run(run).progress.complete
     if complete and run.status == "active":
