@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from domain.classify import MessageClassifier, RuleClassifier
 from llm.classifier import LLMClassifier
 from llm.client import LLMClient
@@ -38,18 +36,3 @@ def build_classifier(llm: Model | None) -> MessageClassifier:
     """Rules always; the LLM (falling back to the rules on any failure) when configured."""
     rules = RuleClassifier()
     return LLMClassifier(llm, rules) if llm is not None else rules
-
-
-class _HasModels(Protocol):
-    llm: Model | None
-    classifier: MessageClassifier | None
-
-
-def llm_client(deps: _HasModels) -> Model | None:
-    """`deps.llm`: the model client, or None when no LLM is configured."""
-    return deps.llm
-
-
-def message_classifier(deps: _HasModels) -> MessageClassifier:
-    """`deps.classifier`, or the rules when none was configured."""
-    return deps.classifier if deps.classifier is not None else RuleClassifier()

@@ -14,11 +14,10 @@ from typing import Any
 from slack_sdk import WebClient
 
 from domain.calendar import slack_ts_to_datetime
-from domain.classify import Classification, is_question
+from domain.classify import Classification, RuleClassifier, is_question
 from domain.flags import Flag, FlagKind
 from domain.records import Client
 from domain.touchpoint import ChannelMessage
-from llm.model_client import message_classifier
 from prompts.flag_views import hook_of, suggestion_dm
 from storage.activity_store import record_pulse
 from storage.db import Transaction
@@ -76,7 +75,8 @@ def message_of(payload: dict[str, Any]) -> tuple[int, ChannelMessage]:
 def examine(deps: Deps, web: WebClient, msg: ChannelMessage) -> Finding | None:
     """Classify the message (the model, or the rules); None when there is nothing to record.
     Runs outside any transaction: the model may take its whole timeout."""
-    result = message_classifier(deps).classify(msg.text)
+    classifier = deps.classifier if deps.classifier is not None else RuleClassifier()
+    result = classifier.classify(msg.text)
     question = is_question(msg.text)
     if not result.flagged and not question:
         return None
