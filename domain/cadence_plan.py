@@ -28,6 +28,7 @@ from domain.cadence import (
 )
 from domain.cadence_schedule import Occurrence, due_now
 from domain.calendar import WORKING_DAYS, IsoWeek, OooRange, WorkCalendar, is_out
+from domain.nudge import NudgeSpec
 from domain.org_settings import OrgSettings
 from domain.portfolio import Role
 from domain.prefs import Prefs
@@ -91,34 +92,6 @@ class EscalationHistory:
     exempt: set[tuple[int, date]]
     reminded: set[tuple[int, date]]  # (client, day) the bot reminded about at that day's cutoff
     ooo: dict[str, list[OooRange]]
-
-
-@dataclass
-class PlannedNudge:
-    """A nudge to write to the outbox (the fields of `usecases.outbox.NudgeSpec`)."""
-
-    cadence_id: str
-    period: str
-    target: str
-    text: str
-    due_at: datetime
-    expires_at: datetime
-    person_id: str | None = None
-    client_id: int | None = None
-    blocks: list[dict[str, Any]] | None = None
-    batch: bool = True
-    data: dict[str, Any] = field(default_factory=dict)
-    key: str | None = None
-
-    def natural_key(self) -> str:
-        return self.key or ":".join(
-            [
-                self.cadence_id,
-                self.person_id or self.target,
-                str(self.client_id or "-"),
-                self.period,
-            ]
-        )
 
 
 def person_tz(person: Person | PlanPerson | None, org: Organization) -> ZoneInfo:
@@ -262,9 +235,9 @@ def _data(cadence: Cadence, occ: Occurrence, client: PlanClient | None) -> dict[
 
 def _planned(
     cadence: Cadence, occ: Occurrence, person: PlanPerson, client: PlanClient | None
-) -> PlannedNudge:
+) -> NudgeSpec:
     text = f"{cadence.title}" + (f" — {client.name}" if client else "")
-    return PlannedNudge(
+    return NudgeSpec(
         cadence_id=cadence.id,
         period=occ.period,
         target=person.slack_id,
@@ -322,11 +295,11 @@ class _Occurrences:
 
 def plan(
     snap: Snapshot, now: datetime
-) -> tuple[list[PlannedNudge], list[tuple[PlanClient, Occurrence]]]:
+) -> tuple[list[NudgeSpec], list[tuple[PlanClient, Occurrence]]]:
     """The new nudges due at `now` (not closed, not already in the outbox), and the clients
     found missing today at the cutoff (for escalation). Pure over the snapshot."""
     occurrences = _Occurrences(snap, now)
-    out: list[PlannedNudge] = []
+    out: list[NudgeSpec] = []
     missed: list[tuple[PlanClient, Occurrence]] = []
     enabled = [c for c in snap.catalogue.enabled() if c.bands is None]  # bands: not tracked yet
     index = _relation_index(snap.clients)
@@ -420,12 +393,12 @@ def escalations(
     missed: Sequence[tuple[PlanClient, Occurrence]],
     history: EscalationHistory,
     holidays: set[date],
-) -> list[PlannedNudge]:
+) -> list[NudgeSpec]:
     """The Service Lead (second missed day in a row) and the heads of delivery (third) of each
     client missed at today's cutoff; never the CSO themselves."""
     names = {p.slack_id: p.name for p in snap.people}
     hods = [p for p in snap.people if p.role == Role.HEAD_OF_DELIVERY.value]
-    out: list[PlannedNudge] = []
+    out: list[NudgeSpec] = []
     for client, occ in missed:
         count = streak(
             client.id,
@@ -447,7 +420,7 @@ def escalations(
             cso = names.get(client.cso_id, client.cso_id)
             text = f"{client.name}: no touchpoint for {count} business days in a row (CSO {cso})"
             out.append(
-                PlannedNudge(
+                NudgeSpec(
                     cadence_id=cadence_id,
                     period=occ.period,
                     target=target,

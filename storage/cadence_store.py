@@ -5,7 +5,7 @@ per-client loops), the bulk write of its nudges, the escalation history, closing
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -17,7 +17,6 @@ from domain.cadence_plan import (
     CUTOFF,
     EscalationHistory,
     PlanClient,
-    PlannedNudge,
     PlanPerson,
     Snapshot,
     catalogue_of,
@@ -313,74 +312,6 @@ def escalation_history(tx: Transaction, first: date, last: date) -> EscalationHi
         reminded=reminded,
         ooo=ooo_ranges(tx, first),
     )
-
-
-# -- the bulk write -------------------------------------------------------------------------------
-_BULK_COLUMNS = (
-    "key",
-    "cadence_id",
-    "person_id",
-    "client_id",
-    "period",
-    "target",
-    "text",
-    "blocks",
-    "batch",
-    "status",
-    "due_at",
-    "expires_at",
-    "created_at",
-    "attempts",
-    "data",
-)
-
-
-def enqueue_many(tx: Transaction, nudges: Sequence[PlannedNudge], now: datetime) -> int:
-    """`outbox.enqueue` for many nudges in one statement (INSERT … ON CONFLICT DO NOTHING).
-
-    The columns' own bind processors (UTC datetimes, JSON) are applied once per value and
-    the rows go to the driver's executemany: at the cutoff this writes thousands of rows.
-    The claim, send and close columns are left NULL."""
-    if not nudges:
-        return 0
-    conn = tx.connection()
-    dialect = conn.dialect
-    table: Any = Nudge.__table__
-    processors = [
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _BULK_COLUMNS
-    ]
-    rows = [
-        (
-            s.natural_key(),
-            s.cadence_id,
-            s.person_id,
-            s.client_id,
-            s.period,
-            s.target,
-            s.text,
-            s.blocks,
-            s.batch,
-            "pending",
-            s.due_at,
-            s.expires_at,
-            now,
-            0,
-            s.data,
-        )
-        for s in nudges
-    ]
-    params = [
-        tuple(p(v) if p is not None else v for p, v in zip(processors, row, strict=True))
-        for row in rows
-    ]
-    quote = dialect.identifier_preparer.quote
-    mark = "?" if dialect.paramstyle in ("qmark", "numeric") else "%s"
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in _BULK_COLUMNS)}) "
-        f"VALUES ({', '.join([mark] * len(_BULK_COLUMNS))}) ON CONFLICT DO NOTHING"
-    )
-    conn.exec_driver_sql(sql, params)  # one executemany (pipelined by psycopg)
-    return len(rows)
 
 
 # -- the noise gate's facts -----------------------------------------------------------------------

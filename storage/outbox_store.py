@@ -7,41 +7,16 @@ Every statement the exactly-once outbox (usecases/outbox.py) runs is here; it ge
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, bindparam, case, cast, func, literal, or_, select, update
 
+from domain.nudge import NudgeSpec
 from storage.db import Transaction
 from storage.models import Nudge
 from storage.upsert import insert_ignore
-
-
-@dataclass
-class NudgeSpec:
-    cadence_id: str
-    period: str
-    target: str
-    text: str
-    due_at: datetime
-    expires_at: datetime
-    person_id: str | None = None
-    client_id: int | None = None
-    blocks: list[dict[str, Any]] | None = None
-    batch: bool = True
-    data: dict[str, Any] = field(default_factory=dict)
-    key: str | None = None
-
-    def natural_key(self) -> str:
-        return self.key or ":".join(
-            [
-                self.cadence_id,
-                self.person_id or self.target,
-                str(self.client_id or "-"),
-                self.period,
-            ]
-        )
 
 
 @dataclass(frozen=True)
@@ -88,29 +63,63 @@ def nudge_record(row: Nudge) -> OutboxNudge:
     return OutboxNudge(**values)
 
 
+def _values(spec: NudgeSpec, now: datetime) -> dict[str, Any]:
+    """A new nudge's row: pending, under its natural key; the claim, send and close columns
+    are left NULL."""
+    return {
+        "key": spec.natural_key(),
+        "cadence_id": spec.cadence_id,
+        "person_id": spec.person_id,
+        "client_id": spec.client_id,
+        "period": spec.period,
+        "target": spec.target,
+        "text": spec.text,
+        "blocks": spec.blocks,
+        "batch": spec.batch,
+        "status": "pending",
+        "due_at": spec.due_at,
+        "expires_at": spec.expires_at,
+        "created_at": now,
+        "attempts": 0,
+        "data": spec.data,
+    }
+
+
 def enqueue(tx: Transaction, spec: NudgeSpec, now: datetime) -> bool:
     """Write the nudge under its natural key. True if it is new."""
-    return insert_ignore(
-        tx,
-        Nudge,
-        {
-            "key": spec.natural_key(),
-            "cadence_id": spec.cadence_id,
-            "person_id": spec.person_id,
-            "client_id": spec.client_id,
-            "period": spec.period,
-            "target": spec.target,
-            "text": spec.text,
-            "blocks": spec.blocks,
-            "batch": spec.batch,
-            "status": "pending",
-            "due_at": spec.due_at,
-            "expires_at": spec.expires_at,
-            "created_at": now,
-            "attempts": 0,
-            "data": spec.data,
-        },
+    return insert_ignore(tx, Nudge, _values(spec, now))
+
+
+def enqueue_many(tx: Transaction, specs: Sequence[NudgeSpec], now: datetime) -> int:
+    """`enqueue` for many nudges in one statement (INSERT … ON CONFLICT DO NOTHING): at the
+    cadence cutoff this writes thousands of rows. The columns' own bind processors (UTC
+    datetimes, JSON) are applied once per value and the rows go to the driver's executemany
+    (pipelined by psycopg)."""
+    if not specs:
+        return 0
+    conn = tx.connection()
+    dialect = conn.dialect
+    table: Any = Nudge.__table__
+    rows = [_values(s, now) for s in specs]
+    columns = list(rows[0])
+    processors = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+    ]
+    params = [
+        tuple(
+            p(row[name]) if p is not None else row[name]
+            for p, name in zip(processors, columns, strict=True)
+        )
+        for row in rows
+    ]
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle in ("qmark", "numeric") else "%s"
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))}) ON CONFLICT DO NOTHING"
     )
+    conn.exec_driver_sql(sql, params)
+    return len(rows)
 
 
 def close(tx: Transaction, key: str, *, by: str, now: datetime) -> OutboxNudge | None:

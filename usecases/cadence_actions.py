@@ -29,6 +29,7 @@ from domain.records import Person
 from prompts import blocks as bk
 from prompts import cadence_views as views
 from storage import cadence_store as store
+from storage import outbox_store
 from storage.activity_store import record_exemption
 from storage.cadence_store import Message, NudgeRecord
 from storage.db import Database, Transaction
@@ -72,7 +73,7 @@ def enqueue_due(tx: Transaction, now: datetime) -> int:
             for n in escalations(snap, missed, history, holidays)
             if n.natural_key() not in snap.existing
         ]
-    return store.enqueue_many(tx, due, now)
+    return outbox_store.enqueue_many(tx, due, now)
 
 
 # -- rendering: one readable message per person and slot ------------------------------------------

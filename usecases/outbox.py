@@ -45,6 +45,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from domain.nudge import NudgeSpec
 from prompts import blocks as bk
 from prompts.outbox_views import (
     LIST_ACTION,
@@ -62,7 +63,7 @@ from prompts.outbox_views import (
 )
 from storage import outbox_store as store
 from storage.db import Database
-from storage.outbox_store import NudgeSpec, OutboxNudge, close, enqueue
+from storage.outbox_store import OutboxNudge, close, enqueue
 
 # What callers import from here: the outbox's nouns and its views, in one place.
 __all__ = [
