@@ -120,10 +120,18 @@ def _checked(
     found = _client(command, request, tx)
     if isinstance(found, Reply):
         return found
-    refused = refusal(tx, slash.user_id, command.need, found)
+    refused = refusal(tx, slash.user_id, _need(command, found), found)
     if refused:
         return Reply(text=refused)
     return command.works(_call(deps, tx, slash, request, found))
+
+
+def _need(command: Command[R], client: Client | None) -> Need:
+    """A client-scoped command that names no client this time (`/pulse` alone, `/touchpoint`
+    alone: the cards, the form) is for anyone on the team; naming one, for that client's."""
+    if client is None and command.need is Need.CLIENT_TEAM:
+        return Need.MEMBER
+    return command.need
 
 
 def _client(command: Command[R], request: R, tx: Transaction) -> Client | Reply | None:

@@ -36,11 +36,6 @@ def works(call: Call[TouchpointText]) -> Reply:
     if request is None:
         return Reply()  # the form was opened while Slack waited
     assert client is not None  # slug_of names it; the helper resolved it
-    # Declared for members, so that `/touchpoint` alone opens the form for anyone in the
-    # portfolio; logging for a client is for its team.
-    refused = refusal(call.tx, call.user_id, Need.CLIENT_TEAM, client)
-    if refused:
-        return Reply(text=refused)
     logged = touchpoint_log.log_touchpoint(
         call.tx,
         client=client,
@@ -67,7 +62,7 @@ TOUCHPOINT = Command(
     name="/touchpoint",
     usage=TOUCHPOINT_USAGE,
     parse=parse_touchpoint,
-    need=Need.MEMBER,
+    need=Need.CLIENT_TEAM,
     works=works,
     slug_of=lambda request: request.slug if request is not None else None,
     opens=opens,
