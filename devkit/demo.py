@@ -175,20 +175,15 @@ def run_demo(keep: bool = False) -> int:
 
 def _wait_recorded(db_url: str, expected: int, timeout: float = 15) -> None:
     """Slack events are processed after the ack: wait until the week is in the database."""
-    from sqlalchemy import func, select
-
     from storage.db import Database
-    from storage.models import InboundMessage, Touchpoint
+    from storage.touchpoint_store import messages_recorded
 
     db = Database(db_url)
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
             with db.session() as s:
-                n = sum(
-                    s.scalar(select(func.count()).select_from(m)) or 0
-                    for m in (Touchpoint, InboundMessage)
-                )
+                n = messages_recorded(s)
             if n >= expected:
                 return
             time.sleep(0.1)

@@ -7,11 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func, select
+
 from domain import records
 from domain.calendar import slack_ts_to_datetime
 from domain.touchpoint import ChannelMessage, Speaker, speaker_of
 from storage.activity_store import claim_event, record_inbound, record_touchpoint
 from storage.db import Transaction
+from storage.models import InboundMessage, Touchpoint
 from storage.portfolio_store import client_by_channel, client_timezone, organization, people_by_id
 
 
@@ -62,3 +65,11 @@ def record_channel_message(tx: Transaction, msg: ChannelMessage, now: datetime) 
             text=msg.text,
         )
     return Recorded(client, speaker, new=new)
+
+
+def messages_recorded(tx: Transaction) -> int:
+    """Client-channel messages recorded so far, the team's (touchpoints) and the client's."""
+    return sum(
+        tx.scalar(select(func.count()).select_from(model)) or 0
+        for model in (Touchpoint, InboundMessage)
+    )
