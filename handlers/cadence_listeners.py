@@ -159,18 +159,21 @@ def _skip(deps: Deps, client: WebClient, sub: ViewSubmission, reason: str) -> No
     cadence.refresh_messages(deps.db, client, messages)
 
 
-# -- Snooze 1h -----------------------------------------------------------------------------------
-def on_snooze(
-    ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
-) -> None:
-    ack()
-    act = BlockActions.model_validate(body)
-    deps = deps_of(context)
-    after_ack(context, lambda: _snooze(deps, client, respond, act))
+# -- Snooze 1h, Done (cadences closed by a click) ----------------------------------------------
+def _nudge_button(
+    change: Callable[..., set[Message] | None],
+) -> Callable[[Ack, dict[str, Any], WebClient, Respond, BoltContext], None]:
+    """A button that changes one nudge: ack, then (after the ack) `_change`."""
 
+    def listener(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
+    ) -> None:
+        ack()
+        act = BlockActions.model_validate(body)
+        deps = deps_of(context)
+        after_ack(context, lambda: _change(deps, client, respond, act, change))
 
-def _snooze(deps: Deps, client: WebClient, respond: Respond, act: BlockActions) -> None:
-    _change(deps, client, respond, act, cadence.snooze)
+    return listener
 
 
 def _change(
@@ -180,7 +183,7 @@ def _change(
     act: BlockActions,
     change: Callable[..., set[Message] | None],
 ) -> None:
-    """A click that changes one nudge (Snooze, Done): one transaction, then the messages."""
+    """One transaction: the nudge, who may click it, the change; then the messages."""
     with deps.db.transaction() as tx:
         nudge = cadence.find_nudge(tx, _key(tx, act))
         refused = _refused(tx, act.user.id, nudge)
@@ -195,18 +198,8 @@ def _change(
         cadence.refresh_messages(deps.db, client, messages)
 
 
-# -- Done (cadences closed by a click) -----------------------------------------------------------
-def on_done(
-    ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
-) -> None:
-    ack()
-    act = BlockActions.model_validate(body)
-    deps = deps_of(context)
-    after_ack(context, lambda: _done(deps, client, respond, act))
-
-
-def _done(deps: Deps, client: WebClient, respond: Respond, act: BlockActions) -> None:
-    _change(deps, client, respond, act, cadence.mark_done)
+on_snooze = _nudge_button(cadence.snooze)  # Snooze 1h: again in an hour, once
+on_done = _nudge_button(cadence.mark_done)  # Done: closed for everyone it was sent to
 
 
 # -- /cso prefs | ooo ----------------------------------------------------------------------------
