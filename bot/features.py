@@ -26,6 +26,7 @@ from handlers import (
 )
 from scheduling import cadence_jobs, digest_jobs, flag_jobs, health_jobs
 from scheduling.engine import Enqueuer
+from usecases.metric_sources import MetricSource
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Feature:
     listeners: Callable[[App], None]  # handlers/<x>_listeners.register
     enqueuers: tuple[tuple[str, Enqueuer], ...] = ()  # scheduling/<x>_jobs.ENQUEUERS
     commands: Callable[[Any], None] | None = None  # bot/commands/<x>_cli.add_commands(subparsers)
+    metrics: tuple[MetricSource, ...] = ()  # leadership figures: csobot metrics, the digest
 
 
 FEATURES: list[Feature] = [
@@ -74,6 +76,11 @@ FEATURES: list[Feature] = [
 def enqueuers(features: Sequence[Feature] = FEATURES) -> list[tuple[str, Enqueuer]]:
     """Every feature's enqueuers, in order: what one tick runs."""
     return [job for feature in features for job in feature.enqueuers]
+
+
+def metric_sources(features: Sequence[Feature] = FEATURES) -> tuple[MetricSource, ...]:
+    """Every feature's leadership figures, in order: what `csobot metrics` and the digest read."""
+    return tuple(source for feature in features for source in feature.metrics)
 
 
 def add_commands(sub: Any, features: Sequence[Feature] = FEATURES) -> None:

@@ -16,7 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot.features import FEATURES, Feature, enqueuers
+from bot.features import FEATURES, Feature, enqueuers, metric_sources
 from bot.server import WsgiApp
 from bot.settings import Settings
 from handlers.inbox import SWEEP_EVERY, Inbox
@@ -78,6 +78,7 @@ def build_deps(
         slack=make_web_client(settings),
         llm=llm,
         classifier=build_classifier(llm),
+        metric_sources=metric_sources(),
     )
 
 

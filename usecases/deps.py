@@ -13,6 +13,7 @@ from domain.classify import MessageClassifier
 from llm.model_client import Model
 from storage.db import Database
 from usecases.clock import Clock
+from usecases.metric_sources import MetricSource
 from usecases.privacy import ChannelGuard
 
 
@@ -32,6 +33,8 @@ class Deps:
     classifier: MessageClassifier | None = None
     # Wakes the inbox after a follow-up task was committed (set by the inbox; a no-op without).
     kick: Callable[[], None] = field(default=_nothing)
+    # Every feature's leadership figures (bot/features.py), read by metrics and the digest.
+    metric_sources: tuple[MetricSource, ...] = ()
     # Log lines said once per process ("digest channel unset for 2026-W47").
     warned: set[str] = field(default_factory=set)
     _guard: ChannelGuard | None = field(default=None, repr=False)
