@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.commands import cadence_cli, digest_cli, flags_cli, health_cli
+from bot.commands import cadence_cli, digest_cli, flags_cli, health_cli, metrics_cli
 from handlers import (
     app_events_listeners,
     cadence_listeners,
@@ -18,6 +18,7 @@ from handlers import (
     flag_listeners,
     health_listeners,
     message_listeners,
+    metrics_listeners,
     outbox_listeners,
     pulse_listeners,
     touchpoint_listeners,
@@ -27,6 +28,7 @@ from handlers import (
 from scheduling import cadence_jobs, digest_jobs, flag_jobs, health_jobs
 from scheduling.engine import Enqueuer
 from usecases.metric_sources import MetricSource
+from usecases.portfolio_metrics import portfolio_metrics
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ FEATURES: list[Feature] = [
         health_listeners.register,
         enqueuers=health_jobs.ENQUEUERS,
         commands=health_cli.add_commands,
+        metrics=(portfolio_metrics,),
     ),
     Feature(
         "digest",
@@ -68,6 +71,7 @@ FEATURES: list[Feature] = [
         commands=flags_cli.add_commands,
     ),
     Feature("update", update_listeners.register),
+    Feature("metrics", metrics_listeners.register, commands=metrics_cli.add_commands),
     Feature("outbox", outbox_listeners.register),
     Feature("app_events", app_events_listeners.register),
 ]

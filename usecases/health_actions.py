@@ -9,10 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from domain import metrics as m
 from domain import records
 from domain.board import BoardRow, board_row, sort_rows, suggested_playbook
 from domain.calendar import local_date
@@ -23,7 +22,6 @@ from domain.metrics import nps_category
 from domain.playbooks import Run
 from domain.portfolio import LEADERSHIP_ROLES, Role
 from domain.renewals import (
-    RENEWED_OUTCOMES,
     effective_contract_end,
     forecast_call,
     quarter_of,
@@ -38,7 +36,6 @@ from storage.activity_store import last_touchpoints
 from storage.db import Transaction
 from storage.flag_store import open_flag_counts
 from storage.health_store import all_clients, client_days, client_zones, org_model
-from storage.org_settings_store import org_settings
 from storage.portfolio_store import (
     active_clients,
     client_by_id,
@@ -528,52 +525,3 @@ def renewal_rows(tx: Transaction, start: date, end: date, now: datetime) -> list
                 }
             )
     return rows
-
-
-def portfolio_metrics(tx: Transaction, start: date, end: date) -> dict[str, Any]:
-    """`csobot metrics`: GRR, NRR, logo retention, health accuracy, QBR completion, NPS and
-    expansion share for the quarter [start, end]."""
-    renewals = [
-        m.RenewalRecord(
-            client=str(r.client_id),
-            arr_before=r.arr_before,
-            arr_after=r.arr_after if r.outcome in RENEWED_OUTCOMES else 0,
-            outcome=r.outcome,
-            band_at_renewal=r.band_at_renewal,
-        )
-        for r in renewal_store.outcomes_between(tx, start, end)
-    ]
-    t0 = datetime.combine(start, time(0), tzinfo=UTC)
-    t1 = datetime.combine(end + timedelta(days=1), time(0), tzinfo=UTC)
-    quarter = quarter_of(start)
-    threshold = org_settings(tx).qbr_arr_threshold
-    clients = active_clients(tx)
-    delivered = qbr_store.qbrs_for(tx, quarter)
-    qbrs = [
-        m.QbrRecord(
-            client=c.slug,
-            quarter=quarter,
-            delivered=c.id in delivered and delivered[c.id].delivered_at is not None,
-        )
-        for c in clients
-        if c.arr >= threshold
-    ]
-    managed = sum(c.arr for c in clients)
-    values = {
-        "grr": m.grr(renewals),
-        "nrr": m.nrr(renewals),
-        "logo_retention": m.logo_retention(renewals),
-        "health_score_accuracy": m.health_score_accuracy(renewals),
-        "qbr_completion": m.qbr_completion(qbrs),
-        "nps": m.nps(nps_store.nps_answers(tx, t0, t1)),
-        "expansion_share": m.expansion_share(m.renewal_expansion_arr(renewals), managed),
-    }
-    return {
-        "quarter": quarter,
-        "renewals": len(renewals),
-        "managed_arr": managed,
-        "metrics": {
-            name: {"value": value, "target": m.TARGETS[name], "formula": m.formula(m.METRICS[name])}
-            for name, value in values.items()
-        },
-    }

@@ -27,6 +27,7 @@ COMMAND_TEXT = {
     "/renewal": "acme signed 2028-03-31",
     "/qbr": "acme Q4",
     "/digest": "",
+    "/metrics": "2026Q4",
     "/update": "acme eod",
 }
 # A plausible value for every button.
