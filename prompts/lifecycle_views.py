@@ -269,8 +269,9 @@ def stall_text(name: str, item: Item, hours: float, owner: str, level: str) -> s
     return (
         f":rotating_light: Onboarding of {escape_mrkdwn(name)} is stalling: "
         f"“{escape_mrkdwn(item.text)}” ({SECTION_TITLES.get(item.section, item.section)}) is "
-        f"{hours:.0f} h overdue (owner {escape_mrkdwn(owner)}). This goes to {who} after 48 h "
-        f"in weeks 2-4: plan a joint troubleshooting call. ({WHY})"
+        f"{hours:.0f} h overdue (owner {escape_mrkdwn(owner)}), so it comes to {who}. Plan a "
+        f"joint troubleshooting call; if the champion is absent, ask the executive sponsor to "
+        f"step in. ({WHY})"
     )
 
 

@@ -45,6 +45,7 @@ from storage.portfolio_store import (
     ImportResult,
     add_client,
     client_by_slug,
+    client_timezone,
     import_portfolio,
     organization,
     people_by_id,
@@ -138,10 +139,9 @@ def _block(field_name: str) -> str:
     return _BLOCK_OF.get(field_name, field_name)
 
 
-def create_client(tx: Transaction, data: dict[str, Any], *, by: str, now: datetime) -> Created:
-    """`/client new`: the form's values validated as a portfolio entry (the same model and the
-    same checks as the file), then written like the import. Errors are keyed by form field;
-    nothing is written when there is one."""
+def check_new_client(tx: Transaction, data: dict[str, Any]) -> ClientSpec | dict[str, str]:
+    """The form's values validated as a portfolio entry: the same model and the same checks
+    as the file. The entry, or the problems keyed by form field."""
     try:
         spec = ClientSpec.model_validate(data)
     except ValidationError as exc:
@@ -150,10 +150,12 @@ def create_client(tx: Transaction, data: dict[str, Any], *, by: str, now: dateti
             loc = [str(p) for p in err["loc"]]
             where = _block(loc[0]) if loc else "name"
             msg = str(err["msg"]).removeprefix("Value error, ")
-            if msg.startswith(("kickoff_on:", "contract_end:")):
-                where, msg = msg.split(":", 1)[0], msg.split(":", 1)[1].strip()
+            if msg.startswith("kickoff_on:"):
+                where, msg = "signed_on", msg.split(":", 1)[1].strip()
             errors.setdefault(where, msg)
-        return Created(errors=errors)
+        return errors
+    if spec.signed_on is None:
+        return {"signed_on": "the contract's signature date starts the onboarding: pick it"}
     current = portfolio_of(tx)
     candidate = Portfolio(
         organization=current.organization,
@@ -166,17 +168,22 @@ def create_client(tx: Transaction, data: dict[str, Any], *, by: str, now: dateti
         errors = {}
         for problem in err.problems:
             head, _, msg = problem.partition(": ")
-            if f"({spec.slug})" not in head:
+            if not head.startswith(f"clients[{len(current.clients)}]"):
                 continue
-            field_name = head.rsplit(".", 1)[-1]
-            errors.setdefault(_block(field_name), msg)
+            errors.setdefault(_block(head.rsplit(".", 1)[-1]), msg)
         if errors:
-            return Created(errors=errors)
-    if spec.ae is not None and spec.ae not in {p.slack_id for p in current.people}:
-        # The AE may be outside the portfolio (sales): kept as a Slack id.
-        logger.info("account executive %s is not in people", spec.ae)
-    client = add_client(tx, spec)
-    items = start_lifecycle(tx, client, spec, by=by, source="modal", now=now)
+            return errors
+    return spec
+
+
+def create_client(tx: Transaction, data: dict[str, Any], *, by: str, now: datetime) -> Created:
+    """`/client new`: checked like a portfolio entry, then written like the import (the same
+    client row, the same lifecycle writer). Nothing is written when a field is wrong."""
+    checked = check_new_client(tx, data)
+    if isinstance(checked, dict):
+        return Created(errors=checked)
+    client = add_client(tx, checked)
+    items = start_lifecycle(tx, client, checked, by=by, source="modal", now=now)
     return Created(client=client, items=items)
 
 
@@ -225,6 +232,19 @@ def stages(
         )
         out[c.id] = lifecycle_stage(facts, today[c.id])
     return out
+
+
+def lifecycle_labels(
+    tx: Transaction, clients: Sequence[records.Client], now: datetime
+) -> dict[str, str]:
+    """Each client's stage as a person reads it, by slug (for /pulse and the board)."""
+    if not clients:
+        return {}
+    people = people_by_id(tx)
+    org = organization(tx)
+    today = {c.id: local_date(now, client_timezone(c, people, org)) for c in clients}
+    found = stages(tx, clients, today)
+    return {c.slug: views.stage_label(found[c.id]) for c in clients if found[c.id] is not None}
 
 
 @dataclass

@@ -83,7 +83,9 @@ def test_due_dates_are_business_days_on_the_clients_calendar() -> None:
     assert first.due_at == datetime(2026, 11, 23, 17, 0, tzinfo=UTC)
 
 
-def _item(i: int, section: str, due: datetime, done: bool = False, marks: str | None = None) -> Item:
+def _item(
+    i: int, section: str, due: datetime, done: bool = False, marks: str | None = None
+) -> Item:
     return Item(
         id=i,
         item_id=f"i{i}",

@@ -19,11 +19,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _utc(name: str, nullable: bool) -> sa.Column:  # type: ignore[type-arg]
+def _utc(name: str, nullable: bool) -> sa.Column:
     return sa.Column(name, storage.types.UTCDateTime(timezone=True), nullable=nullable)
 
 
-def _client() -> sa.Column:  # type: ignore[type-arg]
+def _client() -> sa.Column:
     return sa.Column(
         "client_id", sa.Integer(), sa.ForeignKey("client.id", ondelete="CASCADE"), nullable=False
     )
