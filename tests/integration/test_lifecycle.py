@@ -411,3 +411,105 @@ def test_nudges_use_the_outbox(bot: BotHarness) -> None:
     assert any(k.startswith("onboarding_item:") for k in keys)
     assert dm_channel("U0CSO1").startswith("D")
     assert UTC is not None
+
+
+def test_app_home_shows_onboarding_clients_above_the_health_board(bot: BotHarness) -> None:
+    _create(bot)
+    bot.event({"type": "app_home_opened", "user": "U0CSO1", "tab": "home"})
+    bot.settle()
+    [published] = bot.emulator.calls("views.publish")
+    view = published.params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    texts = [json.dumps(b) for b in view["blocks"]]
+    onboarding = next(i for i, t in enumerate(texts) if '"Onboarding"' in t)
+    board = next(i for i, t in enumerate(texts) if "Internal Health Board" in t)
+    assert onboarding < board
+    assert any("*Hooli* 0/8" in t for t in texts)
+    assert any("stage Onboarding" in t for t in texts)  # the board row says the stage
+    assert any("stage Value realization" in t for t in texts)  # Acme, signed long ago
+
+
+# -- metrics ---------------------------------------------------------------------------------------
+def test_the_onboarding_metric_source_reads_the_records(bot: BotHarness) -> None:
+    from bot.features import metric_sources
+    from domain.metric import Period
+    from usecases.lifecycle_metrics import onboarding_metrics
+
+    assert onboarding_metrics in metric_sources()  # declared on the lifecycle Feature
+    assert onboarding_metrics in bot.deps.metric_sources
+    cid = _create(bot)  # SMB, signed Fri 2026-11-20, kickoff by Mon Nov 30
+    bot.clock.set(datetime(2026, 12, 7, 11, tzinfo=NY))
+    bot.command("/win", 'hooli "Reports in one day, down from three"')
+    bot.wait_response()
+    for hours in ("2.5", "1.5"):
+        bot.command("/onboarding", f"hooli hours {hours}")
+        _last(bot)
+    bot.clock.set(datetime(2026, 12, 10, 11, tzinfo=NY))
+    for item in sorted(items(bot, cid).values(), key=lambda i: i.item_id == "handoff"):
+        click(bot, "onboarding_tick", str(item.id))
+        bot.settle()
+    dec = Period(date(2026, 12, 1), date(2026, 12, 31), "2026-12")
+    with bot.db.session() as tx:
+        found = {m.key: m for m in onboarding_metrics(tx, dec, bot.clock.now())}
+    # By hand: first win Dec 7 − signed Nov 20 = 17 days.
+    assert found["onboarding.time_to_value"].value == 17
+    assert found["onboarding.time_to_value"].evidence == ("hooli: 17 d",)
+    # Window closes Nov 20 + 30 = Dec 20 (in December); handed off Dec 10: 1/1.
+    assert found["onboarding.completion_rate"].value == 1.0
+    # Activation milestone due Nov 30 + 10 business days = Dec 14, ticked Dec 10: 1/1.
+    assert found["onboarding.activation_rate"].value == 1.0
+    # Day 90 is Feb 18, 2027: no early-churn cohort in December.
+    assert found["onboarding.early_churn"].value is None
+    # Nov 20 → Dec 10 = 20 days, inside SMB's 14–30.
+    assert found["onboarding.days.smb"].value == 20 and found["onboarding.days.smb"].on_target
+    assert found["onboarding.cso_hours"].value == 4.0
+    assert all(m.formula for m in found.values())
+
+
+def test_the_portfolio_file_writes_the_same_records_as_the_form(bot: BotHarness) -> None:
+    from domain.portfolio import parse_portfolio
+    from usecases.lifecycle_actions import import_clients
+
+    entry = """
+  - slug: hooli
+    name: Hooli
+    cso: U0CSO1
+    service_lead: U0SL1
+    client_channel: C0HOOLI
+    internal_channel: C0HOOLIINT
+    segment: smb
+    arr: 48000
+    contract_end: 2027-11-19
+    timezone: America/Chicago
+    contacts: [U0EXT9]
+    signed_on: 2026-11-20
+    ae: U0AE1
+    success_criteria: [Reports in 1 day, 80% of analysts active]
+    handoff:
+      stakeholders: Gavin (CEO, sponsor); Big Head (champion)
+      deal_context: Replacing spreadsheets
+      timeline: Live by January
+"""
+    portfolio = parse_portfolio(PORTFOLIO + entry)
+    now = datetime(2026, 11, 20, 11, tzinfo=NY)
+    with bot.db.transaction() as tx:
+        import_clients(tx, portfolio, by="portfolio", now=now)
+    with bot.db.transaction() as tx:  # imported twice: nothing new
+        import_clients(tx, portfolio, by="portfolio", now=now)
+    from_file = items(bot, _client_id(bot, "hooli"))
+    with bot.db.session() as s:
+        life = s.scalars(select(ClientLifecycle)).one()
+        client = s.scalars(select(Client).where(Client.slug == "hooli")).one()
+    assert life.source == "portfolio" and life.ae_id == "U0AE1"
+    assert life.success_criteria == ["Reports in 1 day", "80% of analysts active"]
+    assert (client.segment, client.arr, client.timezone) == ("smb", 48000, "America/Chicago")
+    # The same due dates as the form's (test_each_segments_checklist…): one writer.
+    assert len(from_file) == 8
+    assert from_file["kickoff-meeting"].due_on == date(2026, 11, 30)
+    assert from_file["handoff"].due_on == date(2026, 12, 18)
+    # A bad entry names entry and field, like the form's error.
+    from domain.portfolio import PortfolioError
+
+    with pytest.raises(PortfolioError) as err:
+        parse_portfolio(PORTFOLIO + entry.replace("slug: hooli", "slug: Hooli Inc"))
+    assert "is not a slug" in str(err.value)
