@@ -10,13 +10,14 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.commands import cadence_cli, digest_cli, flags_cli, health_cli, metrics_cli
+from bot.commands import cadence_cli, digest_cli, flags_cli, health_cli, lifecycle_cli, metrics_cli
 from handlers import (
     app_events_listeners,
     cadence_listeners,
     digest_listeners,
     flag_listeners,
     health_listeners,
+    lifecycle_listeners,
     message_listeners,
     metrics_listeners,
     outbox_listeners,
@@ -25,8 +26,9 @@ from handlers import (
     update_listeners,
     win_listeners,
 )
-from scheduling import cadence_jobs, digest_jobs, flag_jobs, health_jobs
+from scheduling import cadence_jobs, digest_jobs, flag_jobs, health_jobs, lifecycle_jobs
 from scheduling.engine import Enqueuer
+from usecases import lifecycle_metrics
 from usecases.metric_sources import MetricSource
 from usecases.portfolio_metrics import portfolio_metrics
 
@@ -69,6 +71,13 @@ FEATURES: list[Feature] = [
         flag_listeners.register,
         enqueuers=tuple(flag_jobs.ENQUEUERS),
         commands=flags_cli.add_commands,
+    ),
+    Feature(
+        "lifecycle",
+        lifecycle_listeners.register,
+        enqueuers=lifecycle_jobs.ENQUEUERS,
+        commands=lifecycle_cli.add_commands,
+        metrics=(lifecycle_metrics.onboarding_metrics,),
     ),
     Feature("update", update_listeners.register),
     Feature("metrics", metrics_listeners.register, commands=metrics_cli.add_commands),

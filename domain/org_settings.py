@@ -20,6 +20,8 @@ from domain.digest import DigestSettings
 from domain.flag_loops import FlagSettings
 from domain.health import HealthModelError
 from domain.health_inputs import model_from_settings
+from domain.onboarding import OnboardingError
+from domain.onboarding import effective_catalogue as onboarding_catalogue
 
 
 class OrgSettingsError(ValueError):
@@ -40,6 +42,10 @@ class OrgSettings(BaseModel):
     # A shipped model id ("three-pillar", "five-category") or a whole model (checked here).
     health_model: str | dict[str, Any] | None = None
     qbr_arr_threshold: float = Field(default=0, ge=0)
+    # Onboarding plans and rules by segment (checked here; domain.onboarding applies them).
+    onboarding: dict[str, Any] | None = None
+    # Where renewal forecasts go (an internal channel: never a client or Slack Connect one).
+    sales_ops_channel: str | None = None
     # Keys that did not parse when read from storage, with the problem (empty once validated).
     problems: dict[str, str] = Field(default_factory=dict, exclude=True)
 
@@ -49,6 +55,15 @@ class OrgSettings(BaseModel):
         try:
             effective_catalogue(value)
         except CadenceError as err:
+            raise ValueError("; ".join(err.problems)) from None
+        return value
+
+    @field_validator("onboarding")
+    @classmethod
+    def _onboarding(cls, value: Any) -> Any:
+        try:
+            onboarding_catalogue(value)
+        except OnboardingError as err:
             raise ValueError("; ".join(err.problems)) from None
         return value
 

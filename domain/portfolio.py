@@ -77,6 +77,14 @@ class PersonSpec(_Strict):
     _tz = field_validator("timezone")(_check_tz)
 
 
+class HandoffSpec(_Strict):
+    """The sales handoff (AE -> CSO): who is who, why they bought, when things happen."""
+
+    stakeholders: str = ""  # the stakeholder map: name, title, role in the deal
+    deal_context: str = ""
+    timeline: str = ""  # the implementation timeline agreed in the sale
+
+
 class ClientSpec(_Strict):
     slug: str
     name: str
@@ -92,8 +100,21 @@ class ClientSpec(_Strict):
     timezone: str | None = None
     contacts: list[str] = Field(default_factory=list)
     licensed_seats: int | None = Field(default=None, ge=0)
+    # The lifecycle (docs/process.md, "Onboarding"): a client with a signature date gets an
+    # onboarding checklist for its segment when it is added.
+    signed_on: date | None = None
+    kickoff_on: date | None = None
+    ae: str | None = None  # the account executive's Slack id
+    success_criteria: list[str] = Field(default_factory=list)
+    handoff: HandoffSpec | None = None
 
     _tz = field_validator("timezone")(_check_tz)
+
+    @model_validator(mode="after")
+    def _dates(self) -> ClientSpec:
+        if self.signed_on and self.kickoff_on and self.kickoff_on < self.signed_on:
+            raise ValueError("kickoff_on: must not be before signed_on")
+        return self
 
     @field_validator("slug")
     @classmethod

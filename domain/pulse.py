@@ -158,3 +158,4 @@ class PulseCard(BaseModel):
     exempt_today: str | None = None
     win_this_week: bool = False
     win: str | None = None
+    stage: str | None = None  # the lifecycle stage's label ("Onboarding", "Adoption", ...)

@@ -570,3 +570,116 @@ class ServiceStatus(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# -- lifecycle: the sales handoff, onboarding, lifecycle stages, close-out --
+
+
+class ClientLifecycle(Base):
+    """A client's signature, kickoff, account executive, success criteria and the sales
+    handoff (docs/process.md, "Onboarding"): one row per client that came with a signature."""
+
+    __tablename__ = "client_lifecycle"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), unique=True)
+    segment: Mapped[str] = mapped_column(String(16))  # the plan it started with
+    signed_on: Mapped[date] = mapped_column(Date)
+    kickoff_on: Mapped[date | None] = mapped_column(Date)
+    ae_id: Mapped[str | None] = mapped_column(String(32))
+    success_criteria: Mapped[list[str]] = mapped_column(JSON, default=list)
+    handoff: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    handoff_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_by: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))  # modal | portfolio
+    handed_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OnboardingItem(Base):
+    __tablename__ = "onboarding_item"
+    __table_args__ = (UniqueConstraint("client_id", "item_id", name="uq_onboarding_item"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(String(300))
+    section: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str] = mapped_column(String(32))
+    anchor: Mapped[str] = mapped_column(String(16))
+    marks: Mapped[str | None] = mapped_column(String(16))
+    phase: Mapped[str | None] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[date] = mapped_column(Date)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class OnboardingHours(Base):
+    """Hours a CSO logged on a client's onboarding (for CSO time per onboarding)."""
+
+    __tablename__ = "onboarding_hours"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[str] = mapped_column(String(32))
+    hours: Mapped[float] = mapped_column(Float)
+    logged_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    request_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+
+
+class LifecycleStageRecord(Base):
+    """The day a client entered a lifecycle stage, as the tick saw it."""
+
+    __tablename__ = "lifecycle_stage"
+    __table_args__ = (UniqueConstraint("client_id", "stage", "since", name="uq_lifecycle_stage"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(String(24))
+    since: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ExpansionPackage(Base):
+    """The context package sent to the account executive for a qualified opportunity."""
+
+    __tablename__ = "expansion_package"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    ae_id: Mapped[str | None] = mapped_column(String(32))
+    opportunity: Mapped[str] = mapped_column(Text)
+    qualified_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Closeout(Base):
+    """A project's close-out and asset pivot; its case-study candidate for advocacy."""
+
+    __tablename__ = "closeout"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), unique=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_by: Mapped[str] = mapped_column(String(32))
+    case_study_candidate: Mapped[bool] = mapped_column(Boolean, default=True)
+    case_study_note: Mapped[str | None] = mapped_column(Text)
+    report_md: Mapped[str] = mapped_column(Text, default="")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CloseoutItem(Base):
+    __tablename__ = "closeout_item"
+    __table_args__ = (UniqueConstraint("closeout_id", "item_id", name="uq_closeout_item"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    closeout_id: Mapped[int] = mapped_column(ForeignKey("closeout.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(String(300))
+    owner: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int] = mapped_column(Integer)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by: Mapped[str | None] = mapped_column(String(32))

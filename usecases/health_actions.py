@@ -42,6 +42,8 @@ from storage.portfolio_store import (
     clients_of,
     people_by_id,
 )
+from usecases.lifecycle_actions import home_blocks as lifecycle_home_blocks
+from usecases.lifecycle_actions import lifecycle_labels
 from usecases.outbox import close
 
 # -- the board and the breakdown ------------------------------------------------------------------
@@ -157,9 +159,17 @@ def board_view(tx: Transaction, user_id: str, now: datetime) -> dict[str, Any]:
     viewer = people.get(user_id)
     leadership = viewer is not None and Role(viewer.role) in LEADERSHIP_ROLES
     clients = active_clients(tx) if leadership else clients_of(tx, user_id)
-    rows = load_board(tx, clients, now)
+    stages = lifecycle_labels(tx, clients, now)
+    rows = [
+        r.model_copy(update={"stage": stages.get(r.slug)}) for r in load_board(tx, clients, now)
+    ]
     names = {pid: p.name for pid, p in people.items()} if leadership else None
-    return views.home_view(rows, grouped=names, now=now)
+    view = views.home_view(rows, grouped=names, now=now)
+    onboarding = lifecycle_home_blocks(tx, clients, now)  # above the board
+    if onboarding:
+        more = "…cut to fit Slack: `/onboarding` lists every onboarding."
+        view["blocks"] = views.fit_home([*onboarding, *view["blocks"]], more)
+    return view
 
 
 # -- the signals modal ----------------------------------------------------------------------------

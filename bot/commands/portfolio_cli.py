@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from bot.settings import Settings
 def _cmd_portfolio(args: argparse.Namespace, settings: Settings) -> int:
     from domain.portfolio import PortfolioError, parse_portfolio
     from storage.db import Database
-    from storage.portfolio_store import format_portfolio, import_portfolio, require_organization
+    from storage.portfolio_store import format_portfolio, require_organization
+    from usecases.lifecycle_actions import import_clients
 
     db = Database(settings.database_url)
     db.migrate()
@@ -36,7 +38,7 @@ def _cmd_portfolio(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  - {problem}", file=sys.stderr)
         return 1
     with db.transaction() as session:
-        result = import_portfolio(session, portfolio)
+        result = import_clients(session, portfolio, by="portfolio", now=datetime.now(UTC))
     print(f"Imported {path}: {result.summary()}")
     return 0
 

@@ -29,6 +29,9 @@ COMMAND_TEXT = {
     "/digest": "",
     "/metrics": "2026Q4",
     "/update": "acme eod",
+    "/client": "new",
+    "/onboarding": "acme",
+    "/closeout": "acme",
 }
 # A plausible value for every button.
 ACTION_VALUE = {
@@ -48,6 +51,8 @@ ACTION_VALUE = {
     "playbook_step_done": "1",
     "outbox_list_open": "1",
     "outbox_list_page": "1",
+    "onboarding_tick": "1",
+    "closeout_tick": "1",
 }
 VIEW_STATE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "touchpoint_modal": (
@@ -64,6 +69,16 @@ VIEW_STATE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"reason": {"value": {"value": "offsite"}}},
     ),
     "health_signals": ({"slug": "acme"}, {"nps": {"value": {"value": "2"}}}),
+    "client_new_modal": (
+        {},
+        {
+            "name": {"value": {"value": "Hooli"}},
+            "slug": {"value": {"value": "hooli"}},
+            "segment": {"value": {"selected_option": {"value": "smb"}}},
+            "signed_on": {"value": {"selected_date": "2026-11-20"}},
+            "cso": {"value": {"selected_user": "U0CSO1"}},
+        },
+    ),
     "client_update_modal": (
         {"slug": "acme", "slot": "eod", "channel": "C0ACME", "client_name": "Acme Corp"},
         {"draft": {"value": {"value": "Status: fine. Risks: none. Asks: none. Next: more."}}},
