@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.commands import cadence_cli, digest_cli, flags_cli, health_cli
+from bot.commands import cadence_cli, digest_cli, flags_cli, health_cli, support_cli
 from handlers import (
     app_events_listeners,
     cadence_listeners,
@@ -20,12 +20,14 @@ from handlers import (
     message_listeners,
     outbox_listeners,
     pulse_listeners,
+    support_listeners,
     touchpoint_listeners,
     update_listeners,
     win_listeners,
 )
-from scheduling import cadence_jobs, digest_jobs, flag_jobs, health_jobs
+from scheduling import cadence_jobs, digest_jobs, flag_jobs, health_jobs, support_jobs
 from scheduling.engine import Enqueuer
+from usecases import support_metrics
 from usecases.metric_sources import MetricSource
 
 
@@ -66,6 +68,13 @@ FEATURES: list[Feature] = [
         flag_listeners.register,
         enqueuers=tuple(flag_jobs.ENQUEUERS),
         commands=flags_cli.add_commands,
+    ),
+    Feature(
+        "support",
+        support_listeners.register,
+        enqueuers=support_jobs.ENQUEUERS,
+        commands=support_cli.add_commands,
+        metrics=(support_metrics.support_metrics,),
     ),
     Feature("update", update_listeners.register),
     Feature("outbox", outbox_listeners.register),

@@ -28,6 +28,7 @@ COMMAND_TEXT = {
     "/qbr": "acme Q4",
     "/digest": "",
     "/update": "acme eod",
+    "/support": 'acme "the export is broken"',
 }
 # A plausible value for every button.
 ACTION_VALUE = {
@@ -47,6 +48,9 @@ ACTION_VALUE = {
     "playbook_step_done": "1",
     "outbox_list_open": "1",
     "outbox_list_page": "1",
+    "support_resolve": "1",
+    "support_merge": "1",
+    "support_dismiss": "1",
 }
 VIEW_STATE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "touchpoint_modal": (
