@@ -4,13 +4,14 @@ docs/process.md, "Support" and "Advocacy and references"."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
 
 from domain import records
 from domain.calendar import WorkCalendar
 from domain.support import (
+    SUPPORT_WINDOW_DAYS,
     Deadlines,
     FeedbackKind,
     RequestStatus,
@@ -18,6 +19,7 @@ from domain.support import (
     SupportKind,
     SupportRequest,
     SupportSettings,
+    support_signal,
 )
 from storage.db import Transaction
 from storage.models import (
@@ -291,3 +293,23 @@ def add_candidate(tx: Transaction, client: records.Client, source: str, note: st
     tx.add(row)
     tx.flush()
     return row.id
+
+
+def support_signals(
+    tx: Transaction, client_ids: Sequence[int], now: datetime
+) -> dict[int, float | None]:
+    """The health model's support sub-signal per client, from the last 30 days' requests:
+    volume per active client person, breaches, and blockers still open."""
+    start, end = now - timedelta(days=SUPPORT_WINDOW_DAYS), now + timedelta(microseconds=1)
+    recent = requests_opened(tx, start, end, client_ids)
+    askers = active_askers(tx, client_ids, start, end)
+    out: dict[int, float | None] = {}
+    for cid in client_ids:
+        mine = [r for r in recent if r.client_id == cid]
+        out[cid] = support_signal(
+            requests=len(mine),
+            active_users=askers.get(cid, 0),
+            breaches=sum(1 for r in mine if r.escalated_at is not None),
+            open_blockers=sum(1 for r in mine if r.is_open and r.severity is Severity.BLOCKER),
+        )
+    return out

@@ -251,3 +251,65 @@ def test_support_usage_and_bad_input(bot: BotHarness) -> None:
 
 def test_ny_is_the_harness_timezone() -> None:
     assert NY.key == "America/New_York"
+
+
+# -- the health score's support signal ---------------------------------------------------------
+def support_signal_of(bot: BotHarness, at: datetime) -> float | None:
+    from storage.health_store import derive_signals
+    from storage.portfolio_store import client_by_slug
+
+    with bot.db.session() as tx:
+        acme = client_by_slug(tx, "acme")
+        assert acme is not None
+        return derive_signals(tx, [acme], at)[acme.id]["support_tickets_inverse"]
+
+
+def test_the_health_support_signal_moves_with_breaches_and_open_blockers(
+    bot: BotHarness,
+) -> None:
+    assert support_signal_of(bot, ASKED) is None  # nothing asked: no data, not a 10
+    ask(bot)  # one request, one active client person
+    assert support_signal_of(bot, ASKED + timedelta(minutes=30)) == 5.0
+    run(bot, ASKED + timedelta(hours=2))  # the response target passes unanswered
+    assert requests(bot)[0].response_breached_at is not None
+    assert support_signal_of(bot, ASKED + timedelta(hours=2)) == 3.0
+    bot.message(
+        "C0ACME",
+        "U0EXT1",
+        "The dashboard is down for everyone, urgent!",
+        ASKED + timedelta(hours=3),
+    )
+    bot.settle()
+    assert support_signal_of(bot, ASKED + timedelta(hours=3)) == 0.0  # an open blocker on top
+
+
+# -- the leadership figures --------------------------------------------------------------------
+def test_the_metric_source_reports_support_per_segment_with_formulas(bot: BotHarness) -> None:
+    from datetime import date
+
+    from domain.metric import Period
+    from usecases.support_metrics import support_metrics
+
+    november = Period(date(2026, 11, 1), date(2026, 11, 30), "2026-11")
+    with bot.db.session() as tx:
+        empty = {m.key: m for m in support_metrics(tx, november, ASKED)}
+    assert empty["support.response_within_sla.enterprise"].value is None  # no data, not 0 %
+    assert empty["support.first_contact_resolution"].value is None
+    ask(bot)  # answered in 20 minutes, resolved with that one reply
+    root = {"thread_ts": ts_of(ASKED)}
+    bot.message("C0ACME", "U0SL1", "Use Export → CSV.", ASKED + timedelta(minutes=20), **root)
+    bot.settle()
+    bot.clock.at = ASKED + timedelta(minutes=30)
+    reaction(bot, "U0CSO1", "white_check_mark", ts=ts_of(ASKED))
+    wait_until(lambda: requests(bot)[0].status == "resolved")
+    bot.message("C0GLOBEX", "U0EXT2", "The sync stopped working", ASKED)  # never answered
+    bot.settle()
+    with bot.db.session() as tx:
+        got = {m.key: m for m in support_metrics(tx, november, ASKED + timedelta(days=2))}
+    assert got["support.response_within_sla.enterprise"].value == 1.0
+    assert got["support.resolution_within_sla.enterprise"].value == 1.0
+    assert got["support.response_within_sla.mid_market"].value == 0.0
+    assert got["support.response_within_sla.smb"].value is None
+    assert got["support.first_contact_resolution"].value == 1.0
+    assert got["support.volume_trend"].value is None  # nothing the month before
+    assert all(m.formula and m.group == "Support" for m in got.values())
