@@ -8,6 +8,7 @@ the targets by segment in the client's business hours. Pure: `now` is always a p
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -287,8 +288,13 @@ class SegmentSla(BaseModel):
         return self
 
 
+@lru_cache(maxsize=1)
+def _shipped_text() -> str:
+    return files("domain").joinpath("support.yaml").read_text("utf-8")
+
+
 def _shipped() -> dict[str, Any]:
-    data: Any = yaml.safe_load(files("domain").joinpath("support.yaml").read_text("utf-8"))
+    data: Any = yaml.safe_load(_shipped_text())
     return dict(data)
 
 
@@ -333,11 +339,7 @@ class SupportSettings(BaseModel):
     @classmethod
     def from_org_settings(cls, settings: Mapping[str, Any] | None) -> SupportSettings:
         raw = (settings or {}).get("support")
-        try:
-            return cls.model_validate(raw or {})
-        except ValidationError as exc:
-            logger.warning("organization settings 'support' ignored (%s): using defaults", exc)
-            return cls.default()
+        return _parsed(json.dumps(raw or {}, sort_keys=True, default=str))
 
     def sla(self, segment: str) -> SegmentSla:
         return (
@@ -345,6 +347,16 @@ class SupportSettings(BaseModel):
             or self.slas.get("mid_market")
             or SegmentSla(response_hours=4, resolution_hours=8)
         )
+
+
+@lru_cache(maxsize=32)
+def _parsed(raw: str) -> SupportSettings:
+    """The settings of one stored text, parsed once (the ingest path reads them per message)."""
+    try:
+        return SupportSettings.model_validate(json.loads(raw))
+    except ValidationError as exc:
+        logger.warning("organization settings 'support' ignored (%s): using defaults", exc)
+        return SupportSettings.model_validate({})
 
 
 @dataclass(frozen=True)

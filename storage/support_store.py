@@ -25,16 +25,19 @@ from storage.db import Transaction
 from storage.models import (
     CaseStudyCandidateRow,
     InboundMessage,
+    Organization,
     SupportRequestRow,
 )
-from storage.org_settings_store import org_settings
 from storage.portfolio_store import client_timezone, organization, people_by_id
 
 EXCERPT = 300
 
 
 def support_settings(tx: Transaction) -> SupportSettings:
-    return org_settings(tx).support
+    """The organization's support settings (only this key is parsed: the ingest path reads
+    it for every request it opens)."""
+    org = tx.get(Organization, 1)
+    return SupportSettings.from_org_settings(org.settings if org is not None else None)
 
 
 def support_calendar(
@@ -163,13 +166,14 @@ def request_by_message(tx: Transaction, channel: str, ts: str) -> SupportRequest
 
 
 def open_top_level(tx: Transaction, channel: str, before: datetime) -> list[SupportRequest]:
-    """Open requests asked at the top of the channel before `before`, oldest first."""
+    """Open, unanswered requests asked at the top of the channel before `before`."""
     rows = tx.scalars(
         select(SupportRequestRow)
         .where(
             SupportRequestRow.channel == channel,
             SupportRequestRow.status == RequestStatus.OPEN.value,
             SupportRequestRow.thread_ts.is_(None),
+            SupportRequestRow.first_response_at.is_(None),
             SupportRequestRow.opened_at < before,
         )
         .order_by(SupportRequestRow.opened_at)
