@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, update
 
@@ -45,8 +46,14 @@ def support_calendar(
 ) -> WorkCalendar:
     """The client's business hours: its timezone, the organization's holidays."""
     org = organization(tx)
+    # The client's own timezone needs no read of the people (the ingest path opens requests).
+    tz = (
+        ZoneInfo(client.timezone)
+        if client.timezone
+        else client_timezone(client, people_by_id(tx), org)
+    )
     return WorkCalendar(
-        tz=client_timezone(client, people_by_id(tx), org),
+        tz=tz,
         country=org.holidays_country or "",
         subdiv=org.holidays_subdiv,
         start=settings.workday_start,
