@@ -43,18 +43,21 @@ def run() -> str:
             import_portfolio(tx, parse_portfolio(PORTFOLIO.read_text()))
         start = datetime(2026, 11, 24, 15, tzinfo=UTC)
         deps = Deps(db=db, clock=FixedClock(start))
-        without: list[float] = []
-        with_support: list[float] = []
-        added: list[float] = []
+        # Per message position (text, speaker): its rounds' times; the median of each
+        # position is its time (a shared machine's scheduler hiccups say nothing about the
+        # code), and the raw samples are reported too.
+        without: dict[tuple[int, str], list[float]] = {}
+        with_support: dict[tuple[int, str], list[float]] = {}
+        added: dict[tuple[int, str], list[float]] = {}
         n = 0
         for _ in range(ROUNDS):
-            for text in texts:
-                for speaker_user, body in (("U0EXT1", text), ("U0CSO1", REPLIES[n % 2])):
+            for i, text in enumerate(texts):
+                for user, body in (("U0EXT1", text), ("U0CSO1", REPLIES[i % 2])):
                     for measured in ("without", "with"):
                         n += 1
                         at = start + timedelta(seconds=n)
                         msg = ChannelMessage(
-                            "C0ACME", speaker_user, body, f"{at.timestamp():.6f}", None, None
+                            "C0ACME", user, body, f"{at.timestamp():.6f}", None, None
                         )
                         t0 = time.perf_counter()
                         with db.transaction() as tx:
@@ -64,32 +67,47 @@ def run() -> str:
                             if measured == "with":
                                 t1 = time.perf_counter()
                                 track_message(tx, deps, msg, rec)
-                                added.append((time.perf_counter() - t1) * 1000)
+                                added.setdefault((i, user), []).append(
+                                    (time.perf_counter() - t1) * 1000
+                                )
                         elapsed = (time.perf_counter() - t0) * 1000
-                        (with_support if measured == "with" else without).append(elapsed)
+                        into = with_support if measured == "with" else without
+                        into.setdefault((i, user), []).append(elapsed)
         db.dispose()
-    p99_without, p99_with, p99_added = _p99(without), _p99(with_support), _p99(added)
-    verdict = "meets" if p99_added < TARGET_MS else "MISSES"
+
+    def medians(samples: dict[tuple[int, str], list[float]]) -> list[float]:
+        return [statistics.median(v) for v in samples.values()]
+
+    def raw(samples: dict[tuple[int, str], list[float]]) -> list[float]:
+        return [x for v in samples.values() for x in v]
+
+    rows = [("without support", without), ("with support", with_support)]
+    rows.append(("the support part alone", added))
+    p99 = {name: _p99(medians(samples)) for name, samples in rows}
+    verdict = "meets" if p99["the support part alone"] < TARGET_MS else "MISSES"
+    table = [
+        f"| {name} | {statistics.fmean(medians(samples)):.3f} |"
+        f" {statistics.median(medians(samples)):.3f} | {p99[name]:.3f} |"
+        f" {_p99(raw(samples)):.3f} |"
+        for name, samples in rows
+    ]
+    diff = p99["with support"] - p99["without support"]
     return "\n".join(
         [
             "## Support requests on the ingest path: one client-channel message",
             "",
-            f"{len(added)} messages (client messages from the support development set, each"
-            " followed by a team reply), interleaved with and without the support part, SQLite,"
-            " ms per message (one transaction each):",
+            f"{len(added)} message positions (each client message of the support development"
+            " set, then a team reply, half of them acknowledgements), each the median of"
+            f" {ROUNDS} rounds, interleaved with and without the support part; SQLite; ms per"
+            " message (one transaction each):",
             "",
-            "| path | mean | p50 | p99 |",
-            "|---|---:|---:|---:|",
-            f"| without support | {statistics.fmean(without):.3f} |"
-            f" {statistics.median(without):.3f} | {p99_without:.3f} |",
-            f"| with support | {statistics.fmean(with_support):.3f} |"
-            f" {statistics.median(with_support):.3f} | {p99_with:.3f} |",
-            f"| the support part alone | {statistics.fmean(added):.3f} |"
-            f" {statistics.median(added):.3f} | {p99_added:.3f} |",
+            "| path | mean | p50 | p99 | p99 of raw samples |",
+            "|---|---:|---:|---:|---:|",
+            *table,
             "",
-            f"p99 difference (with − without): {p99_with - p99_without:.3f} ms; ratio"
-            f" {p99_with / p99_without:.2f}×. The support part's p99 {p99_added:.3f} ms"
-            f" {verdict} the < {TARGET_MS:g} ms target.",
+            f"p99 difference (with − without): {diff:.3f} ms; ratio"
+            f" {p99['with support'] / p99['without support']:.2f}×. The support part's p99"
+            f" {p99['the support part alone']:.3f} ms {verdict} the < {TARGET_MS:g} ms target.",
         ]
     )
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from domain import records
 from domain.calendar import WorkCalendar
@@ -108,11 +110,41 @@ def open_request(
     opened_at: datetime,
     due: Deadlines,
 ) -> SupportRequest | None:
-    """Open a request under its natural key; None when that key is already open."""
-    if tx.scalar(select(SupportRequestRow.id).where(SupportRequestRow.key == key)) is not None:
+    """Open a request under its natural key (one statement: INSERT … ON CONFLICT DO NOTHING
+    RETURNING id); None when that key was already opened."""
+    values: dict[str, Any] = {
+        "key": key,
+        "client_id": client.id,
+        "channel": channel,
+        "message_ts": ts,
+        "thread_ts": thread_ts,
+        "asker": asker,
+        "excerpt": text[:EXCERPT],
+        "permalink": permalink,
+        "severity": severity.value,
+        "kind": kind.value,
+        "feedback": feedback.value,
+        "source": source,
+        "opened_by": opened_by,
+        "status": RequestStatus.OPEN.value,
+        "opened_at": opened_at,
+        "response_due": due.response_due,
+        "resolution_due": due.resolution_due,
+        "team_replies": 0,
+    }
+    table: Any = SupportRequestRow.__table__
+    insert: Any = (
+        postgresql.insert(table)
+        if tx.get_bind().dialect.name == "postgresql"
+        else sqlite.insert(table)
+    )
+    new_id = tx.execute(
+        insert.values(**values).on_conflict_do_nothing().returning(table.c.id)
+    ).scalar()
+    if new_id is None:
         return None
-    row = SupportRequestRow(
-        key=key,
+    return SupportRequest(
+        id=int(new_id),
         client_id=client.id,
         channel=channel,
         message_ts=ts,
@@ -120,20 +152,14 @@ def open_request(
         asker=asker,
         excerpt=text[:EXCERPT],
         permalink=permalink,
-        severity=severity.value,
-        kind=kind.value,
-        feedback=feedback.value,
+        severity=severity,
+        kind=kind,
         source=source,
-        opened_by=opened_by,
-        status=RequestStatus.OPEN.value,
+        status=RequestStatus.OPEN,
         opened_at=opened_at,
         response_due=due.response_due,
         resolution_due=due.resolution_due,
-        team_replies=0,
     )
-    tx.add(row)
-    tx.flush()
-    return _record(row)
 
 
 def request_by_id(tx: Transaction, request_id: int | None) -> SupportRequest | None:

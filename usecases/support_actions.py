@@ -124,16 +124,15 @@ def team_replied(tx: Transaction, msg: ChannelMessage) -> None:
     """A team message in a client channel: in a request's thread it answers that request; at
     the top of the channel, the open top-level requests asked before it. An acknowledgement
     only ("thanks, looking into it") is no first response."""
+    if is_acknowledgement(msg.text):
+        return
     at = _at(msg)
-    substantive = not is_acknowledgement(msg.text)
     root = _root(msg)
     if root is not None:
         found = request_in_thread(tx, msg.channel, root)
         targets = [found] if found is not None and found.opened_at <= at else []
     else:
-        targets = [r for r in open_top_level(tx, msg.channel, at) if r.first_response_at is None]
-    if not substantive:
-        return
+        targets = open_top_level(tx, msg.channel, at)
     for request in targets:
         count_team_reply(tx, request.id, by=msg.user, ts=msg.ts, at=at, first=True)
 
