@@ -37,6 +37,7 @@ BENCHES = [
     ),
     ("bench.digest", "Leadership digest: 200 CSOs, 1,000 clients, 52 weeks", "< 2 s"),
     ("bench.classify", "Rule classifier, per message", "< 1 ms"),
+    ("bench.support", "Support requests on the ingest path, per message", "< 1 ms added (p99)"),
     ("bench.recovery", "Recovery after kill -9: 1,000 acked events", "0 lost"),
     (
         "bench.model_hang",

@@ -10,7 +10,15 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.commands import cadence_cli, digest_cli, flags_cli, health_cli, lifecycle_cli, metrics_cli
+from bot.commands import (
+    cadence_cli,
+    digest_cli,
+    flags_cli,
+    health_cli,
+    lifecycle_cli,
+    metrics_cli,
+    support_cli,
+)
 from handlers import (
     app_events_listeners,
     cadence_listeners,
@@ -22,13 +30,21 @@ from handlers import (
     metrics_listeners,
     outbox_listeners,
     pulse_listeners,
+    support_listeners,
     touchpoint_listeners,
     update_listeners,
     win_listeners,
 )
-from scheduling import cadence_jobs, digest_jobs, flag_jobs, health_jobs, lifecycle_jobs
+from scheduling import (
+    cadence_jobs,
+    digest_jobs,
+    flag_jobs,
+    health_jobs,
+    lifecycle_jobs,
+    support_jobs,
+)
 from scheduling.engine import Enqueuer
-from usecases import lifecycle_metrics
+from usecases import lifecycle_metrics, support_metrics
 from usecases.metric_sources import MetricSource
 from usecases.portfolio_metrics import portfolio_metrics
 
@@ -78,6 +94,13 @@ FEATURES: list[Feature] = [
         enqueuers=lifecycle_jobs.ENQUEUERS,
         commands=lifecycle_cli.add_commands,
         metrics=(lifecycle_metrics.onboarding_metrics,),
+    ),
+    Feature(
+        "support",
+        support_listeners.register,
+        enqueuers=support_jobs.ENQUEUERS,
+        commands=support_cli.add_commands,
+        metrics=(support_metrics.support_metrics,),
     ),
     Feature("update", update_listeners.register),
     Feature("metrics", metrics_listeners.register, commands=metrics_cli.add_commands),

@@ -38,12 +38,19 @@ def model_from_settings(settings: Mapping[str, Any] | None) -> HealthModel:
 
 # -- derived signals ----------------------------------------------------------------------------
 
-DERIVED_SIGNALS: tuple[str, ...] = ("response_time", "nps", "meeting_attendance")
+DERIVED_SIGNALS: tuple[str, ...] = (
+    "response_time",
+    "nps",
+    "meeting_attendance",
+    "support_tickets_inverse",  # from the support requests; a usage CSV value overrides it
+)
 DERIVED_HELP: dict[str, str] = {
     "response_time": "median time from a client message to the team's next message in the "
     "client channel, last 30 days",
     "nps": "mean of the NPS answers (/nps) of the last 180 days",
     "meeting_attendance": "logged meeting touchpoints in the last 28 days against one a week",
+    "support_tickets_inverse": "support requests of the last 30 days per active client person,"
+    ' breaches and open blockers (docs/process.md, "Support")',
 }
 RESPONSE_WINDOW_DAYS = 30
 NPS_WINDOW_DAYS = 180

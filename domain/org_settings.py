@@ -2,10 +2,11 @@
 
 Every feature's overrides live under one key: `digest` (the leadership digest's moment and
 thresholds), `flags` (reactions and loop timings), `cadences` (cadence overrides by id),
-`health_model` (a shipped model id or a whole model) and `qbr_arr_threshold` (the ARR from
-which a client gets a QBR). `parse_org_settings` checks them all when the portfolio is imported
-and names the field of each problem; `OrgSettings.read` reads what is stored, keeping the
-defaults of a key that does not parse (a row edited by hand) and saying which and why.
+`health_model` (a shipped model id or a whole model), `qbr_arr_threshold` (the ARR from
+which a client gets a QBR) and `support` (targets by segment, the product channel).
+`parse_org_settings` checks them all when the portfolio is imported and names the field of
+each problem; `OrgSettings.read` reads what is stored, keeping the defaults of a key that does
+not parse (a row edited by hand) and saying which and why.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from domain.health import HealthModelError
 from domain.health_inputs import model_from_settings
 from domain.onboarding import OnboardingError
 from domain.onboarding import effective_catalogue as onboarding_catalogue
+from domain.support import SupportSettings
 
 
 class OrgSettingsError(ValueError):
@@ -46,6 +48,8 @@ class OrgSettings(BaseModel):
     onboarding: dict[str, Any] | None = None
     # Where renewal forecasts go (an internal channel: never a client or Slack Connect one).
     sales_ops_channel: str | None = None
+    # Support targets by segment, the product channel (docs/process.md, "Support").
+    support: SupportSettings = Field(default_factory=SupportSettings.default)
     # Keys that did not parse when read from storage, with the problem (empty once validated).
     problems: dict[str, str] = Field(default_factory=dict, exclude=True)
 

@@ -21,6 +21,7 @@ from handlers.authz import refusal
 from handlers.common import BlockActions, after_ack, deps_of
 from handlers.inbox import add_task, task
 from handlers.lanes import MODEL
+from handlers.support_listeners import track_reaction
 from prompts.flag_views import DECIDE_ACTIONS, DISMISS, FLAG_IT, gone
 from storage.db import Transaction
 from usecases import flag_actions as flags
@@ -80,6 +81,7 @@ def on_reaction_removed(event: dict[str, Any], client: WebClient, context: BoltC
 def reaction_added(deps: Deps, web: WebClient, reaction: flags.Reaction) -> None:
     with deps.db.transaction() as tx:
         flags.reaction_added(tx, deps, web, reaction, deps.clock.now())
+        track_reaction(tx, reaction, deps.clock.now())  # support: ✅ resolves, :sos: opens
 
 
 def reaction_removed(deps: Deps, web: WebClient, reaction: flags.Reaction) -> None:

@@ -17,6 +17,7 @@ from domain.touchpoint import ChannelMessage, Speaker
 from handlers import registry
 from handlers.common import MessageEvent, after_ack, deps_of
 from handlers.flag_listeners import queue_detection
+from handlers.support_listeners import track_message
 from storage.touchpoint_store import Recorded, record_channel_message
 from usecases.deps import Deps
 from usecases.flag_detection import record_internal_message
@@ -33,6 +34,7 @@ def record_message(deps: Deps, msg: ChannelMessage) -> Recorded | None:
             record_internal_message(tx, msg)
         elif recorded.new and recorded.speaker is Speaker.CLIENT:
             queued = queue_detection(tx, msg, recorded.client)
+        queued = track_message(tx, deps, msg, recorded) or queued  # support requests
     if queued:
         deps.kick()  # the model lane picks the classification up at once
     if recorded and recorded.new:

@@ -48,6 +48,7 @@ from storage.models import (
 )
 from storage.org_settings_store import org_settings
 from storage.portfolio_store import client_record, client_timezone, organization, people_by_id
+from storage.support_store import support_signals
 from storage.upsert import insert_ignore
 
 logger = logging.getLogger(__name__)
@@ -484,7 +485,7 @@ def last_checks(tx: Transaction, client_ids: Sequence[int]) -> dict[int, date]:
 def derive_signals(
     tx: Transaction, clients: Sequence[records.Client], now: datetime
 ) -> dict[int, dict[str, float | None]]:
-    """Response time, NPS and meeting attendance for each client, in four queries."""
+    """Response time, NPS, meeting attendance and the support signal for each client."""
     ids = [c.id for c in clients]
     if not ids:
         return {}
@@ -530,6 +531,7 @@ def derive_signals(
             .group_by(Touchpoint.client_id)
         ).all()
     )
+    support = support_signals(tx, ids, now)
     out: dict[int, dict[str, float | None]] = {}
     for cid in ids:
         delays = response_delays(asked.get(cid, []), answered.get(cid, []), now)
@@ -540,6 +542,7 @@ def derive_signals(
             "meeting_attendance": (
                 meeting_attendance_signal(int(meetings[cid])) if meetings.get(cid) else None
             ),
+            "support_tickets_inverse": support.get(cid),  # the support requests
         }
     return out
 

@@ -683,3 +683,119 @@ class CloseoutItem(Base):
     position: Mapped[int] = mapped_column(Integer)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     done_by: Mapped[str | None] = mapped_column(String(32))
+
+
+# -- support, product feedback, advocacy --
+class SupportRequestRow(Base):
+    """A client's request for help (docs/process.md, "Support"): opened from a client message,
+    a :sos: reaction or `/support`; first response, resolution and breaches against the
+    segment's targets."""
+
+    __tablename__ = "support_request"
+    __table_args__ = (
+        Index("ix_support_request_client_status", "client_id", "status"),
+        Index("ix_support_request_channel_status", "channel", "status"),
+        Index("ix_support_request_opened", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)  # msg:<channel>:<ts> | cmd:<id>
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    asker: Mapped[str] = mapped_column(String(32))
+    excerpt: Mapped[str] = mapped_column(String(300), default="")
+    permalink: Mapped[str | None] = mapped_column(String(500))
+    severity: Mapped[str] = mapped_column(String(16))  # blocker | normal | question
+    kind: Mapped[str] = mapped_column(String(16))  # question | bug | not_working | request
+    feedback: Mapped[str] = mapped_column(String(20), default="none")
+    source: Mapped[str] = mapped_column(String(16))  # rules | llm | reaction | command
+    opened_by: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    response_due: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolution_due: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_response_by: Mapped[str | None] = mapped_column(String(32))
+    first_response_ts: Mapped[str | None] = mapped_column(String(32))
+    team_replies: Mapped[int] = mapped_column(Integer, default=0)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(String(32))
+    response_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolution_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    merged_into: Mapped[int | None] = mapped_column(Integer)
+    closed_by: Mapped[str | None] = mapped_column(String(32))  # who merged or dismissed
+
+
+class FeedbackItemRow(Base):
+    """One account's product feedback (a feature request or a bug), grouped by theme."""
+
+    __tablename__ = "feedback_item"
+    __table_args__ = (Index("ix_feedback_item_theme", "theme"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    theme: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20))  # feature_request | bug
+    excerpt: Mapped[str] = mapped_column(String(300), default="")
+    source: Mapped[str] = mapped_column(String(16))  # reaction | classified | nps | command
+    by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FeedbackPostRow(Base):
+    """A theme summarised to Product once per threshold."""
+
+    __tablename__ = "feedback_post"
+    __table_args__ = (UniqueConstraint("theme", "accounts", name="uq_feedback_post_theme"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    theme: Mapped[str] = mapped_column(String(120))
+    accounts: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReferenceEntryRow(Base):
+    """A client in the reference pipeline, with its tier."""
+
+    __tablename__ = "reference_entry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), unique=True)
+    tier: Mapped[str] = mapped_column(String(20))  # casual | advocate | champion
+    source: Mapped[str] = mapped_column(String(16))  # auto | manual
+    use_cases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(String(300))
+    by: Mapped[str | None] = mapped_column(String(32))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReferenceAskRow(Base):
+    """One reference ask of a client: who asked, when, for what, and how it went."""
+
+    __tablename__ = "reference_ask"
+    __table_args__ = (Index("ix_reference_ask_client", "client_id", "asked_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    ask: Mapped[str] = mapped_column(String(300))
+    asked_by: Mapped[str] = mapped_column(String(32))
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(String(16), default="pending")
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CaseStudyCandidateRow(Base):
+    """A client marked as a case-study candidate (a close-out, or by hand)."""
+
+    __tablename__ = "case_study_candidate"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

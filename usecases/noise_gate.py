@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from domain.cadence_plan import CUTOFF, ESCALATIONS, person_calendar, person_tz
 from domain.prefs import Prefs
+from domain.support import IGNORES_QUIET_HOURS
 from storage import cadence_store as store
 from storage.cadence_store import GateFacts
 from usecases.deps import Deps
@@ -45,6 +46,8 @@ def make_gate(deps: Deps, slack: WebClient | None) -> Gate:
         prefs = known.prefs.get(target, Prefs())
         tz = person_tz(person, known.org)
         cal = person_calendar(tz, known.org, prefs, known.ooo.get(target, []))
+        if all(r.cadence_id in IGNORES_QUIET_HOURS for r in rows):
+            return None  # a blocker to the Service Lead: whatever the hour, once
         if not cal.is_open(now):
             return cal.next_open(now)
         critical = any(r.cadence_id in (CUTOFF, *ESCALATIONS) for r in rows)

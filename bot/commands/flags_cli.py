@@ -59,4 +59,7 @@ def cmd_eval_flags(args: argparse.Namespace, settings: Settings) -> int:
     if fallbacks:
         last = getattr(classifier, "last_error", "")
         print(f"\n{fallbacks} messages fell back to the rules (last error: {last})")
+    from bot.commands.support_cli import support_report  # the support kind, same run
+
+    print("\n" + support_report(settings, llm=bool(args.llm)))
     return 0

@@ -32,6 +32,7 @@ COMMAND_TEXT = {
     "/client": "new",
     "/onboarding": "acme",
     "/closeout": "acme",
+    "/support": 'acme "the export is broken"',
 }
 # A plausible value for every button.
 ACTION_VALUE = {
@@ -53,6 +54,9 @@ ACTION_VALUE = {
     "outbox_list_page": "1",
     "onboarding_tick": "1",
     "closeout_tick": "1",
+    "support_resolve": "1",
+    "support_merge": "1",
+    "support_dismiss": "1",
 }
 VIEW_STATE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "touchpoint_modal": (

@@ -1,0 +1,471 @@
+"""Support requests (docs/process.md, "Support"): what a client message asking for help looks
+like, how severe it is, whether it is product feedback, what counts as a first response, and
+the targets by segment in the client's business hours. Pure: `now` is always a parameter.
+
+`RuleSupportDetector` always runs (it is fast enough for the ingest path); a model detector
+(llm/support_classifier.py) answers when one is configured and falls back to these rules.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from functools import lru_cache
+from importlib.resources import files
+from typing import Any, Literal, Protocol
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from domain.calendar import WorkCalendar
+from domain.classify import is_question, normalize
+
+logger = logging.getLogger(__name__)
+
+Source = Literal["rules", "llm", "reaction", "command"]
+
+
+class SupportKind(StrEnum):
+    QUESTION = "question"  # how do I / where is / what does … mean
+    BUG = "bug"  # wrong numbers, an error, something broken
+    NOT_WORKING = "not_working"  # can't log in, the dashboard doesn't load
+    REQUEST = "request"  # reset my password, give Jo access, please help
+    NONE = "none"
+
+
+class Severity(StrEnum):
+    BLOCKER = "blocker"  # they can't work: an outage, a login, an urgent break
+    NORMAL = "normal"
+    QUESTION = "question"
+
+
+class FeedbackKind(StrEnum):
+    FEATURE_REQUEST = "feature_request"
+    BUG = "bug"
+    NONE = "none"
+
+
+SEVERITY_LABELS: dict[Severity, str] = {
+    Severity.BLOCKER: "Blocker",
+    Severity.NORMAL: "Normal",
+    Severity.QUESTION: "Question",
+}
+
+
+@dataclass(frozen=True)
+class SupportReading:
+    """What a detector saw in one message."""
+
+    kind: SupportKind
+    severity: Severity | None  # None when it is no support request
+    feedback: FeedbackKind
+    reason: str
+    source: Source = "rules"
+
+    @property
+    def opens(self) -> bool:
+        return self.kind is not SupportKind.NONE
+
+    @property
+    def label(self) -> str:
+        """The evaluation label: the severity, or "none"."""
+        return self.severity.value if self.severity is not None else "none"
+
+
+class SupportDetector(Protocol):
+    def detect(self, text: str) -> SupportReading: ...
+
+
+# -- the rules ---------------------------------------------------------------------------------
+_THING = (
+    r"(?:dashboard|report|page|app|tool|portal|export|sync|pipeline|job|link|login|chart|model"
+    r"|query|table|integration|connector|api|button|filter|data|numbers?|feed|site|view|file)s?"
+)
+_NOT_WORKING = (
+    r"\b(?:is|are|was|were|it's|its|seems?|keeps?)? ?(?:not|n't|no longer) (?:working|loading"
+    r"|updating|refreshing|syncing|showing(?: up)?|running|opening|rendering|responding"
+    r"|coming through|sending|saving)\b",
+    r"\b(?:doesn't|does not|don't|do not|won't|will not|didn't|did not) (?:work|load|open|run"
+    r"|sync|refresh|update|show(?: up)?|export|save|send)\b",
+    r"\bstopped (?:working|loading|syncing|updating|running|refreshing)\b",
+    r"\b(?:can't|cannot|can not|couldn't|unable to|not able to) (?:log ?in|login|sign ?in"
+    r"|access|open|load|see|export|download|upload|connect|save|view|get into|reach|run)\b",
+    r"\b(?:is|are|went|was|been|goes) down\b|\boutage\b|\b404\b",
+    r"\b(?:keeps?|kept) (?:failing|crashing|timing out|erroring|logging (?:me|us) out)\b",
+    r"\btim(?:ed|es|ing) out\b|\b(?:blank|empty) (?:page|screen|dashboard|report)\b",
+    r"\b(?:locked|logged) out\b|\bstuck (?:on|at) (?:loading|the|a)\b",
+    r"\bfail(?:ed|s|ing)\b(?: \w+){0,3} (?:to|again|overnight|this morning|since)\b",
+)
+_BUG = (
+    r"\bbugs?\b|\bbuggy\b|\bbroken\b|\bglitch\w*\b|\bcrash(?:es|ed|ing)?\b|\bexception\b",
+    r"\berror(?:s| message| code)?\b|\b50[0-4]\b",
+    r"\b(?:wrong|incorrect|off|inconsistent|weird|strange) (?:numbers?|totals?|values?|data"
+    r"|figures?|results?|counts?|dates?|amounts?|revenue|metrics?)\b",
+    r"\b(?:numbers?|totals?|values?|data|figures?|counts?|metrics?|revenue) (?:look|looks|are"
+    r"|is|seem|seems) (?:wrong|off|incorrect|weird|strange|inflated|doubled|duplicated)\b",
+    r"\b(?:don't|doesn't|do not|does not) (?:match|add up|tie out|reconcile)\b",
+    r"\bduplicat(?:e|ed|es) (?:rows|records|entries|lines|orders)\b",
+    r"\bmissing (?:data|rows|records|numbers|values|orders|days)\b",
+    r"\bshow(?:s|ing)? (?:zero|0|nothing|null|nan|n/a)\b|\boff by\b",
+)
+_REQUEST = (
+    r"\b(?:reset|unlock|reactivate)\b(?: \w+){0,3} (?:password|account|access|login|user)\b",
+    r"\b(?:give|grant|add|invite|remove|revoke|provision|set up)\b(?: [\w@<>.'-]+){0,4}"
+    r" (?:access|permissions?|as (?:a |an )?(?:user|admin|viewer|editor)|an? (?:account|login"
+    r"|seat|license))\b",
+    r"\b(?:need|needs|requesting|request) (?:access|a (?:login|seat|license|new user))\b",
+    r"\b(?:can|could|would) (?:you|someone|somebody|anyone)(?: please)? help\b",
+    r"\b(?:need|needs|want) (?:some |your )?help\b|\bplease help\b|\bhelp (?:me|us|needed)\b",
+    r"\b(?:can|could|would) (?:you|someone)(?: please)? (?:fix|re-?run|restart|look into"
+    r"|take a look|check (?:why|what)|investigate|troubleshoot)\b",
+)
+_HOW = (
+    r"\bhow (?:do|can|should|would) (?:i|we|you|one)\b|\bhow to\b",
+    r"\bwhere (?:do|can|should) (?:i|we) (?:find|see|get|change|set|add|download|access)\b",
+    r"\bwhere (?:is|are) (?:the|our|my)\b",
+    r"\bwhat (?:does|do) (?:the |this |that )?[\w '\"-]{1,30} mean\b",
+    r"\bwhy (?:is|are|does|do|did|would|has|have) (?:the|my|our|this|that|it|there)\b",
+    r"\bis there (?:a|any) (?:way|option|setting|place) to\b",
+    r"\b(?:which|what) (?:field|column|filter|metric|report|tab|setting|option|table)\b",
+    r"\bdifference between\b|\bhow (?:is|are) [\w ]{1,30} (?:calculated|defined|computed)\b",
+)
+# Questions that are no support: meetings, invoices, social, the project's status.
+_NOT_SUPPORT = (
+    r"\b(?:call|meeting|sync|invite|calendar|lunch|dinner|coffee|weekend|vacation|holiday"
+    r"|time works|works for you|free (?:at|on|for)|reschedule|agenda|slides|deck|invoice|po\b"
+    r"|contract|sow|proposal|quote|renewal|budget|pricing)\b",
+    r"\bany (?:update|news|progress|eta)\b|\bwhat'?s the (?:status|eta|plan)\b|\beta\b",
+    r"\bhow (?:are|was|is) (?:you|your|the (?:weekend|trip|holiday))\b",
+    r"\b(?:thanks|thank you)\b[^?]*$",
+)
+_URGENT = (
+    r"\burgent\w*\b|\basap\b|\bemergency\b|\bcritical\b|\bblocker\b|\bblocking\b|\bblocked\b",
+    r"\b(?:is|are|went|was|been) down\b|\boutage\b|\bnobody can\b|\bno one can\b",
+    r"\b(?:everyone|all (?:of )?(?:our |the )?users|the whole team|all of us)\b",
+    r"\b(?:can't|cannot|unable to|not able to) (?:log ?in|login|sign ?in|access)\b",
+    r"\bin (?:prod|production)\b|\bproduction is\b|\bright now\b|\bimmediately\b",
+    r"\b(?:locked|logged) out\b|\bthis morning'?s? (?:board|exec)\b|\bbefore (?:the|our) board\b",
+)
+_FEATURE = (
+    r"\bfeature request\b|\bwould be (?:really |very |super )?(?:great|nice|awesome|helpful"
+    r"|useful|amazing) (?:if|to)\b",
+    r"\b(?:it'?d|it would) be (?:great|nice|awesome|helpful|useful) (?:if|to)\b",
+    r"\b(?:i|we) wish (?:the|it|there|we|you)\b|\bany plans? (?:to|for|on)\b",
+    r"\bon (?:the|your) roadmap\b|\b(?:would|'d) love (?:to see|a way|an option|the ability)\b",
+    r"\b(?:please )?(?:add|support|build) (?:an? )?(?:option|way|setting|toggle|ability)\b",
+    r"\b(?:can|could) (?:you|the \w+) (?:add|support) (?:an? )?(?:option|way|setting|toggle"
+    r"|ability|dark mode|sso|export to)\b",
+    r"\b(?:does|do|will) (?:it|the (?:tool|app|product|platform|dashboard|portal)) (?:support"
+    r"|ever support|have)\b",
+    r"\bsuggestion:|\benhancement\b",
+)
+_PRODUCT_THING = re.compile(rf"\b{_THING}\b")
+
+
+def _compile(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+@dataclass(frozen=True)
+class _Rules:
+    not_working: re.Pattern[str]
+    bug: re.Pattern[str]
+    request: re.Pattern[str]
+    how: re.Pattern[str]
+    not_support: re.Pattern[str]
+    urgent: re.Pattern[str]
+    feature: re.Pattern[str]
+
+
+@lru_cache(maxsize=1)
+def _rules() -> _Rules:
+    return _Rules(
+        not_working=_compile(_NOT_WORKING),
+        bug=_compile(_BUG),
+        request=_compile(_REQUEST),
+        how=_compile(_HOW),
+        not_support=_compile(_NOT_SUPPORT),
+        urgent=_compile(_URGENT),
+        feature=_compile(_FEATURE),
+    )
+
+
+def severity_of(kind: SupportKind, plain: str) -> Severity | None:
+    if kind is SupportKind.NONE:
+        return None
+    urgent = _rules().urgent.search(plain) is not None
+    if kind in (SupportKind.NOT_WORKING, SupportKind.BUG) and urgent:
+        return Severity.BLOCKER
+    if kind is SupportKind.QUESTION:
+        return Severity.QUESTION
+    return Severity.NORMAL
+
+
+class RuleSupportDetector:
+    """The phrase rules: one pass of a few precompiled alternations per message."""
+
+    def detect(self, text: str) -> SupportReading:
+        plain = normalize(text)
+        r = _rules()
+        feature = r.feature.search(plain) is not None
+        kind = SupportKind.NONE
+        reason = "no support pattern matched"
+        if hit := r.not_working.search(plain):
+            kind, reason = SupportKind.NOT_WORKING, f'"{hit.group(0).strip()}"'
+        elif hit := r.bug.search(plain):
+            kind, reason = SupportKind.BUG, f'"{hit.group(0).strip()}"'
+        elif hit := r.request.search(plain):
+            kind, reason = SupportKind.REQUEST, f'"{hit.group(0).strip()}"'
+        elif not feature and (hit := r.how.search(plain)) and not r.not_support.search(plain):
+            kind, reason = SupportKind.QUESTION, f'"{hit.group(0).strip()}"'
+        if feature:
+            feedback = FeedbackKind.FEATURE_REQUEST
+        elif kind is SupportKind.BUG or (
+            kind is SupportKind.NOT_WORKING and _PRODUCT_THING.search(plain)
+        ):
+            feedback = FeedbackKind.BUG
+        else:
+            feedback = FeedbackKind.NONE
+        return SupportReading(kind, severity_of(kind, plain), feedback, reason)
+
+
+def wants_help(text: str) -> bool:
+    """Cheap pre-check: a message that could be a support request at all (a question, or words
+    of trouble); the detector runs only then."""
+    return is_question(text) or RuleSupportDetector().detect(text).opens
+
+
+# -- first response ----------------------------------------------------------------------------
+_ACK_CLAUSE = re.compile(
+    r"(?:(?:hi|hey|hello|morning)(?: \w+)?|thanks|thank you|thx|ty|cheers|sure|ok|okay|great"
+    r"|sorry|(?:i'll |we'll |will )?(?:get back to you|follow up|keep you posted)"
+    r"(?: shortly| soon)?"
+    r"|got it|noted|ack|received|seen|will do|on it|(?:we're|we are|i'm|i am) on it"
+    r"|(?:i'm |we're |i am |we are )?(?:looking|digging|checking) (?:into )?(?:it|this|that|now)?"
+    r"|(?:i'm |we're |i am |we are )?(?:checking|looking|on it)(?: now)?"
+    r"|(?:i'll|we'll|i will|we will|let me|let us|will) (?:check|look|take a look|have a look"
+    r"|dig in|look into (?:it|this|that)|get back to you|follow up|update you|circle back"
+    r"|investigate|loop (?:in )?\w+)(?: (?:on|at|into) (?:it|this|that))?(?: (?:asap|soon|shortly"
+    r"|now|today|in a (?:bit|sec|moment|minute)))?"
+    r"|(?:thanks|thank you) (?:for (?:flagging|reporting|raising|letting us know|the heads up"
+    r"|sharing|your patience|the report)(?: this| that| it)?)"
+    r"|sorry (?:about|for) (?:that|this|the (?:trouble|inconvenience|delay))"
+    r"|(?:one|a) (?:sec|second|moment|minute)|give (?:me|us) a (?:sec|second|moment|minute)"
+    r"|on (?:our|my) radar|taking a look|(?:good|great) catch|(?:someone)"
+    r"|(?:\w+ )?(?:is|will be) (?:looking|on it)(?: now)?)"
+)
+_SPLIT = re.compile(r"[.!,;:\-–—()]+|\s+(?:and|&)\s+")
+
+
+def is_acknowledgement(text: str) -> bool:
+    """A reply that only acknowledges ("thanks, looking into it", "on it!") — not a first
+    response: one that answers, asks for detail, or says what happens next is."""
+    plain = normalize(text).replace("?", " ? ")
+    if not plain or "?" in plain:
+        return False
+    clauses = [c.strip() for c in _SPLIT.split(plain) if c.strip()]
+    if not clauses or len(plain.split()) > 16:
+        return False
+    return all(_ACK_CLAUSE.fullmatch(c) for c in clauses)
+
+
+# -- targets by segment ------------------------------------------------------------------------
+class SegmentSla(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    response_hours: float = Field(gt=0, le=200)
+    resolution_hours: float = Field(gt=0, le=1000)
+
+    @model_validator(mode="after")
+    def _order(self) -> SegmentSla:
+        if self.resolution_hours < self.response_hours:
+            raise ValueError("resolution_hours must be at least response_hours")
+        return self
+
+
+@lru_cache(maxsize=1)
+def _shipped_text() -> str:
+    return files("domain").joinpath("support.yaml").read_text("utf-8")
+
+
+def _shipped() -> dict[str, Any]:
+    data: Any = yaml.safe_load(_shipped_text())
+    return dict(data)
+
+
+class SupportSettings(BaseModel):
+    """`organization.settings["support"]`; defaults from domain/support.yaml."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    slas: dict[str, SegmentSla] = Field(default_factory=dict)
+    workday_start: time = time(9)
+    workday_end: time = time(17)
+    nudge_at: float = Field(default=0.75, gt=0, lt=1)
+    escalation_hours: float = Field(default=48, gt=0)
+    service_lead_after_days: int = Field(default=1, ge=0, le=10)
+    product_channel: str | None = None
+    theme_accounts: int = Field(default=3, ge=1, le=100)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge(cls, data: Any) -> Any:
+        """The shipped values under what the organization wrote (a segment's numbers too)."""
+        if not isinstance(data, Mapping):
+            return data
+        base = _shipped()
+        merged = {**base, **dict(data)}
+        slas = {k: dict(v) for k, v in (base.get("slas") or {}).items()}
+        for segment, given in (data.get("slas") or {}).items():
+            slas[segment] = {**slas.get(segment, {}), **(given or {})}
+        merged["slas"] = slas
+        return merged
+
+    @model_validator(mode="after")
+    def _hours(self) -> SupportSettings:
+        if self.workday_end <= self.workday_start:
+            raise ValueError("workday_end must be after workday_start")
+        return self
+
+    @classmethod
+    def default(cls) -> SupportSettings:
+        return cls.model_validate({})
+
+    @classmethod
+    def from_org_settings(cls, settings: Mapping[str, Any] | None) -> SupportSettings:
+        raw = (settings or {}).get("support")
+        return _parsed(json.dumps(raw or {}, sort_keys=True, default=str))
+
+    def sla(self, segment: str) -> SegmentSla:
+        return (
+            self.slas.get(segment)
+            or self.slas.get("mid_market")
+            or SegmentSla(response_hours=4, resolution_hours=8)
+        )
+
+
+@lru_cache(maxsize=32)
+def _parsed(raw: str) -> SupportSettings:
+    """The settings of one stored text, parsed once (the ingest path reads them per message)."""
+    try:
+        return SupportSettings.model_validate(json.loads(raw))
+    except ValidationError as exc:
+        logger.warning("organization settings 'support' ignored (%s): using defaults", exc)
+        return SupportSettings.model_validate({})
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    response_due: datetime
+    resolution_due: datetime
+    nudge_at: datetime  # before the response target runs out
+
+
+def deadlines(
+    opened_at: datetime, segment: str, cal: WorkCalendar, settings: SupportSettings
+) -> Deadlines:
+    """The targets of a request opened at `opened_at`, in the client's business hours."""
+    sla = settings.sla(segment)
+    return Deadlines(
+        response_due=cal.add_hours(opened_at, sla.response_hours),
+        resolution_due=cal.add_hours(opened_at, sla.resolution_hours),
+        nudge_at=cal.add_hours(opened_at, sla.response_hours * settings.nudge_at),
+    )
+
+
+def business_hours_between(start: datetime, end: datetime, cal: WorkCalendar) -> float:
+    """Working hours from `start` to `end` (0 when end is before start): the age shown against
+    a target."""
+    if end <= start:
+        return 0.0
+    current = cal.clamp(start)
+    total = timedelta()
+    for _ in range(3660):
+        if current >= end:
+            break
+        close = datetime.combine(current.date(), cal.end, tzinfo=cal.tz)
+        stop = min(close, end)
+        if stop > current:
+            total += stop - current
+        current = cal.clamp(close)
+    return total.total_seconds() / 3600
+
+
+# -- the record's state ------------------------------------------------------------------------
+class RequestStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    MERGED = "merged"  # a duplicate, folded into another request
+    DISMISSED = "dismissed"  # not a support request
+
+
+@dataclass(frozen=True)
+class SupportRequest:
+    id: int
+    client_id: int
+    channel: str | None
+    message_ts: str | None
+    thread_ts: str | None
+    asker: str
+    excerpt: str
+    permalink: str | None
+    severity: Severity
+    kind: SupportKind
+    source: str
+    status: RequestStatus
+    opened_at: datetime
+    response_due: datetime
+    resolution_due: datetime
+    first_response_at: datetime | None = None
+    first_response_by: str | None = None
+    team_replies: int = 0
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    response_breached_at: datetime | None = None
+    resolution_breached_at: datetime | None = None
+    merged_into: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is RequestStatus.OPEN
+
+    @property
+    def root(self) -> str | None:
+        return self.thread_ts or self.message_ts
+
+    @property
+    def escalated_at(self) -> datetime | None:
+        """A breach escalates the request: the first breach."""
+        times = [t for t in (self.response_breached_at, self.resolution_breached_at) if t]
+        return min(times) if times else None
+
+
+# -- health ------------------------------------------------------------------------------------
+SUPPORT_WINDOW_DAYS = 30
+SUPPORT_SIGNAL = "support_tickets_inverse"
+
+
+def support_signal(
+    requests: int, active_users: int, breaches: int, open_blockers: int
+) -> float | None:
+    """The health model's support sub-signal (0–10, higher is better), docs/process.md,
+    "Support": 10 − 5 × requests per active user (capped at 5 off) − 2 per breach − 3 per
+    open blocker, floored at 0. None when nothing was asked and nobody was active (no data)."""
+    if requests == 0 and active_users == 0 and breaches == 0 and open_blockers == 0:
+        return None
+    per_user = requests / max(active_users, 1)
+    value = 10.0 - min(5.0, 5.0 * per_user) - 2.0 * breaches - 3.0 * open_blockers
+    return round(max(0.0, value), 1)
+
+
+# -- nudges ------------------------------------------------------------------------------------
+NUDGE_CADENCE = "support_sla"  # before the response target runs out: CSO and SL
+BREACH_CADENCE = "support_breach"  # a missed target, escalated like an undecided flag
+BLOCKER_CADENCE = "support_blocker"  # a blocker, to the SL at once, quiet hours or not
+# Sent whatever the hour (the noise gate lets them through), once each.
+IGNORES_QUIET_HOURS = frozenset({BLOCKER_CADENCE})

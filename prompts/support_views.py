@@ -1,0 +1,127 @@
+"""What people read about support requests (docs/process.md, "Support"): `/support` answers,
+the request lines with their buttons, the SLA nudge and the breach escalation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.calendar import WorkCalendar
+from domain.records import Client
+from domain.support import SEVERITY_LABELS, SupportRequest, business_hours_between
+from prompts import blocks as bk
+from prompts.render import escape_mrkdwn
+
+RESOLVE = "support_resolve"
+MERGE = "support_merge"
+DISMISS = "support_dismiss"
+ACTIONS = {RESOLVE: "resolve", MERGE: "merge", DISMISS: "dismiss"}
+
+SUPPORT_USAGE = (
+    '*/support* — client support requests (docs/process.md, "Support")\n'
+    "• `/support acme` — Acme's open requests, age against the target\n"
+    '• `/support acme "the export is failing"` — open a request by hand'
+    " (add `blocker` before the quote for a blocker)\n"
+    "• `/support resolve 12` — resolve request #12"
+)
+
+
+def link_of(request: SupportRequest) -> str | None:
+    """The request's message: its permalink, else the archive link Slack redirects."""
+    if request.permalink:
+        return request.permalink
+    if request.channel and request.message_ts:
+        return (
+            f"https://slack.com/archives/{request.channel}/p{request.message_ts.replace('.', '')}"
+        )
+    return None
+
+
+def _quote(text: str, limit: int = 160) -> str:
+    return escape_mrkdwn(bk.clip(" ".join(text.split()), limit))
+
+
+def _hours(value: float) -> str:
+    return f"{value:.1f} h" if value < 10 else f"{value:.0f} h"
+
+
+def request_line(request: SupportRequest, cal: WorkCalendar, now: datetime) -> str:
+    """#12 · Blocker · <@asker> "excerpt" — 1.5 h of 4 h to resolve (link)."""
+    age = business_hours_between(request.opened_at, now, cal)
+    target_at = (
+        request.response_due if request.first_response_at is None else request.resolution_due
+    )
+    target = business_hours_between(request.opened_at, target_at, cal)
+    what = "first response" if request.first_response_at is None else "resolution"
+    late = " — *over target*" if now > target_at else ""
+    link = link_of(request)
+    where = f" (<{link}|message>)" if link else ""
+    return (
+        f"*#{request.id}* · {SEVERITY_LABELS[request.severity]} · <@{request.asker}>"
+        f" “{_quote(request.excerpt)}” — {_hours(age)} of {_hours(target)} to {what}{late}{where}"
+    )
+
+
+def request_buttons(request: SupportRequest) -> bk.Block:
+    value = str(request.id)
+    return bk.actions(
+        bk.button("Resolved", RESOLVE, value, style="primary"),
+        bk.button("Duplicate of earlier", MERGE, value),
+        bk.button("Dismiss", DISMISS, value),
+        block_id=f"support:{request.id}",
+    )
+
+
+def open_list(
+    client: Client, requests: list[SupportRequest], cal: WorkCalendar, now: datetime
+) -> tuple[str, list[bk.Block]]:
+    if not requests:
+        text = f"*{escape_mrkdwn(client.name)}* has no open support request."
+        return text, [bk.section(text)]
+    title = f"*{escape_mrkdwn(client.name)}* — {len(requests)} open support request(s)"
+    lines = [request_line(r, cal, now) for r in requests]
+    blocks: list[bk.Block] = [bk.section(title)]
+    for request, line in zip(requests, lines, strict=True):
+        blocks += [bk.section(line), request_buttons(request)]
+    return bk.fallback("\n".join([title, *lines])), bk.fit(blocks)
+
+
+def opened_text(request: SupportRequest, client: Client) -> str:
+    return (
+        f"Support request *#{request.id}* opened for *{escape_mrkdwn(client.name)}*"
+        f" ({SEVERITY_LABELS[request.severity]}): “{_quote(request.excerpt)}”."
+    )
+
+
+def nudge_text(
+    request: SupportRequest, client: Client, *, hours: float, due: datetime, tz_name: str
+) -> str:
+    link = link_of(request)
+    where = f" <{link}|Open the message>." if link else ""
+    return (
+        f":hourglass_flowing_sand: *{escape_mrkdwn(client.name)}*:"
+        f" {SEVERITY_LABELS[request.severity].lower()} request #{request.id} from"
+        f" <@{request.asker}> has no first response yet; the {client.segment.replace('_', '-')}"
+        f" target is {hours:g} business hour(s), due {due:%a %H:%M} ({tz_name})."
+        f" “{_quote(request.excerpt)}”{where}"
+    )
+
+
+def breach_text(
+    request: SupportRequest, client: Client, *, which: str, hours: float, step: str
+) -> str:
+    link = link_of(request)
+    where = f" <{link}|Open the message>." if link else ""
+    lead = (
+        "The CSO was told at the breach; it is still open."
+        if step == "service_lead"
+        else "Reply in the thread, or resolve it when done."
+    )
+    return (
+        f":rotating_light: *{escape_mrkdwn(client.name)}*: request #{request.id} from"
+        f" <@{request.asker}> missed its {which} target ({hours:g} business hour(s),"
+        f" {client.segment.replace('_', '-')}). “{_quote(request.excerpt)}”{where} {lead}"
+    )
+
+
+def request_blocks(text: str, request: SupportRequest) -> list[bk.Block]:
+    return [bk.section(text), request_buttons(request)]

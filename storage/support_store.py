@@ -1,0 +1,352 @@
+"""Support requests, product feedback and the reference program, as records (no Slack here).
+docs/process.md, "Support" and "Advocacy and references"."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from domain import records
+from domain.calendar import WorkCalendar
+from domain.support import (
+    SUPPORT_WINDOW_DAYS,
+    Deadlines,
+    FeedbackKind,
+    RequestStatus,
+    Severity,
+    SupportKind,
+    SupportRequest,
+    SupportSettings,
+    support_signal,
+)
+from storage.db import Transaction
+from storage.models import (
+    CaseStudyCandidateRow,
+    InboundMessage,
+    Organization,
+    SupportRequestRow,
+)
+from storage.portfolio_store import client_timezone, organization, people_by_id
+
+EXCERPT = 300
+
+
+def support_settings(tx: Transaction) -> SupportSettings:
+    """The organization's support settings (only this key is parsed: the ingest path reads
+    it for every request it opens)."""
+    org = tx.get(Organization, 1)
+    return SupportSettings.from_org_settings(org.settings if org is not None else None)
+
+
+def support_calendar(
+    tx: Transaction, client: records.Client, settings: SupportSettings
+) -> WorkCalendar:
+    """The client's business hours: its timezone, the organization's holidays."""
+    org = organization(tx)
+    # The client's own timezone needs no read of the people (the ingest path opens requests).
+    tz = (
+        ZoneInfo(client.timezone)
+        if client.timezone
+        else client_timezone(client, people_by_id(tx), org)
+    )
+    return WorkCalendar(
+        tz=tz,
+        country=org.holidays_country or "",
+        subdiv=org.holidays_subdiv,
+        start=settings.workday_start,
+        end=settings.workday_end,
+    )
+
+
+def _record(row: SupportRequestRow) -> SupportRequest:
+    return SupportRequest(
+        id=row.id,
+        client_id=row.client_id,
+        channel=row.channel,
+        message_ts=row.message_ts,
+        thread_ts=row.thread_ts,
+        asker=row.asker,
+        excerpt=row.excerpt,
+        permalink=row.permalink,
+        severity=Severity(row.severity),
+        kind=SupportKind(row.kind),
+        source=row.source,
+        status=RequestStatus(row.status),
+        opened_at=row.opened_at,
+        response_due=row.response_due,
+        resolution_due=row.resolution_due,
+        first_response_at=row.first_response_at,
+        first_response_by=row.first_response_by,
+        team_replies=row.team_replies,
+        resolved_at=row.resolved_at,
+        resolved_by=row.resolved_by,
+        response_breached_at=row.response_breached_at,
+        resolution_breached_at=row.resolution_breached_at,
+        merged_into=row.merged_into,
+    )
+
+
+def open_request(
+    tx: Transaction,
+    *,
+    key: str,
+    client: records.Client,
+    channel: str | None,
+    ts: str | None,
+    thread_ts: str | None,
+    asker: str,
+    text: str,
+    permalink: str | None,
+    kind: SupportKind,
+    severity: Severity,
+    feedback: FeedbackKind,
+    source: str,
+    opened_by: str | None,
+    opened_at: datetime,
+    due: Deadlines,
+) -> SupportRequest | None:
+    """Open a request under its natural key (one statement: INSERT … ON CONFLICT DO NOTHING
+    RETURNING id); None when that key was already opened."""
+    values: dict[str, Any] = {
+        "key": key,
+        "client_id": client.id,
+        "channel": channel,
+        "message_ts": ts,
+        "thread_ts": thread_ts,
+        "asker": asker,
+        "excerpt": text[:EXCERPT],
+        "permalink": permalink,
+        "severity": severity.value,
+        "kind": kind.value,
+        "feedback": feedback.value,
+        "source": source,
+        "opened_by": opened_by,
+        "status": RequestStatus.OPEN.value,
+        "opened_at": opened_at,
+        "response_due": due.response_due,
+        "resolution_due": due.resolution_due,
+        "team_replies": 0,
+    }
+    table: Any = SupportRequestRow.__table__
+    insert: Any = (
+        postgresql.insert(table)
+        if tx.get_bind().dialect.name == "postgresql"
+        else sqlite.insert(table)
+    )
+    new_id = tx.execute(
+        insert.values(**values).on_conflict_do_nothing().returning(table.c.id)
+    ).scalar()
+    if new_id is None:
+        return None
+    return SupportRequest(
+        id=int(new_id),
+        client_id=client.id,
+        channel=channel,
+        message_ts=ts,
+        thread_ts=thread_ts,
+        asker=asker,
+        excerpt=text[:EXCERPT],
+        permalink=permalink,
+        severity=severity,
+        kind=kind,
+        source=source,
+        status=RequestStatus.OPEN,
+        opened_at=opened_at,
+        response_due=due.response_due,
+        resolution_due=due.resolution_due,
+    )
+
+
+def request_by_id(tx: Transaction, request_id: int | None) -> SupportRequest | None:
+    if request_id is None:
+        return None
+    row = tx.get(SupportRequestRow, request_id)
+    return _record(row) if row is not None else None
+
+
+def request_in_thread(tx: Transaction, channel: str, root: str) -> SupportRequest | None:
+    """The open request whose message is `root` or sits in the thread `root`."""
+    row = tx.scalars(
+        select(SupportRequestRow)
+        .where(
+            SupportRequestRow.channel == channel,
+            SupportRequestRow.status == RequestStatus.OPEN.value,
+            or_(SupportRequestRow.message_ts == root, SupportRequestRow.thread_ts == root),
+        )
+        .order_by(SupportRequestRow.id)
+        .limit(1)
+    ).first()
+    return _record(row) if row is not None else None
+
+
+def request_by_message(tx: Transaction, channel: str, ts: str) -> SupportRequest | None:
+    """The request a reaction on `ts` is about: its own message, or its first response."""
+    row = tx.scalars(
+        select(SupportRequestRow)
+        .where(
+            SupportRequestRow.channel == channel,
+            or_(SupportRequestRow.message_ts == ts, SupportRequestRow.first_response_ts == ts),
+        )
+        .order_by(SupportRequestRow.id.desc())
+        .limit(1)
+    ).first()
+    return _record(row) if row is not None else None
+
+
+def open_top_level(tx: Transaction, channel: str, before: datetime) -> list[SupportRequest]:
+    """Open, unanswered requests asked at the top of the channel before `before`."""
+    rows = tx.scalars(
+        select(SupportRequestRow)
+        .where(
+            SupportRequestRow.channel == channel,
+            SupportRequestRow.status == RequestStatus.OPEN.value,
+            SupportRequestRow.thread_ts.is_(None),
+            SupportRequestRow.first_response_at.is_(None),
+            SupportRequestRow.opened_at < before,
+        )
+        .order_by(SupportRequestRow.opened_at)
+    )
+    return [_record(r) for r in rows]
+
+
+def count_team_reply(
+    tx: Transaction, request_id: int, *, by: str, ts: str, at: datetime, first: bool
+) -> None:
+    """One more substantive team reply; the first one is the first response."""
+    row = tx.get(SupportRequestRow, request_id)
+    if row is None:
+        return
+    row.team_replies = (row.team_replies or 0) + 1
+    if first and row.first_response_at is None:
+        row.first_response_at, row.first_response_by, row.first_response_ts = at, by, ts
+
+
+def resolve(tx: Transaction, request_id: int, *, by: str, at: datetime) -> SupportRequest | None:
+    """Resolve an open request (None when it was not open: a second ✅ changes nothing)."""
+    done = tx.execute(
+        update(SupportRequestRow)
+        .where(
+            SupportRequestRow.id == request_id,
+            SupportRequestRow.status == RequestStatus.OPEN.value,
+        )
+        .values(status=RequestStatus.RESOLVED.value, resolved_at=at, resolved_by=by)
+    )
+    return request_by_id(tx, request_id) if done.rowcount else None  # type: ignore[attr-defined]
+
+
+def close_as(
+    tx: Transaction,
+    request_id: int,
+    status: RequestStatus,
+    *,
+    by: str,
+    into: int | None = None,
+) -> SupportRequest | None:
+    """Merge (into another request) or dismiss an open request."""
+    done = tx.execute(
+        update(SupportRequestRow)
+        .where(
+            SupportRequestRow.id == request_id,
+            SupportRequestRow.status == RequestStatus.OPEN.value,
+        )
+        .values(status=status.value, closed_by=by, merged_into=into)
+    )
+    return request_by_id(tx, request_id) if done.rowcount else None  # type: ignore[attr-defined]
+
+
+def set_severity(tx: Transaction, request_id: int, severity: Severity, *, source: str) -> None:
+    row = tx.get(SupportRequestRow, request_id)
+    if row is not None:
+        row.severity, row.source = severity.value, source
+
+
+def mark_breach(tx: Transaction, request_id: int, which: str, at: datetime) -> bool:
+    """Record a response or resolution breach once; True when it is new."""
+    column = (
+        SupportRequestRow.response_breached_at
+        if which == "response"
+        else SupportRequestRow.resolution_breached_at
+    )
+    done = tx.execute(
+        update(SupportRequestRow)
+        .where(SupportRequestRow.id == request_id, column.is_(None))
+        .values({column: at})
+    )
+    return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
+def open_requests(tx: Transaction, client_id: int | None = None) -> list[SupportRequest]:
+    q = select(SupportRequestRow).where(SupportRequestRow.status == RequestStatus.OPEN.value)
+    if client_id is not None:
+        q = q.where(SupportRequestRow.client_id == client_id)
+    return [_record(r) for r in tx.scalars(q.order_by(SupportRequestRow.opened_at))]
+
+
+def requests_opened(
+    tx: Transaction, start: datetime, end: datetime, client_ids: Sequence[int] | None = None
+) -> list[SupportRequest]:
+    """Requests opened in [start, end) — merged and dismissed ones left out."""
+    q = select(SupportRequestRow).where(
+        SupportRequestRow.opened_at >= start,
+        SupportRequestRow.opened_at < end,
+        SupportRequestRow.status.in_([RequestStatus.OPEN.value, RequestStatus.RESOLVED.value]),
+    )
+    if client_ids is not None:
+        q = q.where(SupportRequestRow.client_id.in_(client_ids))
+    return [_record(r) for r in tx.scalars(q.order_by(SupportRequestRow.opened_at))]
+
+
+def active_askers(
+    tx: Transaction, client_ids: Sequence[int], start: datetime, end: datetime
+) -> dict[int, int]:
+    """Distinct client people who wrote in the client channel in [start, end)."""
+    rows = tx.execute(
+        select(InboundMessage.client_id, func.count(func.distinct(InboundMessage.author_id)))
+        .where(
+            InboundMessage.client_id.in_(client_ids),
+            InboundMessage.occurred_at >= start,
+            InboundMessage.occurred_at < end,
+        )
+        .group_by(InboundMessage.client_id)
+    )
+    return {int(cid): int(n) for cid, n in rows}
+
+
+# -- case-study candidates ---------------------------------------------------------------------
+def add_candidate(tx: Transaction, client: records.Client, source: str, note: str | None) -> int:
+    """Mark a client as a case-study candidate (a close-out marked so, or by hand): it ranks
+    first in `/references`. Stamped with the time of writing. Returns the candidate's id."""
+    row = CaseStudyCandidateRow(
+        client_id=client.id,
+        source=source[:32],
+        note=note[:300] if note else None,
+        created_at=datetime.now(UTC),
+    )
+    tx.add(row)
+    tx.flush()
+    return row.id
+
+
+def support_signals(
+    tx: Transaction, client_ids: Sequence[int], now: datetime
+) -> dict[int, float | None]:
+    """The health model's support sub-signal per client, from the last 30 days' requests:
+    volume per active client person, breaches, and blockers still open."""
+    start, end = now - timedelta(days=SUPPORT_WINDOW_DAYS), now + timedelta(microseconds=1)
+    recent = requests_opened(tx, start, end, client_ids)
+    askers = active_askers(tx, client_ids, start, end)
+    out: dict[int, float | None] = {}
+    for cid in client_ids:
+        mine = [r for r in recent if r.client_id == cid]
+        out[cid] = support_signal(
+            requests=len(mine),
+            active_users=askers.get(cid, 0),
+            breaches=sum(1 for r in mine if r.escalated_at is not None),
+            open_blockers=sum(1 for r in mine if r.is_open and r.severity is Severity.BLOCKER),
+        )
+    return out
