@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.commands import cadence_cli, digest_cli, flags_cli, health_cli
+from bot.commands import board_cli, cadence_cli, digest_cli, flags_cli, health_cli
 from handlers import (
     app_events_listeners,
     cadence_listeners,
@@ -24,7 +24,7 @@ from handlers import (
     update_listeners,
     win_listeners,
 )
-from scheduling import cadence_jobs, digest_jobs, flag_jobs, health_jobs
+from scheduling import cadence_jobs, connector_jobs, digest_jobs, flag_jobs, health_jobs
 from scheduling.engine import Enqueuer
 from usecases.metric_sources import MetricSource
 
@@ -68,6 +68,12 @@ FEATURES: list[Feature] = [
         commands=flags_cli.add_commands,
     ),
     Feature("update", update_listeners.register),
+    Feature(
+        "board",
+        lambda app: None,
+        enqueuers=connector_jobs.ENQUEUERS,
+        commands=board_cli.add_commands,
+    ),
     Feature("outbox", outbox_listeners.register),
     Feature("app_events", app_events_listeners.register),
 ]

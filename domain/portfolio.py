@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from domain.calendar import validate_holiday_country
+from domain.delivery import ConnectorSources, LinearSource, check_repos
 
 
 class Role(StrEnum):
@@ -92,8 +93,17 @@ class ClientSpec(_Strict):
     timezone: str | None = None
     contacts: list[str] = Field(default_factory=list)
     licensed_seats: int | None = Field(default=None, ge=0)
+    # The delivery board (docs/process.md, "Linear and GitHub"): `linear: {team: KEY,
+    # project: ...}` and `github: [owner/repo, ...]`.
+    linear: LinearSource | None = None
+    github: list[str] = Field(default_factory=list)
 
     _tz = field_validator("timezone")(_check_tz)
+
+    _repos = field_validator("github")(check_repos)
+
+    def connector_sources(self) -> ConnectorSources:
+        return ConnectorSources(linear=self.linear, github=self.github)
 
     @field_validator("slug")
     @classmethod
