@@ -9,6 +9,7 @@ from datetime import datetime
 from scheduling.engine import Enqueuer
 from usecases.connector_actions import refresh_due
 from usecases.deps import Deps
+from usecases.story_actions import enqueue_story_nudges
 
 
 def refresh_boards(deps: Deps, now: datetime) -> int:
@@ -16,4 +17,7 @@ def refresh_boards(deps: Deps, now: datetime) -> int:
     return 0  # it fetches; it writes no nudge
 
 
-ENQUEUERS: tuple[tuple[str, Enqueuer], ...] = (("board_refresh", refresh_boards),)
+ENQUEUERS: tuple[tuple[str, Enqueuer], ...] = (
+    ("board_refresh", refresh_boards),
+    ("story_scan", enqueue_story_nudges),
+)
