@@ -13,6 +13,7 @@ from slack_bolt import App
 from bot.commands import board_cli, cadence_cli, digest_cli, flags_cli, health_cli
 from handlers import (
     app_events_listeners,
+    brief_listeners,
     cadence_listeners,
     digest_listeners,
     flag_listeners,
@@ -70,7 +71,7 @@ FEATURES: list[Feature] = [
     Feature("update", update_listeners.register),
     Feature(
         "board",
-        lambda app: None,
+        brief_listeners.register,
         enqueuers=connector_jobs.ENQUEUERS,
         commands=board_cli.add_commands,
     ),

@@ -43,6 +43,7 @@ class _JsonServer:
 
     def __init__(self, token: str, host: str = "127.0.0.1", port: int = 0):
         self.token = token
+        self.down = False  # drop every connection without an answer (the API is unreachable)
         self.state = _State()
         self._lock = threading.Lock()
         outer = self
@@ -107,7 +108,13 @@ class _JsonServer:
                 self.state.faults.pop(0)
             return fault
 
+    def go_down(self, down: bool = True) -> None:
+        self.down = down
+
     def _handle(self, req: BaseHTTPRequestHandler, method: str) -> None:
+        if self.down:
+            req.close_connection = True
+            return
         parsed = urlparse(req.path)
         length = int(req.headers.get("Content-Length") or 0)
         raw = req.rfile.read(length) if length else b""

@@ -3,6 +3,7 @@ links, the CSO's nudge, the /health section, and how fresh the board is."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
@@ -20,6 +21,12 @@ MAX_LINES = 12
 def _link(url: str | None, text: str) -> str:
     text = escape_mrkdwn(text)
     return f"<{url}|{text}>" if url else text
+
+
+def plain(line: str) -> str:
+    """A rendered line without Slack's link markup and escapes (a fact's text)."""
+    line = re.sub(r"<[^|<>]+\|([^<>]+)>", r"\1", line)
+    return line.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def issue_ref(i: Issue) -> str:
