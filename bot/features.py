@@ -25,7 +25,7 @@ from handlers import (
     update_listeners,
     win_listeners,
 )
-from scheduling import cadence_jobs, connector_jobs, digest_jobs, flag_jobs, health_jobs
+from scheduling import brief_jobs, cadence_jobs, connector_jobs, digest_jobs, flag_jobs, health_jobs
 from scheduling.engine import Enqueuer
 from usecases.metric_sources import MetricSource
 
@@ -72,7 +72,7 @@ FEATURES: list[Feature] = [
     Feature(
         "board",
         brief_listeners.register,
-        enqueuers=connector_jobs.ENQUEUERS,
+        enqueuers=connector_jobs.ENQUEUERS + brief_jobs.ENQUEUERS,
         commands=board_cli.add_commands,
     ),
     Feature("outbox", outbox_listeners.register),

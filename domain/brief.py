@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Literal
 
 from domain.commands import CommandError
@@ -30,10 +31,12 @@ MEETING_TITLES: dict[Meeting, str] = {
     "weekly": "weekly presentation",
     "triangle": "Triangle Sync",
 }
-# The cadence before which each brief is sent (domain/cadences.yaml ids).
-MEETING_CADENCES: dict[str, Meeting] = {
-    "weekly-presentation": "weekly",
-    "triangle-sync": "triangle",
+# The cadence each automatic brief comes with (domain/cadences.yaml ids) and how long before
+# it: the weekly presentation's brief with Thursday's preparation nudge, the Triangle Sync's
+# two hours before the meeting.
+MEETING_CADENCES: dict[str, tuple[Meeting, timedelta]] = {
+    "thursday-prep": ("weekly", timedelta(0)),
+    "triangle-sync": ("triangle", timedelta(hours=2)),
 }
 BRIEF_USAGE = (
     "Usage: `/brief acme [weekly|triangle]` — the brief for the client's weekly presentation "

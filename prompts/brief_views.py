@@ -5,11 +5,13 @@ agenda and the decisions needed; within Slack's block limits."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from domain.brief import (
     MEETING_TITLES,
     Brief,
     Fact,
+    Meeting,
     Section,
     agenda,
     decisions,
@@ -97,3 +99,12 @@ def brief_blocks(brief: Brief) -> tuple[str, list[bk.Block]]:
     blocks = [bk.section(c) for c in chunks[:49]]
     fallback = f"Brief: {brief.facts.client_name} — {MEETING_TITLES[brief.facts.meeting]}"
     return fallback, blocks
+
+
+def brief_why(meeting: Meeting, at: datetime) -> bk.Block:
+    """The footer of an automatic brief: why it came, and how to tune the DMs."""
+    when = "with Friday's preparation" if meeting == "weekly" else f"before the {at:%H:%M} sync"
+    return bk.context(
+        f"Why: the {MEETING_TITLES[meeting]} is prepared from the record ({when}).",
+        "Tune it: `/cso prefs`.",
+    )

@@ -119,3 +119,43 @@ def test_bad_input_and_strangers(bot: BotHarness) -> None:
     assert "Brief" not in refused
     text = brief(bot, "acme", 3)
     assert "No Linear or GitHub board is configured" in text
+
+
+def test_briefs_go_out_before_the_triangle_sync_and_the_weekly_presentation_once(
+    bot: BotHarness, linear: LinearEmulator, github: GitHubEmulator
+) -> None:
+    from scheduling import brief_jobs
+    from storage.models import Nudge
+
+    def at(moment: datetime) -> int:
+        report = tick(bot.deps, _web(bot), moment.astimezone(UTC), brief_jobs.ENQUEUERS)
+        assert report.errors == {}
+        return sum(report.enqueued.values())
+
+    def briefs(meeting: str) -> list[Nudge]:
+        with bot.db.session() as s:
+            rows = s.scalars(select(Nudge).where(Nudge.cadence_id == "meeting_brief"))
+            return [r for r in rows if r.data["meeting"] == meeting and "Acme Corp" in r.text]
+
+    seed_board(linear, github)
+    connect(bot, linear.url, github.url)
+    assert at(datetime(2026, 11, 17, 8, 50, tzinfo=NY)) == 0  # Tuesday: no meeting
+
+    wednesday = datetime(2026, 11, 18, 8, 50, tzinfo=NY)  # the Triangle Sync is at 11:00
+    tick(bot.deps, _web(bot), wednesday.astimezone(UTC), connector_jobs.ENQUEUERS)
+    assert at(wednesday) > 0
+    assert {r.status for r in briefs("triangle")} == {"pending"}  # due at 09:00
+    assert at(wednesday + timedelta(minutes=10)) == 0  # written once, not rebuilt
+    rows = briefs("triangle")
+    assert sorted(r.target for r in rows) == ["U0CSO1", "U0EP1", "U0SL1"]
+    assert all(r.status == "sent" and "Triangle Sync" in r.text for r in rows)
+    flat = str(rows[0].blocks)
+    assert "is blocked and the client was not told" in flat
+    assert "Why:" in flat and "/cso prefs" in flat
+    dms = [c for c in bot.emulator.calls("chat.postMessage") if "Brief: Acme" in str(c.params)]
+    assert len(dms) == 3
+
+    thursday = datetime(2026, 11, 19, 13, 50, tzinfo=NY)  # Friday's preparation is at 14:00
+    assert at(thursday) > 0
+    assert at(thursday + timedelta(minutes=10)) == 0
+    assert [(r.target, r.status) for r in briefs("weekly")] == [("U0CSO1", "sent")]
