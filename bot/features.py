@@ -11,6 +11,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.commands import (
+    board_cli,
     cadence_cli,
     digest_cli,
     flags_cli,
@@ -21,6 +22,7 @@ from bot.commands import (
 )
 from handlers import (
     app_events_listeners,
+    brief_listeners,
     cadence_listeners,
     digest_listeners,
     flag_listeners,
@@ -36,7 +38,9 @@ from handlers import (
     win_listeners,
 )
 from scheduling import (
+    brief_jobs,
     cadence_jobs,
+    connector_jobs,
     digest_jobs,
     flag_jobs,
     health_jobs,
@@ -104,6 +108,12 @@ FEATURES: list[Feature] = [
     ),
     Feature("update", update_listeners.register),
     Feature("metrics", metrics_listeners.register, commands=metrics_cli.add_commands),
+    Feature(
+        "board",
+        brief_listeners.register,
+        enqueuers=connector_jobs.ENQUEUERS + brief_jobs.ENQUEUERS,
+        commands=board_cli.add_commands,
+    ),
     Feature("outbox", outbox_listeners.register),
     Feature("app_events", app_events_listeners.register),
 ]

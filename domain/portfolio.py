@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from domain.calendar import validate_holiday_country
+from domain.delivery import ConnectorSources, LinearSource, check_repos
 
 
 class Role(StrEnum):
@@ -107,14 +108,23 @@ class ClientSpec(_Strict):
     ae: str | None = None  # the account executive's Slack id
     success_criteria: list[str] = Field(default_factory=list)
     handoff: HandoffSpec | None = None
+    # The delivery board (docs/process.md, "Linear and GitHub"): `linear: {team: KEY,
+    # project: ...}` and `github: [owner/repo, ...]`.
+    linear: LinearSource | None = None
+    github: list[str] = Field(default_factory=list)
 
     _tz = field_validator("timezone")(_check_tz)
+
+    _repos = field_validator("github")(check_repos)
 
     @model_validator(mode="after")
     def _dates(self) -> ClientSpec:
         if self.signed_on and self.kickoff_on and self.kickoff_on < self.signed_on:
             raise ValueError("kickoff_on: must not be before signed_on")
         return self
+
+    def connector_sources(self) -> ConnectorSources:
+        return ConnectorSources(linear=self.linear, github=self.github)
 
     @field_validator("slug")
     @classmethod

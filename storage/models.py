@@ -799,3 +799,52 @@ class CaseStudyCandidateRow(Base):
     source: Mapped[str] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# -- connectors: Linear and GitHub, the cached board ------------------------------------------
+class ConnectorSource(Base):
+    """Where a client's board lives (`linear:` and `github:` in the portfolio file)."""
+
+    __tablename__ = "connector_source"
+
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("client.id", ondelete="CASCADE"), primary_key=True
+    )
+    linear: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"team", "project"}
+    github: Mapped[list[str]] = mapped_column(JSON, default=list)  # ["owner/repo", ...]
+
+
+class ConnectorFetch(Base):
+    """The cache's freshness per client and source: the last good fetch, and since when it
+    fails (None: the last try worked)."""
+
+    __tablename__ = "connector_fetch"
+
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("client.id", ondelete="CASCADE"), primary_key=True
+    )
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    tried_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(String(300))
+    items: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BoardItem(Base):
+    """One cached board item: a Linear issue or milestone, a GitHub pull request or release
+    (its fields as JSON), replaced wholesale by each good fetch of its source."""
+
+    __tablename__ = "board_item"
+    __table_args__ = (
+        UniqueConstraint("client_id", "source", "kind", "key", name="uq_board_item"),
+        Index("ix_board_item_client", "client_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # issue | milestone | pull | release
+    key: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())

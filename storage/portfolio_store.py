@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from domain import records
 from domain.portfolio import ClientSpec, OrganizationSpec, PersonSpec, Portfolio
+from storage.connector_store import save_sources
 from storage.models import Client, Organization, Person
 
 
@@ -117,6 +118,7 @@ def import_portfolio(session: Session, portfolio: Portfolio) -> ImportResult:
             session.add(Client(slug=cspec.slug, **_client_values(cspec)))
             result.clients_added += 1
     session.flush()
+    save_sources(session, {c.slug: c.connector_sources() for c in portfolio.clients})
     return result
 
 
