@@ -122,13 +122,12 @@ class Created:
     client: records.Client | None = None
     items: int = 0
     errors: dict[str, str] = field(default_factory=dict)  # modal block id -> message
+    plan: str = ""  # the onboarding plan's name
 
     @property
     def text(self) -> str:
         assert self.client is not None
-        return views.client_created_text(
-            self.client.name, self.client.slug, self.items, self.client.segment
-        )
+        return views.client_created_text(self.client.name, self.client.slug, self.items, self.plan)
 
 
 # Form fields whose errors show on another block.
@@ -184,7 +183,7 @@ def create_client(tx: Transaction, data: dict[str, Any], *, by: str, now: dateti
         return Created(errors=checked)
     client = add_client(tx, checked)
     items = start_lifecycle(tx, client, checked, by=by, source="modal", now=now)
-    return Created(client=client, items=items)
+    return Created(client=client, items=items, plan=catalogue(tx).plan(client.segment).name)
 
 
 # -- the checklist ------------------------------------------------------------------------------
