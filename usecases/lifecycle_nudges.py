@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -381,7 +382,7 @@ def post_expansion_package(
             tx,
             NudgeSpec(
                 cadence_id="expansion_package",
-                period=package_key,
+                period=hashlib.sha1(package_key.encode()).hexdigest()[:16],
                 target=target,
                 person_id=target,
                 client_id=client_id,
