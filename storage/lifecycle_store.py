@@ -435,3 +435,21 @@ def wins_of(tx: Transaction, client_id: int) -> list[str]:
         .order_by(m.Win.created_at, m.Win.id)
     )
     return [f"{week}: {text}" for week, text in rows]
+
+
+def stages_as_of(tx: Transaction, day: date) -> dict[int, tuple[str, date]]:
+    """Each active client's stage on `day`, from the recorded stage changes."""
+    rows = tx.execute(
+        select(
+            m.LifecycleStageRecord.client_id,
+            m.LifecycleStageRecord.stage,
+            m.LifecycleStageRecord.since,
+        )
+        .join(m.Client, m.Client.id == m.LifecycleStageRecord.client_id)
+        .where(m.LifecycleStageRecord.since <= day, m.Client.active)
+        .order_by(m.LifecycleStageRecord.since, m.LifecycleStageRecord.id)
+    )
+    out: dict[int, tuple[str, date]] = {}
+    for cid, stage, since in rows:
+        out[cid] = (stage, since)
+    return out

@@ -374,6 +374,23 @@ def test_lifecycle_stages_over_time(bot: BotHarness) -> None:
         ("adoption", date(2027, 1, 4)),
         ("value_realization", date(2027, 3, 20)),
     ]
+    # The digest's lifecycle figures: clients by stage at the end of a month, from the records.
+    from domain.metric import Period
+    from usecases.lifecycle_metrics import onboarding_metrics
+
+    jan = Period(date(2027, 1, 1), date(2027, 1, 31), "2027-01")
+    with bot.db.session() as tx:
+        found = {m.key: m for m in onboarding_metrics(tx, jan, bot.clock.now())}
+    assert found["lifecycle.clients.adoption"].value == 1
+    assert found["lifecycle.clients.adoption"].evidence == ("hooli: since 2027-01-04",)
+    # Acme (contract started 2025-04-01): value realization since the first tick. Globex and
+    # Initech have neither signature nor contract start: no stage to count.
+    assert found["lifecycle.clients.value_realization"].value == 1
+    assert found["lifecycle.clients.onboarding"].value == 0
+    oct_ = Period(date(2026, 10, 1), date(2026, 10, 31), "2026-10")
+    with bot.db.session() as tx:
+        before = {m.key: m for m in onboarding_metrics(tx, oct_, bot.clock.now())}
+    assert before["lifecycle.clients.adoption"].value is None  # no stage recorded yet: no data
 
 
 # -- close-out -----------------------------------------------------------------------------------
