@@ -530,3 +530,20 @@ def test_the_portfolio_file_writes_the_same_records_as_the_form(bot: BotHarness)
     with pytest.raises(PortfolioError) as err:
         parse_portfolio(PORTFOLIO + entry.replace("slug: hooli", "slug: Hooli Inc"))
     assert "is not a slug" in str(err.value)
+
+
+def test_a_cadence_can_be_limited_to_a_lifecycle_stage(bot: BotHarness) -> None:
+    # The stand-up pulse only for clients in onboarding: Hooli, not Acme (value realization).
+    load_portfolio(
+        bot.db,
+        PORTFOLIO.replace(
+            "  settings:\n",
+            "  settings:\n    cadences:\n      standup-pulse: {stages: [onboarding]}\n",
+        ),
+    )
+    _create(bot)
+    tick_at(bot, datetime(2026, 11, 23, 8, tzinfo=NY))  # records the stages
+    tick_at(bot, datetime(2026, 11, 23, 9, 35, tzinfo=NY))  # the stand-up pulse is due 09:30
+    with bot.db.session() as s:
+        pulses = {n.client_id for n in s.scalars(select(Nudge)) if n.cadence_id == "standup-pulse"}
+    assert pulses == {_client_id(bot, "hooli")}
