@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from domain import records
 from domain.calendar import WorkCalendar, local_date
+from domain.health import Band
 from domain.onboarding import (
     Catalogue,
     Closeout,
@@ -396,10 +397,9 @@ def report_data(tx: Transaction, client: records.Client, now: datetime) -> Repor
         )
         onboarding = f"{prog.done}/{prog.total} checklist items done, {handed}"
     hist = history(tx, [client.id]).get(client.id, [])
-    health = tuple((d, float(s), str(b.value if hasattr(b, "value") else b)) for d, s, b in hist)
     monthly: dict[str, tuple[date, float, str]] = {}
-    for point in health:
-        monthly[point[0].strftime("%Y-%m")] = point  # the month's last score
+    for day, score, band in hist:  # the month's last score
+        monthly[day.strftime("%Y-%m")] = (day, float(score), Band(band).value)
     renewals = tuple(
         f"{end}: {o.outcome.value}" + (f", new end {o.new_end}" if o.new_end else "")
         for end, o in sorted(outcomes_by_client(tx, [client.id]).get(client.id, {}).items())

@@ -547,3 +547,21 @@ def test_a_cadence_can_be_limited_to_a_lifecycle_stage(bot: BotHarness) -> None:
     with bot.db.session() as s:
         pulses = {n.client_id for n in s.scalars(select(Nudge)) if n.cadence_id == "standup-pulse"}
     assert pulses == {_client_id(bot, "hooli")}
+
+
+@pytest.mark.parametrize(("user", "allowed"), [("U0HOD", True), ("U0FND", True), ("U0EP1", False)])
+def test_leadership_may_add_a_client_and_others_may_not(
+    bot: BotHarness, user: str, allowed: bool
+) -> None:
+    before = row_counts(bot)
+    status, answer = submit(bot, form(**GOOD), user=user)
+    assert status == 200 and answer is None
+    bot.settle()
+    with bot.db.session() as s:
+        created = s.scalars(select(Client).where(Client.slug == "hooli")).first()
+    if allowed:
+        assert created is not None
+        assert any("Hooli is in the portfolio" in t for t in dms(bot, user))
+    else:
+        assert created is None and row_counts(bot) == before
+        assert any("new clients are added by a CSO" in t for t in dms(bot, user))
