@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from devkit.emulator import SlackEmulator
-from devkit.signing import event_body, post_signed, slash_command_body
+from devkit.signing import event_body, interaction_body, post_signed, slash_command_body
 from domain.calendar import IsoWeek
 
 SECRET = "demo-signing-secret"
@@ -161,6 +161,7 @@ def run_demo(keep: bool = False) -> int:
                 print(f"  [{call.method} → {where}]\n      {text}")
         print()
         _run_cli(["kpi", "--week", str(week)], env)
+        _onboarding(url, emulator, week)
         return 0
     finally:
         if proc is not None:
@@ -171,6 +172,50 @@ def run_demo(keep: bool = False) -> int:
             print(f"\nKept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _onboarding(url: str, emulator: SlackEmulator, week: IsoWeek) -> None:
+    """One client onboarding: the /client new form submitted, then its checklist."""
+    signed = week.monday.isoformat()
+    print(f"\nOne client onboarding: /client new, the form submitted (SMB, signed {signed})")
+    fields = {
+        "name": {"type": "plain_text_input", "value": "Hooli"},
+        "slug": {"type": "plain_text_input", "value": "hooli"},
+        "segment": {"type": "static_select", "selected_option": {"value": "smb"}},
+        "signed_on": {"type": "datepicker", "selected_date": signed},
+        "cso": {"type": "users_select", "selected_user": "U0CSO1"},
+        "service_lead": {"type": "users_select", "selected_user": "U0SL1"},
+        "client_channel": {"type": "conversations_select", "selected_conversation": "C0HOOLI"},
+        "success_criteria": {"type": "plain_text_input", "value": "Weekly report in one day"},
+        "stakeholders": {"type": "plain_text_input", "value": "Gavin (CEO, sponsor)"},
+    }
+    view = {
+        "id": "VDEMO1",
+        "type": "modal",
+        "callback_id": "client_new_modal",
+        "private_metadata": "{}",
+        "state": {"values": {k: {"value": v} for k, v in fields.items()}},
+    }
+    payload = {"type": "view_submission", "user": {"id": "U0CSO1"}, "view": view}
+    status, _ = post_signed(url, SECRET, interaction_body(payload))
+    print(f"  view_submission client_new_modal -> HTTP {status}")
+    emulator.wait_for("chat.postMessage", where=lambda c: "Hooli" in str(c.get("text")))
+    before = len(emulator.calls("response_url"))
+    body = slash_command_body(
+        "/onboarding",
+        "hooli",
+        user_id="U0CSO1",
+        channel_id="C0STANDUP",
+        response_url=emulator.response_url("onboarding"),
+    )
+    status, _ = post_signed(url, SECRET, body)
+    print(f"  /onboarding hooli -> HTTP {status}")
+    emulator.wait_for("response_url", count=before + 1, timeout=15)
+    for call in emulator.calls():
+        text = str(call.params.get("text", ""))
+        if "Hooli" in text and call.method in ("response_url", "chat.postMessage"):
+            where = call.params.get("channel", "ephemeral reply")
+            print(f"  [{call.method} → {where}]\n      " + text.replace("\n", "\n      "))
 
 
 def _wait_recorded(db_url: str, expected: int, timeout: float = 15) -> None:

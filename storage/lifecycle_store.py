@@ -20,6 +20,7 @@ from domain.onboarding import (
 from domain.portfolio import ClientSpec
 from storage import models as m
 from storage.db import Transaction
+from storage.upsert import insert_ignore
 
 
 def _lifecycle(row: m.ClientLifecycle) -> Lifecycle:
@@ -241,8 +242,10 @@ def stage_history(tx: Transaction, client_id: int) -> list[tuple[str, date]]:
     return [(r.stage, r.since) for r in rows]
 
 
-def record_stage(tx: Transaction, client_id: int, stage: str, since: date, now: datetime) -> None:
-    tx.add(m.LifecycleStageRecord(client_id=client_id, stage=stage, since=since, recorded_at=now))
+def record_stage(tx: Transaction, client_id: int, stage: str, since: date, now: datetime) -> bool:
+    """Record a stage change once (two ticks at once write it once)."""
+    values = {"client_id": client_id, "stage": stage, "since": since, "recorded_at": now}
+    return insert_ignore(tx, m.LifecycleStageRecord, values)
 
 
 def expansion_clients(tx: Transaction, client_ids: Sequence[int]) -> set[int]:
@@ -266,19 +269,15 @@ def record_package(
     qualified_by: str,
     now: datetime,
 ) -> bool:
-    if tx.scalar(select(m.ExpansionPackage.id).where(m.ExpansionPackage.key == key)):
-        return False
-    tx.add(
-        m.ExpansionPackage(
-            client_id=client_id,
-            key=key,
-            ae_id=ae_id,
-            opportunity=opportunity,
-            qualified_by=qualified_by,
-            created_at=now,
-        )
-    )
-    return True
+    values = {
+        "client_id": client_id,
+        "key": key,
+        "ae_id": ae_id,
+        "opportunity": opportunity,
+        "qualified_by": qualified_by,
+        "created_at": now,
+    }
+    return insert_ignore(tx, m.ExpansionPackage, values)
 
 
 # -- close-out ---------------------------------------------------------------------------------
@@ -435,3 +434,21 @@ def wins_of(tx: Transaction, client_id: int) -> list[str]:
         .order_by(m.Win.created_at, m.Win.id)
     )
     return [f"{week}: {text}" for week, text in rows]
+
+
+def stages_as_of(tx: Transaction, day: date) -> dict[int, tuple[str, date]]:
+    """Each active client's stage on `day`, from the recorded stage changes."""
+    rows = tx.execute(
+        select(
+            m.LifecycleStageRecord.client_id,
+            m.LifecycleStageRecord.stage,
+            m.LifecycleStageRecord.since,
+        )
+        .join(m.Client, m.Client.id == m.LifecycleStageRecord.client_id)
+        .where(m.LifecycleStageRecord.since <= day, m.Client.active)
+        .order_by(m.LifecycleStageRecord.since, m.LifecycleStageRecord.id)
+    )
+    out: dict[int, tuple[str, date]] = {}
+    for cid, stage, since in rows:
+        out[cid] = (stage, since)
+    return out

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from domain import records
 from domain.calendar import WorkCalendar, local_date
+from domain.health import Band
 from domain.onboarding import (
     Catalogue,
     Closeout,
@@ -122,13 +123,12 @@ class Created:
     client: records.Client | None = None
     items: int = 0
     errors: dict[str, str] = field(default_factory=dict)  # modal block id -> message
+    plan: str = ""  # the onboarding plan's name
 
     @property
     def text(self) -> str:
         assert self.client is not None
-        return views.client_created_text(
-            self.client.name, self.client.slug, self.items, self.client.segment
-        )
+        return views.client_created_text(self.client.name, self.client.slug, self.items, self.plan)
 
 
 # Form fields whose errors show on another block.
@@ -184,7 +184,7 @@ def create_client(tx: Transaction, data: dict[str, Any], *, by: str, now: dateti
         return Created(errors=checked)
     client = add_client(tx, checked)
     items = start_lifecycle(tx, client, checked, by=by, source="modal", now=now)
-    return Created(client=client, items=items)
+    return Created(client=client, items=items, plan=catalogue(tx).plan(client.segment).name)
 
 
 # -- the checklist ------------------------------------------------------------------------------
@@ -397,10 +397,9 @@ def report_data(tx: Transaction, client: records.Client, now: datetime) -> Repor
         )
         onboarding = f"{prog.done}/{prog.total} checklist items done, {handed}"
     hist = history(tx, [client.id]).get(client.id, [])
-    health = tuple((d, float(s), str(b.value if hasattr(b, "value") else b)) for d, s, b in hist)
     monthly: dict[str, tuple[date, float, str]] = {}
-    for point in health:
-        monthly[point[0].strftime("%Y-%m")] = point  # the month's last score
+    for day, score, band in hist:  # the month's last score
+        monthly[day.strftime("%Y-%m")] = (day, float(score), Band(band).value)
     renewals = tuple(
         f"{end}: {o.outcome.value}" + (f", new end {o.new_end}" if o.new_end else "")
         for end, o in sorted(outcomes_by_client(tx, [client.id]).get(client.id, {}).items())

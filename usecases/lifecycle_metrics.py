@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from domain.metric import Metric, Period
+from domain.onboarding import STAGE_LABELS, Stage
 from domain.onboarding_metrics import OnboardingFacts
 from domain.onboarding_metrics import onboarding_metrics as compute
 from domain.renewals import Outcome
@@ -58,13 +59,41 @@ def onboarding_facts(tx: Transaction) -> list[OnboardingFacts]:
 
 
 def onboarding_metrics(tx: Transaction, period: Period, now: datetime) -> Sequence[Metric]:
-    """The metric source: onboarding efficiency for `period`."""
+    """The metric source: onboarding efficiency for `period`, and the clients by lifecycle
+    stage at its end."""
     cat = catalogue(tx)
     windows: dict[str, tuple[int, int]] = {s: p.window_days for s, p in cat.plans.items()}
-    return compute(
+    figures = compute(
         onboarding_facts(tx),
         period,
         windows,
         ttv_target_days=cat.rules.time_to_value_target_days,
         early_churn_days=cat.rules.early_churn_days,
     )
+    return [*figures, *stage_counts(tx, period)]
+
+
+def stage_counts(tx: Transaction, period: Period) -> list[Metric]:
+    """Active clients per lifecycle stage on the period's last day, as the tick recorded the
+    stages; no data when no stage was recorded by then."""
+    found = store.stages_as_of(tx, period.end)
+    out = []
+    for stage in Stage:
+        ids = sorted(cid for cid, (s, _) in found.items() if s == stage.value)
+        slugs = []
+        for cid in ids:
+            client = client_by_id(tx, cid)
+            slugs.append(f"{client.slug if client else cid}: since {found[cid][1]}")
+        out.append(
+            Metric(
+                key=f"lifecycle.clients.{stage.value}",
+                label=f"Clients in {STAGE_LABELS[stage].lower()}",
+                group="Lifecycle",
+                value=float(len(ids)) if found else None,
+                unit="count",
+                formula="active clients whose latest recorded lifecycle stage on the period's "
+                "last day is this one",
+                evidence=tuple(slugs),
+            )
+        )
+    return out

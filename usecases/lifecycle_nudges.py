@@ -8,13 +8,14 @@
   deadline (signature + 5 business days) to the CSO, a business day later to the Service Lead
   and the head of delivery;
 * renewal forecast: `renewal_forecast:<client>:<contract end>` — 120 days before the end, the
-  prefilled forecast to the Sales Ops channel (never a client or Slack Connect channel), and
-  `renewal_forecast_cso:…` to the CSO;
+  prefilled forecast to the Sales Ops channel when one is set (never a client or Slack Connect
+  channel), and `renewal_forecast_cso:…` to the CSO;
 * the lifecycle stage is recorded when it changes (the day it began).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -227,9 +228,9 @@ def _forecasts(
         recorded = end in outcomes.get(c.id, {})
         if end is not None and not recorded and forecast_due(end, today[c.id], cat.rules):
             due.append((c, end))
-    if not due:
-        return 0
     channel = OrgSettings.read(org.settings).sales_ops_channel
+    if not due or not channel:
+        return 0  # no Sales Ops channel set: forecasts are off (the renewal nudges remain)
     refused = _refusal(channel, guard, {c.client_channel for c in clients if c.client_channel})
     snaps = latest_snapshots(tx, [c.id for c, _ in due])
     flags = open_flag_counts(tx, [c.id for c, _ in due])
@@ -261,7 +262,7 @@ def _forecasts(
             open_flags=flags.get(c.id, 0),
             risks=risks,
         )
-        if channel and not refused:
+        if not refused:
             n += enqueue(
                 tx,
                 NudgeSpec(
@@ -298,15 +299,8 @@ def _forecasts(
     return n
 
 
-def _refusal(
-    channel: str | None, guard: ChannelGuard | None, client_channels: set[str]
-) -> str | None:
+def _refusal(channel: str, guard: ChannelGuard | None, client_channels: set[str]) -> str | None:
     """Why the forecast may not go to `channel` (None: it may)."""
-    if not channel:
-        return (
-            "no Sales Ops channel is set: add `sales_ops_channel: C…` under "
-            "organization.settings in the portfolio file and import it."
-        )
     if guard is None or guard.is_shared(channel, client_channels=client_channels):
         return (
             f"the Sales Ops channel {channel} is a client channel, a Slack Connect channel or "
@@ -381,7 +375,7 @@ def post_expansion_package(
             tx,
             NudgeSpec(
                 cadence_id="expansion_package",
-                period=package_key,
+                period=hashlib.sha1(package_key.encode()).hexdigest()[:16],
                 target=target,
                 person_id=target,
                 client_id=client_id,

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bot.cli_errors import UsageError
 from bot.settings import Settings
 
 
+def _now(settings: Settings) -> datetime:
+    from usecases.clock import PinnedClock, SystemClock
+
+    return (PinnedClock(settings.now) if settings.now else SystemClock()).now()
+
+
 def _cmd_plans(args: argparse.Namespace, settings: Settings) -> int:
     from storage.db import Database
+    from storage.portfolio_store import require_organization
     from usecases.lifecycle_actions import catalogue
 
     db = Database(settings.database_url)
     db.migrate()
     with db.session() as tx:
+        require_organization(tx)
         cat = catalogue(tx)
     for segment, plan in cat.plans.items():
         low, high = plan.window_days
@@ -39,16 +47,17 @@ def _cmd_plans(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from storage.db import Database
-    from storage.portfolio_store import client_by_slug
+    from storage.portfolio_store import client_by_slug, require_organization
     from usecases.lifecycle_actions import impact_report
 
     db = Database(settings.database_url)
     db.migrate()
     with db.session() as tx:
+        require_organization(tx)
         client = client_by_slug(tx, args.client)
         if client is None:
             raise UsageError(f'unknown client "{args.client}"')
-        print(impact_report(tx, client, datetime.now(UTC), args.format))
+        print(impact_report(tx, client, _now(settings), args.format))
     return 0
 
 

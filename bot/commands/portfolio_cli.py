@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ def _cmd_portfolio(args: argparse.Namespace, settings: Settings) -> int:
     from domain.portfolio import PortfolioError, parse_portfolio
     from storage.db import Database
     from storage.portfolio_store import format_portfolio, require_organization
+    from usecases.clock import PinnedClock, SystemClock
     from usecases.lifecycle_actions import import_clients
 
     db = Database(settings.database_url)
@@ -38,7 +38,8 @@ def _cmd_portfolio(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  - {problem}", file=sys.stderr)
         return 1
     with db.transaction() as session:
-        result = import_clients(session, portfolio, by="portfolio", now=datetime.now(UTC))
+        now = (PinnedClock(settings.now) if settings.now else SystemClock()).now()
+        result = import_clients(session, portfolio, by="portfolio", now=now)
     print(f"Imported {path}: {result.summary()}")
     return 0
 

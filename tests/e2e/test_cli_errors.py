@@ -42,6 +42,8 @@ DB_COMMANDS: dict[str, list[str]] = {
     "qbr": ["qbr", "acme"],
     "metrics": ["metrics"],
     "db upgrade": ["db", "upgrade"],
+    "onboarding plans": ["onboarding", "plans"],
+    "closeout report": ["closeout", "report", "acme"],
 }
 # Commands that never open DATABASE_URL.
 NO_DB_COMMANDS = {

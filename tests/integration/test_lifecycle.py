@@ -374,6 +374,23 @@ def test_lifecycle_stages_over_time(bot: BotHarness) -> None:
         ("adoption", date(2027, 1, 4)),
         ("value_realization", date(2027, 3, 20)),
     ]
+    # The digest's lifecycle figures: clients by stage at the end of a month, from the records.
+    from domain.metric import Period
+    from usecases.lifecycle_metrics import onboarding_metrics
+
+    jan = Period(date(2027, 1, 1), date(2027, 1, 31), "2027-01")
+    with bot.db.session() as tx:
+        found = {m.key: m for m in onboarding_metrics(tx, jan, bot.clock.now())}
+    assert found["lifecycle.clients.adoption"].value == 1
+    assert found["lifecycle.clients.adoption"].evidence == ("hooli: since 2027-01-04",)
+    # Acme (contract started 2025-04-01): value realization since the first tick. Globex and
+    # Initech have neither signature nor contract start: no stage to count.
+    assert found["lifecycle.clients.value_realization"].value == 1
+    assert found["lifecycle.clients.onboarding"].value == 0
+    oct_ = Period(date(2026, 10, 1), date(2026, 10, 31), "2026-10")
+    with bot.db.session() as tx:
+        before = {m.key: m for m in onboarding_metrics(tx, oct_, bot.clock.now())}
+    assert before["lifecycle.clients.adoption"].value is None  # no stage recorded yet: no data
 
 
 # -- close-out -----------------------------------------------------------------------------------
@@ -513,3 +530,38 @@ def test_the_portfolio_file_writes_the_same_records_as_the_form(bot: BotHarness)
     with pytest.raises(PortfolioError) as err:
         parse_portfolio(PORTFOLIO + entry.replace("slug: hooli", "slug: Hooli Inc"))
     assert "is not a slug" in str(err.value)
+
+
+def test_a_cadence_can_be_limited_to_a_lifecycle_stage(bot: BotHarness) -> None:
+    # The stand-up pulse only for clients in onboarding: Hooli, not Acme (value realization).
+    load_portfolio(
+        bot.db,
+        PORTFOLIO.replace(
+            "  settings:\n",
+            "  settings:\n    cadences:\n      standup-pulse: {stages: [onboarding]}\n",
+        ),
+    )
+    _create(bot)
+    tick_at(bot, datetime(2026, 11, 23, 8, tzinfo=NY))  # records the stages
+    tick_at(bot, datetime(2026, 11, 23, 9, 35, tzinfo=NY))  # the stand-up pulse is due 09:30
+    with bot.db.session() as s:
+        pulses = {n.client_id for n in s.scalars(select(Nudge)) if n.cadence_id == "standup-pulse"}
+    assert pulses == {_client_id(bot, "hooli")}
+
+
+@pytest.mark.parametrize(("user", "allowed"), [("U0HOD", True), ("U0FND", True), ("U0EP1", False)])
+def test_leadership_may_add_a_client_and_others_may_not(
+    bot: BotHarness, user: str, allowed: bool
+) -> None:
+    before = row_counts(bot)
+    status, answer = submit(bot, form(**GOOD), user=user)
+    assert status == 200 and answer is None
+    bot.settle()
+    with bot.db.session() as s:
+        created = s.scalars(select(Client).where(Client.slug == "hooli")).first()
+    if allowed:
+        assert created is not None
+        assert any("Hooli is in the portfolio" in t for t in dms(bot, user))
+    else:
+        assert created is None and row_counts(bot) == before
+        assert any("new clients are added by a CSO" in t for t in dms(bot, user))

@@ -201,3 +201,36 @@ def test_bad_overrides_name_the_field(overrides: dict[str, object], problem: str
     with pytest.raises(OrgSettingsError) as org_err:
         parse_org_settings({"onboarding": overrides})
     assert "settings.onboarding" in str(org_err.value)
+
+
+def test_the_impact_report_renders_every_part_in_markdown_and_escaped_html() -> None:
+    from prompts.lifecycle_views import impact_report_html, impact_report_md
+    from usecases.lifecycle_actions import ReportData
+
+    data = ReportData(
+        name="Acme <Corp>",
+        today=date(2027, 3, 31),
+        segment="enterprise",
+        arr=240000,
+        signed_on=date(2026, 4, 1),
+        contract_start=date(2026, 4, 1),
+        contract_end=date(2027, 3, 31),
+        onboarding="23/23 checklist items done, handed off 2026-06-10",
+        criteria=("Reports in 1 day",),
+        wins=("2026-W47: Cut report time by 2 days",),
+        health=((date(2026, 11, 30), 72.0, "yellow"), (date(2026, 12, 31), 81.0, "green")),
+        renewals=("2027-03-31: signed, new end 2028-03-31",),
+    )
+    md = impact_report_md(r=data)
+    for part in (
+        "# Final impact report: Acme <Corp>",
+        "- Reports in 1 day",
+        "- 2026-W47: Cut report time by 2 days",
+        "- 2026-11-30: 72 (yellow)",
+        "- 2026-12-31: 81 (green)",
+        "- 2027-03-31: signed, new end 2028-03-31",
+        "ARR: $240,000",
+    ):
+        assert part in md
+    html = impact_report_html(r=data)
+    assert "Acme &lt;Corp&gt;" in html and "<li>2026-12-31: 81 (green)</li>" in html
