@@ -8,13 +8,14 @@ numbers from `week_kpi` over the same inputs.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from datetime import date, datetime
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
 from domain.calendar import IsoWeek, business_days, holidays_between, local_date
+from domain.touch_rules import KpiSettings, Touch, TouchRole, judge, kind_of, permalink
 
 
 class KpiClient(BaseModel):
@@ -22,11 +23,31 @@ class KpiClient(BaseModel):
     name: str
     cso: str
     timezone: str
+    # The client's team by Slack id (cso, service_lead, engagement_partner): whose touch counts.
+    team: dict[str, TouchRole] = Field(default_factory=dict)
 
 
 class KpiPerson(BaseModel):
     slack_id: str
     name: str
+
+
+class EvidenceItem(BaseModel):
+    """A touch that made its day: what, by whom, when, a glimpse, and where to see it."""
+
+    kind: str  # message | me_message | file | update | huddle | email | call | meeting
+    by: str  # Slack id
+    at: str  # ISO time, UTC
+    excerpt: str  # the message's first words, or the logged note
+    permalink: str | None = None  # Slack messages
+    link: str | None = None  # a logged touchpoint's link
+
+
+class IgnoredItem(EvidenceItem):
+    """A team touch that did not count, and why."""
+
+    date: str
+    reason: str
 
 
 class DailyPart(BaseModel):
@@ -35,6 +56,9 @@ class DailyPart(BaseModel):
     missed: list[str] = Field(default_factory=list)
     exempt: list[dict[str, str]] = Field(default_factory=list)
     pending: list[str] = Field(default_factory=list)
+    # Per done day (ISO date), the touches that counted; then the team's touches that didn't.
+    evidence: dict[str, list[EvidenceItem]] = Field(default_factory=dict)
+    ignored: list[IgnoredItem] = Field(default_factory=list)
 
 
 class WeeklyPart(BaseModel):
@@ -122,11 +146,31 @@ def client_kpi(
     touchpoint_days: set[date],
     exemptions: dict[date, str],
     win: str | None,
+    touches: Sequence[Touch] = (),
+    kpi_settings: KpiSettings | None = None,
 ) -> ClientKpi:
-    """One client's week. `touchpoint_days` are local dates (in the client's timezone)."""
+    """One client's week. `touchpoint_days` are local dates (in the client's timezone) known
+    to count; `touches` are the team's recorded touches, judged here (docs/process.md,
+    "What counts"): those that count make their day, with their evidence; the rest are listed
+    with the reason they did not."""
     tz = ZoneInfo(client.timezone)
     today = local_date(now, tz)
     days = [d for d in week.days() if d <= today]
+    settings = kpi_settings or KpiSettings()
+    counted: dict[date, list[Touch]] = defaultdict(list)
+    ignored: list[IgnoredItem] = []
+    for touch in sorted(touches, key=lambda t: (t.at, t.message_ts or "")):
+        if not week.monday <= touch.day <= week.sunday:
+            continue
+        verdict = judge(touch, client.team.get(touch.author_id), settings)
+        if verdict.counts:
+            counted[touch.day].append(touch)
+        else:
+            ignored.append(
+                IgnoredItem(**_evidence(touch).model_dump(), date=touch.day.isoformat(),
+                            reason=verdict.reason or "")
+            )  # fmt: skip
+    touchpoint_days = {d for d in touchpoint_days if week.monday <= d <= week.sunday} | set(counted)
     hol = holidays_between(holiday_country, week.monday, week.sunday, holiday_subdiv)
     working = business_days(days, holiday_country, holiday_subdiv)
     exempt = [{"date": d.isoformat(), "reason": exemptions[d]} for d in working if d in exemptions]
@@ -148,12 +192,27 @@ def client_kpi(
             missed=[d.isoformat() for d in missed],
             exempt=exempt,
             pending=[d.isoformat() for d in pending],
+            evidence={
+                d.isoformat(): [_evidence(t) for t in counted[d]] for d in done_days if counted[d]
+            },
+            ignored=ignored,
         ),
         weekly_presentation=WeeklyPart(
             expected=weekly_expected,
             done=1 if (win is not None and weekly_expected) else 0,
             win=win,
         ),
+    )
+
+
+def _evidence(touch: Touch) -> EvidenceItem:
+    return EvidenceItem(
+        kind=kind_of(touch),
+        by=touch.author_id,
+        at=touch.at.astimezone(UTC).isoformat(),
+        excerpt=touch.text,
+        permalink=permalink(touch.channel, touch.message_ts, touch.thread_ts),
+        link=touch.link,
     )
 
 
@@ -168,6 +227,8 @@ def week_kpi(
     touchpoint_days: dict[str, set[date]],
     exemptions: dict[str, dict[date, str]],
     wins: dict[str, str],
+    touches: dict[str, list[Touch]] | None = None,
+    kpi_settings: KpiSettings | None = None,
 ) -> WeekKpi:
     names = {p.slack_id: p.name for p in people}
     by_cso: dict[str, list[ClientKpi]] = defaultdict(list)
@@ -182,6 +243,8 @@ def week_kpi(
                 touchpoint_days=touchpoint_days.get(client.slug, set()),
                 exemptions=exemptions.get(client.slug, {}),
                 win=wins.get(client.slug),
+                touches=(touches or {}).get(client.slug, ()),
+                kpi_settings=kpi_settings,
             )
         )
     csos: list[CsoKpi] = []
@@ -201,7 +264,14 @@ def week_kpi(
         )
     expected = sum(c.expected for c in csos)
     done = sum(c.done for c in csos)
-    has_data = bool(touchpoint_days) or bool(wins) or bool(exemptions)
+    # Something recorded in the week itself (never a neighbouring day read for the timezones).
+    in_week = set(week.days())
+    has_data = (
+        any(days & in_week for days in touchpoint_days.values())
+        or any(t.day in in_week for items in (touches or {}).values() for t in items)
+        or bool(wins)
+        or any(set(days) & in_week for days in exemptions.values())
+    )
     return WeekKpi(
         week=str(week),
         overall=Totals(expected=expected, done=done, rate=rate(done, expected)),

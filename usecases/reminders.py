@@ -83,6 +83,8 @@ def after_message(deps: Deps, slack: WebClient | None, recorded: Recorded | None
     """A team message in a client channel was recorded as a touchpoint."""
     if recorded is None or not recorded.new or recorded.speaker is not Speaker.TEAM:
         return
+    if not recorded.counts:  # an "ok", a thumbs-up: kept, but it answers no reminder
+        return
     with deps.db.session() as tx:
         tz = client_timezone(recorded.client, people_by_id(tx), organization(tx))
     day = local_date(slack_ts_to_datetime(ts), tz)
