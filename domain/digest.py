@@ -178,6 +178,10 @@ class CsoDigest(BaseModel):
     exemptions: list[Exempt] = Field(default_factory=list)
     wins: list[WinItem] = Field(default_factory=list)
     attention: bool = False
+    # The team's touches that did not count (docs/process.md, "What counts"): how many, and
+    # the first as an example ("Acme Corp: “ok” — an acknowledgement").
+    ignored: int = 0
+    ignored_example: str | None = None
 
     @property
     def missed_days(self) -> int:
@@ -251,6 +255,12 @@ def cso_digests(kpi: WeekKpi, settings: DigestSettings) -> list[CsoDigest]:
                 wins.append(WinItem(client=c.name, slug=c.slug, text=wp.win))
             elif wp.expected and not wp.done:
                 no_presentation.append(c.name)
+        ignored = [(c.name, i) for c in cso.clients for i in c.daily.ignored]
+        example = (
+            f"{ignored[0][0]}: “{ignored[0][1].excerpt[:60]}” — {ignored[0][1].reason}"
+            if ignored
+            else None
+        )
         attention = (
             kpi.has_data
             and cso.rate is not None
@@ -273,6 +283,8 @@ def cso_digests(kpi: WeekKpi, settings: DigestSettings) -> list[CsoDigest]:
                 exemptions=exempt,
                 wins=wins,
                 attention=attention,
+                ignored=len(ignored),
+                ignored_example=example,
             )
         )
     return out

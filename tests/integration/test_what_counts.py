@@ -219,3 +219,31 @@ def test_a_message_that_does_not_count_closes_no_reminder(bot: BotHarness) -> No
     settled(bot)
     closed = nudge(bot, "touchpoint-cutoff", slug_id=acme_id)
     assert (closed.status, closed.closed_by) == ("closed", "touchpoint")
+
+
+def test_pulse_links_today_s_touch_and_says_what_did_not_count(bot: BotHarness) -> None:
+    bot.message("C0ACME", "U0CSO1", "ok", AT)
+    settled(bot)
+    bot.command("/pulse")
+    blob = json.dumps(bot.emulator.wait_for("response_url", count=1)[0]["blocks"])
+    assert 'No touchpoint yet today (1 didn\'t count: \\"ok\\": an acknowledgement)' in blob
+    assert "Last touchpoint: none in 90 days" in blob
+    bot.message("C0ACME", "U0CSO1", SUBSTANTIVE, AT.replace(minute=5))
+    settled(bot)
+    bot.command("/pulse")
+    blob = json.dumps(bot.emulator.wait_for("response_url", count=2)[1]["blocks"])
+    ts = f"{AT.replace(minute=5).timestamp():.6f}".replace(".", "")
+    assert f"<https://slack.com/archives/C0ACME/p{ts}|Touchpoint today>" in blob
+    assert "Last touchpoint: today" in blob
+
+
+def test_the_digest_says_what_did_not_count_and_where_the_evidence_is(bot: BotHarness) -> None:
+    bot.message("C0ACME", "U0CSO1", "ok", AT)
+    bot.message("C0GLOBEX", "U0CSO1", SUBSTANTIVE, AT)
+    settled(bot)
+    bot.clock.set(datetime(2026, 11, 23, 10, tzinfo=NY))
+    bot.command("/digest", "2026-W47", user="U0HOD")
+    bot.wait_response()
+    blob = json.dumps(bot.emulator.calls("response_url")[0]["blocks"], ensure_ascii=False)
+    assert "Not counted: 1 team message — e.g. Acme Corp: “ok” — an acknowledgement" in blob
+    assert "`csobot kpi --week 2026-W47 --json` (`daily.evidence`, `daily.ignored`)" in blob
