@@ -177,6 +177,8 @@ class CsoDigest(BaseModel):
     presentations_missing: list[str] = Field(default_factory=list)
     exemptions: list[Exempt] = Field(default_factory=list)
     wins: list[WinItem] = Field(default_factory=list)
+    # Presentations recorded with a win that reads as a list of activity, not an outcome.
+    not_tangible: list[WinItem] = Field(default_factory=list)
     attention: bool = False
     # The team's touches that did not count (docs/process.md, "What counts"): how many, and
     # the first as an example ("Acme Corp: “ok” — an acknowledgement").
@@ -232,6 +234,7 @@ def cso_digests(kpi: WeekKpi, settings: DigestSettings) -> list[CsoDigest]:
     out = []
     for cso in kpi.csos:
         misses, exempt, wins, no_presentation = [], [], [], []
+        not_tangible: list[WinItem] = []
         for c in cso.clients:
             if c.daily.missed:
                 misses.append(
@@ -251,7 +254,9 @@ def cso_digests(kpi: WeekKpi, settings: DigestSettings) -> list[CsoDigest]:
                     )
                 )
             wp = c.weekly_presentation
-            if wp.win is not None and wp.done:
+            if wp.win is not None and wp.done and wp.tangible is False:
+                not_tangible.append(WinItem(client=c.name, slug=c.slug, text=wp.win))
+            elif wp.win is not None and wp.done:
                 wins.append(WinItem(client=c.name, slug=c.slug, text=wp.win))
             elif wp.expected and not wp.done:
                 no_presentation.append(c.name)
@@ -282,6 +287,7 @@ def cso_digests(kpi: WeekKpi, settings: DigestSettings) -> list[CsoDigest]:
                 presentations_missing=no_presentation,
                 exemptions=exempt,
                 wins=wins,
+                not_tangible=not_tangible,
                 attention=attention,
                 ignored=len(ignored),
                 ignored_example=example,
@@ -291,7 +297,7 @@ def cso_digests(kpi: WeekKpi, settings: DigestSettings) -> list[CsoDigest]:
 
 
 def pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.1f}%"
+    return "no data" if value is None else f"{value * 100:.1f}%"
 
 
 def build_digest(

@@ -8,8 +8,9 @@ numbers from `week_kpi` over the same inputs.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, date, datetime
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
@@ -61,10 +62,18 @@ class DailyPart(BaseModel):
     ignored: list[IgnoredItem] = Field(default_factory=list)
 
 
+WeeklyStatus = Literal["done", "missed", "pending", "not_expected"]
+
+
 class WeeklyPart(BaseModel):
-    expected: int
-    done: int
+    expected: int  # 1 once presented, or once the week's last business day has ended
+    done: int  # 1 when a presentation (its win) is recorded
     win: str | None = None
+    # The win reads as an outcome, not a list of activity (None: no win recorded).
+    tangible: bool | None = None
+    # done; missed (the last business day ended without one); pending (it may still come);
+    # not_expected (no business day to give it on).
+    status: WeeklyStatus = "not_expected"
 
 
 class ClientKpi(BaseModel):
@@ -72,6 +81,7 @@ class ClientKpi(BaseModel):
     name: str
     daily: DailyPart
     weekly_presentation: WeeklyPart
+    rate: float | None = None  # the client's own (None: nothing expected, or no data)
 
 
 class Totals(BaseModel):
@@ -148,6 +158,7 @@ def client_kpi(
     win: str | None,
     touches: Sequence[Touch] = (),
     kpi_settings: KpiSettings | None = None,
+    win_is_activity: bool = False,
 ) -> ClientKpi:
     """One client's week. `touchpoint_days` are local dates (in the client's timezone) known
     to count; `touches` are the team's recorded touches, judged here (docs/process.md,
@@ -182,7 +193,21 @@ def client_kpi(
     whole_week_working = [
         d for d in week.days() if d.weekday() < 5 and d not in hol and d not in exemptions
     ]
-    weekly_expected = 1 if whole_week_working and week.monday <= today else 0
+    # Pending until the week's last business day has ended (a presentation can come on
+    # Friday): only then is one not given a miss. One given earlier counts at once.
+    presented = win is not None and bool(whole_week_working) and week.monday <= today
+    last_day_ended = bool(whole_week_working) and today > max(whole_week_working)
+    weekly_expected = 1 if presented or last_day_ended else 0
+    if presented:
+        status: WeeklyStatus = "done"
+    elif last_day_ended:
+        status = "missed"
+    elif whole_week_working and week.monday <= today:
+        status = "pending"
+    else:
+        status = "not_expected"
+    daily_expected = len(expected_days)
+    weekly_done = 1 if presented else 0
     return ClientKpi(
         slug=client.slug,
         name=client.name,
@@ -199,9 +224,12 @@ def client_kpi(
         ),
         weekly_presentation=WeeklyPart(
             expected=weekly_expected,
-            done=1 if (win is not None and weekly_expected) else 0,
+            done=weekly_done,
             win=win,
+            tangible=None if win is None else not win_is_activity,
+            status=status,
         ),
+        rate=rate(len(done_days) + weekly_done, daily_expected + weekly_expected),
     )
 
 
@@ -229,7 +257,18 @@ def week_kpi(
     wins: dict[str, str],
     touches: dict[str, list[Touch]] | None = None,
     kpi_settings: KpiSettings | None = None,
+    activity_wins: Collection[str] = (),
 ) -> WeekKpi:
+    """The week's KPI. `activity_wins`: the clients whose win reads as a list of activity.
+    A week in which nothing at all was recorded has no rate ("no data"), never 0 %."""
+    # Something recorded in the week itself (never a neighbouring day read for the timezones).
+    in_week = set(week.days())
+    has_data = (
+        any(days & in_week for days in touchpoint_days.values())
+        or any(t.day in in_week for items in (touches or {}).values() for t in items)
+        or bool(wins)
+        or any(set(days) & in_week for days in exemptions.values())
+    )
     names = {p.slack_id: p.name for p in people}
     by_cso: dict[str, list[ClientKpi]] = defaultdict(list)
     for client in sorted(clients, key=lambda c: c.slug):
@@ -245,6 +284,7 @@ def week_kpi(
                 win=wins.get(client.slug),
                 touches=(touches or {}).get(client.slug, ()),
                 kpi_settings=kpi_settings,
+                win_is_activity=client.slug in activity_wins,
             )
         )
     csos: list[CsoKpi] = []
@@ -258,23 +298,20 @@ def week_kpi(
                 name=names.get(cso_id, cso_id),
                 expected=expected,
                 done=done,
-                rate=rate(done, expected),
+                rate=rate(done, expected) if has_data else None,
                 clients=items,
             )
         )
+        if not has_data:
+            for c in items:
+                c.rate = None
     expected = sum(c.expected for c in csos)
     done = sum(c.done for c in csos)
-    # Something recorded in the week itself (never a neighbouring day read for the timezones).
-    in_week = set(week.days())
-    has_data = (
-        any(days & in_week for days in touchpoint_days.values())
-        or any(t.day in in_week for items in (touches or {}).values() for t in items)
-        or bool(wins)
-        or any(set(days) & in_week for days in exemptions.values())
-    )
     return WeekKpi(
         week=str(week),
-        overall=Totals(expected=expected, done=done, rate=rate(done, expected)),
+        overall=Totals(
+            expected=expected, done=done, rate=rate(done, expected) if has_data else None
+        ),
         csos=csos,
         has_data=has_data,
     )
@@ -309,4 +346,4 @@ def format_table(kpi: WeekKpi) -> str:
 
 
 def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.1f}%"
+    return "no data" if value is None else f"{value * 100:.1f}%"

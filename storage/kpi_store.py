@@ -64,14 +64,23 @@ def load_kpi(tx: Transaction, weeks: Sequence[IsoWeek], now: datetime) -> list[W
             OutOfOffice.end_day >= start,
         )
     ).all()
+    # The week's win: its first tangible one, else its first (an activity list).
     wins: dict[str, dict[str, str]] = defaultdict(dict)
-    for client_id, iso_week, text in tx.execute(
-        select(Win.client_id, Win.iso_week, Win.text)
+    activity: dict[str, set[str]] = defaultdict(set)
+    for client_id, iso_week, text, activity_list in tx.execute(
+        select(Win.client_id, Win.iso_week, Win.text, Win.activity_list)
         .where(Win.iso_week.in_([str(w) for w in weeks]))
-        .order_by(Win.created_at)
+        .order_by(Win.created_at, Win.id)
     ):
-        if client_id in by_id:
-            wins[iso_week].setdefault(by_id[client_id].slug, text)
+        if client_id not in by_id:
+            continue
+        slug = by_id[client_id].slug
+        if slug not in wins[iso_week] or (slug in activity[iso_week] and not activity_list):
+            wins[iso_week][slug] = text
+            if activity_list:
+                activity[iso_week].add(slug)
+            else:
+                activity[iso_week].discard(slug)
     cadences = _cadence_nudges(tx, weeks)
 
     kpi_clients = [
@@ -115,6 +124,7 @@ def load_kpi(tx: Transaction, weeks: Sequence[IsoWeek], now: datetime) -> list[W
                 kpi_clients,
             ),
             wins=dict(wins.get(str(week), {})),
+            activity_wins=activity.get(str(week), set()),
         )
         by_person = _cadence_rows(cadences, week, slugs)
         for cso in kpi.csos:

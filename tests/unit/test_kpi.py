@@ -71,6 +71,8 @@ def test_daily_and_weekly_parts_sum_to_the_cso_and_overall_totals() -> None:
         "expected": 1,
         "done": 1,
         "win": "Demoed the new pipeline",
+        "tangible": True,
+        "status": "done",
     }
     assert cso["expected"] == 12 and cso["done"] == 10
     assert cso["rate"] == pytest.approx(0.8333, abs=1e-4)

@@ -153,6 +153,9 @@ cso = NS(
     presentations_missing=[HOSTILE],
     exemptions=[NS(client=HOSTILE, day=date(2026, 11, 20), reason=HOSTILE)],
     wins=[NS(client=HOSTILE, text=HOSTILE)],
+    not_tangible=[NS(client=HOSTILE, text=HOSTILE)],
+    ignored=1,
+    ignored_example=HOSTILE,
 )
 DIGEST: dict[str, dict[str, Any]] = {
     "bad_week.j2": dict(error=HOSTILE),
