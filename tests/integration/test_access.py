@@ -48,6 +48,7 @@ ACTION_VALUE = {
     "playbook_step_done": "1",
     "outbox_list_open": "1",
     "outbox_list_page": "1",
+    "win_edit": "1",
 }
 VIEW_STATE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "touchpoint_modal": (
@@ -64,6 +65,7 @@ VIEW_STATE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"reason": {"value": {"value": "offsite"}}},
     ),
     "health_signals": ({"slug": "acme"}, {"nps": {"value": {"value": "2"}}}),
+    "win_edit_modal": ({"win": 1}, {"text": {"value": {"value": "Reports 2 days faster"}}}),
     "client_update_modal": (
         {"slug": "acme", "slot": "eod", "channel": "C0ACME", "client_name": "Acme Corp"},
         {"draft": {"value": {"value": "Status: fine. Risks: none. Asks: none. Next: more."}}},

@@ -103,3 +103,58 @@ def test_an_activity_list_win_is_presented_but_not_tangible(bot: BotHarness) -> 
     )
     wins_line = next(line for line in body.split("\\n") if line.startswith("Wins presented"))
     assert "Acme Corp" in wins_line and "Globex" not in wins_line
+
+
+def test_the_cso_can_edit_an_activity_list_win_from_the_nudge(bot: BotHarness) -> None:
+    from tests.integration.test_cadence_buttons import submit
+
+    bot.command("/win", 'globex "Closed 15 tickets and had 3 meetings"')
+    bot.wait_response()
+    [reply] = bot.emulator.calls("response_url")
+    [button] = [e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert button["action_id"] == "win_edit" and button["text"]["text"] == "Edit the win"
+    status, _ = bot.interact({
+        "type": "block_actions", "team": {"id": "T0EMU"},
+        "user": {"id": "U0CSO1", "team_id": "T0EMU"}, "api_app_id": "A0CSOBOT",
+        "trigger_id": "trig-edit", "container": {"type": "ephemeral"},
+        "response_url": bot.emulator.response_url("edit"),
+        "actions": [{"type": "button", "action_id": "win_edit", "block_id": "b",
+                     "value": button["value"], "action_ts": "1"}],
+    })  # fmt: skip
+    assert status == 200
+    [opened] = bot.emulator.wait_for("views.open")
+    view = opened["view"]
+    assert view["callback_id"] == "win_edit_modal"
+    assert view["blocks"][1]["element"]["initial_value"] == "Closed 15 tickets and had 3 meetings"
+    new = "Globex's weekly report now builds itself: 4 hours a week back for their analysts"
+    status, _ = submit(bot, view, {"text": {"value": {"value": new}}})
+    assert status == 200
+    bot.settle()
+    [dm] = [c for c in bot.emulator.calls("chat.postMessage") if c["channel"] == "U0CSO1"]
+    assert "4 hours a week back" in str(dm["text"]) and "list of activity" not in str(dm["text"])
+    globex = client(kpi(bot, W47), "globex")["weekly_presentation"]
+    assert globex["tangible"] is True and globex["win"] == new  # type: ignore[index]
+
+
+def test_another_clients_cso_cannot_edit_the_win(bot: BotHarness) -> None:
+    from tests.integration.test_cadence_buttons import submit
+
+    bot.command("/win", 'globex "Closed 15 tickets and had 3 meetings"')
+    bot.wait_response()
+    [reply] = bot.emulator.calls("response_url")
+    [button] = [e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    view = {
+        "type": "modal",
+        "callback_id": "win_edit_modal",
+        "private_metadata": json.dumps({"win": int(button["value"])}),
+    }
+    submit(
+        bot,
+        view,
+        {"text": {"value": {"value": "Rewritten by someone else entirely"}}},
+        user="U0CSO2",
+    )
+    bot.settle()
+    [dm] = [c for c in bot.emulator.calls("chat.postMessage") if c["channel"] == "U0CSO2"]
+    assert str(dm["text"]).startswith("Sorry — only Globex's team")
+    assert client(kpi(bot, W47), "globex")["weekly_presentation"]["tangible"] is False  # type: ignore[index]
