@@ -104,6 +104,7 @@ MESSAGES: dict[str, dict[str, Any]] = {
         day=date(2026, 11, 19),
         today=date(2026, 11, 20),
     ),
+    "win_gone.j2": {},
     "win_recorded.j2": dict(
         week="2026-W47",
         name=HOSTILE,
