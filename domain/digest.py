@@ -184,6 +184,10 @@ class CsoDigest(BaseModel):
     # the first as an example ("Acme Corp: “ok” — an acknowledgement").
     ignored: int = 0
     ignored_example: str | None = None
+    # Update discipline (not in the rate): expected days, morning updates and recaps sent.
+    updates_expected: int = 0
+    morning_done: int = 0
+    eod_done: int = 0
 
     @property
     def missed_days(self) -> int:
@@ -215,6 +219,9 @@ class Digest(BaseModel):
     weekly_done: int
     csos: list[CsoDigest]
     sections: list[Section]
+    updates_expected: int = 0
+    morning_done: int = 0
+    eod_done: int = 0
     chart: ChartData
     attention_items: list[str]
     attention_count: int
@@ -291,6 +298,9 @@ def cso_digests(kpi: WeekKpi, settings: DigestSettings) -> list[CsoDigest]:
                 attention=attention,
                 ignored=len(ignored),
                 ignored_example=example,
+                updates_expected=sum(c.updates.expected for c in cso.clients if c.updates),
+                morning_done=sum(c.updates.morning.done for c in cso.clients if c.updates),
+                eod_done=sum(c.updates.eod.done for c in cso.clients if c.updates),
             )
         )
     return out
@@ -343,6 +353,9 @@ def build_digest(
         daily_done=sum(c.daily_done for c in csos),
         weekly_expected=sum(c.weekly_expected for c in csos),
         weekly_done=sum(c.weekly_done for c in csos),
+        updates_expected=sum(c.updates_expected for c in csos),
+        morning_done=sum(c.morning_done for c in csos),
+        eod_done=sum(c.eod_done for c in csos),
         csos=csos,
         sections=list(sections),
         chart=chart,

@@ -16,7 +16,16 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from domain.calendar import IsoWeek, business_days, holidays_between, local_date
-from domain.touch_rules import KpiSettings, Touch, TouchRole, judge, kind_of, permalink
+from domain.touch_rules import (
+    KpiSettings,
+    Touch,
+    TouchRole,
+    UpdateSlot,
+    judge,
+    kind_of,
+    permalink,
+    update_slot,
+)
 
 
 class KpiClient(BaseModel):
@@ -37,6 +46,7 @@ class EvidenceItem(BaseModel):
     """A touch that made its day: what, by whom, when, a glimpse, and where to see it."""
 
     kind: str  # message | me_message | file | update | huddle | email | call | meeting
+    update: UpdateSlot | None = None  # it was the day's morning update or end-of-day recap
     by: str  # Slack id
     at: str  # ISO time, UTC
     excerpt: str  # the message's first words, or the logged note
@@ -62,6 +72,21 @@ class DailyPart(BaseModel):
     ignored: list[IgnoredItem] = Field(default_factory=list)
 
 
+class SlotPart(BaseModel):
+    done: int
+    missed: list[str] = Field(default_factory=list)
+    pending: list[str] = Field(default_factory=list)  # today, until the day ends
+
+
+class UpdatesPart(BaseModel):
+    """The daily client updates: a morning update and an end-of-day recap on each expected
+    day. A separate measure: not part of the rate."""
+
+    expected: int
+    morning: SlotPart
+    eod: SlotPart
+
+
 WeeklyStatus = Literal["done", "missed", "pending", "not_expected"]
 
 
@@ -82,6 +107,7 @@ class ClientKpi(BaseModel):
     daily: DailyPart
     weekly_presentation: WeeklyPart
     rate: float | None = None  # the client's own (None: nothing expected, or no data)
+    updates: UpdatesPart | None = None
 
 
 class Totals(BaseModel):
@@ -169,11 +195,18 @@ def client_kpi(
     days = [d for d in week.days() if d <= today]
     settings = kpi_settings or KpiSettings()
     counted: dict[date, list[Touch]] = defaultdict(list)
+    slots: dict[date, set[UpdateSlot]] = defaultdict(set)
+    slot_of: dict[int, UpdateSlot] = {}
     ignored: list[IgnoredItem] = []
     for touch in sorted(touches, key=lambda t: (t.at, t.message_ts or "")):
         if not week.monday <= touch.day <= week.sunday:
             continue
-        verdict = judge(touch, client.team.get(touch.author_id), settings)
+        role = client.team.get(touch.author_id)
+        verdict = judge(touch, role, settings)
+        slot = update_slot(touch, role, settings, touch.at.astimezone(tz).time())
+        if slot is not None:
+            slots[touch.day].add(slot)
+            slot_of[id(touch)] = slot
         if verdict.counts:
             counted[touch.day].append(touch)
         else:
@@ -218,7 +251,9 @@ def client_kpi(
             exempt=exempt,
             pending=[d.isoformat() for d in pending],
             evidence={
-                d.isoformat(): [_evidence(t) for t in counted[d]] for d in done_days if counted[d]
+                d.isoformat(): [_evidence(t, slot_of.get(id(t))) for t in counted[d]]
+                for d in done_days
+                if counted[d]
             },
             ignored=ignored,
         ),
@@ -230,12 +265,29 @@ def client_kpi(
             status=status,
         ),
         rate=rate(len(done_days) + weekly_done, daily_expected + weekly_expected),
+        updates=UpdatesPart(
+            expected=daily_expected,
+            morning=_slot_part("morning", expected_days, slots, today),
+            eod=_slot_part("eod", expected_days, slots, today),
+        ),
     )
 
 
-def _evidence(touch: Touch) -> EvidenceItem:
+def _slot_part(
+    slot: UpdateSlot, days: Sequence[date], slots: dict[date, set[UpdateSlot]], today: date
+) -> SlotPart:
+    done = [d for d in days if slot in slots.get(d, ())]
+    return SlotPart(
+        done=len(done),
+        missed=[d.isoformat() for d in days if d not in done and d != today],
+        pending=[d.isoformat() for d in days if d not in done and d == today],
+    )
+
+
+def _evidence(touch: Touch, slot: UpdateSlot | None = None) -> EvidenceItem:
     return EvidenceItem(
         kind=kind_of(touch),
+        update=slot,
         by=touch.author_id,
         at=touch.at.astimezone(UTC).isoformat(),
         excerpt=touch.text,

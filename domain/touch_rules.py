@@ -13,18 +13,39 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import StrEnum
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from domain.cadence import parse_hhmm
 from domain.records import Client
+
+UpdateSlot = Literal["morning", "eod"]
 
 
 class TouchRole(StrEnum):
     CSO = "cso"
     SERVICE_LEAD = "service_lead"
     ENGAGEMENT_PARTNER = "engagement_partner"
+
+
+class UpdateWindows(BaseModel):
+    """When, in the client's local time, a CSO's message can be the morning update or the
+    end-of-day recap (docs/process.md, "Daily client updates")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    morning_from: time = time(6, 0)
+    morning_until: time = time(12, 0)
+    eod_from: time = time(15, 0)
+    eod_until: time = time(23, 59)
+
+    @field_validator("morning_from", "morning_until", "eod_from", "eod_until", mode="before")
+    @classmethod
+    def _hhmm(cls, value: Any) -> Any:
+        return parse_hhmm(value)
 
 
 class KpiSettings(BaseModel):
@@ -34,6 +55,7 @@ class KpiSettings(BaseModel):
 
     touchpoint_roles: tuple[TouchRole, ...] = (TouchRole.CSO,)
     min_words: int = Field(default=5, ge=1, le=50)
+    updates: UpdateWindows = Field(default_factory=UpdateWindows)
 
     @field_validator("touchpoint_roles")
     @classmethod
@@ -45,8 +67,24 @@ class KpiSettings(BaseModel):
 
 # Where a team message came from (the touchpoint's `source`): a plain message, a `/me`
 # message, a file shared with a comment, a huddle in the client channel.
-SLACK_SOURCES = frozenset({"event", "me_message", "file_share", "update"})
 HUDDLE = "huddle"
+# A drafted update sent with /update records its slot in its source.
+UPDATE_SOURCES: dict[str, UpdateSlot] = {"update-morning": "morning", "update-eod": "eod"}
+# The daily cadences each slot answers: a morning update closes only the morning reminder, a
+# recap only the end-of-day one.
+UPDATE_CADENCES: dict[str, UpdateSlot] = {"morning-update": "morning", "eod-recap": "eod"}
+
+# What the morning update and the recap read like (whole words or phrases, lower case).
+MORNING_CUES = (
+    "today", "working on", "plan", "planned", "focus", "focusing", "we'll",
+    "we will", "going to", "priorities", "priority", "agenda", "on deck", "next up", "starting",
+    "kicking off", "up next", "on our plate",
+)  # fmt: skip
+EOD_CUES = (
+    "completed", "complete", "done", "finished", "shipped", "delivered", "wrapped", "recap",
+    "merged", "landed", "closed", "fixed", "resolved", "deployed", "released", "tomorrow",
+    "end of day", "eod", "wrapping up", "today we",
+)  # fmt: skip
 
 # Said as a whole message (after punctuation and emoji are stripped), these don't count.
 ACKNOWLEDGEMENTS = frozenset(
@@ -143,11 +181,38 @@ def permalink(channel: str | None, ts: str | None, thread_ts: str | None = None)
 
 
 def kind_of(touch: Touch) -> str:
-    """How the evidence names it: message, me_message, file, huddle call, email, ..."""
+    """How the evidence names it: message, me_message, file, update, huddle, email, ..."""
     if touch.source == HUDDLE:
         return "huddle"
     if touch.kind == "slack":
-        return {"me_message": "me_message", "file_share": "file", "update": "update"}.get(
-            touch.source, "message"
-        )
+        if touch.source.startswith("update"):
+            return "update"
+        return {"me_message": "me_message", "file_share": "file"}.get(touch.source, "message")
     return touch.kind
+
+
+def _cued(words: list[str], cues: tuple[str, ...]) -> bool:
+    text = f" {' '.join(words)} "
+    return any(f" {cue} " in text for cue in cues)
+
+
+def update_slot(
+    touch: Touch, role: TouchRole | None, settings: KpiSettings, local: time
+) -> UpdateSlot | None:
+    """Whether a touch is the day's morning update or end-of-day recap: one sent with
+    `/update … morning|eod`, or a CSO's written message that counts, sent in the slot's window
+    (`local`: its time in the client's timezone) and reading like one — the morning's plan
+    ("today we're working on …") or the day's results ("completed …, shipped …")."""
+    if touch.source in UPDATE_SOURCES:
+        return UPDATE_SOURCES[touch.source] if judge(touch, role, settings).counts else None
+    if touch.kind != "slack" or touch.source == HUDDLE:
+        return None
+    if role is not TouchRole.CSO or not judge(touch, role, settings).counts:
+        return None
+    w = settings.updates
+    words = words_of(touch.text)
+    if w.morning_from <= local < w.morning_until and _cued(words, MORNING_CUES):
+        return "morning"
+    if w.eod_from <= local <= w.eod_until and _cued(words, EOD_CUES):
+        return "eod"
+    return None

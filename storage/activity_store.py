@@ -206,7 +206,7 @@ def touchpoint_excerpts_of_day(tx: Transaction, client_id: int, day: date) -> li
             .where(Touchpoint.client_id == client_id, Touchpoint.local_date == day)
             .order_by(Touchpoint.occurred_at)
         )
-        if t.excerpt and t.source != "update"
+        if t.excerpt and not t.source.startswith("update")
     ]
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select, update
 
 from domain import records
 from domain.calendar import slack_ts_to_datetime
-from domain.touch_rules import HUDDLE, Touch, judge, role_of
+from domain.touch_rules import HUDDLE, Touch, UpdateSlot, judge, role_of, update_slot
 from domain.touchpoint import ChannelMessage, Speaker, speaker_of
 from storage.activity_store import claim_event, excerpt, record_inbound, record_touchpoint
 from storage.db import Transaction
@@ -26,6 +26,7 @@ class Recorded:
     speaker: Speaker
     new: bool  # False when this message (or event) had already been recorded
     counts: bool = True  # a team message that makes the day (domain/touch_rules.py)
+    slot: UpdateSlot | None = None  # it is the day's morning update or end-of-day recap
 
 
 def record_channel_message(tx: Transaction, msg: ChannelMessage, now: datetime) -> Recorded | None:
@@ -40,6 +41,7 @@ def record_channel_message(tx: Transaction, msg: ChannelMessage, now: datetime) 
     occurred = slack_ts_to_datetime(msg.ts)
     new = False
     counts = False
+    slot: UpdateSlot | None = None
     if speaker is Speaker.TEAM:
         tz = client_timezone(client, people, organization(tx))
         source = msg.subtype if msg.subtype in ("me_message", "file_share") else "event"
@@ -51,7 +53,9 @@ def record_channel_message(tx: Transaction, msg: ChannelMessage, now: datetime) 
             day=occurred.date(),
             text=excerpt(msg.text),
         )
-        counts = judge(touch, role_of(client, msg.user), org_settings(tx).kpi).counts
+        role, settings = role_of(client, msg.user), org_settings(tx).kpi
+        counts = judge(touch, role, settings).counts
+        slot = update_slot(touch, role, settings, occurred.astimezone(tz).time())
         new = record_touchpoint(
             tx,
             client_id=client.id,
@@ -78,7 +82,7 @@ def record_channel_message(tx: Transaction, msg: ChannelMessage, now: datetime) 
             occurred_at=occurred,
             text=msg.text,
         )
-    return Recorded(client, speaker, new=new, counts=counts)
+    return Recorded(client, speaker, new=new, counts=counts, slot=slot)
 
 
 def forget_channel_message(tx: Transaction, channel: str, ts: str) -> records.Client | None:

@@ -82,6 +82,7 @@ def test_a_substantive_message_makes_the_day_with_its_evidence(bot: BotHarness) 
     ts = f"{AT.replace(minute=5).timestamp():.6f}"
     assert item == {
         "kind": "message",
+        "update": None,  # neither the morning's plan nor a recap
         "by": "U0CSO1",
         "at": "2026-11-20T15:05:00+00:00",
         "excerpt": SUBSTANTIVE,

@@ -130,6 +130,9 @@ digest = NS(
     daily_expected=8,
     weekly_done=1,
     weekly_expected=2,
+    updates_expected=8,
+    morning_done=5,
+    eod_done=4,
     csos=[],
     on_track_line=HOSTILE,
 )
@@ -157,6 +160,9 @@ cso = NS(
     not_tangible=[NS(client=HOSTILE, text=HOSTILE)],
     ignored=1,
     ignored_example=HOSTILE,
+    updates_expected=5,
+    morning_done=3,
+    eod_done=2,
 )
 DIGEST: dict[str, dict[str, Any]] = {
     "bad_week.j2": dict(error=HOSTILE),
