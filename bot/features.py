@@ -17,6 +17,7 @@ from handlers import (
     digest_listeners,
     flag_listeners,
     health_listeners,
+    intervention_listeners,
     message_listeners,
     metrics_listeners,
     outbox_listeners,
@@ -27,6 +28,7 @@ from handlers import (
 )
 from scheduling import cadence_jobs, digest_jobs, flag_jobs, health_jobs
 from scheduling.engine import Enqueuer
+from usecases.intervention_actions import intervention_metrics
 from usecases.metric_sources import MetricSource
 from usecases.portfolio_metrics import portfolio_metrics
 
@@ -72,6 +74,7 @@ FEATURES: list[Feature] = [
     ),
     Feature("update", update_listeners.register),
     Feature("metrics", metrics_listeners.register, commands=metrics_cli.add_commands),
+    Feature("interventions", intervention_listeners.register, metrics=(intervention_metrics,)),
     Feature("outbox", outbox_listeners.register),
     Feature("app_events", app_events_listeners.register),
 ]

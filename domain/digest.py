@@ -24,6 +24,7 @@ from domain.cadence import Weekday, parse_duration, parse_hhmm
 from domain.calendar import IsoWeek, local_datetime
 from domain.expansion import pipeline_share
 from domain.health import Band, HistoryItem, current_band, days_in_band
+from domain.interventions import TARGET_PER_MONTH, TARGET_TEXT, InterventionRecord
 from domain.kpi import Totals, WeekKpi
 from domain.metrics import TARGETS, nps
 from domain.renewals import days_to_renewal, renewal_stage
@@ -617,6 +618,22 @@ def escalations_section(records: Sequence[EscalationRecord], month: str) -> Sect
             summary=summary,
             items=items,
             on_track="no founder interventions" if founders == 0 else None,
+        )
+    )
+
+
+def interventions_section(records: Sequence[InterventionRecord], month: str) -> Section:
+    """The founder intervention KPI (docs/process.md, "Founder interventions"): this month's
+    count against "< 1 a month", with who, which client and why."""
+    n = len(records)
+    status = "on target" if n < TARGET_PER_MONTH else "above target"
+    return _limited(
+        Section(
+            id="interventions",
+            title="Founder interventions",
+            summary=f"{n} in {month} (target {TARGET_TEXT}: {status})",
+            items=[Item(text=r.line(), attention=True) for r in records],
+            on_track="no founder interventions this month" if n == 0 else None,
         )
     )
 

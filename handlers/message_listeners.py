@@ -22,6 +22,7 @@ from storage.touchpoint_store import Recorded, record_channel_message
 from usecases import touchpoint_log as touch_log
 from usecases.deps import Deps
 from usecases.flag_detection import record_internal_message
+from usecases.intervention_actions import note_founder_message
 from usecases.reminders import after_message
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ def record_message(deps: Deps, msg: ChannelMessage) -> Recorded | None:
     queued = False
     with deps.db.transaction() as tx:
         recorded = record_channel_message(tx, msg, deps.clock.now())
+        note_founder_message(tx, msg, deps.clock.now())
         if recorded is None:
             record_internal_message(tx, msg)
         elif recorded.new and recorded.speaker is Speaker.CLIENT:

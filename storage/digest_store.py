@@ -19,6 +19,7 @@ from sqlalchemy import false, or_, select, update
 
 from domain import records
 from domain.digest import CADENCE_ID, EscalationRecord, FlagRecord, HealthRecord
+from domain.interventions import DM_CADENCE
 from domain.portfolio import LEADERSHIP_ROLES
 from storage.db import Transaction
 from storage.expansion_store import expansion_rows
@@ -137,7 +138,7 @@ def escalations(
     names = {c.id: c.name for c in clients}
     rows = tx.scalars(
         select(Nudge).where(
-            Nudge.cadence_id != CADENCE_ID,
+            Nudge.cadence_id.not_in((CADENCE_ID, DM_CADENCE)),
             Nudge.sent_at >= start,
             Nudge.sent_at < end,
             Nudge.status.in_(("sent", "closed")),

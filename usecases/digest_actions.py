@@ -34,6 +34,7 @@ from domain.digest import (
     expansion_section,
     flags_section,
     health_section,
+    interventions_section,
     nps_section,
     record_gaps_section,
     renewals_section,
@@ -47,6 +48,7 @@ from storage.kpi_store import load_kpi
 from storage.org_settings_store import org_settings
 from storage.portfolio_store import active_clients, organization, people_by_id
 from storage.status import rate_limited_minutes
+from usecases.intervention_actions import month_records
 from usecases.metric_sources import MetricSource, collect
 from usecases.outbox import NudgeSpec, enqueue
 from usecases.privacy import ChannelGuard
@@ -156,6 +158,9 @@ def _sections(
     start = datetime.combine(month_start, time(0), tzinfo=UTC)
     found = digest_store.escalations(tx, people.values(), clients, start, end)
     out.append(escalations_section(found, month_start.strftime("%B %Y")))
+    # Founder interventions this month (to the week's end), with who, which client and why
+    month = Period(month_start, week.sunday, month_start.strftime("%Y-%m"))
+    out.append(interventions_section(month_records(tx, month), month_start.strftime("%B %Y")))
     # Record gaps
     tz = ZoneInfo(org.timezone or "UTC")
     local_start = datetime.combine(week.monday, time(0), tzinfo=tz)

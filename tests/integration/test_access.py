@@ -28,6 +28,7 @@ COMMAND_TEXT = {
     "/qbr": "acme Q4",
     "/digest": "",
     "/metrics": "2026Q4",
+    "/intervention": 'acme "the CEO called"',
     "/update": "acme eod",
 }
 # A plausible value for every button.
@@ -49,6 +50,7 @@ ACTION_VALUE = {
     "outbox_list_open": "1",
     "outbox_list_page": "1",
     "win_edit": "1",
+    "intervention_dismiss": "1",
 }
 VIEW_STATE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "touchpoint_modal": (
