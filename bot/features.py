@@ -15,6 +15,7 @@ from handlers import (
     app_events_listeners,
     cadence_listeners,
     digest_listeners,
+    expansion_listeners,
     flag_listeners,
     health_listeners,
     intervention_listeners,
@@ -28,6 +29,7 @@ from handlers import (
 )
 from scheduling import cadence_jobs, digest_jobs, flag_jobs, health_jobs
 from scheduling.engine import Enqueuer
+from usecases.expansion_actions import pipeline_metrics
 from usecases.intervention_actions import intervention_metrics
 from usecases.metric_sources import MetricSource
 from usecases.portfolio_metrics import portfolio_metrics
@@ -75,6 +77,7 @@ FEATURES: list[Feature] = [
     Feature("update", update_listeners.register),
     Feature("metrics", metrics_listeners.register, commands=metrics_cli.add_commands),
     Feature("interventions", intervention_listeners.register, metrics=(intervention_metrics,)),
+    Feature("expansion", expansion_listeners.register, metrics=(pipeline_metrics,)),
     Feature("outbox", outbox_listeners.register),
     Feature("app_events", app_events_listeners.register),
 ]

@@ -546,20 +546,44 @@ def renewals_section(
     )
 
 
-def expansion_section(pipeline_value: float, portfolio_arr: float) -> Section:
+def expansion_section(
+    pipeline_value: float,
+    portfolio_arr: float,
+    *,
+    recorded: bool = True,
+    suggestions: Sequence[str] = (),
+) -> Section:
+    """The real pipeline (opportunities recorded with /expansion) against 15–20 % of managed
+    ARR; clients with expansion signals are listed apart, as suggestions, never counted."""
     share = pipeline_share(pipeline_value, portfolio_arr)
     title = "Expansion pipeline"
+    items = [
+        Item(text=f"Signals suggest an opportunity (not counted): {name}") for name in suggestions
+    ]
+    if not recorded:
+        return _limited(
+            Section(
+                id="expansion",
+                title=title,
+                status="no_data",
+                summary='No expansion opportunities recorded (`/expansion acme add 30000 "what"`).',
+                items=items,
+            )
+        )
     if share.share is None:
         return Section(id="expansion", title=title, status="no_data", summary="No ARR recorded.")
     text = (
-        f"{pipeline_value:,.0f} = {pct(share.share)} of portfolio ARR {portfolio_arr:,.0f} "
+        f"{pipeline_value:,.0f} open = {pct(share.share)} of managed ARR {portfolio_arr:,.0f} "
         f"(target {share.target_low:.0%}–{share.target_high:.0%}: {share.status})"
     )
-    return Section(
-        id="expansion",
-        title=title,
-        summary=text,
-        on_track="expansion pipeline on target" if share.status != "below" else None,
+    return _limited(
+        Section(
+            id="expansion",
+            title=title,
+            summary=text,
+            items=items,
+            on_track="expansion pipeline on target" if share.status != "below" else None,
+        )
     )
 
 

@@ -106,11 +106,14 @@ def renewal_outcomes(tx: Transaction) -> dict[tuple[int, date], str]:
     }
 
 
-def expansion_pipeline(tx: Transaction, clients: Sequence[records.Client], at: datetime) -> float:
-    """The pipeline's estimated value at `at`: the same rows as `csobot expansion`."""
+def signalled_clients(
+    tx: Transaction, clients: Sequence[records.Client], at: datetime
+) -> list[str]:
+    """The clients whose expansion signals suggest an opportunity at `at` (the same rows as
+    `csobot expansion`): suggestions only, never counted in the pipeline."""
     slugs = {c.slug for c in clients}
     rows, _arr = expansion_rows(tx, at)
-    return float(sum(r.estimated_value for r in rows if r.in_pipeline and r.slug in slugs))
+    return [r.name for r in rows if r.in_pipeline and r.slug in slugs]
 
 
 def nps_scores(

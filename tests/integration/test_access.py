@@ -29,6 +29,7 @@ COMMAND_TEXT = {
     "/digest": "",
     "/metrics": "2026Q4",
     "/intervention": 'acme "the CEO called"',
+    "/expansion": 'acme add 30000 "EMEA seats"',
     "/update": "acme eod",
 }
 # A plausible value for every button.
@@ -51,6 +52,7 @@ ACTION_VALUE = {
     "outbox_list_page": "1",
     "win_edit": "1",
     "intervention_dismiss": "1",
+    "expansion_stage": "1:qualified",
 }
 VIEW_STATE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "touchpoint_modal": (
