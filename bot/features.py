@@ -29,6 +29,7 @@ from handlers import (
 )
 from scheduling import cadence_jobs, digest_jobs, flag_jobs, health_jobs
 from scheduling.engine import Enqueuer
+from usecases.ai_efficiency import ai_efficiency_metrics
 from usecases.expansion_actions import pipeline_metrics
 from usecases.intervention_actions import intervention_metrics
 from usecases.metric_sources import MetricSource
@@ -75,7 +76,12 @@ FEATURES: list[Feature] = [
         commands=flags_cli.add_commands,
     ),
     Feature("update", update_listeners.register),
-    Feature("metrics", metrics_listeners.register, commands=metrics_cli.add_commands),
+    Feature(
+        "metrics",
+        metrics_listeners.register,
+        commands=metrics_cli.add_commands,
+        metrics=(ai_efficiency_metrics,),
+    ),
     Feature("interventions", intervention_listeners.register, metrics=(intervention_metrics,)),
     Feature("expansion", expansion_listeners.register, metrics=(pipeline_metrics,)),
     Feature("outbox", outbox_listeners.register),
