@@ -29,7 +29,7 @@ from handlers import (
 )
 from scheduling import cadence_jobs, digest_jobs, flag_jobs, health_jobs
 from scheduling.engine import Enqueuer
-from usecases.ai_efficiency import ai_efficiency_metrics
+from usecases.ai_efficiency_actions import ai_efficiency_metrics
 from usecases.expansion_actions import pipeline_metrics
 from usecases.intervention_actions import intervention_metrics
 from usecases.metric_sources import MetricSource
