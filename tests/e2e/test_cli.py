@@ -136,6 +136,14 @@ def test_demo_runs_offline_and_prints_the_week(tmp_path: Path) -> None:
     assert "reads like a list of activity" in out.stdout
     assert "Communication Consistency" in out.stdout and "Overall" in out.stdout
     assert "chat.postMessage → C0STANDUP" in out.stdout
+    # what counts: an ignored "ok", an activity-list win not tangible, the evidence of one day
+    assert "'ok' — an acknowledgement" in out.stdout
+    assert "by the service lead (counted roles: cso)" in out.stdout
+    assert "globex: done, NOT tangible (a list of activity): 'Closed 15 tickets" in out.stdout
+    assert "The evidence behind acme's " in out.stdout
+    assert "message by U0CSO1 at " in out.stdout and "https://slack.com/archives/C0ACME/p" in (
+        out.stdout
+    )
 
 
 def test_socket_mode_needs_the_app_token(tmp_path: Path) -> None:
