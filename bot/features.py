@@ -25,8 +25,10 @@ from handlers import (
     brief_listeners,
     cadence_listeners,
     digest_listeners,
+    expansion_listeners,
     flag_listeners,
     health_listeners,
+    intervention_listeners,
     lifecycle_listeners,
     message_listeners,
     metrics_listeners,
@@ -49,6 +51,9 @@ from scheduling import (
 )
 from scheduling.engine import Enqueuer
 from usecases import lifecycle_metrics, support_metrics
+from usecases.ai_efficiency_actions import ai_efficiency_metrics
+from usecases.expansion_actions import pipeline_metrics
+from usecases.intervention_actions import intervention_metrics
 from usecases.metric_sources import MetricSource
 from usecases.portfolio_metrics import portfolio_metrics
 
@@ -114,6 +119,14 @@ FEATURES: list[Feature] = [
         enqueuers=connector_jobs.ENQUEUERS + brief_jobs.ENQUEUERS,
         commands=board_cli.add_commands,
     ),
+    Feature(
+        "metrics",
+        metrics_listeners.register,
+        commands=metrics_cli.add_commands,
+        metrics=(ai_efficiency_metrics,),
+    ),
+    Feature("interventions", intervention_listeners.register, metrics=(intervention_metrics,)),
+    Feature("expansion", expansion_listeners.register, metrics=(pipeline_metrics,)),
     Feature("outbox", outbox_listeners.register),
     Feature("app_events", app_events_listeners.register),
 ]

@@ -31,6 +31,7 @@ WEEK: list[tuple[str, str, int, int, str]] = [
     ("C0ACME", "U0EXT1", 0, 11, "Great. Could you also add just one more chart for EMEA?"),
     ("C0ACME", "U0SL1", 1, 10, "Pipeline backfill is done; numbers now go back to 2023."),
     ("C0ACME", "U0CSO1", 2, 16, "EOD: dashboards refreshed, QA checklist attached."),
+    ("C0ACME", "U0CSO1", 3, 10, "ok"),  # kept, shown, but not the day's touch
     ("C0ACME", "U0CSO1", 4, 9, "Happy Friday — deck for today's review is in the thread."),
     ("C0GLOBEX", "U0CSO1", 0, 10, "Hi team, kicking off the campaign tagging QA today."),
     ("C0GLOBEX", "U0EXT2", 1, 14, "Is the tagging report ready? Our launch moved to Dec 3."),
@@ -162,6 +163,7 @@ def run_demo(keep: bool = False) -> int:
         print()
         _run_cli(["kpi", "--week", str(week)], env)
         _onboarding(url, emulator, week)
+        _show_what_counted(week, env)
         return 0
     finally:
         if proc is not None:
@@ -245,6 +247,36 @@ def _show_ack(resp: bytes) -> None:
         text = resp.decode(errors="replace")
     if text:
         print("      ack: " + text.replace("\n", "\n           "))
+
+
+def _show_what_counted(week: IsoWeek, env: dict[str, str]) -> None:
+    """What counted and what did not, from `csobot kpi --json` (the evidence, the reasons)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bot", "kpi", "--week", str(week), "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    kpi = json.loads(out.stdout)
+    clients = {c["slug"]: c for cso in kpi["csos"] for c in cso["clients"]}
+    print("\nWhat counted, and what did not (csobot kpi --json):")
+    acme = clients["acme"]["daily"]
+    day = min(acme["evidence"])
+    print(f"  The evidence behind acme's {day}:")
+    for item in acme["evidence"][day]:
+        print(f"    {item['kind']} by {item['by']} at {item['at']}: {item['excerpt']!r}")
+        print(f"      {item['permalink'] or item['link'] or ''}")
+    print("  Team messages that did not count:")
+    for slug, c in clients.items():
+        for item in c["daily"]["ignored"]:
+            print(f"    {slug} {item['date']} {item['by']}: {item['excerpt']!r} — {item['reason']}")
+    print("  Weekly presentations:")
+    for slug, c in clients.items():
+        wp = c["weekly_presentation"]
+        if wp["win"] is not None:
+            tangible = "tangible" if wp["tangible"] else "NOT tangible (a list of activity)"
+            print(f"    {slug}: {wp['status']}, {tangible}: {wp['win']!r}")
 
 
 def _run_cli(args: list[str], env: dict[str, str]) -> None:

@@ -1,9 +1,11 @@
 """The organization's settings (`organization.settings` in the portfolio file), parsed once.
 
 Every feature's overrides live under one key: `digest` (the leadership digest's moment and
-thresholds), `flags` (reactions and loop timings), `cadences` (cadence overrides by id),
-`health_model` (a shipped model id or a whole model), `qbr_arr_threshold` (the ARR from
-which a client gets a QBR) and `support` (targets by segment, the product channel).
+thresholds), `kpi` (whose touch counts, how many words a message needs), `flags` (reactions
+and loop timings), `cadences` (cadence overrides by id), `health_model` (a shipped model id
+or a whole model), `qbr_arr_threshold` (the ARR from which a client gets a QBR), `onboarding`
+(plans and rules by segment), `sales_ops_channel` and `support` (targets by segment, the
+product channel).
 `parse_org_settings` checks them all when the portfolio is imported and names the field of
 each problem; `OrgSettings.read` reads what is stored, keeping the defaults of a key that does
 not parse (a row edited by hand) and saying which and why.
@@ -24,6 +26,7 @@ from domain.health_inputs import model_from_settings
 from domain.onboarding import OnboardingError
 from domain.onboarding import effective_catalogue as onboarding_catalogue
 from domain.support import SupportSettings
+from domain.touch_rules import KpiSettings
 
 
 class OrgSettingsError(ValueError):
@@ -39,6 +42,7 @@ class OrgSettings(BaseModel):
 
     digest: DigestSettings = Field(default_factory=DigestSettings)
     flags: FlagSettings = Field(default_factory=FlagSettings)
+    kpi: KpiSettings = Field(default_factory=KpiSettings)
     # Kept as written: `domain.cadence.effective_catalogue` applies them (checked here).
     cadences: dict[str, Any] | list[Any] | None = None
     # A shipped model id ("three-pillar", "five-category") or a whole model (checked here).

@@ -848,3 +848,44 @@ class BoardItem(Base):
     key: Mapped[str] = mapped_column(String(200))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# -- numbers (founder interventions, expansion opportunities) --
+class Intervention(Base):
+    """A founder stepping in on a client: posting in its channel, or in its internal channel
+    while a flag is open, recorded by hand, or reached by an escalation."""
+
+    __tablename__ = "intervention"
+    __table_args__ = (Index("ix_intervention_day", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    founder_id: Mapped[str] = mapped_column(String(32))
+    day: Mapped[date] = mapped_column(Date)  # in the client's timezone
+    source: Mapped[str] = mapped_column(String(16))  # channel | internal | command
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    link: Mapped[str | None] = mapped_column(String(500))
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    recorded_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    dismissed_by: Mapped[str | None] = mapped_column(String(32))
+    dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ExpansionOpportunity(Base):
+    """A real expansion opportunity: value, stage, next step, owner."""
+
+    __tablename__ = "expansion_opportunity"
+    __table_args__ = (Index("ix_expansion_client", "client_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(300))
+    value: Mapped[float] = mapped_column(Float)
+    stage: Mapped[str] = mapped_column(String(16))
+    next_step: Mapped[str] = mapped_column(String(300), default="")
+    owner_id: Mapped[str] = mapped_column(String(32))
+    request_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -34,19 +34,23 @@ from domain.digest import (
     expansion_section,
     flags_section,
     health_section,
+    interventions_section,
     nps_section,
     record_gaps_section,
     renewals_section,
 )
+from domain.expansion import open_pipeline
 from domain.metric import Metric, Period, month_reviewed_by
 from prompts.digest_views import DigestMessages, slack_messages
 from prompts.metrics_views import grouped, line
 from storage import digest_store
 from storage.db import Transaction
+from storage.expansion_store import opportunities_of
 from storage.kpi_store import load_kpi
 from storage.org_settings_store import org_settings
 from storage.portfolio_store import active_clients, organization, people_by_id
 from storage.status import rate_limited_minutes
+from usecases.intervention_actions import month_records
 from usecases.metric_sources import MetricSource, collect
 from usecases.outbox import NudgeSpec, enqueue
 from usecases.privacy import ChannelGuard
@@ -133,21 +137,17 @@ def _sections(
         and 0 <= (c.contract_end - day_after).days <= settings.renewal_window_days
     ]
     out.append(renewals_section(renewals, day_after, settings))
-    # Expansion pipeline
-    if not health:
-        # No health scores yet: the guardrail (Green for 60 days) can't be judged, so say so
-        # rather than showing an empty pipeline as 0%.
-        out.append(
-            Section(
-                id="expansion",
-                title="Expansion pipeline",
-                status="no_data",
-                summary="No health scores yet: expansion needs 60 days of Green first.",
-            )
+    # Expansion pipeline: the opportunities recorded with /expansion; signals only suggest
+    opportunities = [o for o in opportunities_of(tx) if o.client_id in {c.id for c in clients}]
+    signalled = digest_store.signalled_clients(tx, clients, end) if health else []
+    out.append(
+        expansion_section(
+            open_pipeline(opportunities),
+            sum(c.arr for c in clients),
+            recorded=bool(opportunities),
+            suggestions=signalled,
         )
-    else:
-        pipeline = digest_store.expansion_pipeline(tx, clients, end)
-        out.append(expansion_section(pipeline, sum(c.arr for c in clients)))
+    )
     # NPS
     since = end - timedelta(days=settings.nps_window_days)
     out.append(nps_section(digest_store.nps_scores(tx, clients, since, end), settings))
@@ -156,6 +156,9 @@ def _sections(
     start = datetime.combine(month_start, time(0), tzinfo=UTC)
     found = digest_store.escalations(tx, people.values(), clients, start, end)
     out.append(escalations_section(found, month_start.strftime("%B %Y")))
+    # Founder interventions this month (to the week's end), with who, which client and why
+    month = Period(month_start, week.sunday, month_start.strftime("%Y-%m"))
+    out.append(interventions_section(month_records(tx, month), month_start.strftime("%B %Y")))
     # Record gaps
     tz = ZoneInfo(org.timezone or "UTC")
     local_start = datetime.combine(week.monday, time(0), tzinfo=tz)

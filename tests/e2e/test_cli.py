@@ -136,6 +136,14 @@ def test_demo_runs_offline_and_prints_the_week(tmp_path: Path) -> None:
     assert "reads like a list of activity" in out.stdout
     assert "Communication Consistency" in out.stdout and "Overall" in out.stdout
     assert "chat.postMessage → C0STANDUP" in out.stdout
+    # what counts: an ignored "ok", an activity-list win not tangible, the evidence of one day
+    assert "'ok' — an acknowledgement" in out.stdout
+    assert "by the service lead (counted roles: cso)" in out.stdout
+    assert "globex: done, NOT tangible (a list of activity): 'Closed 15 tickets" in out.stdout
+    assert "The evidence behind acme's " in out.stdout
+    assert "message by U0CSO1 at " in out.stdout and "https://slack.com/archives/C0ACME/p" in (
+        out.stdout
+    )
 
 
 def test_socket_mode_needs_the_app_token(tmp_path: Path) -> None:
@@ -152,11 +160,18 @@ def test_socket_mode_needs_the_app_token(tmp_path: Path) -> None:
     assert out.stderr.strip().startswith("csobot: SLACK_APP_TOKEN is not set")
 
 
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
 def test_eval_flags_prints_scores_and_a_confusion_table(tmp_path: Path) -> None:
-    out = run("eval-flags", cwd=tmp_path)
+    missing_heldout = str(tmp_path / "heldout" / "flags.jsonl")
+    out = run("eval-flags", "--heldout", missing_heldout, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "scope_creep" in out.stdout and "precision" in out.stdout
     assert "confusion (rows: expected, columns: predicted)" in out.stdout
+    assert "== Development set: " in out.stdout and "flags_dev.jsonl" in out.stdout
+    assert "not a measure of quality" in out.stdout
+    assert f"== Held-out set: {missing_heldout} ==\nheld-out file missing" in out.stdout
     data = tmp_path / "mini.jsonl"
     data.write_text(
         json.dumps({"text": "Could you just add one more chart?", "label": "scope_creep"})
@@ -164,7 +179,7 @@ def test_eval_flags_prints_scores_and_a_confusion_table(tmp_path: Path) -> None:
         + json.dumps({"text": "Thanks!", "label": "none"})
         + "\n"
     )
-    mini = run("eval-flags", "--data", str(data), cwd=tmp_path)
+    mini = run("eval-flags", "--data", str(data), "--heldout", missing_heldout, cwd=tmp_path)
     assert mini.returncode == 0 and "over 2 messages" in mini.stdout
     data.write_text('{"text": "x", "label": "bogus"}\n')
     bad = run("eval-flags", "--data", str(data), cwd=tmp_path)
@@ -175,3 +190,17 @@ def test_eval_flags_prints_scores_and_a_confusion_table(tmp_path: Path) -> None:
     if not any(k.startswith("OPENAI_") for k in os.environ):
         no_llm = run("eval-flags", "--llm", cwd=tmp_path)
         assert no_llm.returncode == 2 and "--llm needs OPENAI_API_KEY" in no_llm.stderr
+
+
+def test_eval_flags_reports_the_held_out_set_apart(tmp_path: Path) -> None:
+    sample = FIXTURES / "heldout_sample.jsonl"  # our own small file, not the real held-out set
+    out = run("eval-flags", "--heldout", str(sample), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    dev, _, held = out.stdout.partition(f"== Held-out set: {sample} ==")
+    assert "== Development set: " in dev and held
+    assert "(4 messages written independently of the rules, never tuned on)" in held
+    assert "over 4 messages" in held and "precision" in held
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x"}\n')
+    broken = run("eval-flags", "--heldout", str(bad), cwd=tmp_path)
+    assert broken.returncode == 2 and broken.stderr.startswith(f"csobot: {bad}:1:")

@@ -28,6 +28,8 @@ COMMAND_TEXT = {
     "/qbr": "acme Q4",
     "/digest": "",
     "/metrics": "2026Q4",
+    "/intervention": 'acme "the CEO called"',
+    "/expansion": 'acme add 30000 "EMEA seats"',
     "/update": "acme eod",
     "/client": "new",
     "/onboarding": "acme",
@@ -57,6 +59,9 @@ ACTION_VALUE = {
     "support_resolve": "1",
     "support_merge": "1",
     "support_dismiss": "1",
+    "win_edit": "1",
+    "intervention_dismiss": "1",
+    "expansion_stage": "1:qualified",
 }
 VIEW_STATE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "touchpoint_modal": (
@@ -83,6 +88,7 @@ VIEW_STATE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "cso": {"value": {"selected_user": "U0CSO1"}},
         },
     ),
+    "win_edit_modal": ({"win": 1}, {"text": {"value": {"value": "Reports 2 days faster"}}}),
     "client_update_modal": (
         {"slug": "acme", "slot": "eod", "channel": "C0ACME", "client_name": "Acme Corp"},
         {"draft": {"value": {"value": "Status: fine. Risks: none. Asks: none. Next: more."}}},
