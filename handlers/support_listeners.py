@@ -12,6 +12,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from domain.access import Need
+from domain.commands import CommandError
 from domain.support import RuleSupportDetector
 from domain.support_commands import SupportCommand, parse_support
 from domain.touchpoint import ChannelMessage, Speaker
@@ -21,9 +22,10 @@ from handlers.common import BlockActions, after_ack, deps_of
 from handlers.inbox import add_task, task
 from handlers.lanes import MODEL
 from handlers.slash import Call, Command, Reply, register_command
-from prompts.support_views import ACTIONS, SUPPORT_USAGE
+from prompts.support_views import ACTIONS, FEEDBACK_USAGE, SUPPORT_USAGE
 from storage.db import Transaction
 from storage.touchpoint_store import Recorded
+from usecases import feedback_actions as feedback
 from usecases import support_actions as support
 from usecases.deps import Deps
 from usecases.flag_actions import Reaction
@@ -134,6 +136,27 @@ SUPPORT = Command(
 )
 
 
+# -- /feedback --------------------------------------------------------------------------------
+def parse_feedback(text: str) -> str:
+    if text.strip():
+        raise CommandError("`/feedback` takes nothing after it.")
+    return ""
+
+
+def feedback_works(call: Call[str]) -> Reply:
+    text, blocks = feedback.listing(call.tx)
+    return Reply(text=text, blocks=blocks)
+
+
+FEEDBACK = Command(
+    name="/feedback",
+    usage=FEEDBACK_USAGE,
+    parse=parse_feedback,
+    need=Need.MEMBER,
+    works=feedback_works,
+)
+
+
 # -- the buttons -------------------------------------------------------------------------------
 def on_button(
     ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
@@ -173,5 +196,6 @@ def clicked(deps: Deps, act: BlockActions, respond: Respond) -> None:
 
 def register(app: App) -> None:
     register_command(app, SUPPORT)
+    register_command(app, FEEDBACK)
     for action_id in ACTIONS:
         registry.action(app, action_id, on_button, Need.CLIENT_TEAM)

@@ -125,3 +125,43 @@ def breach_text(
 
 def request_blocks(text: str, request: SupportRequest) -> list[bk.Block]:
     return [bk.section(text), request_buttons(request)]
+
+
+# -- product feedback --------------------------------------------------------------------------
+FEEDBACK_USAGE = (
+    "*/feedback* — product feedback by theme, the accounts that raised it and their ARR"
+    ' (docs/process.md, "Support"). Type `/feedback` alone.'
+)
+
+
+def _money(value: float) -> str:
+    return f"${value:,.0f}"
+
+
+def product_post(
+    theme: str, clients: list[Client], kinds: tuple[str, ...], excerpts: tuple[str, ...]
+) -> str:
+    names = ", ".join(escape_mrkdwn(c.name) for c in clients)
+    arr = sum(c.arr for c in clients)
+    what = " and ".join(k.replace("_", " ") for k in kinds) or "feedback"
+    quotes = "\n".join(f"> {_quote(e, 200)}" for e in excerpts[:5] if e.strip())
+    return (
+        f":bulb: *Product feedback: {escape_mrkdwn(theme)}* — {len(clients)} accounts"
+        f" ({names}; ARR {_money(arr)}) raised this {what}.\n{quotes}"
+    )
+
+
+def feedback_list(rows: list[tuple[str, list[Client], int]]) -> tuple[str, list[bk.Block]]:
+    """Themes by accounts, then ARR: (theme, accounts, items)."""
+    if not rows:
+        text = "No product feedback recorded yet."
+        return text, [bk.section(text)]
+    lines = [
+        f"*{escape_mrkdwn(theme)}* — {len(clients)} account(s), ARR"
+        f" {_money(sum(c.arr for c in clients))}, {items} item(s):"
+        f" {', '.join(escape_mrkdwn(c.name) for c in clients)}"
+        for theme, clients, items in rows
+    ]
+    title = f"*Product feedback* — {len(rows)} theme(s), by accounts and ARR"
+    blocks = [bk.section(title), *(bk.section(line) for line in lines)]
+    return bk.fallback("\n".join([title, *lines])), bk.fit(blocks)

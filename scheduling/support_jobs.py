@@ -5,7 +5,9 @@
     the link, in their working hours;
 (c) a missed target (first response or resolution): recorded, the CSO told at the breach and
     the Service Lead a business day later if the request is still open — like an undecided
-    flag.
+    flag;
+(d) product feedback: a theme reaching 3 accounts (then 6, 9, …) is posted to the product
+    channel once per threshold, in the organization's working hours.
 Each nudge has a natural key, so ticking again (or in two processes) sends it once.
 """
 
@@ -25,6 +27,7 @@ from prompts.support_views import breach_text, nudge_text, request_blocks
 from storage.portfolio_store import active_clients
 from storage.support_store import mark_breach, open_requests, support_calendar, support_settings
 from usecases.deps import Deps
+from usecases.feedback_actions import post_themes
 from usecases.outbox import NudgeSpec, enqueue
 
 GRACE = timedelta(days=2)
@@ -120,4 +123,21 @@ def enqueue_support_loops(deps: Deps, now: datetime) -> int:
     return new
 
 
-ENQUEUERS = (("support_loops", enqueue_support_loops),)
+def enqueue_product_feedback(deps: Deps, now: datetime) -> int:
+    """(d) a product-feedback theme reaching a new threshold of accounts: one post to the
+    product channel (checked: never a client or Slack Connect channel)."""
+    web = deps.slack
+    guard = deps.channel_guard(web) if web is not None else None
+
+    def is_shared(channel: str, client_channels: set[str]) -> bool:
+        assert guard is not None
+        return guard.is_shared(channel, client_channels=client_channels)
+
+    with deps.db.transaction() as tx:
+        return post_themes(tx, now, is_shared if guard is not None else None)
+
+
+ENQUEUERS = (
+    ("support_loops", enqueue_support_loops),
+    ("product_feedback", enqueue_product_feedback),
+)

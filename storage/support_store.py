@@ -4,6 +4,7 @@ docs/process.md, "Support" and "Advocacy and references"."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from domain import records
 from domain.calendar import WorkCalendar
+from domain.feedback import Item as FeedbackEntry
 from domain.support import (
     SUPPORT_WINDOW_DAYS,
     Deadlines,
@@ -27,11 +29,14 @@ from domain.support import (
 from storage.db import Transaction
 from storage.models import (
     CaseStudyCandidateRow,
+    FeedbackItemRow,
+    FeedbackPostRow,
     InboundMessage,
     Organization,
     SupportRequestRow,
 )
 from storage.portfolio_store import client_timezone, organization, people_by_id
+from storage.upsert import insert_ignore
 
 EXCERPT = 300
 
@@ -350,3 +355,89 @@ def support_signals(
             open_blockers=sum(1 for r in mine if r.is_open and r.severity is Severity.BLOCKER),
         )
     return out
+
+
+# -- product feedback --------------------------------------------------------------------------
+def add_feedback(
+    tx: Transaction,
+    *,
+    key: str,
+    client_id: int,
+    kind: FeedbackKind | str,
+    text: str,
+    source: str,
+    by: str | None,
+    now: datetime,
+) -> bool:
+    """One account's feedback item, once per key (its theme is set by the tick)."""
+    return insert_ignore(
+        tx,
+        FeedbackItemRow,
+        {
+            "key": key[:120],
+            "client_id": client_id,
+            "theme": "",
+            "kind": str(getattr(kind, "value", kind)),
+            "excerpt": text[:EXCERPT],
+            "source": source,
+            "by": by,
+            "created_at": now,
+        },
+    )
+
+
+def feedback_items(tx: Transaction) -> list[FeedbackEntry]:
+    rows = tx.scalars(select(FeedbackItemRow).order_by(FeedbackItemRow.id))
+    return [
+        FeedbackEntry(
+            id=r.id,
+            client_id=r.client_id,
+            text=r.excerpt,
+            source=r.source,
+            theme=r.theme or None,
+        )
+        for r in rows
+    ]
+
+
+def set_themes(tx: Transaction, themes: dict[int, str | None]) -> None:
+    for item_id, theme in themes.items():
+        row = tx.get(FeedbackItemRow, item_id)
+        if row is not None and (row.theme or None) != theme:
+            row.theme = theme or ""
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    client_ids: tuple[int, ...]  # the accounts, in the order they raised it
+    kinds: tuple[str, ...]
+    excerpts: tuple[str, ...]
+    items: int
+
+
+def themes(tx: Transaction) -> list[Theme]:
+    grouped: dict[str, list[FeedbackItemRow]] = {}
+    for row in tx.scalars(
+        select(FeedbackItemRow).where(FeedbackItemRow.theme != "").order_by(FeedbackItemRow.id)
+    ):
+        grouped.setdefault(row.theme, []).append(row)
+    return [
+        Theme(
+            name=name,
+            client_ids=tuple(dict.fromkeys(r.client_id for r in rows)),
+            kinds=tuple(dict.fromkeys(r.kind for r in rows)),
+            excerpts=tuple(r.excerpt for r in rows),
+            items=len(rows),
+        )
+        for name, rows in grouped.items()
+    ]
+
+
+def record_post(tx: Transaction, theme: str, accounts: int, channel: str, now: datetime) -> bool:
+    """A theme's post to Product at a threshold, once: True when this call recorded it."""
+    return insert_ignore(
+        tx,
+        FeedbackPostRow,
+        {"theme": theme[:120], "accounts": accounts, "channel": channel, "created_at": now},
+    )

@@ -45,6 +45,7 @@ from storage.portfolio_store import (
     clients_of,
     people_by_id,
 )
+from usecases.feedback_actions import add_nps_feedback
 from usecases.outbox import close
 
 # -- the board and the breakdown ------------------------------------------------------------------
@@ -243,6 +244,7 @@ def record_nps(
         now=now,
         dedupe_key=request_key,
     )
+    add_nps_feedback(tx, client, request.comment, key=request_key, by=by, now=now)  # themes
     tx.flush()
     written = health_store.refresh_derived(
         tx, [client], org_model(tx), now, client_days(tx, [client], now)

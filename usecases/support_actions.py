@@ -31,6 +31,7 @@ from storage.db import Transaction
 from storage.flag_store import inbound_excerpt
 from storage.portfolio_store import client_by_channel, client_by_id
 from storage.support_store import (
+    add_feedback,
     close_as,
     count_team_reply,
     open_request,
@@ -50,6 +51,7 @@ logger = logging.getLogger(__name__)
 
 RESOLVE_REACTIONS = frozenset({"white_check_mark", "heavy_check_mark", "ballot_box_with_check"})
 OPEN_REACTION = "sos"
+FEEDBACK_REACTIONS = {"bulb": FeedbackKind.FEATURE_REQUEST, "bug": FeedbackKind.BUG}
 _RULES = RuleSupportDetector()
 
 
@@ -108,6 +110,17 @@ def on_channel_message(
         if root is not None and request_in_thread(tx, msg.channel, root) is not None:
             return None  # a follow-up on an open request
         reading = _RULES.detect(msg.text)
+        if reading.feedback is not FeedbackKind.NONE:
+            add_feedback(
+                tx,
+                key=f"msg:{msg.channel}:{msg.ts}",
+                client_id=client.id,
+                kind=reading.feedback,
+                text=msg.text,
+                source="classified",
+                by=None,
+                now=_at(msg),
+            )
         if not reading.opens:
             return None
         return open_from_message(tx, client, msg, reading, opened_by=None, now=_at(msg))
@@ -169,12 +182,30 @@ def on_reaction(
     item_user: str | None,
     now: datetime,
 ) -> SupportRequest | None:
-    """✅ by the team or the asker resolves; :sos: by the team opens one by hand."""
+    """✅ by the team or the asker resolves; :sos: by the team opens one by hand; :bulb: /
+    :bug: by the team records product feedback (a feature request / a bug)."""
     reaction = normalize_reaction(name)
-    if reaction not in RESOLVE_REACTIONS and reaction != OPEN_REACTION:
+    if (
+        reaction not in RESOLVE_REACTIONS
+        and reaction != OPEN_REACTION
+        and reaction not in FEEDBACK_REACTIONS
+    ):
         return None
     client = client_by_channel(tx, channel)
     if client is None:
+        return None
+    if reaction in FEEDBACK_REACTIONS:
+        if user in client.team_ids():
+            add_feedback(
+                tx,
+                key=f"react:{channel}:{ts}:{reaction}",
+                client_id=client.id,
+                kind=FEEDBACK_REACTIONS[reaction],
+                text=inbound_excerpt(tx, channel, ts) or "",
+                source="reaction",
+                by=user,
+                now=now,
+            )
         return None
     if reaction in RESOLVE_REACTIONS:
         request = request_by_message(tx, channel, ts)

@@ -29,6 +29,7 @@ COMMAND_TEXT = {
     "/digest": "",
     "/update": "acme eod",
     "/support": 'acme "the export is broken"',
+    "/feedback": "",
 }
 # A plausible value for every button.
 ACTION_VALUE = {
