@@ -27,7 +27,7 @@ from handlers import (
 )
 from scheduling import cadence_jobs, digest_jobs, flag_jobs, health_jobs, support_jobs
 from scheduling.engine import Enqueuer
-from usecases import support_metrics
+from usecases import advocacy_actions, support_metrics
 from usecases.metric_sources import MetricSource
 
 
@@ -74,7 +74,7 @@ FEATURES: list[Feature] = [
         support_listeners.register,
         enqueuers=support_jobs.ENQUEUERS,
         commands=support_cli.add_commands,
-        metrics=(support_metrics.support_metrics,),
+        metrics=(support_metrics.support_metrics, advocacy_actions.advocacy_metrics),
     ),
     Feature("update", update_listeners.register),
     Feature("outbox", outbox_listeners.register),

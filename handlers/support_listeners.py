@@ -13,6 +13,12 @@ from slack_sdk import WebClient
 
 from domain.access import Need
 from domain.commands import CommandError
+from domain.reference_commands import (
+    ReferenceCommand,
+    ReferencesQuery,
+    parse_reference,
+    parse_references,
+)
 from domain.support import RuleSupportDetector
 from domain.support_commands import SupportCommand, parse_support
 from domain.touchpoint import ChannelMessage, Speaker
@@ -22,9 +28,16 @@ from handlers.common import BlockActions, after_ack, deps_of
 from handlers.inbox import add_task, task
 from handlers.lanes import MODEL
 from handlers.slash import Call, Command, Reply, register_command
-from prompts.support_views import ACTIONS, FEEDBACK_USAGE, SUPPORT_USAGE
+from prompts.support_views import (
+    ACTIONS,
+    FEEDBACK_USAGE,
+    REFERENCE_USAGE,
+    REFERENCES_USAGE,
+    SUPPORT_USAGE,
+)
 from storage.db import Transaction
 from storage.touchpoint_store import Recorded
+from usecases import advocacy_actions as advocacy
 from usecases import feedback_actions as feedback
 from usecases import support_actions as support
 from usecases.deps import Deps
@@ -157,6 +170,44 @@ FEEDBACK = Command(
 )
 
 
+# -- /reference and /references ---------------------------------------------------------------
+def reference_works(call: Call[ReferenceCommand]) -> Reply:
+    assert call.client is not None  # slug_of names it; the helper resolved it
+    return Reply(
+        text=advocacy.reference(
+            call.tx,
+            call.client,
+            call.request,
+            by=call.user_id,
+            key=call.request_key or f"ask:{call.user_id}:{call.now.timestamp()}",
+            now=call.now,
+        )
+    )
+
+
+REFERENCE = Command(
+    name="/reference",
+    usage=REFERENCE_USAGE,
+    parse=parse_reference,
+    need=Need.CLIENT_TEAM,
+    works=reference_works,
+    slug_of=lambda request: request.slug,
+)
+
+
+def references_works(call: Call[ReferencesQuery]) -> Reply:
+    return Reply(text=advocacy.references(call.tx, call.request, call.now))
+
+
+REFERENCES = Command(
+    name="/references",
+    usage=REFERENCES_USAGE,
+    parse=parse_references,
+    need=Need.MEMBER,
+    works=references_works,
+)
+
+
 # -- the buttons -------------------------------------------------------------------------------
 def on_button(
     ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
@@ -197,5 +248,7 @@ def clicked(deps: Deps, act: BlockActions, respond: Respond) -> None:
 def register(app: App) -> None:
     register_command(app, SUPPORT)
     register_command(app, FEEDBACK)
+    register_command(app, REFERENCE)
+    register_command(app, REFERENCES)
     for action_id in ACTIONS:
         registry.action(app, action_id, on_button, Need.CLIENT_TEAM)

@@ -7,7 +7,8 @@
     the Service Lead a business day later if the request is still open — like an undecided
     flag;
 (d) product feedback: a theme reaching 3 accounts (then 6, 9, …) is posted to the product
-    channel once per threshold, in the organization's working hours.
+    channel once per threshold, in the organization's working hours;
+(e) the reference pipeline: a client Green for 60+ days with NPS ≥ 9 enters it.
 Each nudge has a natural key, so ticking again (or in two processes) sends it once.
 """
 
@@ -26,6 +27,7 @@ from domain.support import (
 from prompts.support_views import breach_text, nudge_text, request_blocks
 from storage.portfolio_store import active_clients
 from storage.support_store import mark_breach, open_requests, support_calendar, support_settings
+from usecases.advocacy_actions import enter_eligible
 from usecases.deps import Deps
 from usecases.feedback_actions import post_themes
 from usecases.outbox import NudgeSpec, enqueue
@@ -137,7 +139,15 @@ def enqueue_product_feedback(deps: Deps, now: datetime) -> int:
         return post_themes(tx, now, is_shared if guard is not None else None)
 
 
+def enqueue_reference_pipeline(deps: Deps, now: datetime) -> int:
+    """(e) a client Green for 60+ days with NPS ≥ 9 enters the reference pipeline; its CSO is
+    told once."""
+    with deps.db.transaction() as tx:
+        return enter_eligible(tx, now)
+
+
 ENQUEUERS = (
     ("support_loops", enqueue_support_loops),
     ("product_feedback", enqueue_product_feedback),
+    ("reference_pipeline", enqueue_reference_pipeline),
 )

@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from domain import records
+from domain.advocacy import AdvocacySettings
 from domain.calendar import WorkCalendar
 from domain.feedback import Item as FeedbackEntry
 from domain.support import (
@@ -32,7 +33,10 @@ from storage.models import (
     FeedbackItemRow,
     FeedbackPostRow,
     InboundMessage,
+    NpsResponse,
     Organization,
+    ReferenceAskRow,
+    ReferenceEntryRow,
     SupportRequestRow,
 )
 from storage.portfolio_store import client_timezone, organization, people_by_id
@@ -441,3 +445,143 @@ def record_post(tx: Transaction, theme: str, accounts: int, channel: str, now: d
         FeedbackPostRow,
         {"theme": theme[:120], "accounts": accounts, "channel": channel, "created_at": now},
     )
+
+
+# -- the reference program ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReferenceEntry:
+    client_id: int
+    tier: str
+    source: str  # auto | manual
+    use_cases: tuple[str, ...]
+    entered_at: datetime
+
+
+@dataclass(frozen=True)
+class ReferenceAsk:
+    id: int
+    client_id: int
+    ask: str
+    asked_by: str
+    asked_at: datetime
+    outcome: str
+    outcome_at: datetime | None
+
+
+def advocacy_settings(tx: Transaction) -> AdvocacySettings:
+    org = tx.get(Organization, 1)
+    return AdvocacySettings.from_org_settings(org.settings if org is not None else None)
+
+
+def reference_entries(tx: Transaction) -> dict[int, ReferenceEntry]:
+    return {
+        r.client_id: ReferenceEntry(
+            client_id=r.client_id,
+            tier=r.tier,
+            source=r.source,
+            use_cases=tuple(r.use_cases or ()),
+            entered_at=r.entered_at,
+        )
+        for r in tx.scalars(select(ReferenceEntryRow))
+    }
+
+
+def enter_pipeline(
+    tx: Transaction,
+    client_id: int,
+    *,
+    tier: str,
+    source: str,
+    use_cases: Sequence[str],
+    by: str | None,
+    now: datetime,
+) -> bool:
+    """Put a client in the reference pipeline (by hand: also change its tier and use cases).
+    True when it is new there."""
+    row = tx.scalars(
+        select(ReferenceEntryRow).where(ReferenceEntryRow.client_id == client_id)
+    ).first()
+    if row is None:
+        return insert_ignore(
+            tx,
+            ReferenceEntryRow,
+            {
+                "client_id": client_id,
+                "tier": tier,
+                "source": source,
+                "use_cases": list(use_cases),
+                "by": by,
+                "entered_at": now,
+            },
+        )
+    if source == "manual":
+        row.tier = tier
+        if use_cases:
+            row.use_cases = sorted({*(row.use_cases or []), *use_cases})
+    return False
+
+
+def record_ask(
+    tx: Transaction, client_id: int, *, ask: str, by: str, now: datetime, key: str
+) -> ReferenceAsk | None:
+    """One reference ask (once per key); None when the key was already recorded."""
+    if not insert_ignore(
+        tx,
+        ReferenceAskRow,
+        {
+            "key": key[:120],
+            "client_id": client_id,
+            "ask": ask[:300],
+            "asked_by": by,
+            "asked_at": now,
+            "outcome": "pending",
+        },
+    ):
+        return None
+    row = tx.scalars(select(ReferenceAskRow).where(ReferenceAskRow.key == key[:120])).one()
+    return _ask(row)
+
+
+def _ask(row: ReferenceAskRow) -> ReferenceAsk:
+    return ReferenceAsk(
+        id=row.id,
+        client_id=row.client_id,
+        ask=row.ask,
+        asked_by=row.asked_by,
+        asked_at=row.asked_at,
+        outcome=row.outcome,
+        outcome_at=row.outcome_at,
+    )
+
+
+def set_outcome(
+    tx: Transaction, client_id: int, ask_id: int, outcome: str, now: datetime
+) -> ReferenceAsk | None:
+    row = tx.get(ReferenceAskRow, ask_id)
+    if row is None or row.client_id != client_id:
+        return None
+    row.outcome, row.outcome_at = outcome, now
+    return _ask(row)
+
+
+def reference_asks(tx: Transaction, client_id: int | None = None) -> list[ReferenceAsk]:
+    q = select(ReferenceAskRow)
+    if client_id is not None:
+        q = q.where(ReferenceAskRow.client_id == client_id)
+    return [_ask(r) for r in tx.scalars(q.order_by(ReferenceAskRow.asked_at))]
+
+
+def case_study_clients(tx: Transaction) -> set[int]:
+    return set(tx.scalars(select(CaseStudyCandidateRow.client_id)))
+
+
+def latest_nps_scores(tx: Transaction, client_ids: Sequence[int]) -> dict[int, int]:
+    """Each client's latest NPS answer."""
+    out: dict[int, int] = {}
+    for cid, score in tx.execute(
+        select(NpsResponse.client_id, NpsResponse.score)
+        .where(NpsResponse.client_id.in_(client_ids))
+        .order_by(NpsResponse.recorded_at, NpsResponse.id)
+    ):
+        out[int(cid)] = int(score)
+    return out

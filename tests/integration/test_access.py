@@ -30,6 +30,8 @@ COMMAND_TEXT = {
     "/update": "acme eod",
     "/support": 'acme "the export is broken"',
     "/feedback": "",
+    "/reference": 'acme ask "call with a prospect"',
+    "/references": "",
 }
 # A plausible value for every button.
 ACTION_VALUE = {
