@@ -34,6 +34,7 @@ from prompts.support_views import (
     REFERENCE_USAGE,
     REFERENCES_USAGE,
     SUPPORT_USAGE,
+    home_support_summary,
 )
 from storage.db import Transaction
 from storage.touchpoint_store import Recorded
@@ -105,6 +106,22 @@ def track_reaction(tx: Transaction, reaction: Reaction, now: datetime) -> None:
         item_user=reaction.item_user,
         now=now,
     )
+
+
+# -- App Home ---------------------------------------------------------------------------------
+HOME_BLOCKS = 100
+
+
+def with_open_support(
+    view: dict[str, Any], tx: Transaction, user_id: str, now: datetime
+) -> dict[str, Any]:
+    """App Home with its open-support part after the board (a one-line summary instead when
+    the board leaves no room within Slack's 100 blocks)."""
+    blocks = list(view.get("blocks") or [])
+    extra, total = support.home_blocks(tx, user_id, now)
+    if len(blocks) + len(extra) > HOME_BLOCKS:
+        extra = [home_support_summary(total)] if len(blocks) < HOME_BLOCKS else []
+    return {**view, "blocks": [*blocks, *extra]}
 
 
 # -- /support ----------------------------------------------------------------------------------

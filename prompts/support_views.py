@@ -244,3 +244,36 @@ def pipeline_entered(client: Client, tier_label: str, days: int, nps: int) -> st
         f" {nps}: it is now in the reference pipeline as a *{tier_label}*."
         " `/reference` shows it; ask sparingly."
     )
+
+
+# -- App Home ----------------------------------------------------------------------------------
+HOME_MAX_BLOCKS = 8
+
+
+def home_support_blocks(groups: list[tuple[Client, list[str]]], total: int) -> list[bk.Block]:
+    """The open-support part of App Home: one section per client, its open requests with their
+    age against the target; clients beyond the budget are named with the command to see them."""
+    if total == 0:
+        return [bk.divider(), bk.section("*Open support requests* — none.")]
+    out: list[bk.Block] = [
+        bk.divider(),
+        bk.section(f"*Open support requests* — {total} across {len(groups)} client(s)"),
+    ]
+    shown = groups[: HOME_MAX_BLOCKS - 3]
+    for client, lines in shown:
+        body = "\n".join(lines)
+        if len(body) > bk.MAX_SECTION_TEXT - 200:
+            body = "\n".join(lines[:5]) + f"\n…{len(lines) - 5} more: `/support {client.slug}`"
+        out.append(bk.section(f"*{escape_mrkdwn(client.name)}*\n{body}"))
+    rest = groups[len(shown) :]
+    if rest:
+        out.append(
+            bk.context(
+                "More: " + ", ".join(f"`/support {c.slug}` ({len(lines)})" for c, lines in rest)
+            )
+        )
+    return out
+
+
+def home_support_summary(total: int) -> bk.Block:
+    return bk.context(f"Open support requests: {total} — `/support <client>` lists them.")

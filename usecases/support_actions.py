@@ -13,6 +13,7 @@ from typing import Any
 
 from domain.calendar import slack_ts_to_datetime
 from domain.flags import normalize_reaction
+from domain.portfolio import LEADERSHIP_ROLES
 from domain.records import Client
 from domain.support import (
     FeedbackKind,
@@ -26,10 +27,15 @@ from domain.support import (
     is_acknowledgement,
 )
 from domain.touchpoint import ChannelMessage, Speaker
-from prompts.support_views import open_list, opened_text
+from prompts.support_views import home_support_blocks, open_list, opened_text, request_line
 from storage.db import Transaction
 from storage.flag_store import inbound_excerpt
-from storage.portfolio_store import client_by_channel, client_by_id
+from storage.portfolio_store import (
+    active_clients,
+    client_by_channel,
+    client_by_id,
+    person_by_slack_id,
+)
 from storage.support_store import (
     add_feedback,
     close_as,
@@ -310,3 +316,27 @@ def listing(tx: Transaction, client: Client, now: datetime) -> tuple[str, list[d
 
 def opened_reply(request: SupportRequest, client: Client) -> str:
     return opened_text(request, client)
+
+
+def home_blocks(tx: Transaction, user_id: str, now: datetime) -> tuple[list[dict[str, Any]], int]:
+    """App Home's open-support part for a person: the open requests of the clients they serve
+    (all clients for leadership), oldest first, age against the target. (blocks, total)."""
+    settings = support_settings(tx)
+    mine = [c for c in active_clients(tx) if user_id in c.team_ids()]
+    if not mine and is_leadership(tx, user_id):
+        mine = active_clients(tx)
+    groups = []
+    total = 0
+    for client in mine:
+        requests = open_requests(tx, client.id)
+        if not requests:
+            continue
+        cal = support_calendar(tx, client, settings)
+        groups.append((client, [request_line(r, cal, now) for r in requests]))
+        total += len(requests)
+    return home_support_blocks(groups, total), total
+
+
+def is_leadership(tx: Transaction, user_id: str) -> bool:
+    person = person_by_slack_id(tx, user_id)
+    return person is not None and person.role in {r.value for r in LEADERSHIP_ROLES}
