@@ -162,8 +162,8 @@ def apply_model_reading(
     """The model's reading of a client message (the model lane, when configured): opens the
     request the rules missed, or sets the severity the model saw on the one they opened."""
     client = client_by_id(tx, client_id)
-    if client is None:
-        return None
+    if client is None or reading.source != "llm":
+        return None  # the model failed: the rules already had their say at ingest
     root = _root(msg)
     if root is not None and request_in_thread(tx, msg.channel, root) is not None:
         return None
