@@ -207,32 +207,31 @@ def request_by_message(tx: Transaction, channel: str, ts: str) -> SupportRequest
     return _record(row) if row is not None else None
 
 
-def open_top_level(tx: Transaction, channel: str, before: datetime) -> list[SupportRequest]:
-    """Open, unanswered requests asked at the top of the channel before `before`."""
-    rows = tx.scalars(
-        select(SupportRequestRow)
-        .where(
-            SupportRequestRow.channel == channel,
-            SupportRequestRow.status == RequestStatus.OPEN.value,
-            SupportRequestRow.thread_ts.is_(None),
-            SupportRequestRow.first_response_at.is_(None),
-            SupportRequestRow.opened_at < before,
+def answer_requests(
+    tx: Transaction, channel: str, *, root: str | None, by: str, ts: str, at: datetime
+) -> int:
+    """A substantive team reply, in one statement: in a thread, the open request of that
+    thread counts one more reply (the first is its first response); at the top of the channel,
+    every open, unanswered top-level request asked before it gets its first response. The
+    number of requests it answered."""
+    r = SupportRequestRow
+    where = [r.channel == channel, r.status == RequestStatus.OPEN.value]
+    if root is not None:
+        where += [or_(r.message_ts == root, r.thread_ts == root), r.opened_at <= at]
+    else:
+        where += [r.thread_ts.is_(None), r.first_response_at.is_(None), r.opened_at < at]
+    done = tx.execute(
+        update(r)
+        .where(*where)
+        .values(
+            team_replies=r.team_replies + 1,
+            first_response_at=func.coalesce(r.first_response_at, at),
+            first_response_by=func.coalesce(r.first_response_by, by),
+            first_response_ts=func.coalesce(r.first_response_ts, ts),
         )
-        .order_by(SupportRequestRow.opened_at)
+        .execution_options(synchronize_session=False)
     )
-    return [_record(r) for r in rows]
-
-
-def count_team_reply(
-    tx: Transaction, request_id: int, *, by: str, ts: str, at: datetime, first: bool
-) -> None:
-    """One more substantive team reply; the first one is the first response."""
-    row = tx.get(SupportRequestRow, request_id)
-    if row is None:
-        return
-    row.team_replies = (row.team_replies or 0) + 1
-    if first and row.first_response_at is None:
-        row.first_response_at, row.first_response_by, row.first_response_ts = at, by, ts
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def resolve(tx: Transaction, request_id: int, *, by: str, at: datetime) -> SupportRequest | None:
@@ -388,6 +387,33 @@ def add_feedback(
             "created_at": now,
         },
     )
+
+
+def feedback_from_requests(tx: Transaction) -> int:
+    """Feedback items for the requests that carry a feature request or a bug (the ingest path
+    writes only the request); dismissed and merged requests give none. New items."""
+    have = set(tx.scalars(select(FeedbackItemRow.key)))
+    new = 0
+    for row in tx.scalars(
+        select(SupportRequestRow).where(
+            SupportRequestRow.feedback != FeedbackKind.NONE.value,
+            SupportRequestRow.status.in_([RequestStatus.OPEN.value, RequestStatus.RESOLVED.value]),
+        )
+    ):
+        key = row.key[:120]
+        if key in have:
+            continue
+        new += add_feedback(
+            tx,
+            key=key,
+            client_id=row.client_id,
+            kind=row.feedback,
+            text=row.excerpt,
+            source="classified",
+            by=None,
+            now=row.opened_at,
+        )
+    return new
 
 
 def feedback_items(tx: Transaction) -> list[FeedbackEntry]:

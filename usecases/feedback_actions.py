@@ -22,6 +22,7 @@ from storage.outbox_store import enqueue
 from storage.portfolio_store import active_clients, organization
 from storage.support_store import (
     add_feedback,
+    feedback_from_requests,
     feedback_items,
     record_post,
     set_themes,
@@ -37,6 +38,7 @@ KEEPS = timedelta(days=3)
 
 def refresh_themes(tx: Transaction) -> None:
     """Theme every item (normalised keywords; oldest first)."""
+    feedback_from_requests(tx)
     items = feedback_items(tx)
     set_themes(tx, assign_themes(items))
 

@@ -38,11 +38,10 @@ from storage.portfolio_store import (
 )
 from storage.support_store import (
     add_feedback,
+    answer_requests,
     close_as,
-    count_team_reply,
     open_request,
     open_requests,
-    open_top_level,
     request_by_id,
     request_by_message,
     request_in_thread,
@@ -116,6 +115,8 @@ def on_channel_message(
         if root is not None and request_in_thread(tx, msg.channel, root) is not None:
             return None  # a follow-up on an open request
         reading = _RULES.detect(msg.text)
+        if reading.opens:  # its feedback kind rides on the request (themed by the tick)
+            return open_from_message(tx, client, msg, reading, opened_by=None, now=_at(msg))
         if reading.feedback is not FeedbackKind.NONE:
             add_feedback(
                 tx,
@@ -127,9 +128,7 @@ def on_channel_message(
                 by=None,
                 now=_at(msg),
             )
-        if not reading.opens:
-            return None
-        return open_from_message(tx, client, msg, reading, opened_by=None, now=_at(msg))
+        return None
     if recorded.speaker is Speaker.TEAM:
         team_replied(tx, msg)
     return None
@@ -145,15 +144,7 @@ def team_replied(tx: Transaction, msg: ChannelMessage) -> None:
     only ("thanks, looking into it") is no first response."""
     if is_acknowledgement(msg.text):
         return
-    at = _at(msg)
-    root = _root(msg)
-    if root is not None:
-        found = request_in_thread(tx, msg.channel, root)
-        targets = [found] if found is not None and found.opened_at <= at else []
-    else:
-        targets = open_top_level(tx, msg.channel, at)
-    for request in targets:
-        count_team_reply(tx, request.id, by=msg.user, ts=msg.ts, at=at, first=True)
+    answer_requests(tx, msg.channel, root=_root(msg), by=msg.user, ts=msg.ts, at=_at(msg))
 
 
 def apply_model_reading(

@@ -108,3 +108,22 @@ def test_without_a_product_channel_themes_are_kept_and_listed(bot: BotHarness) -
     assert "*dark mode* — 3 account(s)" in bot.wait_response()
     _status, body = bot.command("/feedback", "acme")
     assert "takes nothing after it" in body
+
+
+def test_a_bug_report_that_opens_a_request_becomes_feedback_and_a_dismissed_one_not(
+    bot: BotHarness,
+) -> None:
+    from storage.models import SupportRequestRow
+
+    bot.message("C0ACME", "U0EXT1", "The CSV export button doesn't work", AT)
+    bot.message("C0GLOBEX", "U0EXT2", "Getting an error on the login page", AT)
+    bot.settle()
+    with bot.db.transaction() as s:
+        globex = s.scalars(
+            select(SupportRequestRow).where(SupportRequestRow.channel == "C0GLOBEX")
+        ).one()
+        globex.status = "dismissed"
+    run(bot, AT + timedelta(minutes=5))
+    with bot.db.session() as s:
+        items = list(s.scalars(select(FeedbackItemRow)))
+    assert [(i.kind, i.theme) for i in items] == [("bug", "csv export button")]
