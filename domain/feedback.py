@@ -5,7 +5,7 @@ default) is summarised to Product once per threshold. Pure."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from domain.classify import normalize
@@ -75,6 +75,7 @@ class Item:
     text: str
     source: str  # classified | reaction | nps | command
     theme: str | None
+    seen: bool = False  # placed before and left without a theme (the model is not asked again)
 
 
 def theme_name(words: Sequence[str]) -> str:
@@ -88,9 +89,16 @@ def joins(words: Iterable[str], theme: str) -> bool:
     return bool(keys) and (shared == keys or len(shared) >= 2)
 
 
-def assign_themes(items: Sequence[Item]) -> dict[int, str | None]:
+KEYWORDS = "keywords"  # a matcher's answer: "decide by the keyword rule"
+ThemeChoice = str | None  # an existing theme, None (a theme of its own), or KEYWORDS
+Matcher = Callable[[Item, list[str]], ThemeChoice]
+
+
+def assign_themes(items: Sequence[Item], matcher: Matcher | None = None) -> dict[int, str | None]:
     """The theme of every item, oldest first: it joins the first theme it matches, or starts
-    its own (an NPS comment only joins; it starts none). Items already themed keep theirs."""
+    its own (an NPS comment only joins; it starts none). Items already themed keep theirs.
+    A matcher (the model) decides which existing theme an item joins; without one, or when it
+    answers KEYWORDS, the keyword rule does. A new theme is named by its keywords."""
     themes: list[str] = []
     out: dict[int, str | None] = {}
     for item in sorted(items, key=lambda i: i.id):
@@ -100,10 +108,17 @@ def assign_themes(items: Sequence[Item]) -> dict[int, str | None]:
                 themes.append(item.theme)
             continue
         words = keywords(item.text)
-        found = next((t for t in themes if joins(words, t)), None)
+        asks = matcher is not None and not item.seen
+        choice = matcher(item, list(themes)) if matcher is not None and asks else KEYWORDS
+        found: str | None
+        if choice == KEYWORDS:
+            found = next((t for t in themes if joins(words, t)), None)
+        else:
+            found = choice if choice in themes else None
         if found is None and item.source != "nps" and words:
             found = theme_name(words)
-            themes.append(found)
+            if found not in themes:
+                themes.append(found)
         out[item.id] = found
     return out
 

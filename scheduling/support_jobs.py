@@ -29,7 +29,7 @@ from storage.portfolio_store import active_clients
 from storage.support_store import mark_breach, open_requests, support_calendar, support_settings
 from usecases.advocacy_actions import enter_eligible
 from usecases.deps import Deps
-from usecases.feedback_actions import post_themes
+from usecases.feedback_actions import post_themes, theme_with_model
 from usecases.outbox import NudgeSpec, enqueue
 
 GRACE = timedelta(days=2)
@@ -128,6 +128,10 @@ def enqueue_support_loops(deps: Deps, now: datetime) -> int:
 def enqueue_product_feedback(deps: Deps, now: datetime) -> int:
     """(d) a product-feedback theme reaching a new threshold of accounts: one post to the
     product channel (checked: never a client or Slack Connect channel)."""
+    if deps.llm is not None:  # the model clusters; the keyword rule when it fails
+        from llm.feedback_clusterer import LLMThemeMatcher
+
+        theme_with_model(deps.db, LLMThemeMatcher(deps.llm))
     web = deps.slack
     guard = deps.channel_guard(web) if web is not None else None
 

@@ -424,17 +424,22 @@ def feedback_items(tx: Transaction) -> list[FeedbackEntry]:
             client_id=r.client_id,
             text=r.excerpt,
             source=r.source,
-            theme=r.theme or None,
+            theme=r.theme if r.theme not in ("", NO_THEME) else None,
+            seen=r.theme == NO_THEME,
         )
         for r in rows
     ]
 
 
+NO_THEME = "~"  # placed, and no theme fitted (the model is not asked about it again)
+
+
 def set_themes(tx: Transaction, themes: dict[int, str | None]) -> None:
+    """Fill in the themes of items not themed yet (a theme once given is kept)."""
     for item_id, theme in themes.items():
         row = tx.get(FeedbackItemRow, item_id)
-        if row is not None and (row.theme or None) != theme:
-            row.theme = theme or ""
+        if row is not None and row.theme in ("", NO_THEME):
+            row.theme = theme or NO_THEME
 
 
 @dataclass(frozen=True)
@@ -449,7 +454,9 @@ class Theme:
 def themes(tx: Transaction) -> list[Theme]:
     grouped: dict[str, list[FeedbackItemRow]] = {}
     for row in tx.scalars(
-        select(FeedbackItemRow).where(FeedbackItemRow.theme != "").order_by(FeedbackItemRow.id)
+        select(FeedbackItemRow)
+        .where(FeedbackItemRow.theme.not_in(["", NO_THEME]))
+        .order_by(FeedbackItemRow.id)
     ):
         grouped.setdefault(row.theme, []).append(row)
     return [

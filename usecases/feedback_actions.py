@@ -12,11 +12,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.calendar import WorkCalendar
-from domain.feedback import assign_themes, thresholds_crossed
+from domain.feedback import Matcher, assign_themes, thresholds_crossed
 from domain.nudge import NudgeSpec
 from domain.records import Client
 from prompts.support_views import feedback_list, product_post
-from storage.db import Transaction
+from storage.db import Database, Transaction
 from storage.flag_store import client_channels
 from storage.outbox_store import enqueue
 from storage.portfolio_store import active_clients, organization
@@ -37,10 +37,23 @@ KEEPS = timedelta(days=3)
 
 
 def refresh_themes(tx: Transaction) -> None:
-    """Theme every item (normalised keywords; oldest first)."""
+    """Theme every new item by its normalised keywords (oldest first)."""
     feedback_from_requests(tx)
     items = feedback_items(tx)
     set_themes(tx, assign_themes(items))
+
+
+def theme_with_model(db: Database, matcher: Matcher) -> None:
+    """Theme the new items with the model choosing the theme each joins. The model is asked
+    outside any transaction (it may take its timeout); the themes are written after."""
+    with db.transaction() as tx:
+        feedback_from_requests(tx)
+        items = feedback_items(tx)
+    if all(i.theme or i.seen for i in items):
+        return
+    themes = assign_themes(items, matcher)
+    with db.transaction() as tx:
+        set_themes(tx, themes)
 
 
 def _ranked(
