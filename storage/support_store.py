@@ -535,7 +535,7 @@ def enter_pipeline(
         select(ReferenceEntryRow).where(ReferenceEntryRow.client_id == client_id)
     ).first()
     if row is None:
-        return insert_ignore(
+        if insert_ignore(
             tx,
             ReferenceEntryRow,
             {
@@ -546,7 +546,12 @@ def enter_pipeline(
                 "by": by,
                 "entered_at": now,
             },
-        )
+        ):
+            return True
+        # Entered at the same moment by another request: change it as asked.
+        row = tx.scalars(
+            select(ReferenceEntryRow).where(ReferenceEntryRow.client_id == client_id)
+        ).one()
     if source == "manual":
         row.tier = tier
         if use_cases:

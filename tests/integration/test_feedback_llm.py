@@ -71,7 +71,7 @@ def ask_all(bot: BotHarness) -> None:
         org.settings = {"support": {"product_channel": "C0PRODUCT"}}
     for n, (channel, user, text) in enumerate(ASKS):
         bot.message(channel, user, text, AT + timedelta(minutes=n))
-    bot.settle()
+        bot.settle()  # one after the other: the first theme is the first account's
 
 
 def themes(bot: BotHarness) -> list[str]:

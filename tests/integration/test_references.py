@@ -138,6 +138,7 @@ def test_the_advocacy_metric_source(bot: BotHarness) -> None:
     assert empty["advocacy.pipeline"].value == 0
     bot.clock.at = NOW
     bot.command("/reference", "acme add champion")
+    bot.wait_response()
     bot.command("/reference", 'acme ask "a call"')
     bot.wait_response(2)
     bot.settle()
