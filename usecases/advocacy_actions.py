@@ -85,7 +85,7 @@ def reference(
     tier = settings.tier(entry.tier) if entry else None
     return reference_status(
         client,
-        tier.label if tier else None,
+        f"{tier.label} ({tier.activities})" if tier else None,
         [(a.id, f"{a.asked_at:%Y-%m-%d}", a.asked_by, a.ask, a.outcome) for a in asks],
         asks_within(times, now, settings.fatigue_days),
         is_fatigued(times, now, settings),

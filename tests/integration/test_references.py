@@ -69,7 +69,9 @@ def test_green_60_days_and_nps_9_enter_the_pipeline_once(bot: BotHarness) -> Non
     assert run(bot, NOW + timedelta(hours=1)) == 0  # once
     bot.clock.at = NOW
     bot.command("/reference", "acme")
-    assert "Acme Corp* — Casual Reference; 0 ask(s)" in bot.wait_response(3)
+    status = bot.wait_response(3)
+    assert "Acme Corp* — Casual Reference (reference calls, brief testimonials" in status
+    assert "0 ask(s) in the last 90 days." in status
 
 
 def test_an_ask_its_outcome_and_fatigue_leaving_a_client_out_of_suggestions(
