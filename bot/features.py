@@ -50,7 +50,7 @@ from scheduling import (
     support_jobs,
 )
 from scheduling.engine import Enqueuer
-from usecases import lifecycle_metrics, support_metrics
+from usecases import advocacy_actions, lifecycle_metrics, support_metrics
 from usecases.ai_efficiency_actions import ai_efficiency_metrics
 from usecases.expansion_actions import pipeline_metrics
 from usecases.intervention_actions import intervention_metrics
@@ -109,10 +109,9 @@ FEATURES: list[Feature] = [
         support_listeners.register,
         enqueuers=support_jobs.ENQUEUERS,
         commands=support_cli.add_commands,
-        metrics=(support_metrics.support_metrics,),
+        metrics=(support_metrics.support_metrics, advocacy_actions.advocacy_metrics),
     ),
     Feature("update", update_listeners.register),
-    Feature("metrics", metrics_listeners.register, commands=metrics_cli.add_commands),
     Feature(
         "board",
         brief_listeners.register,

@@ -4,8 +4,8 @@ Every feature's overrides live under one key: `digest` (the leadership digest's 
 thresholds), `kpi` (whose touch counts, how many words a message needs), `flags` (reactions
 and loop timings), `cadences` (cadence overrides by id), `health_model` (a shipped model id
 or a whole model), `qbr_arr_threshold` (the ARR from which a client gets a QBR), `onboarding`
-(plans and rules by segment), `sales_ops_channel` and `support` (targets by segment, the
-product channel).
+(plans and rules by segment), `sales_ops_channel`, `support` (targets by segment, the
+product channel) and `advocacy` (the reference program's numbers).
 `parse_org_settings` checks them all when the portfolio is imported and names the field of
 each problem; `OrgSettings.read` reads what is stored, keeping the defaults of a key that does
 not parse (a row edited by hand) and saying which and why.
@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from domain.advocacy import AdvocacySettings
 from domain.cadence import CadenceError, effective_catalogue
 from domain.digest import DigestSettings
 from domain.flag_loops import FlagSettings
@@ -54,6 +55,8 @@ class OrgSettings(BaseModel):
     sales_ops_channel: str | None = None
     # Support targets by segment, the product channel (docs/process.md, "Support").
     support: SupportSettings = Field(default_factory=SupportSettings.default)
+    # The reference program's numbers (docs/process.md, "Advocacy and references").
+    advocacy: AdvocacySettings = Field(default_factory=AdvocacySettings)
     # Keys that did not parse when read from storage, with the problem (empty once validated).
     problems: dict[str, str] = Field(default_factory=dict, exclude=True)
 

@@ -49,6 +49,7 @@ from handlers.common import (
     tell,
 )
 from handlers.slash import Call, Command, Reply, register_command
+from handlers.support_listeners import with_open_support
 from prompts import blocks as bk
 from prompts import health_views as views
 from storage.db import Transaction
@@ -86,7 +87,8 @@ def _find(tx: Transaction, user_id: str, slug: str) -> Found:
 
 
 def _home(deps: Deps, tx: Transaction, user_id: str) -> dict[str, Any]:
-    return health.board_view(tx, user_id, deps.clock.now())
+    view = health.board_view(tx, user_id, deps.clock.now())
+    return with_open_support(view, tx, user_id, deps.clock.now())  # the open-support part
 
 
 def publish_home(client: WebClient | None, user_id: str, view: dict[str, Any]) -> None:

@@ -12,6 +12,13 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from domain.access import Need
+from domain.commands import CommandError
+from domain.reference_commands import (
+    ReferenceCommand,
+    ReferencesQuery,
+    parse_reference,
+    parse_references,
+)
 from domain.support import RuleSupportDetector
 from domain.support_commands import SupportCommand, parse_support
 from domain.touchpoint import ChannelMessage, Speaker
@@ -21,9 +28,18 @@ from handlers.common import BlockActions, after_ack, deps_of
 from handlers.inbox import add_task, task
 from handlers.lanes import MODEL
 from handlers.slash import Call, Command, Reply, register_command
-from prompts.support_views import ACTIONS, SUPPORT_USAGE
+from prompts.support_views import (
+    ACTIONS,
+    FEEDBACK_USAGE,
+    REFERENCE_USAGE,
+    REFERENCES_USAGE,
+    SUPPORT_USAGE,
+    home_support_summary,
+)
 from storage.db import Transaction
 from storage.touchpoint_store import Recorded
+from usecases import advocacy_actions as advocacy
+from usecases import feedback_actions as feedback
 from usecases import support_actions as support
 from usecases.deps import Deps
 from usecases.flag_actions import Reaction
@@ -92,6 +108,22 @@ def track_reaction(tx: Transaction, reaction: Reaction, now: datetime) -> None:
     )
 
 
+# -- App Home ---------------------------------------------------------------------------------
+HOME_BLOCKS = 100
+
+
+def with_open_support(
+    view: dict[str, Any], tx: Transaction, user_id: str, now: datetime
+) -> dict[str, Any]:
+    """App Home with its open-support part after the board (a one-line summary instead when
+    the board leaves no room within Slack's 100 blocks)."""
+    blocks = list(view.get("blocks") or [])
+    extra, total = support.home_blocks(tx, user_id, now)
+    if len(blocks) + len(extra) > HOME_BLOCKS:
+        extra = [home_support_summary(total)] if len(blocks) < HOME_BLOCKS else []
+    return {**view, "blocks": [*blocks, *extra]}
+
+
 # -- /support ----------------------------------------------------------------------------------
 def works(call: Call[SupportCommand]) -> Reply:
     request, tx = call.request, call.tx
@@ -134,6 +166,65 @@ SUPPORT = Command(
 )
 
 
+# -- /feedback --------------------------------------------------------------------------------
+def parse_feedback(text: str) -> str:
+    if text.strip():
+        raise CommandError("`/feedback` takes nothing after it.")
+    return ""
+
+
+def feedback_works(call: Call[str]) -> Reply:
+    text, blocks = feedback.listing(call.tx)
+    return Reply(text=text, blocks=blocks)
+
+
+FEEDBACK = Command(
+    name="/feedback",
+    usage=FEEDBACK_USAGE,
+    parse=parse_feedback,
+    need=Need.MEMBER,
+    works=feedback_works,
+)
+
+
+# -- /reference and /references ---------------------------------------------------------------
+def reference_works(call: Call[ReferenceCommand]) -> Reply:
+    assert call.client is not None  # slug_of names it; the helper resolved it
+    return Reply(
+        text=advocacy.reference(
+            call.tx,
+            call.client,
+            call.request,
+            by=call.user_id,
+            key=call.request_key or f"ask:{call.user_id}:{call.now.timestamp()}",
+            now=call.now,
+        )
+    )
+
+
+REFERENCE = Command(
+    name="/reference",
+    usage=REFERENCE_USAGE,
+    parse=parse_reference,
+    need=Need.CLIENT_TEAM,
+    works=reference_works,
+    slug_of=lambda request: request.slug,
+)
+
+
+def references_works(call: Call[ReferencesQuery]) -> Reply:
+    return Reply(text=advocacy.references(call.tx, call.request, call.now))
+
+
+REFERENCES = Command(
+    name="/references",
+    usage=REFERENCES_USAGE,
+    parse=parse_references,
+    need=Need.MEMBER,
+    works=references_works,
+)
+
+
 # -- the buttons -------------------------------------------------------------------------------
 def on_button(
     ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
@@ -173,5 +264,8 @@ def clicked(deps: Deps, act: BlockActions, respond: Respond) -> None:
 
 def register(app: App) -> None:
     register_command(app, SUPPORT)
+    register_command(app, FEEDBACK)
+    register_command(app, REFERENCE)
+    register_command(app, REFERENCES)
     for action_id in ACTIONS:
         registry.action(app, action_id, on_button, Need.CLIENT_TEAM)

@@ -125,3 +125,155 @@ def breach_text(
 
 def request_blocks(text: str, request: SupportRequest) -> list[bk.Block]:
     return [bk.section(text), request_buttons(request)]
+
+
+# -- product feedback --------------------------------------------------------------------------
+FEEDBACK_USAGE = (
+    "*/feedback* — product feedback by theme, the accounts that raised it and their ARR"
+    ' (docs/process.md, "Support"). Type `/feedback` alone.'
+)
+
+
+def _money(value: float) -> str:
+    return f"${value:,.0f}"
+
+
+def product_post(
+    theme: str, clients: list[Client], kinds: tuple[str, ...], excerpts: tuple[str, ...]
+) -> str:
+    names = ", ".join(escape_mrkdwn(c.name) for c in clients)
+    arr = sum(c.arr for c in clients)
+    what = " and ".join(k.replace("_", " ") for k in kinds) or "feedback"
+    quotes = "\n".join(f"> {_quote(e, 200)}" for e in excerpts[:5] if e.strip())
+    return (
+        f":bulb: *Product feedback: {escape_mrkdwn(theme)}* — {len(clients)} accounts"
+        f" ({names}; ARR {_money(arr)}) raised this {what}.\n{quotes}"
+    )
+
+
+def feedback_list(rows: list[tuple[str, list[Client], int]]) -> tuple[str, list[bk.Block]]:
+    """Themes by accounts, then ARR: (theme, accounts, items)."""
+    if not rows:
+        text = "No product feedback recorded yet."
+        return text, [bk.section(text)]
+    lines = [
+        f"*{escape_mrkdwn(theme)}* — {len(clients)} account(s), ARR"
+        f" {_money(sum(c.arr for c in clients))}, {items} item(s):"
+        f" {', '.join(escape_mrkdwn(c.name) for c in clients)}"
+        for theme, clients, items in rows
+    ]
+    title = f"*Product feedback* — {len(rows)} theme(s), by accounts and ARR"
+    blocks = [bk.section(title), *(bk.section(line) for line in lines)]
+    return bk.fallback("\n".join([title, *lines])), bk.fit(blocks)
+
+
+# -- the reference program ---------------------------------------------------------------------
+REFERENCE_USAGE = (
+    '*/reference* — the reference program (docs/process.md, "Advocacy and references")\n'
+    "• `/reference acme` — Acme's tier, asks in the last 90 days, fatigue\n"
+    "• `/reference acme add [casual|advocate|champion] [use case…]` — into the pipeline by hand\n"
+    '• `/reference acme ask "call with Initech\'s VP"` — record an ask\n'
+    "• `/reference acme outcome 3 done` — how ask #3 went (done, declined, no-show)"
+)
+REFERENCES_USAGE = (
+    "*/references [segment] [use case]* — who can we ask? Ranked by fit and rest; fatigued"
+    " references are left out. Example: `/references enterprise attribution`"
+)
+
+
+def reference_status(
+    client: Client,
+    tier_label: str | None,
+    asks: list[tuple[int, str, str, str, str]],
+    recent: int,
+    fatigued: bool,
+    fatigue_days: int,
+) -> str:
+    """asks: (id, when, who, what, outcome)."""
+    name = escape_mrkdwn(client.name)
+    if tier_label is None:
+        head = f"*{name}* is not in the reference pipeline."
+    else:
+        head = f"*{name}* — {tier_label}; {recent} ask(s) in the last {fatigue_days} days"
+        head += " — *fatigued: left out of suggestions*." if fatigued else "."
+    lines = [
+        f"• #{i} {when} <@{who}>: “{_quote(what)}” — {outcome}"
+        for i, when, who, what, outcome in asks
+    ]
+    return "\n".join([head, *lines[-10:]])
+
+
+def ask_recorded(client: Client, ask_id: int, fatigued: bool, recent: int, days: int) -> str:
+    text = f"Ask #{ask_id} recorded for *{escape_mrkdwn(client.name)}*."
+    if fatigued:
+        text += (
+            f" That is {recent} asks in {days} days: {escape_mrkdwn(client.name)} is now"
+            " *fatigued* and left out of `/references` until it rests."
+        )
+    return text
+
+
+def references_list(
+    rows: list[tuple[str, str, str, int, int | None, bool]],
+    segment: str | None,
+    use_case: str | None,
+) -> str:
+    """rows: (name, tier label, segment, fit, rest days, fatigued)."""
+    asked = " ".join(x for x in (segment, use_case) if x) or "any segment, any use case"
+    ok = [r for r in rows if not r[5]]
+    if not ok:
+        head = f"No reference to suggest for {escape_mrkdwn(asked)}."
+    else:
+        head = f"*Who can we ask?* ({escape_mrkdwn(asked)}), by fit and rest:"
+    lines = [
+        f"{n}. *{escape_mrkdwn(name)}* — {tier}, {seg.replace('_', '-')}; "
+        + (f"last asked {rest} days ago" if rest is not None else "never asked")
+        for n, (name, tier, seg, _fit, rest, _f) in enumerate(ok, 1)
+    ]
+    resting = [r[0] for r in rows if r[5]]
+    if resting:
+        lines.append(
+            "Resting (fatigued, not suggested): " + ", ".join(escape_mrkdwn(n) for n in resting)
+        )
+    return bk.fallback("\n".join([head, *lines]))
+
+
+def pipeline_entered(client: Client, tier_label: str, days: int, nps: int) -> str:
+    return (
+        f":star: *{escape_mrkdwn(client.name)}* has been Green for {days}+ days with NPS"
+        f" {nps}: it is now in the reference pipeline as a *{tier_label}*."
+        " `/reference` shows it; ask sparingly."
+    )
+
+
+# -- App Home ----------------------------------------------------------------------------------
+HOME_MAX_BLOCKS = 8
+
+
+def home_support_blocks(groups: list[tuple[Client, list[str]]], total: int) -> list[bk.Block]:
+    """The open-support part of App Home: one section per client, its open requests with their
+    age against the target; clients beyond the budget are named with the command to see them."""
+    if total == 0:
+        return [bk.divider(), bk.section("*Open support requests* — none.")]
+    out: list[bk.Block] = [
+        bk.divider(),
+        bk.section(f"*Open support requests* — {total} across {len(groups)} client(s)"),
+    ]
+    shown = groups[: HOME_MAX_BLOCKS - 3]
+    for client, lines in shown:
+        body = "\n".join(lines)
+        if len(body) > bk.MAX_SECTION_TEXT - 200:
+            body = "\n".join(lines[:5]) + f"\n…{len(lines) - 5} more: `/support {client.slug}`"
+        out.append(bk.section(f"*{escape_mrkdwn(client.name)}*\n{body}"))
+    rest = groups[len(shown) :]
+    if rest:
+        out.append(
+            bk.context(
+                "More: " + ", ".join(f"`/support {c.slug}` ({len(lines)})" for c, lines in rest)
+            )
+        )
+    return out
+
+
+def home_support_summary(total: int) -> bk.Block:
+    return bk.context(f"Open support requests: {total} — `/support <client>` lists them.")

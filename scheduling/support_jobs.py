@@ -5,7 +5,10 @@
     the link, in their working hours;
 (c) a missed target (first response or resolution): recorded, the CSO told at the breach and
     the Service Lead a business day later if the request is still open — like an undecided
-    flag.
+    flag;
+(d) product feedback: a theme reaching 3 accounts (then 6, 9, …) is posted to the product
+    channel once per threshold, in the organization's working hours;
+(e) the reference pipeline: a client Green for 60+ days with NPS ≥ 9 enters it.
 Each nudge has a natural key, so ticking again (or in two processes) sends it once.
 """
 
@@ -24,7 +27,9 @@ from domain.support import (
 from prompts.support_views import breach_text, nudge_text, request_blocks
 from storage.portfolio_store import active_clients
 from storage.support_store import mark_breach, open_requests, support_calendar, support_settings
+from usecases.advocacy_actions import enter_eligible
 from usecases.deps import Deps
+from usecases.feedback_actions import post_themes, theme_with_model
 from usecases.outbox import NudgeSpec, enqueue
 
 GRACE = timedelta(days=2)
@@ -120,4 +125,33 @@ def enqueue_support_loops(deps: Deps, now: datetime) -> int:
     return new
 
 
-ENQUEUERS = (("support_loops", enqueue_support_loops),)
+def enqueue_product_feedback(deps: Deps, now: datetime) -> int:
+    """(d) a product-feedback theme reaching a new threshold of accounts: one post to the
+    product channel (checked: never a client or Slack Connect channel)."""
+    if deps.llm is not None:  # the model clusters; the keyword rule when it fails
+        from llm.feedback_clusterer import LLMThemeMatcher
+
+        theme_with_model(deps.db, LLMThemeMatcher(deps.llm))
+    web = deps.slack
+    guard = deps.channel_guard(web) if web is not None else None
+
+    def is_shared(channel: str, client_channels: set[str]) -> bool:
+        assert guard is not None
+        return guard.is_shared(channel, client_channels=client_channels)
+
+    with deps.db.transaction() as tx:
+        return post_themes(tx, now, is_shared if guard is not None else None)
+
+
+def enqueue_reference_pipeline(deps: Deps, now: datetime) -> int:
+    """(e) a client Green for 60+ days with NPS ≥ 9 enters the reference pipeline; its CSO is
+    told once."""
+    with deps.db.transaction() as tx:
+        return enter_eligible(tx, now)
+
+
+ENQUEUERS = (
+    ("support_loops", enqueue_support_loops),
+    ("product_feedback", enqueue_product_feedback),
+    ("reference_pipeline", enqueue_reference_pipeline),
+)

@@ -4,6 +4,7 @@ docs/process.md, "Support" and "Advocacy and references"."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,7 +13,9 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from domain import records
+from domain.advocacy import AdvocacySettings
 from domain.calendar import WorkCalendar
+from domain.feedback import Item as FeedbackEntry
 from domain.support import (
     SUPPORT_WINDOW_DAYS,
     Deadlines,
@@ -27,11 +30,17 @@ from domain.support import (
 from storage.db import Transaction
 from storage.models import (
     CaseStudyCandidateRow,
+    FeedbackItemRow,
+    FeedbackPostRow,
     InboundMessage,
+    NpsResponse,
     Organization,
+    ReferenceAskRow,
+    ReferenceEntryRow,
     SupportRequestRow,
 )
 from storage.portfolio_store import client_timezone, organization, people_by_id
+from storage.upsert import insert_ignore
 
 EXCERPT = 300
 
@@ -198,32 +207,31 @@ def request_by_message(tx: Transaction, channel: str, ts: str) -> SupportRequest
     return _record(row) if row is not None else None
 
 
-def open_top_level(tx: Transaction, channel: str, before: datetime) -> list[SupportRequest]:
-    """Open, unanswered requests asked at the top of the channel before `before`."""
-    rows = tx.scalars(
-        select(SupportRequestRow)
-        .where(
-            SupportRequestRow.channel == channel,
-            SupportRequestRow.status == RequestStatus.OPEN.value,
-            SupportRequestRow.thread_ts.is_(None),
-            SupportRequestRow.first_response_at.is_(None),
-            SupportRequestRow.opened_at < before,
+def answer_requests(
+    tx: Transaction, channel: str, *, root: str | None, by: str, ts: str, at: datetime
+) -> int:
+    """A substantive team reply, in one statement: in a thread, the open request of that
+    thread counts one more reply (the first is its first response); at the top of the channel,
+    every open, unanswered top-level request asked before it gets its first response. The
+    number of requests it answered."""
+    r = SupportRequestRow
+    where = [r.channel == channel, r.status == RequestStatus.OPEN.value]
+    if root is not None:
+        where += [or_(r.message_ts == root, r.thread_ts == root), r.opened_at <= at]
+    else:
+        where += [r.thread_ts.is_(None), r.first_response_at.is_(None), r.opened_at < at]
+    done = tx.execute(
+        update(r)
+        .where(*where)
+        .values(
+            team_replies=r.team_replies + 1,
+            first_response_at=func.coalesce(r.first_response_at, at),
+            first_response_by=func.coalesce(r.first_response_by, by),
+            first_response_ts=func.coalesce(r.first_response_ts, ts),
         )
-        .order_by(SupportRequestRow.opened_at)
+        .execution_options(synchronize_session=False)
     )
-    return [_record(r) for r in rows]
-
-
-def count_team_reply(
-    tx: Transaction, request_id: int, *, by: str, ts: str, at: datetime, first: bool
-) -> None:
-    """One more substantive team reply; the first one is the first response."""
-    row = tx.get(SupportRequestRow, request_id)
-    if row is None:
-        return
-    row.team_replies = (row.team_replies or 0) + 1
-    if first and row.first_response_at is None:
-        row.first_response_at, row.first_response_by, row.first_response_ts = at, by, ts
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def resolve(tx: Transaction, request_id: int, *, by: str, at: datetime) -> SupportRequest | None:
@@ -349,4 +357,269 @@ def support_signals(
             breaches=sum(1 for r in mine if r.escalated_at is not None),
             open_blockers=sum(1 for r in mine if r.is_open and r.severity is Severity.BLOCKER),
         )
+    return out
+
+
+# -- product feedback --------------------------------------------------------------------------
+def add_feedback(
+    tx: Transaction,
+    *,
+    key: str,
+    client_id: int,
+    kind: FeedbackKind | str,
+    text: str,
+    source: str,
+    by: str | None,
+    now: datetime,
+) -> bool:
+    """One account's feedback item, once per key (its theme is set by the tick)."""
+    return insert_ignore(
+        tx,
+        FeedbackItemRow,
+        {
+            "key": key[:120],
+            "client_id": client_id,
+            "theme": "",
+            "kind": str(getattr(kind, "value", kind)),
+            "excerpt": text[:EXCERPT],
+            "source": source,
+            "by": by,
+            "created_at": now,
+        },
+    )
+
+
+def feedback_from_requests(tx: Transaction) -> int:
+    """Feedback items for the requests that carry a feature request or a bug (the ingest path
+    writes only the request); dismissed and merged requests give none. New items."""
+    have = set(tx.scalars(select(FeedbackItemRow.key)))
+    new = 0
+    for row in tx.scalars(
+        select(SupportRequestRow).where(
+            SupportRequestRow.feedback != FeedbackKind.NONE.value,
+            SupportRequestRow.status.in_([RequestStatus.OPEN.value, RequestStatus.RESOLVED.value]),
+        )
+    ):
+        key = row.key[:120]
+        if key in have:
+            continue
+        new += add_feedback(
+            tx,
+            key=key,
+            client_id=row.client_id,
+            kind=row.feedback,
+            text=row.excerpt,
+            source="classified",
+            by=None,
+            now=row.opened_at,
+        )
+    return new
+
+
+def feedback_items(tx: Transaction) -> list[FeedbackEntry]:
+    rows = tx.scalars(select(FeedbackItemRow).order_by(FeedbackItemRow.id))
+    return [
+        FeedbackEntry(
+            id=r.id,
+            client_id=r.client_id,
+            text=r.excerpt,
+            source=r.source,
+            theme=r.theme if r.theme not in ("", NO_THEME) else None,
+            seen=r.theme == NO_THEME,
+        )
+        for r in rows
+    ]
+
+
+NO_THEME = "~"  # placed, and no theme fitted (the model is not asked about it again)
+
+
+def set_themes(tx: Transaction, themes: dict[int, str | None]) -> None:
+    """Fill in the themes of items not themed yet (a theme once given is kept)."""
+    for item_id, theme in themes.items():
+        row = tx.get(FeedbackItemRow, item_id)
+        if row is not None and row.theme in ("", NO_THEME):
+            row.theme = theme or NO_THEME
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    client_ids: tuple[int, ...]  # the accounts, in the order they raised it
+    kinds: tuple[str, ...]
+    excerpts: tuple[str, ...]
+    items: int
+
+
+def themes(tx: Transaction) -> list[Theme]:
+    grouped: dict[str, list[FeedbackItemRow]] = {}
+    for row in tx.scalars(
+        select(FeedbackItemRow)
+        .where(FeedbackItemRow.theme.not_in(["", NO_THEME]))
+        .order_by(FeedbackItemRow.id)
+    ):
+        grouped.setdefault(row.theme, []).append(row)
+    return [
+        Theme(
+            name=name,
+            client_ids=tuple(dict.fromkeys(r.client_id for r in rows)),
+            kinds=tuple(dict.fromkeys(r.kind for r in rows)),
+            excerpts=tuple(r.excerpt for r in rows),
+            items=len(rows),
+        )
+        for name, rows in grouped.items()
+    ]
+
+
+def record_post(tx: Transaction, theme: str, accounts: int, channel: str, now: datetime) -> bool:
+    """A theme's post to Product at a threshold, once: True when this call recorded it."""
+    return insert_ignore(
+        tx,
+        FeedbackPostRow,
+        {"theme": theme[:120], "accounts": accounts, "channel": channel, "created_at": now},
+    )
+
+
+# -- the reference program ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReferenceEntry:
+    client_id: int
+    tier: str
+    source: str  # auto | manual
+    use_cases: tuple[str, ...]
+    entered_at: datetime
+
+
+@dataclass(frozen=True)
+class ReferenceAsk:
+    id: int
+    client_id: int
+    ask: str
+    asked_by: str
+    asked_at: datetime
+    outcome: str
+    outcome_at: datetime | None
+
+
+def advocacy_settings(tx: Transaction) -> AdvocacySettings:
+    org = tx.get(Organization, 1)
+    return AdvocacySettings.from_org_settings(org.settings if org is not None else None)
+
+
+def reference_entries(tx: Transaction) -> dict[int, ReferenceEntry]:
+    return {
+        r.client_id: ReferenceEntry(
+            client_id=r.client_id,
+            tier=r.tier,
+            source=r.source,
+            use_cases=tuple(r.use_cases or ()),
+            entered_at=r.entered_at,
+        )
+        for r in tx.scalars(select(ReferenceEntryRow))
+    }
+
+
+def enter_pipeline(
+    tx: Transaction,
+    client_id: int,
+    *,
+    tier: str,
+    source: str,
+    use_cases: Sequence[str],
+    by: str | None,
+    now: datetime,
+) -> bool:
+    """Put a client in the reference pipeline (by hand: also change its tier and use cases).
+    True when it is new there."""
+    row = tx.scalars(
+        select(ReferenceEntryRow).where(ReferenceEntryRow.client_id == client_id)
+    ).first()
+    if row is None:
+        if insert_ignore(
+            tx,
+            ReferenceEntryRow,
+            {
+                "client_id": client_id,
+                "tier": tier,
+                "source": source,
+                "use_cases": list(use_cases),
+                "by": by,
+                "entered_at": now,
+            },
+        ):
+            return True
+        # Entered at the same moment by another request: change it as asked.
+        row = tx.scalars(
+            select(ReferenceEntryRow).where(ReferenceEntryRow.client_id == client_id)
+        ).one()
+    if source == "manual":
+        row.tier = tier
+        if use_cases:
+            row.use_cases = sorted({*(row.use_cases or []), *use_cases})
+    return False
+
+
+def record_ask(
+    tx: Transaction, client_id: int, *, ask: str, by: str, now: datetime, key: str
+) -> ReferenceAsk | None:
+    """One reference ask (once per key); None when the key was already recorded."""
+    if not insert_ignore(
+        tx,
+        ReferenceAskRow,
+        {
+            "key": key[:120],
+            "client_id": client_id,
+            "ask": ask[:300],
+            "asked_by": by,
+            "asked_at": now,
+            "outcome": "pending",
+        },
+    ):
+        return None
+    row = tx.scalars(select(ReferenceAskRow).where(ReferenceAskRow.key == key[:120])).one()
+    return _ask(row)
+
+
+def _ask(row: ReferenceAskRow) -> ReferenceAsk:
+    return ReferenceAsk(
+        id=row.id,
+        client_id=row.client_id,
+        ask=row.ask,
+        asked_by=row.asked_by,
+        asked_at=row.asked_at,
+        outcome=row.outcome,
+        outcome_at=row.outcome_at,
+    )
+
+
+def set_outcome(
+    tx: Transaction, client_id: int, ask_id: int, outcome: str, now: datetime
+) -> ReferenceAsk | None:
+    row = tx.get(ReferenceAskRow, ask_id)
+    if row is None or row.client_id != client_id:
+        return None
+    row.outcome, row.outcome_at = outcome, now
+    return _ask(row)
+
+
+def reference_asks(tx: Transaction, client_id: int | None = None) -> list[ReferenceAsk]:
+    q = select(ReferenceAskRow)
+    if client_id is not None:
+        q = q.where(ReferenceAskRow.client_id == client_id)
+    return [_ask(r) for r in tx.scalars(q.order_by(ReferenceAskRow.asked_at))]
+
+
+def case_study_clients(tx: Transaction) -> set[int]:
+    return set(tx.scalars(select(CaseStudyCandidateRow.client_id)))
+
+
+def latest_nps_scores(tx: Transaction, client_ids: Sequence[int]) -> dict[int, int]:
+    """Each client's latest NPS answer."""
+    out: dict[int, int] = {}
+    for cid, score in tx.execute(
+        select(NpsResponse.client_id, NpsResponse.score)
+        .where(NpsResponse.client_id.in_(client_ids))
+        .order_by(NpsResponse.recorded_at, NpsResponse.id)
+    ):
+        out[int(cid)] = int(score)
     return out

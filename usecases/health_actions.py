@@ -42,6 +42,7 @@ from storage.portfolio_store import (
     clients_of,
     people_by_id,
 )
+from usecases.feedback_actions import add_nps_feedback
 from usecases.lifecycle_actions import home_blocks as lifecycle_home_blocks
 from usecases.lifecycle_actions import lifecycle_labels
 from usecases.outbox import close
@@ -250,6 +251,7 @@ def record_nps(
         now=now,
         dedupe_key=request_key,
     )
+    add_nps_feedback(tx, client, request.comment, key=request_key, by=by, now=now)  # themes
     tx.flush()
     written = health_store.refresh_derived(
         tx, [client], org_model(tx), now, client_days(tx, [client], now)

@@ -13,6 +13,7 @@ from typing import Any
 
 from domain.calendar import slack_ts_to_datetime
 from domain.flags import normalize_reaction
+from domain.portfolio import LEADERSHIP_ROLES
 from domain.records import Client
 from domain.support import (
     FeedbackKind,
@@ -26,16 +27,21 @@ from domain.support import (
     is_acknowledgement,
 )
 from domain.touchpoint import ChannelMessage, Speaker
-from prompts.support_views import open_list, opened_text
+from prompts.support_views import home_support_blocks, open_list, opened_text, request_line
 from storage.db import Transaction
 from storage.flag_store import inbound_excerpt
-from storage.portfolio_store import client_by_channel, client_by_id
+from storage.portfolio_store import (
+    active_clients,
+    client_by_channel,
+    client_by_id,
+    person_by_slack_id,
+)
 from storage.support_store import (
+    add_feedback,
+    answer_requests,
     close_as,
-    count_team_reply,
     open_request,
     open_requests,
-    open_top_level,
     request_by_id,
     request_by_message,
     request_in_thread,
@@ -50,6 +56,7 @@ logger = logging.getLogger(__name__)
 
 RESOLVE_REACTIONS = frozenset({"white_check_mark", "heavy_check_mark", "ballot_box_with_check"})
 OPEN_REACTION = "sos"
+FEEDBACK_REACTIONS = {"bulb": FeedbackKind.FEATURE_REQUEST, "bug": FeedbackKind.BUG}
 _RULES = RuleSupportDetector()
 
 
@@ -108,9 +115,20 @@ def on_channel_message(
         if root is not None and request_in_thread(tx, msg.channel, root) is not None:
             return None  # a follow-up on an open request
         reading = _RULES.detect(msg.text)
-        if not reading.opens:
-            return None
-        return open_from_message(tx, client, msg, reading, opened_by=None, now=_at(msg))
+        if reading.opens:  # its feedback kind rides on the request (themed by the tick)
+            return open_from_message(tx, client, msg, reading, opened_by=None, now=_at(msg))
+        if reading.feedback is not FeedbackKind.NONE:
+            add_feedback(
+                tx,
+                key=f"msg:{msg.channel}:{msg.ts}",
+                client_id=client.id,
+                kind=reading.feedback,
+                text=msg.text,
+                source="classified",
+                by=None,
+                now=_at(msg),
+            )
+        return None
     if recorded.speaker is Speaker.TEAM:
         team_replied(tx, msg)
     return None
@@ -126,15 +144,7 @@ def team_replied(tx: Transaction, msg: ChannelMessage) -> None:
     only ("thanks, looking into it") is no first response."""
     if is_acknowledgement(msg.text):
         return
-    at = _at(msg)
-    root = _root(msg)
-    if root is not None:
-        found = request_in_thread(tx, msg.channel, root)
-        targets = [found] if found is not None and found.opened_at <= at else []
-    else:
-        targets = open_top_level(tx, msg.channel, at)
-    for request in targets:
-        count_team_reply(tx, request.id, by=msg.user, ts=msg.ts, at=at, first=True)
+    answer_requests(tx, msg.channel, root=_root(msg), by=msg.user, ts=msg.ts, at=_at(msg))
 
 
 def apply_model_reading(
@@ -143,8 +153,8 @@ def apply_model_reading(
     """The model's reading of a client message (the model lane, when configured): opens the
     request the rules missed, or sets the severity the model saw on the one they opened."""
     client = client_by_id(tx, client_id)
-    if client is None:
-        return None
+    if client is None or reading.source != "llm":
+        return None  # the model failed: the rules already had their say at ingest
     root = _root(msg)
     if root is not None and request_in_thread(tx, msg.channel, root) is not None:
         return None
@@ -169,12 +179,30 @@ def on_reaction(
     item_user: str | None,
     now: datetime,
 ) -> SupportRequest | None:
-    """✅ by the team or the asker resolves; :sos: by the team opens one by hand."""
+    """✅ by the team or the asker resolves; :sos: by the team opens one by hand; :bulb: /
+    :bug: by the team records product feedback (a feature request / a bug)."""
     reaction = normalize_reaction(name)
-    if reaction not in RESOLVE_REACTIONS and reaction != OPEN_REACTION:
+    if (
+        reaction not in RESOLVE_REACTIONS
+        and reaction != OPEN_REACTION
+        and reaction not in FEEDBACK_REACTIONS
+    ):
         return None
     client = client_by_channel(tx, channel)
     if client is None:
+        return None
+    if reaction in FEEDBACK_REACTIONS:
+        if user in client.team_ids():
+            add_feedback(
+                tx,
+                key=f"react:{channel}:{ts}:{reaction}",
+                client_id=client.id,
+                kind=FEEDBACK_REACTIONS[reaction],
+                text=inbound_excerpt(tx, channel, ts) or "",
+                source="reaction",
+                by=user,
+                now=now,
+            )
         return None
     if reaction in RESOLVE_REACTIONS:
         request = request_by_message(tx, channel, ts)
@@ -279,3 +307,27 @@ def listing(tx: Transaction, client: Client, now: datetime) -> tuple[str, list[d
 
 def opened_reply(request: SupportRequest, client: Client) -> str:
     return opened_text(request, client)
+
+
+def home_blocks(tx: Transaction, user_id: str, now: datetime) -> tuple[list[dict[str, Any]], int]:
+    """App Home's open-support part for a person: the open requests of the clients they serve
+    (all clients for leadership), oldest first, age against the target. (blocks, total)."""
+    settings = support_settings(tx)
+    mine = [c for c in active_clients(tx) if user_id in c.team_ids()]
+    if not mine and is_leadership(tx, user_id):
+        mine = active_clients(tx)
+    groups = []
+    total = 0
+    for client in mine:
+        requests = open_requests(tx, client.id)
+        if not requests:
+            continue
+        cal = support_calendar(tx, client, settings)
+        groups.append((client, [request_line(r, cal, now) for r in requests]))
+        total += len(requests)
+    return home_support_blocks(groups, total), total
+
+
+def is_leadership(tx: Transaction, user_id: str) -> bool:
+    person = person_by_slack_id(tx, user_id)
+    return person is not None and person.role in {r.value for r in LEADERSHIP_ROLES}

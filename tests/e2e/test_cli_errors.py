@@ -49,6 +49,7 @@ DB_COMMANDS: dict[str, list[str]] = {
 NO_DB_COMMANDS = {
     "demo": "runs on its own temporary database",
     "eval-flags": "reads a JSONL file only",
+    "eval-support": "reads JSONL files only",
 }
 # Long-running processes: they stay up through a database outage (their own tests hold that).
 LONG_RUNNING = {"serve", "scheduler"}

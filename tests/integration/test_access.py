@@ -35,6 +35,9 @@ COMMAND_TEXT = {
     "/onboarding": "acme",
     "/closeout": "acme",
     "/support": 'acme "the export is broken"',
+    "/feedback": "",
+    "/reference": 'acme ask "call with a prospect"',
+    "/references": "",
 }
 # A plausible value for every button.
 ACTION_VALUE = {

@@ -313,3 +313,17 @@ def test_the_metric_source_reports_support_per_segment_with_formulas(bot: BotHar
     assert got["support.first_contact_resolution"].value == 1.0
     assert got["support.volume_trend"].value is None  # nothing the month before
     assert all(m.formula and m.group == "Support" for m in got.values())
+
+
+# -- App Home ----------------------------------------------------------------------------------
+def test_app_home_shows_open_requests_with_their_age_against_the_target(bot: BotHarness) -> None:
+    ask(bot)
+    bot.clock.at = ASKED + timedelta(minutes=30)
+    bot.event({"type": "app_home_opened", "user": "U0CSO1", "channel": "D0X", "tab": "home"})
+    [home] = bot.emulator.wait_for("views.publish")
+    text = str(home.get("view"))
+    assert "Open support requests* — 1 across 1 client(s)" in text
+    assert "0.5 h of 1.0 h to first response" in text and "export the churn report" in text
+    bot.event({"type": "app_home_opened", "user": "U0CSO2", "channel": "D0Y", "tab": "home"})
+    second = bot.emulator.wait_for("views.publish", count=2)[1]
+    assert "Open support requests* — none." in str(second.get("view"))
