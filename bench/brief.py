@@ -123,7 +123,7 @@ def measure(db: Database) -> dict[str, float]:
         with db.session() as tx:
             client = client_by_slug(tx, "acme")
             assert client is not None
-            brief = brief_actions.build(tx, None, client, meeting, NOW)  # type: ignore[arg-type]
+            brief = brief_actions.build(tx, None, client, meeting, NOW)
         _, blocks = brief_blocks(brief)
         out[f"/brief acme {meeting}"] = time.perf_counter() - t0
         assert brief.drafted_by == "template" and 0 < len(blocks) <= 50
