@@ -19,6 +19,7 @@ from handlers import (
     flag_listeners,
     health_listeners,
     message_listeners,
+    milestone_listeners,
     outbox_listeners,
     pulse_listeners,
     touchpoint_listeners,
@@ -69,6 +70,7 @@ FEATURES: list[Feature] = [
         commands=flags_cli.add_commands,
     ),
     Feature("update", update_listeners.register),
+    Feature("milestone", milestone_listeners.register),
     Feature(
         "board",
         brief_listeners.register,
