@@ -23,7 +23,7 @@ NOW = datetime(2026, 11, 20, 10, 0, tzinfo=NY)
 
 
 def _reply(bot: BotHarness, text: str, n: int) -> str:
-    status, body = bot.command("/milestone", text)
+    status, _ = bot.command("/milestone", text)
     assert status == 200
     bot.settle()
     return str(bot.emulator.wait_for("response_url", count=n)[n - 1].params.get("text", ""))
@@ -81,7 +81,7 @@ def test_unknown_milestone_bad_words_and_no_board(
     _refetch(bot)
     text = _reply(bot, 'acme "Atribution v2" close', 2)
     assert "No milestone “Atribution v2”" in text and "Did you mean “attribution v2”" in text
-    status, body = bot.command("/milestone", 'acme "Attribution v2" open')
+    _, body = bot.command("/milestone", 'acme "Attribution v2" open')
     assert "Unknown action `open`" in body and "Usage:" in body
-    status, body = bot.command("/milestone", "acme")
+    _, body = bot.command("/milestone", "acme")
     assert "Usage:" in body
