@@ -22,11 +22,20 @@ from handlers import (
     milestone_listeners,
     outbox_listeners,
     pulse_listeners,
+    report_listeners,
     touchpoint_listeners,
     update_listeners,
     win_listeners,
 )
-from scheduling import brief_jobs, cadence_jobs, connector_jobs, digest_jobs, flag_jobs, health_jobs
+from scheduling import (
+    brief_jobs,
+    cadence_jobs,
+    connector_jobs,
+    digest_jobs,
+    flag_jobs,
+    health_jobs,
+    report_jobs,
+)
 from scheduling.engine import Enqueuer
 from usecases.metric_sources import MetricSource
 
@@ -71,6 +80,7 @@ FEATURES: list[Feature] = [
     ),
     Feature("update", update_listeners.register),
     Feature("milestone", milestone_listeners.register),
+    Feature("health_report", report_listeners.register, enqueuers=report_jobs.ENQUEUERS),
     Feature(
         "board",
         brief_listeners.register,
