@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.commands import board_cli, cadence_cli, digest_cli, flags_cli, health_cli
+from bot.commands import board_cli, cadence_cli, digest_cli, flags_cli, health_cli, qbr_cli
 from handlers import (
     app_events_listeners,
     brief_listeners,
@@ -80,7 +80,12 @@ FEATURES: list[Feature] = [
     ),
     Feature("update", update_listeners.register),
     Feature("milestone", milestone_listeners.register),
-    Feature("health_report", report_listeners.register, enqueuers=report_jobs.ENQUEUERS),
+    Feature(
+        "health_report",
+        report_listeners.register,
+        enqueuers=report_jobs.ENQUEUERS,
+        commands=qbr_cli.add_commands,
+    ),
     Feature(
         "board",
         brief_listeners.register,

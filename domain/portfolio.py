@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from domain.calendar import validate_holiday_country
 from domain.delivery import ConnectorSources, LinearSource, check_repos
+from domain.value import SuccessCriterion
 
 
 class Role(StrEnum):
@@ -97,6 +98,9 @@ class ClientSpec(_Strict):
     # project: ...}` and `github: [owner/repo, ...]`.
     linear: LinearSource | None = None
     github: list[str] = Field(default_factory=list)
+    # What the client bought us for, `success_criteria: [{goal, metric, target}]`:
+    # docs/process.md, "QBR/EBR and the Value Realization Audit".
+    success_criteria: list[SuccessCriterion] = Field(default_factory=list)
 
     _tz = field_validator("timezone")(_check_tz)
 

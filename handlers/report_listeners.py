@@ -1,22 +1,28 @@
-"""The weekly Client Health Report's buttons (docs/process.md, "Client Health Report"): *Post*
-posts the draft to the client's internal channel; *Edit and post* opens it in a form whose
+"""/audit acme [2026-11] (docs/process.md, "QBR/EBR and the Value Realization Audit"), and the
+weekly Client Health Report's buttons (docs/process.md, "Client Health Report"): *Post* posts
+the draft to the client's internal channel; *Edit and post* opens it in a form whose
 submission posts the edited text. Each click: one transaction, the client's team only."""
 
 from __future__ import annotations
 
+import calendar
+from datetime import date
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from domain.access import Need
+from domain.value import AUDIT_USAGE, AuditRequest, parse_audit
 from handlers import registry
 from handlers.authz import refusal
 from handlers.common import BlockActions, ViewSubmission, after_ack, deps_of, on_ack
+from handlers.slash import Call, Command, Reply, register_command
 from prompts import report_views as views
 from storage import report_store
-from storage.portfolio_store import client_by_id
-from usecases import report_actions
+from storage.portfolio_store import client_by_id, timezone_of
+from usecases import qbr_actions, report_actions
 
 
 def _id(value: str | None) -> int | None:
@@ -33,7 +39,10 @@ def _post(
     with deps.db.transaction() as tx:
         found = report_store.get(tx, report_id) if report_id is not None else None
         client = client_by_id(tx, found.client_id) if found is not None else None
-        if found is None or client is None:
+        outsider = refusal(tx, user, Need.MEMBER)
+        if outsider:
+            told = outsider
+        elif found is None or client is None:
             told = "That report is gone."
         else:
             told = (
@@ -59,15 +68,19 @@ def edit_clicked(ack: Ack, body: dict[str, Any], client: WebClient, context: Bol
     report_id = _id(actions.action.value)
 
     def open_form() -> None:
+        user = actions.user.id
         with deps.db.session() as tx:
             found = report_store.get(tx, report_id) if report_id is not None else None
             target = client_by_id(tx, found.client_id) if found is not None else None
-            if found is None or target is None:
-                return
-            if refusal(tx, actions.user.id, Need.CLIENT_TEAM, target):
-                return
-            view = views.edit_modal(found.id, target.name, found.text)
-        client.views_open(trigger_id=actions.trigger_id, view=view)
+            refused = refusal(tx, user, Need.CLIENT_TEAM, target) if target else None
+            refused = refused or refusal(tx, user, Need.MEMBER)
+            view = views.edit_modal(found.id, target.name, found.text) if found and target else None
+        if refused:
+            client.chat_postMessage(channel=user, text=refused)
+        elif view is None:
+            client.chat_postMessage(channel=user, text="That report is gone.")
+        else:
+            client.views_open(trigger_id=actions.trigger_id, view=view)
 
     on_ack(context, open_form)
 
@@ -83,7 +96,47 @@ def edit_submitted(ack: Ack, body: dict[str, Any], client: WebClient, context: B
     after_ack(context, lambda: _post(context, client, sub.user.id, report_id, text))
 
 
+def _audit(call: Call[AuditRequest]) -> Reply:
+    client = call.client
+    assert client is not None  # slug_of names it; the helper resolved and checked it
+    tz = timezone_of(call.tx, client)
+    today = call.now.astimezone(tz).date()
+    year, month = call.request.month or (today.year, today.month)
+    start = date(year, month, 1)
+    end = date(year, month, calendar.monthrange(year, month)[1])
+    document = qbr_actions.audit_document(call.tx, client, start, end, "md", call.now)
+    label = f"{start:%Y-%m}"
+    web = call.deps.slack
+    if web is None:
+        return Reply(text=views.audit_not_sent("Slack is not configured"))
+    try:
+        dm = web.conversations_open(users=client.cso_id)
+        channel = str((dm.get("channel") or {}).get("id") or client.cso_id)
+        web.files_upload_v2(
+            channel=channel,
+            content=document,
+            filename=f"audit-{client.slug}-{label}.md",
+            title=f"Value Realization Audit {label} — {client.name}",
+            initial_comment=f"Value Realization Audit {label} for {client.name}, from the record.",
+        )
+    except SlackApiError as err:
+        reason = err.response.get("error", "") if err.response is not None else ""
+        return Reply(text=views.audit_not_sent(str(reason)))
+    return Reply(text=views.audit_sent(label, client.name, client.cso_id, call.user_id))
+
+
+AUDIT = Command(
+    name="/audit",
+    usage=AUDIT_USAGE,
+    parse=parse_audit,
+    need=Need.CLIENT_TEAM,
+    works=_audit,
+    slug_of=lambda request: request.slug,
+)
+
+
 def register(app: App) -> None:
+    register_command(app, AUDIT)
     registry.action(app, views.POST_ACTION, post_clicked, Need.CLIENT_TEAM)
     registry.action(app, views.EDIT_ACTION, edit_clicked, Need.CLIENT_TEAM)
     registry.view(app, views.EDIT_CALLBACK, edit_submitted, Need.CLIENT_TEAM)

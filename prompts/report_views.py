@@ -128,3 +128,12 @@ def refused_channel(client_name: str, channel: str | None) -> str:
         f"<#{channel}> is a client or shared (Slack Connect) channel: the Client Health Report "
         "is internal and was not posted there. Set an internal `internal_channel`."
     )
+
+
+def audit_sent(month: str, name: str, cso: str, user_id: str) -> str:
+    where = "your DM" if cso == user_id else f"<@{cso}>'s DM"
+    return f"The Value Realization Audit {month} for *{name}* is in {where}."
+
+
+def audit_not_sent(reason: str) -> str:
+    return f"I couldn't send the audit file ({reason or 'Slack error'})."

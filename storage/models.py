@@ -639,3 +639,14 @@ class HealthReport(Base):
     posted_by: Mapped[str | None] = mapped_column(String(32))
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     channel: Mapped[str | None] = mapped_column(String(32))
+
+
+class SuccessPlan(Base):
+    """A client's success criteria (`success_criteria:` in the portfolio file)."""
+
+    __tablename__ = "success_plan"
+
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("client.id", ondelete="CASCADE"), primary_key=True
+    )
+    criteria: Mapped[list[Any]] = mapped_column(JSON, default=list)

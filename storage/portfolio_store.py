@@ -12,6 +12,7 @@ from domain import records
 from domain.portfolio import ClientSpec, OrganizationSpec, PersonSpec, Portfolio
 from storage.connector_store import save_sources
 from storage.models import Client, Organization, Person
+from storage.qbr_store import save_success_plans
 
 
 @dataclass
@@ -119,6 +120,7 @@ def import_portfolio(session: Session, portfolio: Portfolio) -> ImportResult:
             result.clients_added += 1
     session.flush()
     save_sources(session, {c.slug: c.connector_sources() for c in portfolio.clients})
+    save_success_plans(session, {c.slug: c.success_criteria for c in portfolio.clients})
     return result
 
 

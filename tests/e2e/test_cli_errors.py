@@ -40,6 +40,10 @@ DB_COMMANDS: dict[str, list[str]] = {
     "expansion": ["expansion"],
     "renewals": ["renewals"],
     "qbr": ["qbr", "acme"],
+    "ebr": ["ebr", "acme"],
+    "audit": ["audit", "acme"],
+    "report": ["report", "acme"],
+    "board fetch": ["board", "fetch"],
     "metrics": ["metrics"],
     "db upgrade": ["db", "upgrade"],
 }

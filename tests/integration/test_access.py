@@ -28,6 +28,9 @@ COMMAND_TEXT = {
     "/qbr": "acme Q4",
     "/digest": "",
     "/update": "acme eod",
+    "/brief": "globex",
+    "/milestone": 'globex "Phase 1" close',
+    "/audit": "globex",
 }
 # A plausible value for every button.
 ACTION_VALUE = {
@@ -47,6 +50,8 @@ ACTION_VALUE = {
     "playbook_step_done": "1",
     "outbox_list_open": "1",
     "outbox_list_page": "1",
+    "health_report_post": "1",
+    "health_report_edit": "1",
 }
 VIEW_STATE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "touchpoint_modal": (
@@ -63,6 +68,7 @@ VIEW_STATE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"reason": {"value": {"value": "offsite"}}},
     ),
     "health_signals": ({"slug": "acme"}, {"nps": {"value": {"value": "2"}}}),
+    "health_report_edit_modal": ({}, {"report": {"value": {"value": "edited"}}}),
     "client_update_modal": (
         {"slug": "acme", "slot": "eod", "channel": "C0ACME", "client_name": "Acme Corp"},
         {"draft": {"value": {"value": "Status: fine. Risks: none. Asks: none. Next: more."}}},

@@ -1,5 +1,5 @@
 """connectors: where each client's Linear/GitHub board lives, the cached board, its freshness;
-the weekly Client Health Report drafts
+the weekly Client Health Report drafts; each client's success criteria
 
 Revision ID: 0012_connectors
 Revises: 0008_inbox
@@ -72,8 +72,17 @@ def upgrade() -> None:
         sa.UniqueConstraint("client_id", "week", name="uq_health_report_week"),
     )
 
+    op.create_table(
+        "success_plan",
+        sa.Column("client_id", sa.Integer(), nullable=False),
+        sa.Column("criteria", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(["client_id"], ["client.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("client_id"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("success_plan")
     op.drop_table("health_report")
     op.drop_index("ix_board_item_client", table_name="board_item")
     op.drop_table("board_item")
