@@ -37,6 +37,7 @@ from scheduling import (
     report_jobs,
 )
 from scheduling.engine import Enqueuer
+from usecases import report_actions
 from usecases.metric_sources import MetricSource
 
 
@@ -85,6 +86,7 @@ FEATURES: list[Feature] = [
         report_listeners.register,
         enqueuers=report_jobs.ENQUEUERS,
         commands=qbr_cli.add_commands,
+        metrics=(report_actions.report_metrics,),
     ),
     Feature(
         "board",

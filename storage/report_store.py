@@ -78,3 +78,17 @@ def mark_posted(tx: Transaction, report_id: int, channel: str, *, by: str, now: 
     row.status, row.posted_by, row.posted_at, row.channel = "posted", by, now, channel
     tx.flush()
     return True
+
+
+def counts_between(tx: Transaction, start: datetime, end: datetime) -> tuple[int, int, list[str]]:
+    """(drafted, posted, evidence) for the reports drafted in [start, end)."""
+    rows = list(
+        tx.scalars(
+            select(HealthReport).where(
+                HealthReport.created_at >= start, HealthReport.created_at < end
+            )
+        )
+    )
+    posted = [r for r in rows if r.status == "posted"]
+    evidence = [f"client {r.client_id} {r.week}: {r.status}" for r in rows[:20]]
+    return len(rows), len(posted), evidence

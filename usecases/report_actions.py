@@ -6,13 +6,14 @@ posted once to the client's internal channel — never to a client or Slack Conn
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from slack_sdk import WebClient
 
 from domain import records
 from domain.calendar import IsoWeek
 from domain.delivery import Board, Milestone
+from domain.metric import Metric, Period
 from prompts import report_views as views
 from prompts.report_views import Format, MilestoneRow, ReportData, ReportLine
 from prompts.story_views import freshness
@@ -215,3 +216,26 @@ def post(
         now,
     )
     return Posted(True, views.posted(channel, client.name, found.week))
+
+
+def report_metrics(tx: Transaction, period: Period, now: datetime) -> list[Metric]:
+    """Leadership figure: weekly Client Health Reports posted internally / drafted (the
+    cadence fired) in the period; no draft: no data."""
+    start = datetime.combine(period.start, time(0), tzinfo=UTC)
+    end = datetime.combine(period.end + timedelta(days=1), time(0), tzinfo=UTC)
+    drafted, posted, evidence = report_store.counts_between(tx, start, end)
+    value = posted / drafted if drafted else None
+    return [
+        Metric(
+            key="reporting.health_reports_posted",
+            label="Client Health Reports posted",
+            group="Reporting",
+            value=round(value, 4) if value is not None else None,
+            unit="ratio",
+            target="100 %",
+            on_target=None if value is None else value >= 1.0,
+            formula="weekly Client Health Reports posted to the internal channel / reports "
+            "drafted on their cadence in the period",
+            evidence=tuple(evidence),
+        )
+    ]

@@ -201,3 +201,25 @@ def test_export_markdown_and_html(
     assert "[LIN-150 Warehouse sync is blocked](https://linear.app/acme/issue/lin-150)" in md
     assert html.startswith("<!doctype html>")
     assert '<a href="https://linear.app/acme/issue/lin-150">' in html
+
+
+def test_the_leadership_figure_counts_posted_over_drafted(bot: BotHarness) -> None:
+    from domain.metric import Period
+
+    _deliver(bot, FRIDAY)
+    reports = _reports(bot)
+    _click(bot, "health_report_post", str(reports["acme"].id))
+    with bot.db.session() as tx:
+        [nov] = report_actions.report_metrics(
+            tx,
+            Period(datetime(2026, 11, 1).date(), datetime(2026, 11, 30).date(), "2026-11"),
+            FRIDAY,
+        )
+        [oct_] = report_actions.report_metrics(
+            tx,
+            Period(datetime(2026, 10, 1).date(), datetime(2026, 10, 31).date(), "2026-10"),
+            FRIDAY,
+        )
+    assert nov.value == round(1 / len(reports), 4) and nov.on_target is False
+    assert oct_.value is None and oct_.no_data  # nothing drafted: no data, never 0 %
+    assert report_actions.report_metrics in bot.deps.metric_sources
