@@ -18,6 +18,7 @@ from bot.commands import (
     health_cli,
     lifecycle_cli,
     metrics_cli,
+    qbr_cli,
     support_cli,
 )
 from handlers import (
@@ -32,8 +33,10 @@ from handlers import (
     lifecycle_listeners,
     message_listeners,
     metrics_listeners,
+    milestone_listeners,
     outbox_listeners,
     pulse_listeners,
+    report_listeners,
     support_listeners,
     touchpoint_listeners,
     update_listeners,
@@ -47,10 +50,11 @@ from scheduling import (
     flag_jobs,
     health_jobs,
     lifecycle_jobs,
+    report_jobs,
     support_jobs,
 )
 from scheduling.engine import Enqueuer
-from usecases import advocacy_actions, lifecycle_metrics, support_metrics
+from usecases import advocacy_actions, lifecycle_metrics, report_actions, support_metrics
 from usecases.ai_efficiency_actions import ai_efficiency_metrics
 from usecases.expansion_actions import pipeline_metrics
 from usecases.intervention_actions import intervention_metrics
@@ -112,6 +116,14 @@ FEATURES: list[Feature] = [
         metrics=(support_metrics.support_metrics, advocacy_actions.advocacy_metrics),
     ),
     Feature("update", update_listeners.register),
+    Feature("milestone", milestone_listeners.register),
+    Feature(
+        "health_report",
+        report_listeners.register,
+        enqueuers=report_jobs.ENQUEUERS,
+        commands=qbr_cli.add_commands,
+        metrics=(report_actions.report_metrics,),
+    ),
     Feature(
         "board",
         brief_listeners.register,

@@ -148,6 +148,7 @@ class Board:
     pulls: list[PullRequest] = field(default_factory=list)
     releases: list[Release] = field(default_factory=list)
     states: dict[str, FetchState] = field(default_factory=dict)
+    _by_issue: dict[str, list[PullRequest]] | None = field(default=None, repr=False)
 
     def issue(self, identifier: str) -> Issue | None:
         for i in self.issues:
@@ -156,7 +157,14 @@ class Board:
         return None
 
     def pulls_for(self, identifier: str) -> list[PullRequest]:
-        return [p for p in self.pulls if identifier in p.issue_ids()]
+        """The pull requests that name the issue (indexed once: a board is read, not edited)."""
+        if self._by_issue is None:
+            index: dict[str, list[PullRequest]] = {}
+            for p in self.pulls:
+                for ident in p.issue_ids():
+                    index.setdefault(ident, []).append(p)
+            self._by_issue = index
+        return self._by_issue.get(identifier, [])
 
     def milestone_issues(self, name: str) -> list[Issue]:
         key = name.strip().lower()

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from domain.calendar import validate_holiday_country
 from domain.delivery import ConnectorSources, LinearSource, check_repos
+from domain.value import SuccessCriterion
 
 
 class Role(StrEnum):
@@ -106,12 +107,15 @@ class ClientSpec(_Strict):
     signed_on: date | None = None
     kickoff_on: date | None = None
     ae: str | None = None  # the account executive's Slack id
-    success_criteria: list[str] = Field(default_factory=list)
     handoff: HandoffSpec | None = None
     # The delivery board (docs/process.md, "Linear and GitHub"): `linear: {team: KEY,
     # project: ...}` and `github: [owner/repo, ...]`.
     linear: LinearSource | None = None
     github: list[str] = Field(default_factory=list)
+    # What the client bought us for, `success_criteria: [{goal, metric, target}]` (or plain
+    # goals, one string each): the handoff, the QBR, the EBR and the audit read them —
+    # docs/process.md, "QBR/EBR and the Value Realization Audit".
+    success_criteria: list[SuccessCriterion] = Field(default_factory=list)
 
     _tz = field_validator("timezone")(_check_tz)
 

@@ -21,6 +21,7 @@ Pure: the caller passes the story, the board and `today`. Each mismatch has a st
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -160,8 +161,11 @@ class StoryCheck:
         return [m for m in self.mismatches if m.kind == kind]
 
 
-def words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if len(w) >= 4 and w not in _STOP}
+def words(text: str) -> frozenset[str]:
+    return frozenset(w for w in _WORD.findall(text.lower()) if len(w) >= 4 and w not in _STOP)
+
+
+_title_words = functools.lru_cache(maxsize=8192)(words)
 
 
 def claims_of(line: StoryLine) -> list[Claim]:
@@ -182,29 +186,48 @@ def claims_of(line: StoryLine) -> list[Claim]:
     return out
 
 
-def _named(text: str, title: str) -> bool:
-    """The text repeats the title: at least two of its significant words (one, for a title
-    with a single significant word)."""
-    title_words = words(title)
-    if not title_words:
-        return False
-    return len(words(text) & title_words) >= min(2, len(title_words))
+@dataclass(frozen=True)
+class _Text:
+    """A text read once: its significant words, the issue ids and PR numbers it names."""
+
+    low: str
+    words: frozenset[str]
+    ids: frozenset[str]
+    prs: frozenset[int]
+
+    @classmethod
+    def of(cls, text: str) -> _Text:
+        return cls(
+            text.lower(),
+            words(text),
+            frozenset(f"{a.upper()}-{n}" for a, n in _ISSUE_REF.findall(text)),
+            frozenset(int(n) for n in _PR_REF.findall(text)),
+        )
+
+    def repeats(self, title: str) -> bool:
+        """The text repeats the title: at least two of its significant words (one, for a
+        title with a single significant word)."""
+        title_words = _title_words(title)
+        if not title_words:
+            return False
+        return len(self.words & title_words) >= min(2, len(title_words))
+
+    def names(self, issue: Issue, board: Board) -> bool:
+        if issue.identifier in self.ids or self.repeats(issue.title):
+            return True
+        return bool(self.prs) and any(
+            p.number in self.prs for p in board.pulls_for(issue.identifier)
+        )
 
 
 def issues_named(text: str, board: Board) -> list[Issue]:
-    ids = {f"{a.upper()}-{n}" for a, n in _ISSUE_REF.findall(text)}
-    prs = {int(n) for n in _PR_REF.findall(text)}
-    found: list[Issue] = []
-    for issue in board.issues:
-        by_pr = any(p.number in prs for p in board.pulls_for(issue.identifier))
-        if issue.identifier in ids or by_pr or _named(text, issue.title):
-            found.append(issue)
-    return found
+    t = _Text.of(text)
+    return [i for i in board.issues if t.names(i, board)]
 
 
 def milestones_named(text: str, board: Board) -> list[Milestone]:
-    low = text.lower()
-    return [m for m in board.milestones if m.name.lower() in low or _named(text, m.name)]
+    t = _Text.of(text)
+    return [m for m in board.milestones if m.name.lower() in t.low or t.repeats(m.name)]
 
 
 def _day(at: datetime) -> str:
@@ -259,18 +282,15 @@ def check(
                             )
                         )
 
+    all_told = _Text.of(told)
     for issue in board.issues:
-        if issue.blocked and not issue.done and not issues_named(told, _only(board, issue)):
+        if issue.blocked and not issue.done and not all_told.names(issue, board):
             add(Mismatch("blocked_unmentioned", f"blocked:{issue.identifier}", issues=(issue,)))
 
     for m in board.milestones:
         open_m = [i for i in board.milestone_issues(m.name) if not i.done]
-        if (
-            m.target is not None
-            and m.target < today
-            and open_m
-            and not milestones_named(told, Board(milestones=[m]))
-        ):
+        said = m.name.lower() in all_told.low or all_told.repeats(m.name)
+        if m.target is not None and m.target < today and open_m and not said:
             add(
                 Mismatch(
                     "milestone_slipped",
@@ -282,7 +302,3 @@ def check(
         if meaningless(m.name):
             add(Mismatch("milestone_name", f"name:{m.name}", milestone=m))
     return result
-
-
-def _only(board: Board, issue: Issue) -> Board:
-    return Board(issues=[issue], pulls=board.pulls_for(issue.identifier))

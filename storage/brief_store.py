@@ -36,9 +36,25 @@ def touchpoints_between(
         .order_by(Touchpoint.occurred_at)
     )
     return [
-        TouchpointLine(t.id, t.kind, t.source, t.author_id, t.excerpt, t.link, t.occurred_at)
+        TouchpointLine(
+            t.id,
+            t.kind,
+            t.source,
+            t.author_id,
+            t.excerpt,
+            t.link or message_link(t.channel, t.message_ts),
+            t.occurred_at,
+        )
         for t in rows
     ]
+
+
+def message_link(channel: str | None, ts: str | None) -> str | None:
+    """A Slack message's archive link (Slack redirects it to the workspace), for a touchpoint
+    recorded from a message without a stored permalink."""
+    if not channel or not ts:
+        return None
+    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
 
 def latest_hook(tx: Transaction, client_id: int) -> tuple[int, str, datetime] | None:

@@ -20,17 +20,18 @@ from domain.onboarding import (
 from domain.portfolio import ClientSpec
 from storage import models as m
 from storage.db import Transaction
+from storage.qbr_store import success_plans
 from storage.upsert import insert_ignore
 
 
-def _lifecycle(row: m.ClientLifecycle) -> Lifecycle:
+def _lifecycle(row: m.ClientLifecycle, criteria: Sequence[str]) -> Lifecycle:
     return Lifecycle(
         client_id=row.client_id,
         segment=row.segment,
         signed_on=row.signed_on,
         kickoff_on=row.kickoff_on,
         ae_id=row.ae_id,
-        success_criteria=tuple(row.success_criteria or ()),
+        success_criteria=tuple(criteria),
         handoff=dict(row.handoff or {}),
         started_at=row.started_at,
         source=row.source,
@@ -80,7 +81,7 @@ def start_onboarding(
             signed_on=spec.signed_on,
             kickoff_on=spec.kickoff_on,
             ae_id=spec.ae,
-            success_criteria=list(spec.success_criteria),
+            success_criteria=[c.label() for c in spec.success_criteria],
             handoff=handoff,
             handoff_received_at=now if any(handoff.values()) else None,
             started_at=now,
@@ -112,7 +113,13 @@ def lifecycles(tx: Transaction, client_ids: Sequence[int] | None = None) -> dict
     q = select(m.ClientLifecycle)
     if client_ids is not None:
         q = q.where(m.ClientLifecycle.client_id.in_(client_ids))
-    return {r.client_id: _lifecycle(r) for r in tx.scalars(q)}
+    rows = list(tx.scalars(q))
+    # The criteria themselves live with the success plan (one record for the handoff and the
+    # QBR); the lifecycle row keeps what was said at signature only as history.
+    plans = success_plans(tx, [r.client_id for r in rows])
+    return {
+        r.client_id: _lifecycle(r, [c.label() for c in plans.get(r.client_id, [])]) for r in rows
+    }
 
 
 def lifecycle_of(tx: Transaction, client_id: int) -> Lifecycle | None:

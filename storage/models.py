@@ -889,3 +889,34 @@ class ExpansionOpportunity(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class HealthReport(Base):
+    """A client's weekly Client Health Report: drafted on its cadence, edited by the team,
+    posted once to the client's internal channel."""
+
+    __tablename__ = "health_report"
+    __table_args__ = (UniqueConstraint("client_id", "week", name="uq_health_report_week"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    week: Mapped[str] = mapped_column(String(8))  # 2026-W47
+    text: Mapped[str] = mapped_column(Text)  # Slack mrkdwn, as edited
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | posted
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    edited_by: Mapped[str | None] = mapped_column(String(32))
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    posted_by: Mapped[str | None] = mapped_column(String(32))
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    channel: Mapped[str | None] = mapped_column(String(32))
+
+
+class SuccessPlan(Base):
+    """A client's success criteria (`success_criteria:` in the portfolio file)."""
+
+    __tablename__ = "success_plan"
+
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("client.id", ondelete="CASCADE"), primary_key=True
+    )
+    criteria: Mapped[list[Any]] = mapped_column(JSON, default=list)

@@ -12,6 +12,7 @@ from domain import records
 from domain.portfolio import ClientSpec, OrganizationSpec, PersonSpec, Portfolio
 from storage.connector_store import save_sources
 from storage.models import Client, Organization, Person
+from storage.qbr_store import save_success_plans
 
 
 @dataclass
@@ -119,6 +120,7 @@ def import_portfolio(session: Session, portfolio: Portfolio) -> ImportResult:
             result.clients_added += 1
     session.flush()
     save_sources(session, {c.slug: c.connector_sources() for c in portfolio.clients})
+    save_success_plans(session, {c.slug: c.success_criteria for c in portfolio.clients})
     return result
 
 
@@ -128,6 +130,8 @@ def add_client(session: Session, spec: ClientSpec) -> records.Client:
     row = Client(slug=spec.slug, **_client_values(spec))
     session.add(row)
     session.flush()
+    save_sources(session, {spec.slug: spec.connector_sources()})
+    save_success_plans(session, {spec.slug: spec.success_criteria})
     return client_record(row)
 
 

@@ -26,13 +26,13 @@ def cmd_board(args: argparse.Namespace, settings: Settings) -> int:
     from usecases.connector_actions import refresh_client
 
     deps = build_deps(settings)
-    if deps.connectors is None:
-        raise UsageError("no connector is configured: set LINEAR_API_KEY and/or GITHUB_TOKEN")
     now = deps.clock.now()
     with deps.db.transaction() as tx:
         require_organization(tx)
         clients = {c.slug: c for c in active_clients(tx)}
         configured = connector_store.all_sources(tx)
+    if deps.connectors is None:
+        raise UsageError("no connector is configured: set LINEAR_API_KEY and/or GITHUB_TOKEN")
     if args.client and args.client not in clients:
         raise UsageError(unknown_client_message(args.client, sorted(clients)))
     chosen = [c for slug, c in clients.items() if args.client in (None, slug)]

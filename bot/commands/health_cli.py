@@ -1,4 +1,4 @@
-"""`csobot health import`, `csobot expansion`, `csobot renewals`, `csobot qbr`."""
+"""`csobot health import`, `csobot expansion`, `csobot renewals`."""
 
 from __future__ import annotations
 
@@ -11,14 +11,13 @@ from pathlib import Path
 
 from bot.cli import UsageError
 from bot.settings import Settings
-from domain.commands import unknown_client_message
 from domain.expansion import PIPELINE_TARGET, pipeline_share
 from domain.health import HealthModelError
 from domain.health_inputs import USAGE_CSV_HELP
 from domain.renewals import FORECAST_RULE, parse_quarter, quarter_of
 from storage.db import Database
 from storage.expansion_store import expansion_rows
-from storage.portfolio_store import active_clients, client_by_slug, require_organization
+from storage.portfolio_store import require_organization
 from usecases import health_actions as health
 
 
@@ -146,27 +145,6 @@ def cmd_renewals(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-# -- qbr -------------------------------------------------------------------------------------------
-
-
-def cmd_qbr(args: argparse.Namespace, settings: Settings) -> int:
-    now = _now(settings)
-    start, end = _quarter(args.quarter or quarter_of(now.date()), now.date())
-    db = _db(settings)
-    with db.transaction() as tx:
-        client = client_by_slug(tx, args.client)
-        if client is None:
-            known = [c.slug for c in active_clients(tx)]
-            raise UsageError(unknown_client_message(args.client, known))
-        document = health.qbr_document(tx, client, start, end, args.format)
-    if args.output:
-        Path(args.output).write_text(document, encoding="utf-8")
-        print(f"Wrote {args.output}")
-    else:
-        sys.stdout.write(document)
-    return 0
-
-
 def add_commands(sub: argparse._SubParsersAction) -> None:
     raw = argparse.RawDescriptionHelpFormatter
     p = sub.add_parser(
@@ -202,10 +180,3 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quarter", help="like 2027Q1 (default: this quarter)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_renewals)
-
-    p = sub.add_parser("qbr", help="render a client's QBR for a quarter (the QBR template)")
-    p.add_argument("client", help="client slug")
-    p.add_argument("--quarter", help="like 2026Q4 (default: this quarter)")
-    p.add_argument("--format", choices=["md", "html"], default="md")
-    p.add_argument("--output", help="write to this file instead of stdout")
-    p.set_defaults(handler=cmd_qbr)

@@ -38,6 +38,9 @@ COMMAND_TEXT = {
     "/feedback": "",
     "/reference": 'acme ask "call with a prospect"',
     "/references": "",
+    "/brief": "globex",
+    "/milestone": 'globex "Phase 1" close',
+    "/audit": "globex",
 }
 # A plausible value for every button.
 ACTION_VALUE = {
@@ -65,6 +68,8 @@ ACTION_VALUE = {
     "win_edit": "1",
     "intervention_dismiss": "1",
     "expansion_stage": "1:qualified",
+    "health_report_post": "1",
+    "health_report_edit": "1",
 }
 VIEW_STATE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "touchpoint_modal": (
@@ -92,6 +97,7 @@ VIEW_STATE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         },
     ),
     "win_edit_modal": ({"win": 1}, {"text": {"value": {"value": "Reports 2 days faster"}}}),
+    "health_report_edit_modal": ({}, {"report": {"value": {"value": "edited"}}}),
     "client_update_modal": (
         {"slug": "acme", "slot": "eod", "channel": "C0ACME", "client_name": "Acme Corp"},
         {"draft": {"value": {"value": "Status: fine. Risks: none. Asks: none. Next: more."}}},

@@ -4,6 +4,7 @@ that cannot be read said plainly while the brief still comes."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from slack_sdk import WebClient
@@ -66,7 +67,8 @@ def test_brief_without_a_model_lists_every_fact_with_its_link(
     assert "<https://linear.app/acme/issue/lin-150|LIN-150>" in text  # blocked
     assert "<https://linear.app/acme/issue/lin-151|LIN-151>" in text  # slipped
     assert "<https://github.com/acme/analytics/pull/87|acme/analytics#87>" in text  # merged
-    assert "attribution model shipped" in text  # last week's touchpoint
+    assert "attribution model shipped" in text  # last week's touchpoint, linked to its message
+    assert re.search(r"<https://slack\.com/archives/C0ACME/p\d+\|tp\d+> slack", text)
     assert "Suggested agenda" in text and "Decisions needed" in text
     assert "How to unblock LIN-150" in text and "A new date for LIN-151" in text
     assert "Story vs board" not in text  # that is the Triangle Sync's
