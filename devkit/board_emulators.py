@@ -112,9 +112,6 @@ class _JsonServer:
         self.down = down
 
     def _handle(self, req: BaseHTTPRequestHandler, method: str) -> None:
-        if self.down:
-            req.close_connection = True
-            return
         parsed = urlparse(req.path)
         length = int(req.headers.get("Content-Length") or 0)
         raw = req.rfile.read(length) if length else b""
@@ -126,6 +123,9 @@ class _JsonServer:
         headers = {k.lower(): v for k, v in req.headers.items()}
         with self._lock:
             self.state.requests.append(Request(method, parsed.path, query, body, headers))
+        if self.down:
+            req.close_connection = True
+            return
         fault = self._take_fault()
         if fault is not None:
             self._send(req, fault.status, {"message": "rate limited"}, fault.headers)

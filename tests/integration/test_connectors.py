@@ -292,3 +292,22 @@ def test_the_portfolio_import_stores_where_the_board_lives(db: Database) -> None
     load_portfolio(db)  # removed from the file: removed from the database
     with db.transaction() as tx:
         assert store.sources_of(tx, acme.id).configured() == ()
+
+
+def test_a_dead_api_costs_one_try_per_round_not_one_per_client(
+    db: Database, linear: LinearEmulator, github: GitHubEmulator
+) -> None:
+    db.migrate()
+    text = SAMPLE_PORTFOLIO
+    for slug in ("U0EXT1", "U0EXT2"):
+        text = text.replace(
+            f"    contacts: [{slug}]\n",
+            f"    contacts: [{slug}]\n    linear: {{team: LIN}}\n",
+            1,
+        )
+    load_portfolio(db, text)
+    linear.go_down()
+    deps = _deps(db, _connectors(linear, github))
+    done = refresh_due(deps, NOW)
+    assert len(done) == 2 and all(r.state is not None and r.state.failing for r in done)
+    assert len(linear.requests) == 3  # one request's tries (the policy's 3), for both clients
