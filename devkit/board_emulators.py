@@ -362,9 +362,9 @@ class GitHubEmulator(_JsonServer):
             return 404, {"message": "Not Found"}, headers
         repo, what = f"{parts[1]}/{parts[2]}", parts[3]
         table = {"pulls": self.pulls, "releases": self.releases}.get(what)
-        if table is None or repo not in table:
-            return 404, {"message": "Not Found"}, headers
-        items = table[repo]
+        if table is None or (repo not in self.pulls and repo not in self.releases):
+            return 404, {"message": "Not Found"}, headers  # no such repository (or no access)
+        items = table.get(repo, [])
         if what == "pulls":
             state = query.get("state", "open")
             if state != "all":

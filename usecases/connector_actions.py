@@ -73,7 +73,7 @@ def _one(
     now: datetime,
 ) -> Refreshed:
     try:
-        fetched = connectors.fetch(source, sources)
+        fetched = connectors.fetch(source, sources, now)
     except Unreachable as err:
         logger.warning("client %s: %s unreachable: %s", client_id, source, err.reason)
         with deps.db.transaction() as tx:
