@@ -11,8 +11,9 @@ import base64
 import json
 import threading
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlencode, urlparse
 
 
@@ -69,7 +70,7 @@ class _JsonServer:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def start(self) -> _JsonServer:
+    def start(self) -> Self:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -78,7 +79,7 @@ class _JsonServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -383,3 +384,38 @@ class GitHubEmulator(_JsonServer):
         if links:
             headers["Link"] = ", ".join(links)
         return 200, chunk, headers
+
+
+def seed_demo_board(
+    linear: LinearEmulator, github: GitHubEmulator, monday: date, repo: str = "acme/analytics"
+) -> None:
+    """A small board for `csobot demo`, dated around the demo week (Monday `monday`)."""
+
+    def day(offset: int) -> str:
+        return (monday + timedelta(days=offset)).isoformat()
+
+    linear.add_project(
+        "LIN",
+        "Attribution",
+        [("Attribution v2", day(11)), ("Sprint 12", day(18)), ("EMEA dashboards", day(-3))],
+    )
+    linear.add_issue(
+        "LIN", 142, "Attribution model review", state="In Review", state_type="started",
+        project="Attribution", milestone="Attribution v2", updated=f"{day(2)}T15:00:00Z",
+    )  # fmt: skip
+    linear.add_issue(
+        "LIN", 143, "Pipeline backfill to 2023", state="Done", state_type="completed",
+        project="Attribution", milestone="Attribution v2", completed=f"{day(1)}T16:00:00Z",
+    )  # fmt: skip
+    linear.add_issue(
+        "LIN", 150, "Warehouse sync", state="Blocked", state_type="started",
+        project="Attribution",
+    )  # fmt: skip
+    linear.add_issue(
+        "LIN", 160, "EMEA chart", state="Todo", state_type="unstarted",
+        project="Attribution", milestone="EMEA dashboards", due=day(-1),
+    )  # fmt: skip
+    github.add_pull(repo, 88, "LIN-142 attribution model review", branch="lee/lin-142",
+                    updated=f"{day(2)}T15:00:00Z")  # fmt: skip
+    github.add_pull(repo, 87, "LIN-143 backfill", branch="lee/lin-143",
+                    merged_at=f"{day(1)}T15:30:00Z", updated=f"{day(1)}T15:30:00Z")  # fmt: skip
