@@ -31,6 +31,7 @@ class _Fault:
     status: int
     headers: dict[str, str]
     times: int
+    body: Any = None
 
 
 @dataclass
@@ -86,13 +87,19 @@ class _JsonServer:
         self.stop()
 
     def fail_next(
-        self, status: int = 429, *, retry_after: int | None = 1, times: int = 1, **headers: str
+        self,
+        status: int = 429,
+        *,
+        retry_after: int | None = 1,
+        times: int = 1,
+        body: Any = None,
+        **headers: str,
     ) -> None:
         h = {k.replace("_", "-"): v for k, v in headers.items()}
         if retry_after is not None:
             h["Retry-After"] = str(retry_after)
         with self._lock:
-            self.state.faults.append(_Fault(status, h, times))
+            self.state.faults.append(_Fault(status, h, times, body))
 
     @property
     def requests(self) -> list[Request]:
@@ -129,7 +136,8 @@ class _JsonServer:
             return
         fault = self._take_fault()
         if fault is not None:
-            self._send(req, fault.status, {"message": "rate limited"}, fault.headers)
+            body = fault.body if fault.body is not None else {"message": "rate limited"}
+            self._send(req, fault.status, body, fault.headers)
             return
         if not self._authorized(headers.get("authorization", "")):
             self._send(req, 401, self._unauthorized(), {})

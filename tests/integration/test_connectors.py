@@ -325,3 +325,22 @@ def test_github_stops_paging_past_the_horizon(
     assert {p.number for p in fetched.pulls} == set(range(1, 151))
     pages = [r.query.get("page", "1") for r in github.requests if r.path.endswith("/pulls")]
     assert pages == ["1", "2"]  # page 2 ends before the horizon: page 3 is not read
+
+
+def test_linear_ratelimited_error_waits_until_its_reset(
+    linear: LinearEmulator, github: GitHubEmulator
+) -> None:
+    _seed(linear, github, issues=2, pulls=0)
+    reset_ms = int((datetime.now(UTC).timestamp() + 2) * 1000)
+    linear.fail_next(
+        400,
+        retry_after=None,
+        body={
+            "errors": [{"message": "Rate limit exceeded", "extensions": {"code": "RATELIMITED"}}]
+        },
+        X_RateLimit_Requests_Remaining="0",
+        X_RateLimit_Requests_Reset=str(reset_ms),
+    )
+    sleeps = Sleeps()
+    assert len(_connectors(linear, github, sleeps).fetch("linear", SOURCES).issues) == 2
+    assert len(sleeps.slept) == 1 and 0 < sleeps.slept[0] <= 2.5
