@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 
@@ -76,15 +77,18 @@ class Connectors:
             out.append("github")
         return tuple(out)
 
-    def fetch(self, source: Source, sources: ConnectorSources) -> Fetched:
-        """One source's board for one client (Unreachable when it cannot be read)."""
+    def fetch(
+        self, source: Source, sources: ConnectorSources, now: datetime | None = None
+    ) -> Fetched:
+        """One source's board for one client (Unreachable when it cannot be read); `now` (the
+        caller's clock) bounds how far back pull requests are read."""
         if source == "linear":
             if self.linear is None or sources.linear is None:
                 raise Unreachable("linear", "not configured")
             return self.linear.fetch(sources.linear)
         if self.github is None or not sources.github:
             raise Unreachable("github", "not configured")
-        return self.github.fetch(sources.github)
+        return self.github.fetch(sources.github, now)
 
     def close(self) -> None:
         for c in (self.linear, self.github):

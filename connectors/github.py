@@ -8,7 +8,7 @@ limit) are honoured by the shared retry loop in connectors/http.py.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.http import Api
@@ -18,6 +18,7 @@ DEFAULT_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 PER_PAGE = 100
 MAX_PAGES = 10  # the 1,000 most recently updated pull requests per repository
+HORIZON = timedelta(days=200)  # pull requests untouched for longer are not read (a QBR's past)
 
 
 def _time(value: Any) -> datetime | None:
@@ -53,7 +54,11 @@ class GitHubClient:
     def __init__(self, api: Api):
         self.api = api
 
-    def _pages(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    def _pages(
+        self, path: str, params: dict[str, Any], older: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Every page, following `Link: rel="next"`; with `older`, stop after the page whose
+        last item was updated before it (the list is sorted by update, newest first)."""
         items: list[dict[str, Any]] = []
         url: str | None = path
         query: dict[str, Any] | None = params
@@ -66,14 +71,20 @@ class GitHubClient:
                 items.extend(page)
             nxt = response.links.get("next", {}).get("url")
             url, query = (nxt, None) if nxt else (None, None)
+            last = _time(page[-1].get("updated_at")) if isinstance(page, list) and page else None
+            if older is not None and last is not None and last < older:
+                break
         return items
 
-    def pulls(self, repo: str) -> list[PullRequest]:
+    def pulls(self, repo: str, now: datetime | None = None) -> list[PullRequest]:
+        older = (now or datetime.now(UTC)) - HORIZON
         raw = self._pages(
             f"/repos/{repo}/pulls",
             {"state": "all", "sort": "updated", "direction": "desc", "per_page": PER_PAGE},
+            older,
         )
-        return [pull_of(repo, item) for item in raw]
+        pulls = [pull_of(repo, item) for item in raw]
+        return [p for p in pulls if p.updated_at is None or p.updated_at >= older]
 
     def releases(self, repo: str) -> list[Release]:
         return [
@@ -81,10 +92,10 @@ class GitHubClient:
             for item in self._pages(f"/repos/{repo}/releases", {"per_page": PER_PAGE})
         ]
 
-    def fetch(self, repos: Sequence[str]) -> Fetched:
+    def fetch(self, repos: Sequence[str], now: datetime | None = None) -> Fetched:
         pulls: list[PullRequest] = []
         releases: list[Release] = []
         for repo in repos:
-            pulls.extend(self.pulls(repo))
+            pulls.extend(self.pulls(repo, now))
             releases.extend(self.releases(repo))
         return Fetched(source="github", pulls=pulls, releases=releases)

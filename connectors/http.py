@@ -69,12 +69,19 @@ def _header_seconds(headers: Mapping[str, str], now: float) -> float | None:
 
 
 def rate_limited(response: httpx.Response) -> bool:
-    """429, or GitHub's 403 with no requests left (its primary and secondary limits)."""
+    """429; GitHub's 403 with no requests left (its primary and secondary limits); Linear's
+    GraphQL error `RATELIMITED` (answered with HTTP 400)."""
     if response.status_code == 429:
         return True
+    h = response.headers
     if response.status_code == 403:
-        h = response.headers
         return h.get("x-ratelimit-remaining") == "0" or "retry-after" in h
+    if response.status_code == 400 and "json" in h.get("content-type", ""):
+        try:
+            errors = response.json().get("errors") or []
+        except (ValueError, AttributeError):
+            return False
+        return any((e.get("extensions") or {}).get("code") == "RATELIMITED" for e in errors)
     return False
 
 

@@ -11,8 +11,9 @@ import base64
 import json
 import threading
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlencode, urlparse
 
 
@@ -30,6 +31,7 @@ class _Fault:
     status: int
     headers: dict[str, str]
     times: int
+    body: Any = None
 
 
 @dataclass
@@ -69,7 +71,7 @@ class _JsonServer:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def start(self) -> _JsonServer:
+    def start(self) -> Self:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -78,20 +80,26 @@ class _JsonServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def fail_next(
-        self, status: int = 429, *, retry_after: int | None = 1, times: int = 1, **headers: str
+        self,
+        status: int = 429,
+        *,
+        retry_after: int | None = 1,
+        times: int = 1,
+        body: Any = None,
+        **headers: str,
     ) -> None:
         h = {k.replace("_", "-"): v for k, v in headers.items()}
         if retry_after is not None:
             h["Retry-After"] = str(retry_after)
         with self._lock:
-            self.state.faults.append(_Fault(status, h, times))
+            self.state.faults.append(_Fault(status, h, times, body))
 
     @property
     def requests(self) -> list[Request]:
@@ -112,9 +120,6 @@ class _JsonServer:
         self.down = down
 
     def _handle(self, req: BaseHTTPRequestHandler, method: str) -> None:
-        if self.down:
-            req.close_connection = True
-            return
         parsed = urlparse(req.path)
         length = int(req.headers.get("Content-Length") or 0)
         raw = req.rfile.read(length) if length else b""
@@ -126,9 +131,13 @@ class _JsonServer:
         headers = {k.lower(): v for k, v in req.headers.items()}
         with self._lock:
             self.state.requests.append(Request(method, parsed.path, query, body, headers))
+        if self.down:
+            req.close_connection = True
+            return
         fault = self._take_fault()
         if fault is not None:
-            self._send(req, fault.status, {"message": "rate limited"}, fault.headers)
+            body = fault.body if fault.body is not None else {"message": "rate limited"}
+            self._send(req, fault.status, body, fault.headers)
             return
         if not self._authorized(headers.get("authorization", "")):
             self._send(req, 401, self._unauthorized(), {})
@@ -362,9 +371,9 @@ class GitHubEmulator(_JsonServer):
             return 404, {"message": "Not Found"}, headers
         repo, what = f"{parts[1]}/{parts[2]}", parts[3]
         table = {"pulls": self.pulls, "releases": self.releases}.get(what)
-        if table is None or repo not in table:
-            return 404, {"message": "Not Found"}, headers
-        items = table[repo]
+        if table is None or (repo not in self.pulls and repo not in self.releases):
+            return 404, {"message": "Not Found"}, headers  # no such repository (or no access)
+        items = table.get(repo, [])
         if what == "pulls":
             state = query.get("state", "open")
             if state != "all":
@@ -383,3 +392,38 @@ class GitHubEmulator(_JsonServer):
         if links:
             headers["Link"] = ", ".join(links)
         return 200, chunk, headers
+
+
+def seed_demo_board(
+    linear: LinearEmulator, github: GitHubEmulator, monday: date, repo: str = "acme/analytics"
+) -> None:
+    """A small board for `csobot demo`, dated around the demo week (Monday `monday`)."""
+
+    def day(offset: int) -> str:
+        return (monday + timedelta(days=offset)).isoformat()
+
+    linear.add_project(
+        "LIN",
+        "Attribution",
+        [("Attribution v2", day(11)), ("Sprint 12", day(18)), ("EMEA dashboards", day(-3))],
+    )
+    linear.add_issue(
+        "LIN", 142, "Attribution model review", state="In Review", state_type="started",
+        project="Attribution", milestone="Attribution v2", updated=f"{day(2)}T15:00:00Z",
+    )  # fmt: skip
+    linear.add_issue(
+        "LIN", 143, "Pipeline backfill to 2023", state="Done", state_type="completed",
+        project="Attribution", milestone="Attribution v2", completed=f"{day(1)}T16:00:00Z",
+    )  # fmt: skip
+    linear.add_issue(
+        "LIN", 150, "Warehouse sync", state="Blocked", state_type="started",
+        project="Attribution",
+    )  # fmt: skip
+    linear.add_issue(
+        "LIN", 160, "EMEA chart", state="Todo", state_type="unstarted",
+        project="Attribution", milestone="EMEA dashboards", due=day(-1),
+    )  # fmt: skip
+    github.add_pull(repo, 88, "LIN-142 attribution model review", branch="lee/lin-142",
+                    updated=f"{day(2)}T15:00:00Z")  # fmt: skip
+    github.add_pull(repo, 87, "LIN-143 backfill", branch="lee/lin-143",
+                    merged_at=f"{day(1)}T15:30:00Z", updated=f"{day(1)}T15:30:00Z")  # fmt: skip

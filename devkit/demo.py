@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from devkit.board_emulators import GitHubEmulator, LinearEmulator, seed_demo_board
 from devkit.emulator import SlackEmulator
 from devkit.signing import event_body, interaction_body, post_signed, slash_command_body
 from domain.calendar import IsoWeek
@@ -64,6 +65,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("U0CSO1", "/pulse", "acme ecstatic-ish"),
     ("U0CSO1", "/pulse", ""),
     ("U0CSO1", "/pulse", "share"),
+    ("U0CSO1", "/brief", "acme triangle"),
 ]
 
 
@@ -99,6 +101,9 @@ def run_demo(keep: bool = False) -> int:
     db_url = f"sqlite:///{tmp / 'demo.db'}"
     port = _free_port()
     emulator = SlackEmulator().start()
+    linear = LinearEmulator(token="lin_api_demo").start()
+    github = GitHubEmulator(token="ghp_demo").start()
+    seed_demo_board(linear, github, week.monday)
     env = {
         **os.environ,
         "SLACK_BOT_TOKEN": "xoxb-demo-token",
@@ -110,16 +115,33 @@ def run_demo(keep: bool = False) -> int:
         "CSOBOT_NOW": pinned.isoformat(),
         "CSOBOT_LOG_LEVEL": "WARNING",
         "CSOBOT_SCHEDULER": "false",
+        "LINEAR_API_KEY": "lin_api_demo",
+        "LINEAR_API_URL": linear.url,
+        "GITHUB_TOKEN": "ghp_demo",
+        "GITHUB_API_URL": github.url,
     }
     env.pop("OPENAI_API_KEY", None)
     env.pop("OPENAI_BASE_URL", None)
     print(f"csobot demo — a simulated week {week} ({week.monday} to {friday}), fully offline.")
     print(f"  Slack Web API emulator on {emulator.base_url}; bot database {db_url}")
     sample = tmp / "portfolio.yaml"
-    sample.write_text(files("devkit").joinpath("sample_portfolio.yaml").read_text())
+    sample.write_text(
+        files("devkit")
+        .joinpath("sample_portfolio.yaml")
+        .read_text()
+        .replace(
+            "    contacts: [U0EXT1]\n",
+            "    contacts: [U0EXT1]\n"
+            "    linear: {team: LIN, project: Attribution}\n"
+            "    github: [acme/analytics]\n",
+            1,
+        )
+    )
     proc: subprocess.Popen[bytes] | None = None
     try:
         _run_cli(["portfolio", "import", str(sample)], env)
+        print("  Linear and GitHub emulators: the board of Acme Corp, fetched into the cache:")
+        _run_cli(["board", "fetch"], env)
         proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env)
         base = f"http://127.0.0.1:{port}"
         _wait_healthy(base, proc)
@@ -157,7 +179,13 @@ def run_demo(keep: bool = False) -> int:
         print("\nWhat the bot said in Slack (as the emulator recorded it):")
         for call in emulator.calls():
             if call.method in ("response_url", "chat.postMessage"):
-                text = str(call.params.get("text", "")).replace("\n", "\n      ")
+                text = str(call.params.get("text", ""))
+                if text.startswith("Brief:"):  # the brief's body is in its blocks
+                    blocks = call.params.get("blocks") or []
+                    if isinstance(blocks, str):
+                        blocks = json.loads(blocks)
+                    text = "\n".join(str(b.get("text", {}).get("text", "")) for b in blocks)
+                text = text.replace("\n", "\n      ")
                 where = call.params.get("channel", "ephemeral reply")
                 print(f"  [{call.method} → {where}]\n      {text}")
         print()
@@ -170,6 +198,8 @@ def run_demo(keep: bool = False) -> int:
             proc.terminate()
             proc.wait(timeout=10)
         emulator.stop()
+        linear.stop()
+        github.stop()
         if keep:
             print(f"\nKept {tmp}")
         else:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from domain import records
 from domain.brief import Brief, BriefFacts, Fact, Meeting, Sentence, grounded
 from domain.delivery import SOURCES
+from domain.story import Mismatch
 from llm.brief_writer import llm_summary
 from llm.classifier import JsonCompleter
 from prompts import brief_views
@@ -145,7 +146,7 @@ def gather(tx: Transaction, client: records.Client, meeting: Meeting, now: datet
             out,
             "mismatches",
             [
-                Fact(f"story{n}", "story", plain(mismatch_line(m, tz)))
+                Fact(f"story{n}", "story", plain(mismatch_line(m, tz)), _story_link(m))
                 for n, m in enumerate(cs.result.mismatches, 1)
             ],
         )
@@ -160,6 +161,15 @@ def gather(tx: Transaction, client: records.Client, meeting: Meeting, now: datet
         elif source in configured and state is None:
             out.notices.append(brief_views.not_fetched(source))
     return out
+
+
+def _story_link(m: Mismatch) -> str | None:
+    """Where a mismatch is seen: what the client was told, else the board item."""
+    if m.claim is not None and m.claim.line.link:
+        return m.claim.line.link
+    if m.issues and m.issues[0].url:
+        return m.issues[0].url
+    return m.milestone.url if m.milestone is not None else None
 
 
 def template_summary(facts: BriefFacts) -> list[Sentence]:

@@ -34,8 +34,11 @@ def refresh_client(
     sources: ConnectorSources,
     now: datetime,
     only: tuple[Source, ...] | None = None,
+    down: dict[Source, str] | None = None,
 ) -> list[Refreshed]:
-    """Fetch each configured source of one client and write it to the cache."""
+    """Fetch each configured source of one client and write it to the cache. `down` (the
+    round's sources that could not be reached at all) is skipped and noted as failing, so a
+    dead API costs one timeout per round, not one per client; a new such failure is added."""
     connectors = deps.connectors
     if connectors is None:
         return []
@@ -45,7 +48,19 @@ def refresh_client(
             continue
         if source not in connectors.enabled():
             continue
-        out.append(_one(deps, connectors, client_id, source, sources, now))
+        if down is not None and source in down:
+            with deps.db.transaction() as tx:
+                state = store.record_failure(tx, client_id, source, down[source], now)
+            out.append(Refreshed(client_id, source, 0, state))
+            continue
+        result = _one(deps, connectors, client_id, source, sources, now)
+        if (
+            down is not None
+            and result.state is not None
+            and (result.state.error or "").startswith("cannot connect")
+        ):
+            down[source] = result.state.error or "cannot connect"
+        out.append(result)
     return out
 
 
@@ -58,7 +73,7 @@ def _one(
     now: datetime,
 ) -> Refreshed:
     try:
-        fetched = connectors.fetch(source, sources)
+        fetched = connectors.fetch(source, sources, now)
     except Unreachable as err:
         logger.warning("client %s: %s unreachable: %s", client_id, source, err.reason)
         with deps.db.transaction() as tx:
@@ -77,6 +92,7 @@ def refresh_due(deps: Deps, now: datetime, every: timedelta = REFRESH_EVERY) -> 
         configured = store.all_sources(tx)
         tried = store.last_tried(tx)
     out: list[Refreshed] = []
+    down: dict[Source, str] = {}
     for client_id, sources in configured.items():
         due = tuple(
             s
@@ -84,5 +100,5 @@ def refresh_due(deps: Deps, now: datetime, every: timedelta = REFRESH_EVERY) -> 
             if (t := tried.get((client_id, s))) is None or now - t >= every
         )
         if due:
-            out.extend(refresh_client(deps, client_id, sources, now, only=due))
+            out.extend(refresh_client(deps, client_id, sources, now, only=due, down=down))
     return out

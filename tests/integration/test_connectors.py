@@ -91,7 +91,7 @@ def test_linear_cursor_pagination_reads_every_page(
 
 def test_github_link_header_pagination(linear: LinearEmulator, github: GitHubEmulator) -> None:
     _seed(linear, github, issues=0, pulls=250)
-    fetched = _connectors(linear, github).fetch("github", SOURCES)
+    fetched = _connectors(linear, github).fetch("github", SOURCES, NOW)
     assert len(fetched.pulls) == 250
     assert {p.number for p in fetched.pulls} == set(range(1, 251))
     assert [r.tag for r in fetched.releases] == ["v1.2.0"]
@@ -108,7 +108,7 @@ def test_429_with_retry_after_is_waited_out(linear: LinearEmulator, github: GitH
     sleeps = Sleeps()
     c = _connectors(linear, github, sleeps)
     assert len(c.fetch("linear", SOURCES).issues) == 3
-    assert len(c.fetch("github", SOURCES).pulls) == 3
+    assert len(c.fetch("github", SOURCES, NOW).pulls) == 3
     assert sleeps.slept == [2.0, 3.0]  # exactly what each API asked for
 
 
@@ -121,7 +121,7 @@ def test_github_primary_rate_limit_waits_until_reset(
         403, retry_after=None, x_ratelimit_remaining="0", x_ratelimit_reset=str(int(wall) + 2)
     )
     sleeps = Sleeps()
-    assert len(_connectors(linear, github, sleeps).fetch("github", SOURCES).pulls) == 2
+    assert len(_connectors(linear, github, sleeps).fetch("github", SOURCES, NOW).pulls) == 2
     assert len(sleeps.slept) == 1 and 0 < sleeps.slept[0] <= 2.5
 
 
@@ -131,7 +131,7 @@ def test_a_long_rate_limit_fails_soft_instead_of_sleeping(
     github.fail_next(429, retry_after=3600)
     sleeps = Sleeps()
     with pytest.raises(Unreachable) as err:
-        _connectors(linear, github, sleeps).fetch("github", SOURCES)
+        _connectors(linear, github, sleeps).fetch("github", SOURCES, NOW)
     assert "rate-limited" in err.value.reason
     assert sleeps.slept == []
 
@@ -292,3 +292,55 @@ def test_the_portfolio_import_stores_where_the_board_lives(db: Database) -> None
     load_portfolio(db)  # removed from the file: removed from the database
     with db.transaction() as tx:
         assert store.sources_of(tx, acme.id).configured() == ()
+
+
+def test_a_dead_api_costs_one_try_per_round_not_one_per_client(
+    db: Database, linear: LinearEmulator, github: GitHubEmulator
+) -> None:
+    db.migrate()
+    text = SAMPLE_PORTFOLIO
+    for slug in ("U0EXT1", "U0EXT2"):
+        text = text.replace(
+            f"    contacts: [{slug}]\n",
+            f"    contacts: [{slug}]\n    linear: {{team: LIN}}\n",
+            1,
+        )
+    load_portfolio(db, text)
+    linear.go_down()
+    deps = _deps(db, _connectors(linear, github))
+    done = refresh_due(deps, NOW)
+    assert len(done) == 2 and all(r.state is not None and r.state.failing for r in done)
+    assert len(linear.requests) == 3  # one request's tries (the policy's 3), for both clients
+
+
+def test_github_stops_paging_past_the_horizon(
+    linear: LinearEmulator, github: GitHubEmulator
+) -> None:
+    for n in range(1, 151):
+        github.add_pull("acme/analytics", n, f"PR {n}", updated="2026-11-10T10:00:00Z")
+    for n in range(151, 301):
+        github.add_pull("acme/analytics", n, f"Old PR {n}", updated="2025-01-10T10:00:00Z")
+    github.add_release("acme/analytics", "v1.0.0", "2026-11-01T12:00:00Z")
+    fetched = _connectors(linear, github).fetch("github", SOURCES, NOW)
+    assert {p.number for p in fetched.pulls} == set(range(1, 151))
+    pages = [r.query.get("page", "1") for r in github.requests if r.path.endswith("/pulls")]
+    assert pages == ["1", "2"]  # page 2 ends before the horizon: page 3 is not read
+
+
+def test_linear_ratelimited_error_waits_until_its_reset(
+    linear: LinearEmulator, github: GitHubEmulator
+) -> None:
+    _seed(linear, github, issues=2, pulls=0)
+    reset_ms = int((datetime.now(UTC).timestamp() + 2) * 1000)
+    linear.fail_next(
+        400,
+        retry_after=None,
+        body={
+            "errors": [{"message": "Rate limit exceeded", "extensions": {"code": "RATELIMITED"}}]
+        },
+        X_RateLimit_Requests_Remaining="0",
+        X_RateLimit_Requests_Reset=str(reset_ms),
+    )
+    sleeps = Sleeps()
+    assert len(_connectors(linear, github, sleeps).fetch("linear", SOURCES).issues) == 2
+    assert len(sleeps.slept) == 1 and 0 < sleeps.slept[0] <= 2.5
