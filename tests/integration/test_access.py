@@ -69,6 +69,7 @@ VIEW_STATE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"reason": {"value": {"value": "offsite"}}},
     ),
     "health_signals": ({"slug": "acme"}, {"nps": {"value": {"value": "2"}}}),
+    "expansion_note_modal": ({"slug": "acme", "key": "k"}, {"note": {"value": {"value": "x"}}}),
     "win_edit_modal": ({"win": 1}, {"text": {"value": {"value": "Reports 2 days faster"}}}),
     "client_update_modal": (
         {"slug": "acme", "slot": "eod", "channel": "C0ACME", "client_name": "Acme Corp"},
