@@ -246,11 +246,30 @@ class AddOpportunity:
     next_step: str = ""
 
 
-ExpansionRequest = ListOpportunities | AddOpportunity
+@dataclass(frozen=True)
+class NoteRequest:
+    """`/expansion acme note`: draft the note to leadership (what we could offer, how, the
+    value to both sides), for the CSO to edit before it is posted."""
+
+    slug: str
+
+
+ExpansionRequest = ListOpportunities | AddOpportunity | NoteRequest
+
+
+@dataclass(frozen=True)
+class NoteFacts:
+    """What the note is drafted from: the client's recent signals and open opportunities."""
+
+    client_name: str
+    signals: tuple[str, ...]  # the Pulse hooks and expansion flags of the last weeks
+    opportunities: tuple[str, ...]  # "EMEA analytics seats (30,000, qualified)"
+
 
 EXPANSION_USAGE = (
     "Usage: `/expansion acme` lists Acme's opportunities; `/expansion acme add 30000 \"EMEA "
-    'analytics seats" [next: "call with their COO"]` records one.'
+    'analytics seats" [next: "call with their COO"]` records one; `/expansion acme note` '
+    "drafts a note to leadership for you to edit."
 )
 
 
@@ -265,8 +284,10 @@ def parse_expansion(text: str) -> ExpansionRequest:
     slug = words[0].lower()
     if len(words) == 1:
         return ListOpportunities(slug)
+    if words[1].lower() == "note" and len(words) == 2:
+        return NoteRequest(slug)
     if words[1].lower() != "add":
-        raise ValueError(f'"{words[1]}" is not something /expansion does (add, or nothing)')
+        raise ValueError(f'"{words[1]}" is not something /expansion does (add, note, or nothing)')
     if len(words) < 4:
         raise ValueError("give the value and what the opportunity is")
     raw = words[2].replace(",", "").replace("$", "").lower()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from datetime import timedelta
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from domain.access import Need
 from domain.commands import CommandError
@@ -13,18 +17,21 @@ from domain.expansion import (
     EXPANSION_USAGE,
     AddOpportunity,
     ExpansionRequest,
+    NoteRequest,
     Stage,
     parse_expansion,
 )
 from handlers import registry
 from handlers.authz import refusal
-from handlers.common import BlockActions, after_ack, deps_of
+from handlers.common import BlockActions, ViewSubmission, after_ack, deps_of
 from handlers.slash import Call, Command, Reply, register_command
 from prompts import expansion_views as views
 from storage import expansion_store
 from storage.expansion_store import pulse_hooks
-from storage.portfolio_store import client_by_id
+from storage.portfolio_store import client_by_id, client_by_slug
 from usecases import expansion_actions as expansion
+
+logger = logging.getLogger(__name__)
 
 
 def parse(text: str) -> ExpansionRequest:
@@ -34,9 +41,47 @@ def parse(text: str) -> ExpansionRequest:
         raise CommandError(f"{str(err).capitalize()}.") from None
 
 
+def _meta(client_slug: str, call: Call[ExpansionRequest]) -> dict[str, str]:
+    return {"slug": client_slug, "key": call.trigger_id or "note"}
+
+
+def form(call: Call[ExpansionRequest]) -> dict[str, Any] | None:
+    """While Slack waits: the note's form — the template's draft, or a placeholder the
+    model's draft replaces after the ack."""
+    client = call.client
+    if client is None or not isinstance(call.request, NoteRequest):
+        return None
+    if call.deps.llm is not None:
+        view = views.note_modal(_meta(client.slug, call), None)
+    else:
+        facts = expansion.note_facts(call.tx, client, call.now)
+        view = views.note_modal(_meta(client.slug, call), views.template_note(facts))
+    return {**view, "external_id": f"expansion-note-{call.trigger_id}"}
+
+
+def _fill_in(call: Call[ExpansionRequest]) -> Reply:
+    """After the ack: the model's draft into the open form (the template's is there already)."""
+    model, web, client = call.deps.llm, call.deps.slack, call.client
+    if model is None or web is None or client is None:
+        return Reply()
+    facts = expansion.note_facts(call.tx, client, call.now)
+    meta, external_id = _meta(client.slug, call), f"expansion-note-{call.trigger_id}"
+
+    def fill_in() -> None:
+        draft, source = expansion.write_note(model, facts)
+        try:
+            web.views_update(external_id=external_id, view=views.note_modal(meta, draft, source))
+        except SlackApiError as exc:  # closed meanwhile: nothing to fill in
+            logger.info("expansion note not shown (%s)", exc.response.get("error", ""))
+
+    return Reply(after=fill_in)
+
+
 def works(call: Call[ExpansionRequest]) -> Reply:
     client, request = call.client, call.request
     assert client is not None
+    if isinstance(request, NoteRequest):
+        return _fill_in(call)
     if isinstance(request, AddOpportunity):
         made = expansion.add(
             call.tx, client, value=request.value, title=request.title,
@@ -58,6 +103,7 @@ EXPANSION = Command(
     need=Need.CLIENT_TEAM,
     works=works,
     slug_of=lambda request: request.slug,
+    opens=form,
 )
 
 
@@ -82,6 +128,42 @@ def on_stage(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltCont
     after_ack(context, work)
 
 
+def on_note_submitted(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    """Post to leadership: one transaction — the client, its team's say-so, the outbox."""
+    sub = ViewSubmission.model_validate(body)
+    text = (sub.value("note") or "").strip()
+    if not text:
+        ack(response_action="errors", errors={"note": "Write the note, or cancel."})
+        return
+    ack()
+    deps = deps_of(context)
+    meta = json.loads(sub.private_metadata or "{}")
+    slug, key = str(meta.get("slug", "")), str(meta.get("key", "")) or str(sub.view.get("id"))
+
+    def work() -> None:
+        with deps.db.transaction() as tx:
+            target = client_by_slug(tx, slug)
+            refused = refusal(tx, sub.user.id, Need.CLIENT_TEAM, target) if target else None
+            if target is None or refused:
+                told = refused or views.note_not_posted(f"no client {slug}")
+            else:
+                try:
+                    channel = expansion.post_note(
+                        tx, deps.channel_guard(client), target, text, by=sub.user.id,
+                        now=deps.clock.now(), key=key,
+                    )  # fmt: skip
+                    told = views.note_queued(target.name, channel)
+                except expansion.LeadershipRefused as err:
+                    told = views.note_not_posted(str(err))
+        client.chat_postMessage(channel=sub.user.id, text=told)
+        deps.kick()
+
+    after_ack(context, work)
+
+
 def register(app: App) -> None:
     register_command(app, EXPANSION)
+    registry.view(app, views.NOTE_CALLBACK, on_note_submitted, Need.CLIENT_TEAM)
     registry.action(app, views.STAGE_ACTION, on_stage, Need.CLIENT_TEAM)

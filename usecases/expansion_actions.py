@@ -5,11 +5,13 @@ suggestions, shown apart and never counted."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 
 from domain import records
 from domain.expansion import (
     PIPELINE_TARGET,
+    NoteFacts,
     Opportunity,
     Stage,
     next_stages,
@@ -17,10 +19,20 @@ from domain.expansion import (
     pipeline_share,
 )
 from domain.metric import Metric, Period
+from domain.nudge import NudgeSpec
+from llm.classifier import JsonCompleter
+from llm.expansion_writer import llm_note
+from prompts.expansion_views import note_post, template_note
 from storage import expansion_store as store
 from storage.db import Transaction
 from storage.portfolio_store import active_clients
+from usecases.digest_actions import DigestRefused, leadership_channel
 from usecases.metric_sources import with_formulas
+from usecases.outbox import enqueue
+from usecases.privacy import ChannelGuard
+
+logger = logging.getLogger(__name__)
+NOTE_CADENCE = "expansion-note"
 
 FORMULA = (
     "Pipeline share = value of open opportunities (identified, qualified, proposed, "
@@ -94,3 +106,65 @@ def pipeline_metrics(tx: Transaction, period: Period, now: datetime) -> list[Met
             ),
         )
     ]
+
+
+# -- the note to leadership ---------------------------------------------------------------------
+def note_facts(tx: Transaction, client: records.Client, now: datetime) -> NoteFacts:
+    """The client's recent signals (Pulse hooks of the last 90 days) and open opportunities."""
+    hooks = store.pulse_hooks(tx, [client.id], now - timedelta(days=90)).get(client.id, [])
+    opportunities = [o for o in store.opportunities_of(tx, client.id) if o.open]
+    return NoteFacts(
+        client_name=client.name,
+        signals=tuple(dict.fromkeys(h for h in hooks if h)),
+        opportunities=tuple(f"{o.title} ({o.value:,.0f}, {o.stage.value})" for o in opportunities),
+    )
+
+
+def write_note(llm: JsonCompleter | None, facts: NoteFacts) -> tuple[str, str]:
+    """(note, who wrote it): the model when configured and answering, else the template."""
+    if llm is not None:
+        try:
+            return llm_note(llm, facts), "llm"
+        except Exception as exc:  # any failure: the template, never no note
+            logger.warning("LLM expansion note failed, using the template: %s", exc)
+    return template_note(facts), "template"
+
+
+def post_note(
+    tx: Transaction,
+    guard: ChannelGuard,
+    client: records.Client,
+    text: str,
+    *,
+    by: str,
+    now: datetime,
+    key: str,
+) -> str:
+    """The CSO's edited note, to the leadership channel through the outbox (never a client or
+    Slack Connect channel). Returns the channel; LeadershipRefused says why not."""
+    try:
+        channel = leadership_channel(tx, guard)
+    except DigestRefused as err:
+        raise LeadershipRefused(str(err)) from None
+    fallback, blocks = note_post(text, by)
+    enqueue(
+        tx,
+        NudgeSpec(
+            cadence_id=NOTE_CADENCE,
+            period=now.date().isoformat(),
+            target=channel,
+            client_id=client.id,
+            text=fallback,
+            blocks=blocks,
+            due_at=now,
+            expires_at=now + timedelta(days=1),
+            batch=False,
+            key=f"{NOTE_CADENCE}:{key}",
+        ),
+        now,
+    )
+    return channel
+
+
+class LeadershipRefused(Exception):
+    """No leadership channel the note may go to; the message says why."""

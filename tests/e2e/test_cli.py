@@ -77,11 +77,14 @@ def test_a_bad_portfolio_names_entry_and_field_and_writes_nothing(
     db.dispose()
 
 
+WORDS = "Sharing this week's attribution numbers with your team now"
+
+
 def test_kpi_json_has_the_documented_shape(bot: BotHarness) -> None:
     # Acme: Mon, Tue, Thu, Fri touched (Wed missed) and a win; Globex: Monday only.
     for day in (16, 17, 19, 20):
-        bot.message("C0ACME", "U0CSO1", "update", datetime(2026, 11, day, 10, tzinfo=NY))
-    bot.message("C0GLOBEX", "U0CSO1", "hello", datetime(2026, 11, 16, 10, tzinfo=NY))
+        bot.message("C0ACME", "U0CSO1", WORDS, datetime(2026, 11, day, 10, tzinfo=NY))
+    bot.message("C0GLOBEX", "U0CSO1", WORDS, datetime(2026, 11, 16, 10, tzinfo=NY))
     bot.command("/win", 'acme "Demoed the new pipeline: reports 2 days faster"')
     bot.command("/touchpoint", 'initech skip "client offsite"', user="U0CSO2")
     bot.wait_response(2)
@@ -100,18 +103,24 @@ def test_kpi_json_has_the_documented_shape(bot: BotHarness) -> None:
     assert kpi["week"] == "2026-W47"
     dana = next(c for c in kpi["csos"] if c["slack_id"] == "U0CSO1")
     acme = next(c for c in dana["clients"] if c["slug"] == "acme")
-    assert acme["daily"] == {
+    # the keys it always had keep their meaning; new keys are additions
+    daily = acme["daily"]
+    assert {k: daily[k] for k in ("expected", "done", "missed", "exempt", "pending")} == {
         "expected": 5,
         "done": 4,
         "missed": ["2026-11-18"],
         "exempt": [],
         "pending": [],
     }
-    assert acme["weekly_presentation"] == {
+    assert sorted(daily["evidence"]) == ["2026-11-16", "2026-11-17", "2026-11-19", "2026-11-20"]
+    assert daily["ignored"] == []
+    weekly = acme["weekly_presentation"]
+    assert {k: weekly[k] for k in ("expected", "done", "win")} == {
         "expected": 1,
         "done": 1,
         "win": "Demoed the new pipeline: reports 2 days faster",
     }
+    assert (weekly["tangible"], weekly["status"]) == (True, "done")
     assert (dana["expected"], dana["done"]) == (12, 6)
     assert dana["rate"] == 0.5
     sam = next(c for c in kpi["csos"] if c["slack_id"] == "U0CSO2")

@@ -96,6 +96,7 @@ VIEW_STATE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "cso": {"value": {"selected_user": "U0CSO1"}},
         },
     ),
+    "expansion_note_modal": ({"slug": "acme", "key": "k"}, {"note": {"value": {"value": "x"}}}),
     "win_edit_modal": ({"win": 1}, {"text": {"value": {"value": "Reports 2 days faster"}}}),
     "health_report_edit_modal": ({}, {"report": {"value": {"value": "edited"}}}),
     "client_update_modal": (

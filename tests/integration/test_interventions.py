@@ -114,3 +114,18 @@ def test_a_bad_intervention_command_says_what_to_type(bot: BotHarness) -> None:
     status, ack = bot.command("/intervention", "acme", user="U0CSO1")
     assert status == 200 and "say why a founder stepped in" in ack
     assert '/intervention acme "why a founder stepped in"' in ack
+
+
+def test_a_founder_in_the_internal_channel_while_a_flag_is_open_is_one(bot: BotHarness) -> None:
+    from tests.integration.flag_helpers import AT as FLAG_AT
+    from tests.integration.flag_helpers import SCOPE_TEXT, reaction
+    from tests.integration.flag_helpers import settle as flag_settle
+
+    bot.message("C0ACME", "U0EXT1", SCOPE_TEXT, FLAG_AT)
+    flag_settle(bot)
+    assert reaction(bot, "U0CSO1") == 200  # an open scope-creep flag on acme
+    flag_settle(bot)
+    bot.message("C0ACMEINT", "U0FND", "Let's not take this on without a change request.", AT)
+    bot.settle()
+    [row] = rows(bot)
+    assert (row.founder_id, row.source) == ("U0FND", "internal")
