@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -45,6 +46,15 @@ def settings(db_url: str, emulator: SlackEmulator, llm: FakeLLMServer) -> Settin
     )
 
 
+def flag_requests(llm: FakeLLMServer) -> list[Any]:
+    """The flag classifier's calls (the support detector asks the same model separately)."""
+    return [
+        r
+        for r in llm.requests
+        if "Customer Success Owner what, if anything, to flag" in json.dumps(r.body)
+    ]
+
+
 def dm(bot: BotHarness, timeout: float = 10.0) -> dict:  # type: ignore[type-arg]
     [call] = bot.emulator.wait_for(
         "chat.postMessage", timeout=timeout, where=lambda c: c["channel"] == "U0CSO1"
@@ -67,7 +77,7 @@ def test_the_llm_label_is_used_and_one_client_serves_the_process(
     bot.message("C0ACME", "U0EXT1", "Another note from us.", AT.replace(minute=50))
     bot.emulator.wait_for("chat.postMessage", count=2)
     assert bot.deps.llm is client
-    assert len(llm.requests) == 2
+    assert len(flag_requests(llm)) == 2
     assert llm.requests[0].body["model"] == "test-model"
 
 
@@ -88,8 +98,8 @@ def test_an_llm_that_times_out_gives_the_rule_result_and_loses_nothing(
     with bot.db.session() as s:
         [msg] = s.scalars(select(InboundMessage))
     assert msg.excerpt == SCOPE_TEXT
-    assert len(llm.requests) == 1  # one call, bounded by its timeout: no retry
-    assert held == 1  # the rules answered while the model still held it
+    assert len(flag_requests(llm)) == 1  # one call, bounded by its timeout: no retry
+    assert held >= 1  # the rules answered while the model still held the flag call
     classifier = bot.deps.classifier
     assert classifier is not None and classifier.fallbacks == 1  # type: ignore[attr-defined]
     assert classifier.last_error == "LLM timed out after 0.5s"  # type: ignore[attr-defined]
