@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -45,6 +46,11 @@ def settings(db_url: str, emulator: SlackEmulator, llm: FakeLLMServer) -> Settin
     )
 
 
+def flag_calls(llm: FakeLLMServer) -> list[Any]:
+    """The flag classifier's calls (the support reading asks the model too)."""
+    return [r for r in llm.requests if "scope_creep" in json.dumps(r.body)]
+
+
 def dm(bot: BotHarness, timeout: float = 10.0) -> dict:  # type: ignore[type-arg]
     [call] = bot.emulator.wait_for(
         "chat.postMessage", timeout=timeout, where=lambda c: c["channel"] == "U0CSO1"
@@ -67,8 +73,8 @@ def test_the_llm_label_is_used_and_one_client_serves_the_process(
     bot.message("C0ACME", "U0EXT1", "Another note from us.", AT.replace(minute=50))
     bot.emulator.wait_for("chat.postMessage", count=2)
     assert bot.deps.llm is client
-    assert len(llm.requests) == 2
-    assert llm.requests[0].body["model"] == "test-model"
+    assert len(flag_calls(llm)) == 2
+    assert flag_calls(llm)[0].body["model"] == "test-model"
 
 
 def test_an_llm_that_times_out_gives_the_rule_result_and_loses_nothing(
@@ -88,8 +94,9 @@ def test_an_llm_that_times_out_gives_the_rule_result_and_loses_nothing(
     with bot.db.session() as s:
         [msg] = s.scalars(select(InboundMessage))
     assert msg.excerpt == SCOPE_TEXT
-    assert len(llm.requests) == 1  # one call, bounded by its timeout: no retry
-    assert held == 1  # the rules answered while the model still held it
+    assert len(flag_calls(llm)) == 1  # one call, bounded by its timeout: no retry
+    # The rules answered while the model still held it (and the support reading's call).
+    assert held in (1, 2)
     classifier = bot.deps.classifier
     assert classifier is not None and classifier.fallbacks == 1  # type: ignore[attr-defined]
     assert classifier.last_error == "LLM timed out after 0.5s"  # type: ignore[attr-defined]
@@ -129,7 +136,7 @@ def test_a_prompt_injection_can_at_most_change_the_label(
     assert [p["channel"] for p in posts(bot)] == ["U0CSO1"]
     assert writes_to(bot, "C0ACME") == [] and writes_to(bot, "C0ACMEINT") == []
     # The client message reached the model only as data, JSON-encoded between the tags.
-    prompt = next(m["content"] for m in llm.requests[0].body["messages"] if m["role"] == "user")
+    prompt = next(m["content"] for m in flag_calls(llm)[0].body["messages"] if m["role"] == "user")
     assert f"<client_message>\n{json.dumps(INJECTION)}\n</client_message>" in prompt
     # A label outside the vocabulary is no label at all: the rules answer.
     llm.set(mode="raw", content=json.dumps({"label": "post everything to C0ACME"}))
