@@ -15,7 +15,7 @@ from llm.classifier import LLMClassifier
 from llm.client import LLMClient
 from tests.llm_server import FakeLLMServer
 
-DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "flag_messages.jsonl"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "flags_dev.jsonl"
 ROUNDS = 5
 TARGET_US = 1000.0
 LLM_TIMEOUT = 0.5

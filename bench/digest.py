@@ -120,7 +120,7 @@ def record_activity(
                         "source": "event",
                         "occurred_at": at,
                         "local_date": day,
-                        "excerpt": "update",
+                        "excerpt": "Shared the weekly numbers with your team",
                         "dedupe_key": f"b:{client_id}:{day.isoformat()}",
                         "created_at": created,
                     }

@@ -38,6 +38,11 @@ BENCHES = [
     ("bench.digest", "Leadership digest: 200 CSOs, 1,000 clients, 52 weeks", "< 2 s"),
     ("bench.classify", "Rule classifier, per message", "< 1 ms"),
     ("bench.support", "Support requests on the ingest path, per message", "< 1 ms added (p99)"),
+    (
+        "bench.brief",
+        "Meeting brief: 500 Linear issues and 200 pull requests in the cache, no model",
+        "< 200 ms",
+    ),
     ("bench.recovery", "Recovery after kill -9: 1,000 acked events", "0 lost"),
     (
         "bench.model_hang",

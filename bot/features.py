@@ -10,25 +10,56 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.commands import cadence_cli, digest_cli, flags_cli, health_cli, support_cli
+from bot.commands import (
+    board_cli,
+    cadence_cli,
+    digest_cli,
+    flags_cli,
+    health_cli,
+    lifecycle_cli,
+    metrics_cli,
+    qbr_cli,
+    support_cli,
+)
 from handlers import (
     app_events_listeners,
+    brief_listeners,
     cadence_listeners,
     digest_listeners,
+    expansion_listeners,
     flag_listeners,
     health_listeners,
+    intervention_listeners,
+    lifecycle_listeners,
     message_listeners,
+    metrics_listeners,
+    milestone_listeners,
     outbox_listeners,
     pulse_listeners,
+    report_listeners,
     support_listeners,
     touchpoint_listeners,
     update_listeners,
     win_listeners,
 )
-from scheduling import cadence_jobs, digest_jobs, flag_jobs, health_jobs, support_jobs
+from scheduling import (
+    brief_jobs,
+    cadence_jobs,
+    connector_jobs,
+    digest_jobs,
+    flag_jobs,
+    health_jobs,
+    lifecycle_jobs,
+    report_jobs,
+    support_jobs,
+)
 from scheduling.engine import Enqueuer
-from usecases import advocacy_actions, support_metrics
+from usecases import advocacy_actions, lifecycle_metrics, report_actions, support_metrics
+from usecases.ai_efficiency_actions import ai_efficiency_metrics
+from usecases.expansion_actions import pipeline_metrics
+from usecases.intervention_actions import intervention_metrics
 from usecases.metric_sources import MetricSource
+from usecases.portfolio_metrics import portfolio_metrics
 
 
 @dataclass(frozen=True)
@@ -56,6 +87,7 @@ FEATURES: list[Feature] = [
         health_listeners.register,
         enqueuers=health_jobs.ENQUEUERS,
         commands=health_cli.add_commands,
+        metrics=(portfolio_metrics,),
     ),
     Feature(
         "digest",
@@ -70,6 +102,13 @@ FEATURES: list[Feature] = [
         commands=flags_cli.add_commands,
     ),
     Feature(
+        "lifecycle",
+        lifecycle_listeners.register,
+        enqueuers=lifecycle_jobs.ENQUEUERS,
+        commands=lifecycle_cli.add_commands,
+        metrics=(lifecycle_metrics.onboarding_metrics,),
+    ),
+    Feature(
         "support",
         support_listeners.register,
         enqueuers=support_jobs.ENQUEUERS,
@@ -77,6 +116,28 @@ FEATURES: list[Feature] = [
         metrics=(support_metrics.support_metrics, advocacy_actions.advocacy_metrics),
     ),
     Feature("update", update_listeners.register),
+    Feature("milestone", milestone_listeners.register),
+    Feature(
+        "health_report",
+        report_listeners.register,
+        enqueuers=report_jobs.ENQUEUERS,
+        commands=qbr_cli.add_commands,
+        metrics=(report_actions.report_metrics,),
+    ),
+    Feature(
+        "board",
+        brief_listeners.register,
+        enqueuers=connector_jobs.ENQUEUERS + brief_jobs.ENQUEUERS,
+        commands=board_cli.add_commands,
+    ),
+    Feature(
+        "metrics",
+        metrics_listeners.register,
+        commands=metrics_cli.add_commands,
+        metrics=(ai_efficiency_metrics,),
+    ),
+    Feature("interventions", intervention_listeners.register, metrics=(intervention_metrics,)),
+    Feature("expansion", expansion_listeners.register, metrics=(pipeline_metrics,)),
     Feature("outbox", outbox_listeners.register),
     Feature("app_events", app_events_listeners.register),
 ]

@@ -19,6 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.features import FEATURES, Feature, enqueuers, metric_sources
 from bot.server import WsgiApp
 from bot.settings import Settings
+from connectors import Connectors
 from handlers.inbox import SWEEP_EVERY, Inbox
 from handlers.lanes import Lanes
 from llm.model_client import Model, build_classifier, build_llm
@@ -43,6 +44,20 @@ def make_web_client(settings: Settings, *, with_token: bool = True) -> WebClient
             RateLimitErrorRetryHandler(max_retry_count=3),
             ServerErrorRetryHandler(max_retry_count=2),
         ],
+    )
+
+
+def make_connectors(settings: Settings) -> Connectors | None:
+    """Linear and GitHub, each when its token is set (None: neither is)."""
+    linear = settings.linear_api_key.get_secret_value() if settings.linear_api_key else None
+    github = settings.github_token.get_secret_value() if settings.github_token else None
+    if not linear and not github:
+        return None
+    return Connectors.build(
+        linear_key=linear,
+        github_token=github,
+        linear_url=settings.linear_api_url,
+        github_url=settings.github_api_url,
     )
 
 
@@ -73,6 +88,7 @@ def build_deps(
         clock = PinnedClock(settings.now) if settings.now else SystemClock()
     llm = make_llm(settings)
     return Deps(
+        connectors=make_connectors(settings),
         db=db,
         clock=clock,
         slack=make_web_client(settings),

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     run_scheduler: bool = Field(default=True, alias="CSOBOT_SCHEDULER")
     spool_dir: str = Field(default="./csobot-spool", alias="CSOBOT_SPOOL_DIR")
     drain_seconds: float = Field(default=20.0, ge=0, le=600, alias="CSOBOT_DRAIN_SECONDS")
+    # The delivery board (docs/process.md, "Linear and GitHub"): each connector is on when its
+    # token is set; the URLs are for GitHub Enterprise and the local emulators.
+    linear_api_key: SecretStr | None = Field(default=None, alias="LINEAR_API_KEY")
+    linear_api_url: str | None = Field(default=None, alias="LINEAR_API_URL")
+    github_token: SecretStr | None = Field(default=None, alias="GITHUB_TOKEN")
+    github_api_url: str | None = Field(default=None, alias="GITHUB_API_URL")
 
     @field_validator("slack_api_url")
     @classmethod

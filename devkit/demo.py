@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from devkit.board_emulators import GitHubEmulator, LinearEmulator, seed_demo_board
 from devkit.emulator import SlackEmulator
-from devkit.signing import event_body, post_signed, slash_command_body
+from devkit.signing import event_body, interaction_body, post_signed, slash_command_body
 from domain.calendar import IsoWeek
 
 SECRET = "demo-signing-secret"
@@ -31,6 +32,7 @@ WEEK: list[tuple[str, str, int, int, str]] = [
     ("C0ACME", "U0EXT1", 0, 11, "Great. Could you also add just one more chart for EMEA?"),
     ("C0ACME", "U0SL1", 1, 10, "Pipeline backfill is done; numbers now go back to 2023."),
     ("C0ACME", "U0CSO1", 2, 16, "EOD: dashboards refreshed, QA checklist attached."),
+    ("C0ACME", "U0CSO1", 3, 10, "ok"),  # kept, shown, but not the day's touch
     ("C0ACME", "U0CSO1", 4, 9, "Happy Friday — deck for today's review is in the thread."),
     ("C0GLOBEX", "U0CSO1", 0, 10, "Hi team, kicking off the campaign tagging QA today."),
     ("C0GLOBEX", "U0EXT2", 1, 14, "Is the tagging report ready? Our launch moved to Dec 3."),
@@ -63,6 +65,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("U0CSO1", "/pulse", "acme ecstatic-ish"),
     ("U0CSO1", "/pulse", ""),
     ("U0CSO1", "/pulse", "share"),
+    ("U0CSO1", "/brief", "acme triangle"),
 ]
 
 
@@ -98,6 +101,9 @@ def run_demo(keep: bool = False) -> int:
     db_url = f"sqlite:///{tmp / 'demo.db'}"
     port = _free_port()
     emulator = SlackEmulator().start()
+    linear = LinearEmulator(token="lin_api_demo").start()
+    github = GitHubEmulator(token="ghp_demo").start()
+    seed_demo_board(linear, github, week.monday)
     env = {
         **os.environ,
         "SLACK_BOT_TOKEN": "xoxb-demo-token",
@@ -109,16 +115,33 @@ def run_demo(keep: bool = False) -> int:
         "CSOBOT_NOW": pinned.isoformat(),
         "CSOBOT_LOG_LEVEL": "WARNING",
         "CSOBOT_SCHEDULER": "false",
+        "LINEAR_API_KEY": "lin_api_demo",
+        "LINEAR_API_URL": linear.url,
+        "GITHUB_TOKEN": "ghp_demo",
+        "GITHUB_API_URL": github.url,
     }
     env.pop("OPENAI_API_KEY", None)
     env.pop("OPENAI_BASE_URL", None)
     print(f"csobot demo — a simulated week {week} ({week.monday} to {friday}), fully offline.")
     print(f"  Slack Web API emulator on {emulator.base_url}; bot database {db_url}")
     sample = tmp / "portfolio.yaml"
-    sample.write_text(files("devkit").joinpath("sample_portfolio.yaml").read_text())
+    sample.write_text(
+        files("devkit")
+        .joinpath("sample_portfolio.yaml")
+        .read_text()
+        .replace(
+            "    contacts: [U0EXT1]\n",
+            "    contacts: [U0EXT1]\n"
+            "    linear: {team: LIN, project: Attribution}\n"
+            "    github: [acme/analytics]\n",
+            1,
+        )
+    )
     proc: subprocess.Popen[bytes] | None = None
     try:
         _run_cli(["portfolio", "import", str(sample)], env)
+        print("  Linear and GitHub emulators: the board of Acme Corp, fetched into the cache:")
+        _run_cli(["board", "fetch"], env)
         proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env)
         base = f"http://127.0.0.1:{port}"
         _wait_healthy(base, proc)
@@ -156,21 +179,75 @@ def run_demo(keep: bool = False) -> int:
         print("\nWhat the bot said in Slack (as the emulator recorded it):")
         for call in emulator.calls():
             if call.method in ("response_url", "chat.postMessage"):
-                text = str(call.params.get("text", "")).replace("\n", "\n      ")
+                text = str(call.params.get("text", ""))
+                if text.startswith("Brief:"):  # the brief's body is in its blocks
+                    blocks = call.params.get("blocks") or []
+                    if isinstance(blocks, str):
+                        blocks = json.loads(blocks)
+                    text = "\n".join(str(b.get("text", {}).get("text", "")) for b in blocks)
+                text = text.replace("\n", "\n      ")
                 where = call.params.get("channel", "ephemeral reply")
                 print(f"  [{call.method} → {where}]\n      {text}")
         print()
         _run_cli(["kpi", "--week", str(week)], env)
+        _onboarding(url, emulator, week)
+        _show_what_counted(week, env)
         return 0
     finally:
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=10)
         emulator.stop()
+        linear.stop()
+        github.stop()
         if keep:
             print(f"\nKept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _onboarding(url: str, emulator: SlackEmulator, week: IsoWeek) -> None:
+    """One client onboarding: the /client new form submitted, then its checklist."""
+    signed = week.monday.isoformat()
+    print(f"\nOne client onboarding: /client new, the form submitted (SMB, signed {signed})")
+    fields = {
+        "name": {"type": "plain_text_input", "value": "Hooli"},
+        "slug": {"type": "plain_text_input", "value": "hooli"},
+        "segment": {"type": "static_select", "selected_option": {"value": "smb"}},
+        "signed_on": {"type": "datepicker", "selected_date": signed},
+        "cso": {"type": "users_select", "selected_user": "U0CSO1"},
+        "service_lead": {"type": "users_select", "selected_user": "U0SL1"},
+        "client_channel": {"type": "conversations_select", "selected_conversation": "C0HOOLI"},
+        "success_criteria": {"type": "plain_text_input", "value": "Weekly report in one day"},
+        "stakeholders": {"type": "plain_text_input", "value": "Gavin (CEO, sponsor)"},
+    }
+    view = {
+        "id": "VDEMO1",
+        "type": "modal",
+        "callback_id": "client_new_modal",
+        "private_metadata": "{}",
+        "state": {"values": {k: {"value": v} for k, v in fields.items()}},
+    }
+    payload = {"type": "view_submission", "user": {"id": "U0CSO1"}, "view": view}
+    status, _ = post_signed(url, SECRET, interaction_body(payload))
+    print(f"  view_submission client_new_modal -> HTTP {status}")
+    emulator.wait_for("chat.postMessage", where=lambda c: "Hooli" in str(c.get("text")))
+    before = len(emulator.calls("response_url"))
+    body = slash_command_body(
+        "/onboarding",
+        "hooli",
+        user_id="U0CSO1",
+        channel_id="C0STANDUP",
+        response_url=emulator.response_url("onboarding"),
+    )
+    status, _ = post_signed(url, SECRET, body)
+    print(f"  /onboarding hooli -> HTTP {status}")
+    emulator.wait_for("response_url", count=before + 1, timeout=15)
+    for call in emulator.calls():
+        text = str(call.params.get("text", ""))
+        if "Hooli" in text and call.method in ("response_url", "chat.postMessage"):
+            where = call.params.get("channel", "ephemeral reply")
+            print(f"  [{call.method} → {where}]\n      " + text.replace("\n", "\n      "))
 
 
 def _wait_recorded(db_url: str, expected: int, timeout: float = 15) -> None:
@@ -200,6 +277,36 @@ def _show_ack(resp: bytes) -> None:
         text = resp.decode(errors="replace")
     if text:
         print("      ack: " + text.replace("\n", "\n           "))
+
+
+def _show_what_counted(week: IsoWeek, env: dict[str, str]) -> None:
+    """What counted and what did not, from `csobot kpi --json` (the evidence, the reasons)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bot", "kpi", "--week", str(week), "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    kpi = json.loads(out.stdout)
+    clients = {c["slug"]: c for cso in kpi["csos"] for c in cso["clients"]}
+    print("\nWhat counted, and what did not (csobot kpi --json):")
+    acme = clients["acme"]["daily"]
+    day = min(acme["evidence"])
+    print(f"  The evidence behind acme's {day}:")
+    for item in acme["evidence"][day]:
+        print(f"    {item['kind']} by {item['by']} at {item['at']}: {item['excerpt']!r}")
+        print(f"      {item['permalink'] or item['link'] or ''}")
+    print("  Team messages that did not count:")
+    for slug, c in clients.items():
+        for item in c["daily"]["ignored"]:
+            print(f"    {slug} {item['date']} {item['by']}: {item['excerpt']!r} — {item['reason']}")
+    print("  Weekly presentations:")
+    for slug, c in clients.items():
+        wp = c["weekly_presentation"]
+        if wp["win"] is not None:
+            tangible = "tangible" if wp["tangible"] else "NOT tangible (a list of activity)"
+            print(f"    {slug}: {wp['status']}, {tangible}: {wp['win']!r}")
 
 
 def _run_cli(args: list[str], env: dict[str, str]) -> None:

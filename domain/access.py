@@ -22,12 +22,14 @@ class Need(StrEnum):
     MEMBER = "member"  # anyone on the team in the portfolio (their own nudges, prefs, pulse)
     CLIENT_TEAM = "client_team"  # the client's CSO, Service Lead, Engagement Partner; leadership
     LEADERSHIP = "leadership"  # head of delivery and founders
+    CLIENT_CREATOR = "client_creator"  # adding a client: CSOs and leadership
 
 
 class Refusal(StrEnum):
     NOT_IN_PORTFOLIO = "not_in_portfolio"
     NOT_ON_TEAM = "not_on_team"
     NOT_LEADERSHIP = "not_leadership"
+    NOT_CLIENT_CREATOR = "not_client_creator"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ def decide(actor: Actor, need: Need, team: Collection[str] = ()) -> Refusal | No
         return None
     if need is Need.LEADERSHIP:
         return Refusal.NOT_LEADERSHIP
+    if need is Need.CLIENT_CREATOR and actor.role is not Role.CSO:
+        return Refusal.NOT_CLIENT_CREATOR
     if need is Need.CLIENT_TEAM and actor.user_id not in team:
         return Refusal.NOT_ON_TEAM
     return None

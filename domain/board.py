@@ -40,6 +40,7 @@ class BoardRow(BaseModel):
     days_to_renewal: int | None
     playbook: str | None = None  # "low-engagement 2/5"
     check_due: date | None = None
+    stage: str | None = None  # the lifecycle stage's label, when the caller knows it
     action: Action
     action_label: str
 
@@ -143,6 +144,8 @@ def row_details(row: BoardRow) -> str:
     bits = [last, f"{row.open_flags} open flag{'s' * (row.open_flags != 1)}", renewal]
     if row.playbook:
         bits.append(f"playbook {row.playbook}")
+    if row.stage:
+        bits.append(f"stage {row.stage}")
     return " · ".join(bits)
 
 

@@ -200,6 +200,16 @@ class Cadence(_Strict):
     closes_by: tuple[TouchpointKind, ...] | Literal["win", "pulse", "click"]
     grace: timedelta
     bands: tuple[Literal["red", "yellow", "green"], ...] | None = None
+    # Only clients in these lifecycle stages (as the tick last recorded them).
+    stages: (
+        tuple[
+            Literal[
+                "onboarding", "adoption", "value_realization", "expansion", "advocacy", "closed"
+            ],
+            ...,
+        ]
+        | None
+    ) = None
     enabled: bool = True
 
     @field_validator("id")

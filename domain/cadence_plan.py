@@ -64,6 +64,7 @@ class PlanClient:
     engagement_partner_id: str | None
     contract_start: date | None
     contract_end: date | None
+    stage: str | None = None  # the lifecycle stage the tick last recorded
 
 
 @dataclass
@@ -341,6 +342,8 @@ def plan(
                         continue
                 occ = occurrences.of(cadence, tz, ooo, client, today) if lifecycle else shared
                 if occ is None or f"{cadence.id}:{pid}:{client.id}:{occ.period}" in existing:
+                    continue
+                if cadence.stages is not None and client.stage not in cadence.stages:
                     continue
                 if not lifecycle and not _in_contract(client, occ.local_day):
                     continue

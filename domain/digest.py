@@ -24,6 +24,7 @@ from domain.cadence import Weekday, parse_duration, parse_hhmm
 from domain.calendar import IsoWeek, local_datetime
 from domain.expansion import pipeline_share
 from domain.health import Band, HistoryItem, current_band, days_in_band
+from domain.interventions import TARGET_PER_MONTH, TARGET_TEXT, InterventionRecord
 from domain.kpi import Totals, WeekKpi
 from domain.metrics import TARGETS, nps
 from domain.renewals import days_to_renewal, renewal_stage
@@ -177,7 +178,17 @@ class CsoDigest(BaseModel):
     presentations_missing: list[str] = Field(default_factory=list)
     exemptions: list[Exempt] = Field(default_factory=list)
     wins: list[WinItem] = Field(default_factory=list)
+    # Presentations recorded with a win that reads as a list of activity, not an outcome.
+    not_tangible: list[WinItem] = Field(default_factory=list)
     attention: bool = False
+    # The team's touches that did not count (docs/process.md, "What counts"): how many, and
+    # the first as an example ("Acme Corp: “ok” — an acknowledgement").
+    ignored: int = 0
+    ignored_example: str | None = None
+    # Update discipline (not in the rate): expected days, morning updates and recaps sent.
+    updates_expected: int = 0
+    morning_done: int = 0
+    eod_done: int = 0
 
     @property
     def missed_days(self) -> int:
@@ -209,6 +220,9 @@ class Digest(BaseModel):
     weekly_done: int
     csos: list[CsoDigest]
     sections: list[Section]
+    updates_expected: int = 0
+    morning_done: int = 0
+    eod_done: int = 0
     chart: ChartData
     attention_items: list[str]
     attention_count: int
@@ -228,6 +242,7 @@ def cso_digests(kpi: WeekKpi, settings: DigestSettings) -> list[CsoDigest]:
     out = []
     for cso in kpi.csos:
         misses, exempt, wins, no_presentation = [], [], [], []
+        not_tangible: list[WinItem] = []
         for c in cso.clients:
             if c.daily.missed:
                 misses.append(
@@ -247,10 +262,18 @@ def cso_digests(kpi: WeekKpi, settings: DigestSettings) -> list[CsoDigest]:
                     )
                 )
             wp = c.weekly_presentation
-            if wp.win is not None and wp.done:
+            if wp.win is not None and wp.done and wp.tangible is False:
+                not_tangible.append(WinItem(client=c.name, slug=c.slug, text=wp.win))
+            elif wp.win is not None and wp.done:
                 wins.append(WinItem(client=c.name, slug=c.slug, text=wp.win))
             elif wp.expected and not wp.done:
                 no_presentation.append(c.name)
+        ignored = [(c.name, i) for c in cso.clients for i in c.daily.ignored]
+        example = (
+            f"{ignored[0][0]}: “{ignored[0][1].excerpt[:60]}” — {ignored[0][1].reason}"
+            if ignored
+            else None
+        )
         attention = (
             kpi.has_data
             and cso.rate is not None
@@ -272,14 +295,20 @@ def cso_digests(kpi: WeekKpi, settings: DigestSettings) -> list[CsoDigest]:
                 presentations_missing=no_presentation,
                 exemptions=exempt,
                 wins=wins,
+                not_tangible=not_tangible,
                 attention=attention,
+                ignored=len(ignored),
+                ignored_example=example,
+                updates_expected=sum(c.updates.expected for c in cso.clients if c.updates),
+                morning_done=sum(c.updates.morning.done for c in cso.clients if c.updates),
+                eod_done=sum(c.updates.eod.done for c in cso.clients if c.updates),
             )
         )
     return out
 
 
 def pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.1f}%"
+    return "no data" if value is None else f"{value * 100:.1f}%"
 
 
 def build_digest(
@@ -325,6 +354,9 @@ def build_digest(
         daily_done=sum(c.daily_done for c in csos),
         weekly_expected=sum(c.weekly_expected for c in csos),
         weekly_done=sum(c.weekly_done for c in csos),
+        updates_expected=sum(c.updates_expected for c in csos),
+        morning_done=sum(c.morning_done for c in csos),
+        eod_done=sum(c.eod_done for c in csos),
         csos=csos,
         sections=list(sections),
         chart=chart,
@@ -514,20 +546,44 @@ def renewals_section(
     )
 
 
-def expansion_section(pipeline_value: float, portfolio_arr: float) -> Section:
+def expansion_section(
+    pipeline_value: float,
+    portfolio_arr: float,
+    *,
+    recorded: bool = True,
+    suggestions: Sequence[str] = (),
+) -> Section:
+    """The real pipeline (opportunities recorded with /expansion) against 15–20 % of managed
+    ARR; clients with expansion signals are listed apart, as suggestions, never counted."""
     share = pipeline_share(pipeline_value, portfolio_arr)
     title = "Expansion pipeline"
+    items = [
+        Item(text=f"Signals suggest an opportunity (not counted): {name}") for name in suggestions
+    ]
+    if not recorded:
+        return _limited(
+            Section(
+                id="expansion",
+                title=title,
+                status="no_data",
+                summary='No expansion opportunities recorded (`/expansion acme add 30000 "what"`).',
+                items=items,
+            )
+        )
     if share.share is None:
         return Section(id="expansion", title=title, status="no_data", summary="No ARR recorded.")
     text = (
-        f"{pipeline_value:,.0f} = {pct(share.share)} of portfolio ARR {portfolio_arr:,.0f} "
+        f"{pipeline_value:,.0f} open = {pct(share.share)} of managed ARR {portfolio_arr:,.0f} "
         f"(target {share.target_low:.0%}–{share.target_high:.0%}: {share.status})"
     )
-    return Section(
-        id="expansion",
-        title=title,
-        summary=text,
-        on_track="expansion pipeline on target" if share.status != "below" else None,
+    return _limited(
+        Section(
+            id="expansion",
+            title=title,
+            summary=text,
+            items=items,
+            on_track="expansion pipeline on target" if share.status != "below" else None,
+        )
     )
 
 
@@ -586,6 +642,22 @@ def escalations_section(records: Sequence[EscalationRecord], month: str) -> Sect
             summary=summary,
             items=items,
             on_track="no founder interventions" if founders == 0 else None,
+        )
+    )
+
+
+def interventions_section(records: Sequence[InterventionRecord], month: str) -> Section:
+    """The founder intervention KPI (docs/process.md, "Founder interventions"): this month's
+    count against "< 1 a month", with who, which client and why."""
+    n = len(records)
+    status = "on target" if n < TARGET_PER_MONTH else "above target"
+    return _limited(
+        Section(
+            id="interventions",
+            title="Founder interventions",
+            summary=f"{n} in {month} (target {TARGET_TEXT}: {status})",
+            items=[Item(text=r.line(), attention=True) for r in records],
+            on_track="no founder interventions this month" if n == 0 else None,
         )
     )
 

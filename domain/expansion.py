@@ -4,8 +4,11 @@ the Green-for-60-days guardrail, and the pipeline's share of portfolio ARR (targ
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -184,3 +187,124 @@ def pipeline_share(pipeline_value: float, portfolio_arr: float) -> PipelineShare
         "below" if share < low else "above" if share > high else "on target"
     )
     return PipelineShare(share=share, status=status)
+
+
+# -- the real pipeline: opportunities the CSO records (docs/process.md, "Expansion pipeline") --
+class Stage(StrEnum):
+    IDENTIFIED = "identified"
+    QUALIFIED = "qualified"
+    PROPOSED = "proposed"
+    NEGOTIATING = "negotiating"
+    WON = "won"
+    LOST = "lost"
+
+
+OPEN_STAGES = (Stage.IDENTIFIED, Stage.QUALIFIED, Stage.PROPOSED, Stage.NEGOTIATING)
+CLOSED_STAGES = (Stage.WON, Stage.LOST)
+
+
+def next_stages(stage: Stage) -> list[Stage]:
+    """Where an opportunity can move from `stage`: forward one step, or closed won / lost.
+    A closed one stays closed."""
+    if stage in CLOSED_STAGES:
+        return []
+    i = OPEN_STAGES.index(stage)
+    forward = [OPEN_STAGES[i + 1]] if i + 1 < len(OPEN_STAGES) else []
+    return [*forward, Stage.WON, Stage.LOST]
+
+
+@dataclass(frozen=True)
+class Opportunity:
+    id: int
+    client_id: int
+    title: str
+    value: float
+    stage: Stage
+    next_step: str
+    owner_id: str
+
+    @property
+    def open(self) -> bool:
+        return self.stage in OPEN_STAGES
+
+
+def open_pipeline(opportunities: Iterable[Opportunity]) -> float:
+    """The pipeline's value: open opportunities only (won and lost are out of it)."""
+    return float(sum(o.value for o in opportunities if o.open))
+
+
+@dataclass(frozen=True)
+class ListOpportunities:
+    slug: str
+
+
+@dataclass(frozen=True)
+class AddOpportunity:
+    slug: str
+    value: float
+    title: str
+    next_step: str = ""
+
+
+@dataclass(frozen=True)
+class NoteRequest:
+    """`/expansion acme note`: draft the note to leadership (what we could offer, how, the
+    value to both sides), for the CSO to edit before it is posted."""
+
+    slug: str
+
+
+ExpansionRequest = ListOpportunities | AddOpportunity | NoteRequest
+
+
+@dataclass(frozen=True)
+class NoteFacts:
+    """What the note is drafted from: the client's recent signals and open opportunities."""
+
+    client_name: str
+    signals: tuple[str, ...]  # the Pulse hooks and expansion flags of the last weeks
+    opportunities: tuple[str, ...]  # "EMEA analytics seats (30,000, qualified)"
+
+
+EXPANSION_USAGE = (
+    "Usage: `/expansion acme` lists Acme's opportunities; `/expansion acme add 30000 \"EMEA "
+    'analytics seats" [next: "call with their COO"]` records one; `/expansion acme note` '
+    "drafts a note to leadership for you to edit."
+)
+
+
+def parse_expansion(text: str) -> ExpansionRequest:
+    """`acme` | `acme add 30000 "EMEA analytics seats" [next: "…"]`; ValueError says why."""
+    try:
+        words = shlex.split(text.strip())
+    except ValueError:
+        raise ValueError("close the quotes around the opportunity") from None
+    if not words:
+        raise ValueError("name the client")
+    slug = words[0].lower()
+    if len(words) == 1:
+        return ListOpportunities(slug)
+    if words[1].lower() == "note" and len(words) == 2:
+        return NoteRequest(slug)
+    if words[1].lower() != "add":
+        raise ValueError(f'"{words[1]}" is not something /expansion does (add, note, or nothing)')
+    if len(words) < 4:
+        raise ValueError("give the value and what the opportunity is")
+    raw = words[2].replace(",", "").replace("$", "").lower()
+    factor = 1000 if raw.endswith("k") else 1
+    try:
+        value = float(raw.removesuffix("k")) * factor
+    except ValueError:
+        raise ValueError(f'"{words[2]}" is not an amount (write it like 30000 or 30k)') from None
+    if value <= 0:
+        raise ValueError("the value must be more than 0")
+    rest = words[3:]
+    next_step = ""
+    for i, w in enumerate(rest):
+        if w.lower() in ("next:", "next"):
+            next_step = " ".join(rest[i + 1 :])
+            rest = rest[:i]
+            break
+    if not rest:
+        raise ValueError("say what the opportunity is")
+    return AddOpportunity(slug, value, " ".join(rest), next_step)

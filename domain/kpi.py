@@ -8,13 +8,24 @@ numbers from `week_kpi` over the same inputs.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from datetime import date, datetime
+from collections.abc import Collection, Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
 from domain.calendar import IsoWeek, business_days, holidays_between, local_date
+from domain.touch_rules import (
+    KpiSettings,
+    Touch,
+    TouchRole,
+    UpdateSlot,
+    judge,
+    kind_of,
+    permalink,
+    update_slot,
+)
 
 
 class KpiClient(BaseModel):
@@ -22,11 +33,32 @@ class KpiClient(BaseModel):
     name: str
     cso: str
     timezone: str
+    # The client's team by Slack id (cso, service_lead, engagement_partner): whose touch counts.
+    team: dict[str, TouchRole] = Field(default_factory=dict)
 
 
 class KpiPerson(BaseModel):
     slack_id: str
     name: str
+
+
+class EvidenceItem(BaseModel):
+    """A touch that made its day: what, by whom, when, a glimpse, and where to see it."""
+
+    kind: str  # message | me_message | file | update | huddle | email | call | meeting
+    update: UpdateSlot | None = None  # it was the day's morning update or end-of-day recap
+    by: str  # Slack id
+    at: str  # ISO time, UTC
+    excerpt: str  # the message's first words, or the logged note
+    permalink: str | None = None  # Slack messages
+    link: str | None = None  # a logged touchpoint's link
+
+
+class IgnoredItem(EvidenceItem):
+    """A team touch that did not count, and why."""
+
+    date: str
+    reason: str
 
 
 class DailyPart(BaseModel):
@@ -35,12 +67,38 @@ class DailyPart(BaseModel):
     missed: list[str] = Field(default_factory=list)
     exempt: list[dict[str, str]] = Field(default_factory=list)
     pending: list[str] = Field(default_factory=list)
+    # Per done day (ISO date), the touches that counted; then the team's touches that didn't.
+    evidence: dict[str, list[EvidenceItem]] = Field(default_factory=dict)
+    ignored: list[IgnoredItem] = Field(default_factory=list)
+
+
+class SlotPart(BaseModel):
+    done: int
+    missed: list[str] = Field(default_factory=list)
+    pending: list[str] = Field(default_factory=list)  # today, until the day ends
+
+
+class UpdatesPart(BaseModel):
+    """The daily client updates: a morning update and an end-of-day recap on each expected
+    day. A separate measure: not part of the rate."""
+
+    expected: int
+    morning: SlotPart
+    eod: SlotPart
+
+
+WeeklyStatus = Literal["done", "missed", "pending", "not_expected"]
 
 
 class WeeklyPart(BaseModel):
-    expected: int
-    done: int
+    expected: int  # 1 once presented, or once the week's last business day has ended
+    done: int  # 1 when a presentation (its win) is recorded
     win: str | None = None
+    # The win reads as an outcome, not a list of activity (None: no win recorded).
+    tangible: bool | None = None
+    # done; missed (the last business day ended without one); pending (it may still come);
+    # not_expected (no business day to give it on).
+    status: WeeklyStatus = "not_expected"
 
 
 class ClientKpi(BaseModel):
@@ -48,6 +106,8 @@ class ClientKpi(BaseModel):
     name: str
     daily: DailyPart
     weekly_presentation: WeeklyPart
+    rate: float | None = None  # the client's own (None: nothing expected, or no data)
+    updates: UpdatesPart | None = None
 
 
 class Totals(BaseModel):
@@ -122,11 +182,39 @@ def client_kpi(
     touchpoint_days: set[date],
     exemptions: dict[date, str],
     win: str | None,
+    touches: Sequence[Touch] = (),
+    kpi_settings: KpiSettings | None = None,
+    win_is_activity: bool = False,
 ) -> ClientKpi:
-    """One client's week. `touchpoint_days` are local dates (in the client's timezone)."""
+    """One client's week. `touchpoint_days` are local dates (in the client's timezone) known
+    to count; `touches` are the team's recorded touches, judged here (docs/process.md,
+    "What counts"): those that count make their day, with their evidence; the rest are listed
+    with the reason they did not."""
     tz = ZoneInfo(client.timezone)
     today = local_date(now, tz)
     days = [d for d in week.days() if d <= today]
+    settings = kpi_settings or KpiSettings()
+    counted: dict[date, list[Touch]] = defaultdict(list)
+    slots: dict[date, set[UpdateSlot]] = defaultdict(set)
+    slot_of: dict[int, UpdateSlot] = {}
+    ignored: list[IgnoredItem] = []
+    for touch in sorted(touches, key=lambda t: (t.at, t.message_ts or "")):
+        if not week.monday <= touch.day <= week.sunday:
+            continue
+        role = client.team.get(touch.author_id)
+        verdict = judge(touch, role, settings)
+        slot = update_slot(touch, role, settings, touch.at.astimezone(tz).time())
+        if slot is not None:
+            slots[touch.day].add(slot)
+            slot_of[id(touch)] = slot
+        if verdict.counts:
+            counted[touch.day].append(touch)
+        else:
+            ignored.append(
+                IgnoredItem(**_evidence(touch).model_dump(), date=touch.day.isoformat(),
+                            reason=verdict.reason or "")
+            )  # fmt: skip
+    touchpoint_days = {d for d in touchpoint_days if week.monday <= d <= week.sunday} | set(counted)
     hol = holidays_between(holiday_country, week.monday, week.sunday, holiday_subdiv)
     working = business_days(days, holiday_country, holiday_subdiv)
     exempt = [{"date": d.isoformat(), "reason": exemptions[d]} for d in working if d in exemptions]
@@ -138,7 +226,21 @@ def client_kpi(
     whole_week_working = [
         d for d in week.days() if d.weekday() < 5 and d not in hol and d not in exemptions
     ]
-    weekly_expected = 1 if whole_week_working and week.monday <= today else 0
+    # Pending until the week's last business day has ended (a presentation can come on
+    # Friday): only then is one not given a miss. One given earlier counts at once.
+    presented = win is not None and bool(whole_week_working) and week.monday <= today
+    last_day_ended = bool(whole_week_working) and today > max(whole_week_working)
+    weekly_expected = 1 if presented or last_day_ended else 0
+    if presented:
+        status: WeeklyStatus = "done"
+    elif last_day_ended:
+        status = "missed"
+    elif whole_week_working and week.monday <= today:
+        status = "pending"
+    else:
+        status = "not_expected"
+    daily_expected = len(expected_days)
+    weekly_done = 1 if presented else 0
     return ClientKpi(
         slug=client.slug,
         name=client.name,
@@ -148,12 +250,49 @@ def client_kpi(
             missed=[d.isoformat() for d in missed],
             exempt=exempt,
             pending=[d.isoformat() for d in pending],
+            evidence={
+                d.isoformat(): [_evidence(t, slot_of.get(id(t))) for t in counted[d]]
+                for d in done_days
+                if counted[d]
+            },
+            ignored=ignored,
         ),
         weekly_presentation=WeeklyPart(
             expected=weekly_expected,
-            done=1 if (win is not None and weekly_expected) else 0,
+            done=weekly_done,
             win=win,
+            tangible=None if win is None else not win_is_activity,
+            status=status,
         ),
+        rate=rate(len(done_days) + weekly_done, daily_expected + weekly_expected),
+        updates=UpdatesPart(
+            expected=daily_expected,
+            morning=_slot_part("morning", expected_days, slots, today),
+            eod=_slot_part("eod", expected_days, slots, today),
+        ),
+    )
+
+
+def _slot_part(
+    slot: UpdateSlot, days: Sequence[date], slots: dict[date, set[UpdateSlot]], today: date
+) -> SlotPart:
+    done = [d for d in days if slot in slots.get(d, ())]
+    return SlotPart(
+        done=len(done),
+        missed=[d.isoformat() for d in days if d not in done and d != today],
+        pending=[d.isoformat() for d in days if d not in done and d == today],
+    )
+
+
+def _evidence(touch: Touch, slot: UpdateSlot | None = None) -> EvidenceItem:
+    return EvidenceItem(
+        kind=kind_of(touch),
+        update=slot,
+        by=touch.author_id,
+        at=touch.at.astimezone(UTC).isoformat(),
+        excerpt=touch.text,
+        permalink=permalink(touch.channel, touch.message_ts, touch.thread_ts),
+        link=touch.link,
     )
 
 
@@ -168,7 +307,20 @@ def week_kpi(
     touchpoint_days: dict[str, set[date]],
     exemptions: dict[str, dict[date, str]],
     wins: dict[str, str],
+    touches: dict[str, list[Touch]] | None = None,
+    kpi_settings: KpiSettings | None = None,
+    activity_wins: Collection[str] = (),
 ) -> WeekKpi:
+    """The week's KPI. `activity_wins`: the clients whose win reads as a list of activity.
+    A week in which nothing at all was recorded has no rate ("no data"), never 0 %."""
+    # Something recorded in the week itself (never a neighbouring day read for the timezones).
+    in_week = set(week.days())
+    has_data = (
+        any(days & in_week for days in touchpoint_days.values())
+        or any(t.day in in_week for items in (touches or {}).values() for t in items)
+        or bool(wins)
+        or any(set(days) & in_week for days in exemptions.values())
+    )
     names = {p.slack_id: p.name for p in people}
     by_cso: dict[str, list[ClientKpi]] = defaultdict(list)
     for client in sorted(clients, key=lambda c: c.slug):
@@ -182,6 +334,9 @@ def week_kpi(
                 touchpoint_days=touchpoint_days.get(client.slug, set()),
                 exemptions=exemptions.get(client.slug, {}),
                 win=wins.get(client.slug),
+                touches=(touches or {}).get(client.slug, ()),
+                kpi_settings=kpi_settings,
+                win_is_activity=client.slug in activity_wins,
             )
         )
     csos: list[CsoKpi] = []
@@ -195,16 +350,20 @@ def week_kpi(
                 name=names.get(cso_id, cso_id),
                 expected=expected,
                 done=done,
-                rate=rate(done, expected),
+                rate=rate(done, expected) if has_data else None,
                 clients=items,
             )
         )
+        if not has_data:
+            for c in items:
+                c.rate = None
     expected = sum(c.expected for c in csos)
     done = sum(c.done for c in csos)
-    has_data = bool(touchpoint_days) or bool(wins) or bool(exemptions)
     return WeekKpi(
         week=str(week),
-        overall=Totals(expected=expected, done=done, rate=rate(done, expected)),
+        overall=Totals(
+            expected=expected, done=done, rate=rate(done, expected) if has_data else None
+        ),
         csos=csos,
         has_data=has_data,
     )
@@ -239,4 +398,4 @@ def format_table(kpi: WeekKpi) -> str:
 
 
 def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.1f}%"
+    return "no data" if value is None else f"{value * 100:.1f}%"

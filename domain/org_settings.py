@@ -1,10 +1,11 @@
 """The organization's settings (`organization.settings` in the portfolio file), parsed once.
 
 Every feature's overrides live under one key: `digest` (the leadership digest's moment and
-thresholds), `flags` (reactions and loop timings), `cadences` (cadence overrides by id),
-`health_model` (a shipped model id or a whole model), `qbr_arr_threshold` (the ARR from
-which a client gets a QBR), `support` (targets by segment, the product channel) and
-`advocacy` (the reference program's numbers).
+thresholds), `kpi` (whose touch counts, how many words a message needs), `flags` (reactions
+and loop timings), `cadences` (cadence overrides by id), `health_model` (a shipped model id
+or a whole model), `qbr_arr_threshold` (the ARR from which a client gets a QBR), `onboarding`
+(plans and rules by segment), `sales_ops_channel`, `support` (targets by segment, the
+product channel) and `advocacy` (the reference program's numbers).
 `parse_org_settings` checks them all when the portfolio is imported and names the field of
 each problem; `OrgSettings.read` reads what is stored, keeping the defaults of a key that does
 not parse (a row edited by hand) and saying which and why.
@@ -23,7 +24,10 @@ from domain.digest import DigestSettings
 from domain.flag_loops import FlagSettings
 from domain.health import HealthModelError
 from domain.health_inputs import model_from_settings
+from domain.onboarding import OnboardingError
+from domain.onboarding import effective_catalogue as onboarding_catalogue
 from domain.support import SupportSettings
+from domain.touch_rules import KpiSettings
 
 
 class OrgSettingsError(ValueError):
@@ -39,11 +43,16 @@ class OrgSettings(BaseModel):
 
     digest: DigestSettings = Field(default_factory=DigestSettings)
     flags: FlagSettings = Field(default_factory=FlagSettings)
+    kpi: KpiSettings = Field(default_factory=KpiSettings)
     # Kept as written: `domain.cadence.effective_catalogue` applies them (checked here).
     cadences: dict[str, Any] | list[Any] | None = None
     # A shipped model id ("three-pillar", "five-category") or a whole model (checked here).
     health_model: str | dict[str, Any] | None = None
     qbr_arr_threshold: float = Field(default=0, ge=0)
+    # Onboarding plans and rules by segment (checked here; domain.onboarding applies them).
+    onboarding: dict[str, Any] | None = None
+    # Where renewal forecasts go (an internal channel: never a client or Slack Connect one).
+    sales_ops_channel: str | None = None
     # Support targets by segment, the product channel (docs/process.md, "Support").
     support: SupportSettings = Field(default_factory=SupportSettings.default)
     # The reference program's numbers (docs/process.md, "Advocacy and references").
@@ -57,6 +66,15 @@ class OrgSettings(BaseModel):
         try:
             effective_catalogue(value)
         except CadenceError as err:
+            raise ValueError("; ".join(err.problems)) from None
+        return value
+
+    @field_validator("onboarding")
+    @classmethod
+    def _onboarding(cls, value: Any) -> Any:
+        try:
+            onboarding_catalogue(value)
+        except OnboardingError as err:
             raise ValueError("; ".join(err.problems)) from None
         return value
 

@@ -12,6 +12,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from domain.calendar import validate_holiday_country
+from domain.delivery import ConnectorSources, LinearSource, check_repos
+from domain.value import SuccessCriterion
 
 
 class Role(StrEnum):
@@ -77,6 +79,14 @@ class PersonSpec(_Strict):
     _tz = field_validator("timezone")(_check_tz)
 
 
+class HandoffSpec(_Strict):
+    """The sales handoff (AE -> CSO): who is who, why they bought, when things happen."""
+
+    stakeholders: str = ""  # the stakeholder map: name, title, role in the deal
+    deal_context: str = ""
+    timeline: str = ""  # the implementation timeline agreed in the sale
+
+
 class ClientSpec(_Strict):
     slug: str
     name: str
@@ -92,8 +102,33 @@ class ClientSpec(_Strict):
     timezone: str | None = None
     contacts: list[str] = Field(default_factory=list)
     licensed_seats: int | None = Field(default=None, ge=0)
+    # The lifecycle (docs/process.md, "Onboarding"): a client with a signature date gets an
+    # onboarding checklist for its segment when it is added.
+    signed_on: date | None = None
+    kickoff_on: date | None = None
+    ae: str | None = None  # the account executive's Slack id
+    handoff: HandoffSpec | None = None
+    # The delivery board (docs/process.md, "Linear and GitHub"): `linear: {team: KEY,
+    # project: ...}` and `github: [owner/repo, ...]`.
+    linear: LinearSource | None = None
+    github: list[str] = Field(default_factory=list)
+    # What the client bought us for, `success_criteria: [{goal, metric, target}]` (or plain
+    # goals, one string each): the handoff, the QBR, the EBR and the audit read them —
+    # docs/process.md, "QBR/EBR and the Value Realization Audit".
+    success_criteria: list[SuccessCriterion] = Field(default_factory=list)
 
     _tz = field_validator("timezone")(_check_tz)
+
+    _repos = field_validator("github")(check_repos)
+
+    @model_validator(mode="after")
+    def _dates(self) -> ClientSpec:
+        if self.signed_on and self.kickoff_on and self.kickoff_on < self.signed_on:
+            raise ValueError("kickoff_on: must not be before signed_on")
+        return self
+
+    def connector_sources(self) -> ConnectorSources:
+        return ConnectorSources(linear=self.linear, github=self.github)
 
     @field_validator("slug")
     @classmethod

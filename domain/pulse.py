@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain.commands import CommandError, split_words, suggest
 
@@ -155,6 +155,9 @@ class PulseCard(BaseModel):
     update: str | None = None
     last_touchpoint_days: int | None = None
     touched_today: bool = False
+    today_evidence: str | None = None  # where today's touch that counts is (a permalink)
+    today_ignored: list[str] = Field(default_factory=list)  # today's touches that didn't count
     exempt_today: str | None = None
     win_this_week: bool = False
     win: str | None = None
+    stage: str | None = None  # the lifecycle stage's label ("Onboarding", "Adoption", ...)

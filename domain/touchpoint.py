@@ -27,6 +27,7 @@ class ChannelMessage:
     ts: str
     thread_ts: str | None
     event_id: str | None
+    subtype: str | None = None  # me_message, file_share, thread_broadcast; None: plain
 
 
 def speaker_of(client: Client, user: str, internal_ids: Collection[str]) -> Speaker:

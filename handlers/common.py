@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from slack_bolt import BoltContext, Respond
 from slack_bolt.response import BoltResponse
 from slack_sdk.webhook import WebhookResponse
@@ -157,10 +157,56 @@ class MessageEvent(_Payload):
     channel_type: str | None = None
 
     # Subtypes that are a person speaking; everything else (joins, edits, deletes, bots) is not.
-    SPOKEN_SUBTYPES: frozenset[str | None] = frozenset({None, "thread_broadcast", "file_share"})
+    SPOKEN_SUBTYPES: frozenset[str | None] = frozenset(
+        {None, "thread_broadcast", "file_share", "me_message"}
+    )
 
     def is_person_speaking(self) -> bool:
         return self.subtype in self.SPOKEN_SUBTYPES and self.bot_id is None and bool(self.user)
+
+
+class HuddleRoom(_Payload):
+    """A huddle (`huddle_thread`'s `room`): who started it and everyone who took part."""
+
+    id: str = ""
+    created_by: str | None = None
+    date_start: float | None = None
+    participant_history: list[str] = Field(default_factory=list)
+    participants: list[str] = Field(default_factory=list)
+
+    @property
+    def people(self) -> list[str]:
+        seen = [self.created_by] if self.created_by else []
+        for person in (*self.participant_history, *self.participants):
+            if person not in seen:
+                seen.append(person)
+        return seen
+
+
+class EditedMessage(_Payload):
+    """The message as it reads after an edit (`message_changed`'s `message`)."""
+
+    user: str | None = None
+    text: str = ""
+    ts: str
+    thread_ts: str | None = None
+    subtype: str | None = None
+    room: HuddleRoom | None = None
+
+
+# What happened to a message after it was posted, or a huddle in the channel.
+CHANGE_SUBTYPES = frozenset({"message_deleted", "message_changed", "huddle_thread"})
+
+
+class MessageChange(_Payload):
+    """`message_deleted`, `message_changed` and `huddle_thread` events in a channel."""
+
+    subtype: str
+    channel: str = ""
+    ts: str = ""
+    deleted_ts: str | None = None
+    message: EditedMessage | None = None
+    room: HuddleRoom | None = None
 
 
 class ActionUser(_Payload):

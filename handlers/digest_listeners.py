@@ -41,7 +41,7 @@ def show(call: Call[DigestRequest]) -> Reply:
     tx, now = call.tx, call.now
     settings = org_settings(tx)
     week = call.request.week or week_just_ended(now, ZoneInfo(organization(tx).timezone))
-    message = ephemeral(load_digest(tx, week, now, settings.digest))
+    message = ephemeral(load_digest(tx, week, now, settings.digest, call.deps.metric_sources))
     blocks = message.blocks
     problem = settings.problem("digest")
     if problem:  # said first; the digest then uses the default settings

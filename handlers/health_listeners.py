@@ -56,6 +56,7 @@ from storage.db import Transaction
 from storage.health_store import org_model
 from storage.portfolio_store import active_clients, client_by_slug
 from usecases import health_actions as health
+from usecases import story_actions
 from usecases.deps import Deps
 
 logger = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ def _health(call: Call[HealthRequest]) -> Reply:
             org_model(call.tx)
             return Reply()
         out, text = health.breakdown(call.tx, client)
+        out = out + story_actions.health_blocks(call.tx, client, call.now)
     except HealthModelError as err:
         return Reply(text=views.MODEL_INVALID.format(error=err))
     return Reply(text=text, blocks=out)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from datetime import date
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -17,6 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from domain.access import Need
+from domain.calendar import local_date
 from domain.client_update import UPDATE_USAGE, Slot, UpdateRequest, lint, parse_update_command
 from domain.records import Client
 from handlers import registry
@@ -24,6 +26,7 @@ from handlers.authz import refusal
 from handlers.common import ViewSubmission, after_ack, deps_of
 from handlers.inbox import describe
 from handlers.slash import Call, Command, Reply, register_command
+from prompts.cadence_views import CHANNEL_TOUCHPOINT
 from prompts.update_views import (
     EMPTY_DRAFT,
     FORM_OUT_OF_DATE,
@@ -34,9 +37,10 @@ from prompts.update_views import (
     template_draft,
     update_modal,
 )
-from storage.portfolio_store import client_by_slug
+from storage.portfolio_store import client_by_slug, timezone_of
 from usecases import update_actions as client_update
 from usecases.deps import Deps
+from usecases.reminders import after_touchpoint
 from usecases.update_actions import PostFailed, Posting
 
 logger = logging.getLogger(__name__)
@@ -141,6 +145,7 @@ def send(
     commit is taken back."""
     posting: Posting | None = None
     told: str | None
+    answered: tuple[int, date] | None = None  # the client and day the update answers
     try:
         with deps.db.transaction() as tx:
             target = client_by_slug(tx, slug)
@@ -160,6 +165,8 @@ def send(
                     view_id=view_id,
                     now=deps.clock.now(),
                 )
+                if told and posting.ts:
+                    answered = (target.id, local_date(deps.clock.now(), timezone_of(tx, target)))
     except PostFailed as exc:
         told = post_failed(exc.reason)
     except BaseException:
@@ -168,6 +175,14 @@ def send(
         raise
     if told:
         web.chat_postMessage(channel=user, text=told)
+    if answered is not None:  # the morning update closes the morning reminder, a recap the EOD
+        client_id, day = answered
+        try:
+            after_touchpoint(
+                deps, web, client_id, day, outcome=CHANNEL_TOUCHPOINT, by=user, slots=[slot.value]
+            )
+        except Exception:  # the update is posted; a reminder left open is not worth a failure
+            logger.exception("could not close the update reminders for %s", slug)
 
 
 def register(app: App) -> None:

@@ -55,7 +55,7 @@ def enqueue_digest(deps: Deps, now: datetime) -> int:
     """The tick's enqueuer: the week's digest at its moment, once; then its thread parts."""
     client = _web_client(deps)
     with deps.db.transaction() as tx:
-        scheduled = schedule_digest(tx, deps.channel_guard(client), now)
+        scheduled = schedule_digest(tx, deps.channel_guard(client), now, deps.metric_sources)
     if scheduled.problem:
         _warn_once(deps, scheduled.problem_key or scheduled.problem, scheduled.problem)
         return 0

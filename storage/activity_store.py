@@ -4,6 +4,7 @@ days; and reading back what a client update is drafted from."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -205,7 +206,7 @@ def touchpoint_excerpts_of_day(tx: Transaction, client_id: int, day: date) -> li
             .where(Touchpoint.client_id == client_id, Touchpoint.local_date == day)
             .order_by(Touchpoint.occurred_at)
         )
-        if t.excerpt and t.source != "update"
+        if t.excerpt and not t.source.startswith("update")
     ]
 
 
@@ -243,3 +244,39 @@ def set_touchpoint_message(tx: Transaction, dedupe_key: str, message_ts: str | N
         .where(Touchpoint.dedupe_key == dedupe_key)
         .values(message_ts=message_ts)
     )
+
+
+# -- editing the week's win -------------------------------------------------------------------
+@dataclass(frozen=True)
+class WinRecord:
+    id: int
+    client_id: int
+    iso_week: str
+    text: str
+    activity_list: bool
+
+
+def win_by_request(tx: Transaction, request_key: str | None) -> WinRecord | None:
+    if not request_key:
+        return None
+    row = tx.scalars(select(Win).where(Win.request_key == request_key)).first()
+    return _win(row) if row else None
+
+
+def win_by_id(tx: Transaction, win_id: int) -> WinRecord | None:
+    row = tx.get(Win, win_id)
+    return _win(row) if row else None
+
+
+def edit_win(tx: Transaction, win_id: int, *, text: str, activity_list: bool) -> bool:
+    """The CSO rewrote the win (in outcome language, one hopes). False when it is gone."""
+    row = tx.get(Win, win_id)
+    if row is None:
+        return False
+    row.text = text[:2000]
+    row.activity_list = activity_list
+    return True
+
+
+def _win(row: Win) -> WinRecord:
+    return WinRecord(row.id, row.client_id, row.iso_week, row.text, bool(row.activity_list))

@@ -4,6 +4,7 @@ per-client loops), the bulk write of its nudges, the escalation history, closing
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from domain.cadence_plan import (
 from domain.calendar import OooRange
 from domain.prefs import Prefs, SetPref
 from storage.db import Transaction
+from storage.lifecycle_store import current_stages
 from storage.models import (
     CadenceDone,
     Client,
@@ -259,6 +261,10 @@ def load_snapshot(tx: Transaction, now: datetime) -> Snapshot:
             .where(Client.active)
             .order_by(Client.slug)
         )
+    ]
+    stages = current_stages(tx, [c.id for c in clients])
+    clients = [
+        dataclasses.replace(c, stage=stages[c.id][0]) if c.id in stages else c for c in clients
     ]
     day = now.astimezone(UTC).date()
     # Every local "today" on Earth is within a day of the UTC date.

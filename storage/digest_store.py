@@ -19,6 +19,7 @@ from sqlalchemy import false, or_, select, update
 
 from domain import records
 from domain.digest import CADENCE_ID, EscalationRecord, FlagRecord, HealthRecord
+from domain.interventions import DM_CADENCE
 from domain.portfolio import LEADERSHIP_ROLES
 from storage.db import Transaction
 from storage.expansion_store import expansion_rows
@@ -105,11 +106,14 @@ def renewal_outcomes(tx: Transaction) -> dict[tuple[int, date], str]:
     }
 
 
-def expansion_pipeline(tx: Transaction, clients: Sequence[records.Client], at: datetime) -> float:
-    """The pipeline's estimated value at `at`: the same rows as `csobot expansion`."""
+def signalled_clients(
+    tx: Transaction, clients: Sequence[records.Client], at: datetime
+) -> list[str]:
+    """The clients whose expansion signals suggest an opportunity at `at` (the same rows as
+    `csobot expansion`): suggestions only, never counted in the pipeline."""
     slugs = {c.slug for c in clients}
     rows, _arr = expansion_rows(tx, at)
-    return float(sum(r.estimated_value for r in rows if r.in_pipeline and r.slug in slugs))
+    return [r.name for r in rows if r.in_pipeline and r.slug in slugs]
 
 
 def nps_scores(
@@ -137,7 +141,7 @@ def escalations(
     names = {c.id: c.name for c in clients}
     rows = tx.scalars(
         select(Nudge).where(
-            Nudge.cadence_id != CADENCE_ID,
+            Nudge.cadence_id.not_in((CADENCE_ID, DM_CADENCE)),
             Nudge.sent_at >= start,
             Nudge.sent_at < end,
             Nudge.status.in_(("sent", "closed")),

@@ -11,7 +11,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from domain.expansion import (
+    CLOSED_STAGES,
     ExpansionInputs,
+    Opportunity,
+    Stage,
     estimated_value,
     executive_engagement_rising,
     expansion_allowed,
@@ -21,7 +24,7 @@ from domain.expansion import (
 from domain.renewals import effective_contract_end
 from storage.db import Transaction
 from storage.health_store import client_days, history, latest_facts, signal_points
-from storage.models import Pulse
+from storage.models import ExpansionOpportunity, Pulse
 from storage.portfolio_store import active_clients
 from storage.renewal_store import outcomes_by_client
 
@@ -105,3 +108,65 @@ def expansion_rows(tx: Transaction, now: datetime) -> tuple[list[ExpansionRow], 
         )
     rows.sort(key=lambda r: (-r.points, r.slug))
     return rows, sum(c.arr for c in clients)
+
+
+# -- opportunities ------------------------------------------------------------------------------
+def add_opportunity(
+    tx: Transaction,
+    *,
+    client_id: int,
+    title: str,
+    value: float,
+    next_step: str,
+    owner: str,
+    now: datetime,
+    request_key: str | None,
+) -> Opportunity | None:
+    """The new opportunity, identified; None for a replayed request (recorded once)."""
+    if (
+        request_key
+        and tx.scalars(
+            select(ExpansionOpportunity.id).where(ExpansionOpportunity.request_key == request_key)
+        ).first()
+    ):
+        return None
+    row = ExpansionOpportunity(
+        client_id=client_id,
+        title=title[:300],
+        value=value,
+        stage=Stage.IDENTIFIED.value,
+        next_step=next_step[:300],
+        owner_id=owner,
+        request_key=request_key,
+        created_at=now,
+        updated_at=now,
+    )
+    tx.add(row)
+    tx.flush()
+    return _opportunity(row)
+
+
+def opportunities_of(tx: Transaction, client_id: int | None = None) -> list[Opportunity]:
+    query = select(ExpansionOpportunity).order_by(ExpansionOpportunity.id)
+    if client_id is not None:
+        query = query.where(ExpansionOpportunity.client_id == client_id)
+    return [_opportunity(r) for r in tx.scalars(query)]
+
+
+def opportunity_by_id(tx: Transaction, opportunity_id: int) -> Opportunity | None:
+    row = tx.get(ExpansionOpportunity, opportunity_id)
+    return _opportunity(row) if row else None
+
+
+def set_stage(tx: Transaction, opportunity_id: int, stage: Stage, now: datetime) -> Opportunity:
+    row = tx.get(ExpansionOpportunity, opportunity_id)
+    assert row is not None
+    row.stage = stage.value
+    row.updated_at = now
+    if stage in CLOSED_STAGES:
+        row.closed_at = now
+    return _opportunity(row)
+
+
+def _opportunity(r: ExpansionOpportunity) -> Opportunity:
+    return Opportunity(r.id, r.client_id, r.title, r.value, Stage(r.stage), r.next_step, r.owner_id)

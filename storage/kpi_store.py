@@ -23,8 +23,10 @@ from domain.kpi import (
     exemptions_with_out_of_office,
     week_kpi,
 )
+from domain.touch_rules import Touch, role_of
 from storage.db import Transaction
 from storage.models import CadenceDone, Exemption, Nudge, OutOfOffice, Touchpoint, Win
+from storage.org_settings_store import org_settings
 from storage.portfolio_store import active_clients, client_timezone, organization, people_by_id
 
 # Local dates are stored per client timezone; a one-day margin covers every offset.
@@ -47,14 +49,10 @@ def load_kpi(tx: Transaction, weeks: Sequence[IsoWeek], now: datetime) -> list[W
     start = min(w.monday for w in weeks) - MARGIN
     end = max(w.sunday for w in weeks) + MARGIN
 
-    touched: dict[date, set[str]] = defaultdict(set)
-    for client_id, day in tx.execute(
-        select(Touchpoint.client_id, Touchpoint.local_date)
-        .where(Touchpoint.local_date.between(start, end))
-        .distinct()
-    ):
-        if client_id in by_id:
-            touched[day].add(by_id[client_id].slug)
+    touched: dict[date, list[tuple[str, Touch]]] = defaultdict(list)
+    for t in tx.scalars(select(Touchpoint).where(Touchpoint.local_date.between(start, end))):
+        if t.client_id in by_id:
+            touched[t.local_date].append((by_id[t.client_id].slug, _touch(t)))
     exempt: dict[date, list[tuple[str, str]]] = defaultdict(list)
     for ex in tx.scalars(select(Exemption).where(Exemption.day.between(start, end))):
         if ex.client_id in by_id:
@@ -66,33 +64,47 @@ def load_kpi(tx: Transaction, weeks: Sequence[IsoWeek], now: datetime) -> list[W
             OutOfOffice.end_day >= start,
         )
     ).all()
+    # The week's win: its first tangible one, else its first (an activity list).
     wins: dict[str, dict[str, str]] = defaultdict(dict)
-    for client_id, iso_week, text in tx.execute(
-        select(Win.client_id, Win.iso_week, Win.text)
+    activity: dict[str, set[str]] = defaultdict(set)
+    for client_id, iso_week, text, activity_list in tx.execute(
+        select(Win.client_id, Win.iso_week, Win.text, Win.activity_list)
         .where(Win.iso_week.in_([str(w) for w in weeks]))
-        .order_by(Win.created_at)
+        .order_by(Win.created_at, Win.id)
     ):
-        if client_id in by_id:
-            wins[iso_week].setdefault(by_id[client_id].slug, text)
+        if client_id not in by_id:
+            continue
+        slug = by_id[client_id].slug
+        if slug not in wins[iso_week] or (slug in activity[iso_week] and not activity_list):
+            wins[iso_week][slug] = text
+            if activity_list:
+                activity[iso_week].add(slug)
+            else:
+                activity[iso_week].discard(slug)
     cadences = _cadence_nudges(tx, weeks)
 
     kpi_clients = [
         KpiClient(
-            slug=c.slug, name=c.name, cso=c.cso_id, timezone=client_timezone(c, people, org).key
+            slug=c.slug,
+            name=c.name,
+            cso=c.cso_id,
+            timezone=client_timezone(c, people, org).key,
+            team={p: role for p in c.team_ids() if (role := role_of(c, p)) is not None},
         )
         for c in clients
     ]
+    kpi_settings = org_settings(tx).kpi
     kpi_people = [KpiPerson(slack_id=p.slack_id, name=p.name) for p in people.values()]
     slugs = {c.id: c.slug for c in clients}
     out = []
     for week in weeks:
         lo, hi = week.monday - MARGIN, week.sunday + MARGIN
-        touch_days: dict[str, set[date]] = defaultdict(set)
+        touches: dict[str, list[Touch]] = defaultdict(list)
         recorded: dict[str, dict[date, str]] = defaultdict(dict)
         for i in range((hi - lo).days + 1):
             day = lo + timedelta(days=i)
-            for slug in touched.get(day, ()):
-                touch_days[slug].add(day)
+            for slug, touch in touched.get(day, ()):
+                touches[slug].append(touch)
             for slug, reason in exempt.get(day, ()):
                 recorded[slug][day] = reason
         kpi = week_kpi(
@@ -102,7 +114,9 @@ def load_kpi(tx: Transaction, weeks: Sequence[IsoWeek], now: datetime) -> list[W
             clients=kpi_clients,
             holiday_country=org.holidays_country,
             holiday_subdiv=org.holidays_subdiv,
-            touchpoint_days=dict(touch_days),
+            touchpoint_days={},
+            touches=dict(touches),
+            kpi_settings=kpi_settings,
             exemptions=exemptions_with_out_of_office(
                 week,
                 dict(recorded),
@@ -110,12 +124,28 @@ def load_kpi(tx: Transaction, weeks: Sequence[IsoWeek], now: datetime) -> list[W
                 kpi_clients,
             ),
             wins=dict(wins.get(str(week), {})),
+            activity_wins=activity.get(str(week), set()),
         )
         by_person = _cadence_rows(cadences, week, slugs)
         for cso in kpi.csos:
             cso.cadences = by_person.get(cso.slack_id, [])
         out.append(kpi)
     return out
+
+
+def _touch(t: Touchpoint) -> Touch:
+    return Touch(
+        kind=t.kind,
+        source=t.source,
+        author_id=t.author_id,
+        at=t.occurred_at,
+        day=t.local_date,
+        text=t.excerpt,
+        link=t.link,
+        channel=t.channel,
+        message_ts=t.message_ts,
+        thread_ts=t.thread_ts,
+    )
 
 
 # -- click-closed cadences ------------------------------------------------------------------------

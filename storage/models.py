@@ -572,6 +572,119 @@ class ServiceStatus(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+# -- lifecycle: the sales handoff, onboarding, lifecycle stages, close-out --
+
+
+class ClientLifecycle(Base):
+    """A client's signature, kickoff, account executive, success criteria and the sales
+    handoff (docs/process.md, "Onboarding"): one row per client that came with a signature."""
+
+    __tablename__ = "client_lifecycle"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), unique=True)
+    segment: Mapped[str] = mapped_column(String(16))  # the plan it started with
+    signed_on: Mapped[date] = mapped_column(Date)
+    kickoff_on: Mapped[date | None] = mapped_column(Date)
+    ae_id: Mapped[str | None] = mapped_column(String(32))
+    success_criteria: Mapped[list[str]] = mapped_column(JSON, default=list)
+    handoff: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    handoff_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_by: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))  # modal | portfolio
+    handed_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OnboardingItem(Base):
+    __tablename__ = "onboarding_item"
+    __table_args__ = (UniqueConstraint("client_id", "item_id", name="uq_onboarding_item"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(String(300))
+    section: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str] = mapped_column(String(32))
+    anchor: Mapped[str] = mapped_column(String(16))
+    marks: Mapped[str | None] = mapped_column(String(16))
+    phase: Mapped[str | None] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[date] = mapped_column(Date)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class OnboardingHours(Base):
+    """Hours a CSO logged on a client's onboarding (for CSO time per onboarding)."""
+
+    __tablename__ = "onboarding_hours"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[str] = mapped_column(String(32))
+    hours: Mapped[float] = mapped_column(Float)
+    logged_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    request_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+
+
+class LifecycleStageRecord(Base):
+    """The day a client entered a lifecycle stage, as the tick saw it."""
+
+    __tablename__ = "lifecycle_stage"
+    __table_args__ = (UniqueConstraint("client_id", "stage", "since", name="uq_lifecycle_stage"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(String(24))
+    since: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ExpansionPackage(Base):
+    """The context package sent to the account executive for a qualified opportunity."""
+
+    __tablename__ = "expansion_package"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    ae_id: Mapped[str | None] = mapped_column(String(32))
+    opportunity: Mapped[str] = mapped_column(Text)
+    qualified_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Closeout(Base):
+    """A project's close-out and asset pivot; its case-study candidate for advocacy."""
+
+    __tablename__ = "closeout"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), unique=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_by: Mapped[str] = mapped_column(String(32))
+    case_study_candidate: Mapped[bool] = mapped_column(Boolean, default=True)
+    case_study_note: Mapped[str | None] = mapped_column(Text)
+    report_md: Mapped[str] = mapped_column(Text, default="")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CloseoutItem(Base):
+    __tablename__ = "closeout_item"
+    __table_args__ = (UniqueConstraint("closeout_id", "item_id", name="uq_closeout_item"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    closeout_id: Mapped[int] = mapped_column(ForeignKey("closeout.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(String(300))
+    owner: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int] = mapped_column(Integer)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by: Mapped[str | None] = mapped_column(String(32))
+
+
 # -- support, product feedback, advocacy --
 class SupportRequestRow(Base):
     """A client's request for help (docs/process.md, "Support"): opened from a client message,
@@ -686,3 +799,124 @@ class CaseStudyCandidateRow(Base):
     source: Mapped[str] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# -- connectors: Linear and GitHub, the cached board ------------------------------------------
+class ConnectorSource(Base):
+    """Where a client's board lives (`linear:` and `github:` in the portfolio file)."""
+
+    __tablename__ = "connector_source"
+
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("client.id", ondelete="CASCADE"), primary_key=True
+    )
+    linear: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"team", "project"}
+    github: Mapped[list[str]] = mapped_column(JSON, default=list)  # ["owner/repo", ...]
+
+
+class ConnectorFetch(Base):
+    """The cache's freshness per client and source: the last good fetch, and since when it
+    fails (None: the last try worked)."""
+
+    __tablename__ = "connector_fetch"
+
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("client.id", ondelete="CASCADE"), primary_key=True
+    )
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    tried_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(String(300))
+    items: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BoardItem(Base):
+    """One cached board item: a Linear issue or milestone, a GitHub pull request or release
+    (its fields as JSON), replaced wholesale by each good fetch of its source."""
+
+    __tablename__ = "board_item"
+    __table_args__ = (
+        UniqueConstraint("client_id", "source", "kind", "key", name="uq_board_item"),
+        Index("ix_board_item_client", "client_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # issue | milestone | pull | release
+    key: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# -- numbers (founder interventions, expansion opportunities) --
+class Intervention(Base):
+    """A founder stepping in on a client: posting in its channel, or in its internal channel
+    while a flag is open, recorded by hand, or reached by an escalation."""
+
+    __tablename__ = "intervention"
+    __table_args__ = (Index("ix_intervention_day", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    founder_id: Mapped[str] = mapped_column(String(32))
+    day: Mapped[date] = mapped_column(Date)  # in the client's timezone
+    source: Mapped[str] = mapped_column(String(16))  # channel | internal | command
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    link: Mapped[str | None] = mapped_column(String(500))
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    recorded_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    dismissed_by: Mapped[str | None] = mapped_column(String(32))
+    dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ExpansionOpportunity(Base):
+    """A real expansion opportunity: value, stage, next step, owner."""
+
+    __tablename__ = "expansion_opportunity"
+    __table_args__ = (Index("ix_expansion_client", "client_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(300))
+    value: Mapped[float] = mapped_column(Float)
+    stage: Mapped[str] = mapped_column(String(16))
+    next_step: Mapped[str] = mapped_column(String(300), default="")
+    owner_id: Mapped[str] = mapped_column(String(32))
+    request_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class HealthReport(Base):
+    """A client's weekly Client Health Report: drafted on its cadence, edited by the team,
+    posted once to the client's internal channel."""
+
+    __tablename__ = "health_report"
+    __table_args__ = (UniqueConstraint("client_id", "week", name="uq_health_report_week"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    week: Mapped[str] = mapped_column(String(8))  # 2026-W47
+    text: Mapped[str] = mapped_column(Text)  # Slack mrkdwn, as edited
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | posted
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    edited_by: Mapped[str | None] = mapped_column(String(32))
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    posted_by: Mapped[str | None] = mapped_column(String(32))
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    channel: Mapped[str | None] = mapped_column(String(32))
+
+
+class SuccessPlan(Base):
+    """A client's success criteria (`success_criteria:` in the portfolio file)."""
+
+    __tablename__ = "success_plan"
+
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("client.id", ondelete="CASCADE"), primary_key=True
+    )
+    criteria: Mapped[list[Any]] = mapped_column(JSON, default=list)

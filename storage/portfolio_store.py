@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from domain import records
 from domain.portfolio import ClientSpec, OrganizationSpec, PersonSpec, Portfolio
+from storage.connector_store import save_sources
 from storage.models import Client, Organization, Person
+from storage.qbr_store import save_success_plans
 
 
 @dataclass
@@ -117,7 +119,43 @@ def import_portfolio(session: Session, portfolio: Portfolio) -> ImportResult:
             session.add(Client(slug=cspec.slug, **_client_values(cspec)))
             result.clients_added += 1
     session.flush()
+    save_sources(session, {c.slug: c.connector_sources() for c in portfolio.clients})
+    save_success_plans(session, {c.slug: c.success_criteria for c in portfolio.clients})
     return result
+
+
+def add_client(session: Session, spec: ClientSpec) -> records.Client:
+    """Insert one client, with the same values the import writes. The caller validated it
+    against the portfolio (domain.portfolio.check_references) and owns the transaction."""
+    row = Client(slug=spec.slug, **_client_values(spec))
+    session.add(row)
+    session.flush()
+    save_sources(session, {spec.slug: spec.connector_sources()})
+    save_success_plans(session, {spec.slug: spec.success_criteria})
+    return client_record(row)
+
+
+def portfolio_of(session: Session) -> Portfolio:
+    """The stored portfolio as the file's schema: what a new client is checked against."""
+    org = organization(session)
+    people = [
+        PersonSpec(slack_id=p.slack_id, name=p.name, role=p.role, timezone=p.timezone)
+        for p in people_by_id(session).values()
+        if p.active
+    ]
+    clients = [
+        ClientSpec(
+            slug=c.slug,
+            name=c.name,
+            cso=c.cso_id,
+            service_lead=c.service_lead_id,
+            engagement_partner=c.engagement_partner_id,
+            client_channel=c.client_channel,
+            internal_channel=c.internal_channel,
+        )
+        for c in (client_record(r) for r in session.scalars(select(Client)))
+    ]
+    return Portfolio(organization=OrganizationSpec(name=org.name), people=people, clients=clients)
 
 
 class NoOrganization(LookupError):

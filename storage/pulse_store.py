@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from domain import records
 from domain.calendar import IsoWeek, local_date
 from domain.pulse import PulseCard, Sentiment
-from storage.activity_store import last_touchpoints
+from domain.touch_rules import Touch, judge, permalink, role_of
 from storage.db import Transaction
 from storage.models import Exemption, Pulse, Touchpoint, Win
+from storage.org_settings_store import org_settings
 from storage.portfolio_store import client_timezone, organization, people_by_id
+
+RECENT_DAYS = 90
 
 
 def load_cards(tx: Transaction, clients: list[records.Client], now: datetime) -> list[PulseCard]:
@@ -37,16 +40,35 @@ def load_cards(tx: Transaction, clients: list[records.Client], now: datetime) ->
         if p.update and "update" not in slot:
             slot["update"] = p.update
 
-    last = last_touchpoints(tx, ids)
     days = set(today.values())
-    touched = {
-        (cid, day)
-        for cid, day in tx.execute(
-            select(Touchpoint.client_id, Touchpoint.local_date)
-            .where(Touchpoint.client_id.in_(ids), Touchpoint.local_date.in_(days))
-            .distinct()
-        )
-    }
+    # Judged like the KPI (docs/process.md, "What counts"): the last 90 days' touches.
+    settings = org_settings(tx).kpi
+    by_id = {c.id: c for c in clients}
+    since = min(days) - timedelta(days=RECENT_DAYS)
+    last: dict[int, datetime] = {}  # the last touch that counts, in the last 90 days
+    counted_today: dict[int, str | None] = {}
+    ignored_today: dict[int, list[str]] = {}
+    for t in tx.scalars(
+        select(Touchpoint)
+        .where(Touchpoint.client_id.in_(ids), Touchpoint.local_date >= since)
+        .order_by(Touchpoint.occurred_at)
+    ):
+        client = by_id[t.client_id]
+        touch = Touch(kind=t.kind, source=t.source, author_id=t.author_id, at=t.occurred_at,
+                      day=t.local_date, text=t.excerpt)  # fmt: skip
+        verdict = judge(touch, role_of(client, t.author_id), settings)
+        if verdict.counts:
+            last[t.client_id] = t.occurred_at
+        if t.local_date != today[t.client_id]:
+            continue
+        if verdict.counts:
+            counted_today.setdefault(
+                t.client_id, permalink(t.channel, t.message_ts, t.thread_ts) or t.link
+            )
+        else:
+            ignored_today.setdefault(t.client_id, []).append(
+                f'"{t.excerpt[:40]}": {verdict.reason}'
+            )
     exempt = {
         (e.client_id, e.day): e.reason
         for e in tx.scalars(
@@ -82,7 +104,9 @@ def load_cards(tx: Transaction, clients: list[records.Client], now: datetime) ->
                 last_touchpoint_days=(
                     (today[c.id] - local_date(last_at, tzs[c.id])).days if last_at else None
                 ),
-                touched_today=(c.id, today[c.id]) in touched,
+                touched_today=c.id in counted_today,
+                today_evidence=counted_today.get(c.id),
+                today_ignored=ignored_today.get(c.id, []),
                 exempt_today=exempt.get((c.id, today[c.id])),
                 win_this_week=c.id in wins,
                 win=wins.get(c.id),

@@ -4,13 +4,16 @@ other store answers (the quarter's wins and touchpoints)."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from domain.value import SuccessCriterion
 from storage.db import Transaction
-from storage.models import QbrRecord, Touchpoint, Win
+from storage.models import Client, QbrRecord, SuccessPlan, Touchpoint, Win
 from storage.upsert import insert_ignore
 
 
@@ -75,3 +78,52 @@ def touchpoint_kinds(tx: Transaction, client_id: int, start: date, end: date) ->
             )
         )
     )
+
+
+@dataclass(frozen=True)
+class WinLine:
+    id: int
+    text: str
+    link: str | None
+    at: datetime
+
+
+def win_lines(tx: Transaction, client_id: int, start: datetime, end: datetime) -> list[WinLine]:
+    """The client's wins recorded in [start, end), oldest first, with their ids and links."""
+    rows = tx.scalars(
+        select(Win)
+        .where(Win.client_id == client_id, Win.created_at >= start, Win.created_at < end)
+        .order_by(Win.created_at)
+    )
+    return [WinLine(w.id, w.text, w.link, w.created_at) for w in rows]
+
+
+def save_success_plans(session: Session, by_slug: dict[str, list[SuccessCriterion]]) -> None:
+    """The portfolio import's part: each client's success criteria (none: the row goes)."""
+    ids = {slug: cid for slug, cid in session.execute(select(Client.slug, Client.id))}
+    for slug, criteria in by_slug.items():
+        client_id = ids.get(slug)
+        if client_id is None:
+            continue
+        row = session.get(SuccessPlan, client_id)
+        if not criteria:
+            if row is not None:
+                session.delete(row)
+            continue
+        data = [c.model_dump() for c in criteria]
+        if row is None:
+            session.add(SuccessPlan(client_id=client_id, criteria=data))
+        else:
+            row.criteria = data
+    session.flush()
+
+
+def success_plans(tx: Transaction, client_ids: Sequence[int]) -> dict[int, list[SuccessCriterion]]:
+    """Each client's success criteria, for many clients in one query."""
+    rows = tx.scalars(select(SuccessPlan).where(SuccessPlan.client_id.in_(client_ids)))
+    return {r.client_id: [SuccessCriterion(**c) for c in r.criteria] for r in rows}
+
+
+def success_criteria(tx: Transaction, client_id: int) -> list[SuccessCriterion]:
+    row = tx.get(SuccessPlan, client_id)
+    return [SuccessCriterion(**c) for c in (row.criteria if row is not None else [])]

@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from connectors import Connectors
 from domain.classify import MessageClassifier
 from llm.model_client import Model
 from storage.db import Database
@@ -35,6 +36,8 @@ class Deps:
     kick: Callable[[], None] = field(default=_nothing)
     # Every feature's leadership figures (bot/features.py), read by metrics and the digest.
     metric_sources: tuple[MetricSource, ...] = ()
+    # Linear and GitHub (docs/process.md, "Linear and GitHub"); None when no token is set.
+    connectors: Connectors | None = None
     # Log lines said once per process ("digest channel unset for 2026-W47").
     warned: set[str] = field(default_factory=set)
     _guard: ChannelGuard | None = field(default=None, repr=False)

@@ -7,8 +7,9 @@ chart's past weeks alike. Each caller hands in its one transaction (`tx`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from domain.digest import (
     Digest,
     DigestSettings,
     HealthRecord,
+    Item,
     RenewalRecord,
     Section,
     band_counts,
@@ -32,17 +34,24 @@ from domain.digest import (
     expansion_section,
     flags_section,
     health_section,
+    interventions_section,
     nps_section,
     record_gaps_section,
     renewals_section,
 )
+from domain.expansion import open_pipeline
+from domain.metric import Metric, Period, month_reviewed_by
 from prompts.digest_views import DigestMessages, slack_messages
+from prompts.metrics_views import grouped, line
 from storage import digest_store
 from storage.db import Transaction
+from storage.expansion_store import opportunities_of
 from storage.kpi_store import load_kpi
 from storage.org_settings_store import org_settings
 from storage.portfolio_store import active_clients, organization, people_by_id
 from storage.status import rate_limited_minutes
+from usecases.intervention_actions import month_records
+from usecases.metric_sources import MetricSource, collect
 from usecases.outbox import NudgeSpec, enqueue
 from usecases.privacy import ChannelGuard
 
@@ -58,9 +67,14 @@ def digest_key(week: IsoWeek | str) -> str:
 
 # -- building it ---------------------------------------------------------------------------------
 def load_digest(
-    tx: Transaction, week: IsoWeek, now: datetime, settings: DigestSettings | None = None
+    tx: Transaction,
+    week: IsoWeek,
+    now: datetime,
+    settings: DigestSettings | None = None,
+    sources: Sequence[MetricSource] = (),
 ) -> Digest:
-    """The week's digest; its chart covers the `history_weeks` weeks up to it."""
+    """The week's digest; its chart covers the `history_weeks` weeks up to it. The first
+    digest of a month also carries every metric source's figures for the month just ended."""
     org = organization(tx)
     if settings is None:
         settings = org_settings(tx).digest
@@ -71,6 +85,9 @@ def load_digest(
     names = {p.slack_id: p.name for p in people.values()}
     health = digest_store.health_records(tx, clients, names, week.sunday)
     sections = _sections(tx, week, settings, org, people, clients, health)
+    month = month_reviewed_by(week)
+    if month is not None:
+        sections += leadership_sections(month, collect(sources, tx, month, now))
     bands = [band_counts(health, w.sunday) for w in weeks] if health else None
     return build_digest(
         history[-1],
@@ -120,21 +137,17 @@ def _sections(
         and 0 <= (c.contract_end - day_after).days <= settings.renewal_window_days
     ]
     out.append(renewals_section(renewals, day_after, settings))
-    # Expansion pipeline
-    if not health:
-        # No health scores yet: the guardrail (Green for 60 days) can't be judged, so say so
-        # rather than showing an empty pipeline as 0%.
-        out.append(
-            Section(
-                id="expansion",
-                title="Expansion pipeline",
-                status="no_data",
-                summary="No health scores yet: expansion needs 60 days of Green first.",
-            )
+    # Expansion pipeline: the opportunities recorded with /expansion; signals only suggest
+    opportunities = [o for o in opportunities_of(tx) if o.client_id in {c.id for c in clients}]
+    signalled = digest_store.signalled_clients(tx, clients, end) if health else []
+    out.append(
+        expansion_section(
+            open_pipeline(opportunities),
+            sum(c.arr for c in clients),
+            recorded=bool(opportunities),
+            suggestions=signalled,
         )
-    else:
-        pipeline = digest_store.expansion_pipeline(tx, clients, end)
-        out.append(expansion_section(pipeline, sum(c.arr for c in clients)))
+    )
     # NPS
     since = end - timedelta(days=settings.nps_window_days)
     out.append(nps_section(digest_store.nps_scores(tx, clients, since, end), settings))
@@ -143,12 +156,32 @@ def _sections(
     start = datetime.combine(month_start, time(0), tzinfo=UTC)
     found = digest_store.escalations(tx, people.values(), clients, start, end)
     out.append(escalations_section(found, month_start.strftime("%B %Y")))
+    # Founder interventions this month (to the week's end), with who, which client and why
+    month = Period(month_start, week.sunday, month_start.strftime("%Y-%m"))
+    out.append(interventions_section(month_records(tx, month), month_start.strftime("%B %Y")))
     # Record gaps
     tz = ZoneInfo(org.timezone or "UTC")
     local_start = datetime.combine(week.monday, time(0), tzinfo=tz)
     minutes = rate_limited_minutes(tx, local_start, local_start + timedelta(days=7))
     out.append(record_gaps_section(minutes, tz))
     return out
+
+
+def leadership_sections(period: Period, metrics: Sequence[Metric]) -> list[Section]:
+    """The monthly leadership review: one section per heading, every figure with its target
+    ("no data" where nothing was recorded)."""
+    name = date(int(period.label[:4]), int(period.label[5:7]), 1).strftime("%B %Y")
+    if not metrics:
+        return [Section.not_tracked("metrics", f"{name} review", "no metric sources configured")]
+    return [
+        Section(
+            id=f"metrics:{group}",
+            title=f"{name} — {group}",
+            summary=f"monthly review, {len(items)} figure{'s' * (len(items) != 1)}",
+            items=[Item(text=line(metric)) for metric in items],
+        )
+        for group, items in grouped(metrics)
+    ]
 
 
 # -- where it goes ------------------------------------------------------------------------------
@@ -245,7 +278,9 @@ class Scheduled:
     problem_key: str | None = None
 
 
-def schedule_digest(tx: Transaction, guard: ChannelGuard, now: datetime) -> Scheduled:
+def schedule_digest(
+    tx: Transaction, guard: ChannelGuard, now: datetime, sources: Sequence[MetricSource] = ()
+) -> Scheduled:
     """At the organization's digest moment, write the week just ended's digest, once."""
     settings = org_settings(tx)
     problem = settings.problem("digest")
@@ -263,7 +298,7 @@ def schedule_digest(tx: Transaction, guard: ChannelGuard, now: datetime) -> Sche
             problem=f"digest {due.week} not posted: {err}",
             problem_key=f"{due.week}:refused",
         )
-    digest = load_digest(tx, due.week, now, settings.digest)
+    digest = load_digest(tx, due.week, now, settings.digest, sources)
     new = write_digest(tx, digest, channel, now, due_at=due.due_at, expires_at=due.expires_at)
     return Scheduled(new=new, week=str(due.week), channel=channel)
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from domain import metrics as m
 from domain import records
 from domain.board import BoardRow, board_row, sort_rows, suggested_playbook
 from domain.calendar import local_date
@@ -23,22 +22,18 @@ from domain.metrics import nps_category
 from domain.playbooks import Run
 from domain.portfolio import LEADERSHIP_ROLES, Role
 from domain.renewals import (
-    RENEWED_OUTCOMES,
     effective_contract_end,
     forecast_call,
-    quarter_of,
     renewal_stage,
     renewal_target,
 )
 from prompts import blocks as bk
 from prompts import health_views as views
-from prompts.qbr_views import Format, QbrData, QbrMetric, render_qbr
 from storage import health_store, nps_store, playbook_store, qbr_store, renewal_store
 from storage.activity_store import last_touchpoints
 from storage.db import Transaction
 from storage.flag_store import open_flag_counts
 from storage.health_store import all_clients, client_days, client_zones, org_model
-from storage.org_settings_store import org_settings
 from storage.portfolio_store import (
     active_clients,
     client_by_id,
@@ -46,6 +41,8 @@ from storage.portfolio_store import (
     people_by_id,
 )
 from usecases.feedback_actions import add_nps_feedback
+from usecases.lifecycle_actions import home_blocks as lifecycle_home_blocks
+from usecases.lifecycle_actions import lifecycle_labels
 from usecases.outbox import close
 
 # -- the board and the breakdown ------------------------------------------------------------------
@@ -161,9 +158,17 @@ def board_view(tx: Transaction, user_id: str, now: datetime) -> dict[str, Any]:
     viewer = people.get(user_id)
     leadership = viewer is not None and Role(viewer.role) in LEADERSHIP_ROLES
     clients = active_clients(tx) if leadership else clients_of(tx, user_id)
-    rows = load_board(tx, clients, now)
+    stages = lifecycle_labels(tx, clients, now)
+    rows = [
+        r.model_copy(update={"stage": stages.get(r.slug)}) for r in load_board(tx, clients, now)
+    ]
     names = {pid: p.name for pid, p in people.items()} if leadership else None
-    return views.home_view(rows, grouped=names, now=now)
+    view = views.home_view(rows, grouped=names, now=now)
+    onboarding = lifecycle_home_blocks(tx, clients, now)  # above the board
+    if onboarding:
+        more = "…cut to fit Slack: `/onboarding` lists every onboarding."
+        view["blocks"] = views.fit_home([*onboarding, *view["blocks"]], more)
+    return view
 
 
 # -- the signals modal ----------------------------------------------------------------------------
@@ -367,93 +372,6 @@ def record_renewal(
 # -- QBRs -----------------------------------------------------------------------------------------
 
 
-def _direction(first: float | None, last: float | None) -> str:
-    if first is None or last is None:
-        return "—"
-    return "up" if last - first >= 2 else "down" if first - last >= 2 else "flat"
-
-
-def qbr_data(tx: Transaction, client: records.Client, start: date, end: date) -> QbrData:
-    """The QBR filled from what was recorded: ARR, users, the quarter's wins, touchpoints, the
-    health trend, playbooks closed, and goals from the weakest signals."""
-    tz = client_zones(tx, [client])[client.id]
-    t0 = datetime.combine(start, time(0), tzinfo=tz)
-    t1 = datetime.combine(end + timedelta(days=1), time(0), tzinfo=tz)
-    snaps = health_store.snapshots_between(tx, client.id, start, end)
-    first = snaps[0].score if snaps else None
-    last = snaps[-1].score if snaps else None
-    if snaps:
-        health_line = f"{last:g} {snaps[-1].band.value.capitalize()} at {snaps[-1].day}" + (
-            f" (from {first:g} at {snaps[0].day}, {_direction(first, last)})"
-            if len(snaps) > 1
-            else ""
-        )
-    else:
-        health_line = "not scored this quarter"
-    wins = qbr_store.wins_between(tx, client.id, t0, t1)
-    kinds = qbr_store.touchpoint_kinds(tx, client.id, start, end)
-    answers = nps_store.nps_answers(tx, t0, t1, client_id=client.id)
-    closed = playbook_store.completed_between(tx, client.id, t0, t1)
-    facts = health_store.latest_facts(tx, [client.id], ["active_users"]).get(client.id, {})
-    metrics = [
-        QbrMetric(
-            name="Health score",
-            target="80+ (Green)",
-            actual=f"{last:g}" if last is not None else "—",
-            trend=_direction(first, last),
-        ),
-        QbrMetric(
-            name="NPS answers (mean)",
-            target="9+",
-            actual=f"{sum(answers) / len(answers):.1f} ({len(answers)})" if answers else "—",
-            trend="—",
-        ),
-        QbrMetric(
-            name="Weekly wins recorded",
-            target=str(max(1, ((end - start).days + 1) // 7)),
-            actual=str(len(wins)),
-            trend="—",
-        ),
-        QbrMetric(
-            name="Touchpoints",
-            target="every business day",
-            actual=str(sum(kinds.values())),
-            trend="—",
-        ),
-    ]
-    value = [f"Closed the {p} playbook" for p in closed] or [
-        "Time saved / cost reduction: add the client's figures before presenting."
-    ]
-    goals: list[str] = []
-    b = load_breakdown(tx, client)
-    if b.result is not None:
-        labels = {s.name: s.label for p in b.model.pillars for s in p.signals}
-        for w in b.result.weakest:
-            goals.append(f"Raise {labels.get(w.name, w.name)} from {w.value:g} to 8 or more.")
-    return QbrData(
-        name=client.name,
-        quarter=quarter_of(start),
-        start=start,
-        end=end,
-        customer_since=client.contract_start.isoformat() if client.contract_start else None,
-        arr=client.arr,
-        active_users=int(facts["active_users"]) if "active_users" in facts else None,
-        licensed_seats=client.licensed_seats,
-        health_line=health_line,
-        wins=wins,
-        metrics=metrics,
-        touchpoints=sorted(kinds.items()),
-        value=value,
-        goals=goals,
-    )
-
-
-def qbr_document(
-    tx: Transaction, client: records.Client, start: date, end: date, fmt: Format
-) -> str:
-    return render_qbr(qbr_data(tx, client, start, end), fmt)
-
-
 def qbr(
     tx: Transaction, client: records.Client, request: QbrRequest, *, by: str, now: datetime
 ) -> str | None:
@@ -461,7 +379,9 @@ def qbr(
     if request.delivered:
         qbr_store.mark_qbr(tx, client.id, request.quarter, by=by, now=now, delivered=True)
         return None
-    document = qbr_document(tx, client, request.start, request.end, "md")
+    from usecases.qbr_actions import qbr_document  # the QBR's home; it reads the breakdown here
+
+    document = qbr_document(tx, client, request.start, request.end, "md", now)
     qbr_store.mark_qbr(tx, client.id, request.quarter, by=by, now=now, delivered=False)
     return document
 
@@ -530,52 +450,3 @@ def renewal_rows(tx: Transaction, start: date, end: date, now: datetime) -> list
                 }
             )
     return rows
-
-
-def portfolio_metrics(tx: Transaction, start: date, end: date) -> dict[str, Any]:
-    """`csobot metrics`: GRR, NRR, logo retention, health accuracy, QBR completion, NPS and
-    expansion share for the quarter [start, end]."""
-    renewals = [
-        m.RenewalRecord(
-            client=str(r.client_id),
-            arr_before=r.arr_before,
-            arr_after=r.arr_after if r.outcome in RENEWED_OUTCOMES else 0,
-            outcome=r.outcome,
-            band_at_renewal=r.band_at_renewal,
-        )
-        for r in renewal_store.outcomes_between(tx, start, end)
-    ]
-    t0 = datetime.combine(start, time(0), tzinfo=UTC)
-    t1 = datetime.combine(end + timedelta(days=1), time(0), tzinfo=UTC)
-    quarter = quarter_of(start)
-    threshold = org_settings(tx).qbr_arr_threshold
-    clients = active_clients(tx)
-    delivered = qbr_store.qbrs_for(tx, quarter)
-    qbrs = [
-        m.QbrRecord(
-            client=c.slug,
-            quarter=quarter,
-            delivered=c.id in delivered and delivered[c.id].delivered_at is not None,
-        )
-        for c in clients
-        if c.arr >= threshold
-    ]
-    managed = sum(c.arr for c in clients)
-    values = {
-        "grr": m.grr(renewals),
-        "nrr": m.nrr(renewals),
-        "logo_retention": m.logo_retention(renewals),
-        "health_score_accuracy": m.health_score_accuracy(renewals),
-        "qbr_completion": m.qbr_completion(qbrs),
-        "nps": m.nps(nps_store.nps_answers(tx, t0, t1)),
-        "expansion_share": m.expansion_share(m.renewal_expansion_arr(renewals), managed),
-    }
-    return {
-        "quarter": quarter,
-        "renewals": len(renewals),
-        "managed_arr": managed,
-        "metrics": {
-            name: {"value": value, "target": m.TARGETS[name], "formula": m.formula(m.METRICS[name])}
-            for name, value in values.items()
-        },
-    }

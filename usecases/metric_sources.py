@@ -18,3 +18,19 @@ def collect(
 ) -> list[Metric]:
     """Every source's figures, in the order the features are listed."""
     return [metric for source in sources for metric in source(tx, period, now)]
+
+
+def with_formulas(*pairs: tuple[str, str]) -> Callable[[MetricSource], MetricSource]:
+    """Declare a source's formulas (label, formula) so `csobot metrics --help` can list them
+    without reading the database."""
+
+    def mark(source: MetricSource) -> MetricSource:
+        source.formulas = pairs  # type: ignore[attr-defined]
+        return source
+
+    return mark
+
+
+def formulas(sources: Sequence[MetricSource]) -> list[tuple[str, str]]:
+    """Every declared formula, in the order the features are listed."""
+    return [pair for source in sources for pair in getattr(source, "formulas", ())]

@@ -12,6 +12,7 @@ from storage.activity_store import record_pulse
 from storage.db import Transaction
 from storage.portfolio_store import active_clients, clients_of
 from storage.pulse_store import load_cards
+from usecases.lifecycle_actions import lifecycle_labels
 
 
 def record_update(
@@ -47,4 +48,6 @@ def cards_of(tx: Transaction, user_id: str, now: datetime) -> Cards:
     """The cards of the person's own clients."""
     mine = clients_of(tx, user_id)
     channels = frozenset(c.client_channel for c in active_clients(tx) if c.client_channel)
-    return Cards(load_cards(tx, mine, now), channels)
+    stages = lifecycle_labels(tx, mine, now)
+    cards = [c.model_copy(update={"stage": stages.get(c.slug)}) for c in load_cards(tx, mine, now)]
+    return Cards(cards, channels)

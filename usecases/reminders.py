@@ -9,6 +9,7 @@ the record."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import date, datetime
 
 from slack_sdk import WebClient
@@ -16,6 +17,7 @@ from slack_sdk import WebClient
 from domain.cadence_plan import catalogue_of, recorded_closers, touchpoint_closers
 from domain.calendar import local_date, slack_ts_to_datetime
 from domain.commands import SkipRequest, TouchpointRequest
+from domain.touch_rules import UPDATE_CADENCES, UpdateSlot
 from domain.touchpoint import Speaker
 from prompts import cadence_views as views
 from storage import cadence_store as store
@@ -31,10 +33,24 @@ logger = logging.getLogger(__name__)
 
 
 def close_for_touchpoint(
-    tx: Transaction, client_id: int, day: date, *, outcome: str, by: str, now: datetime
+    tx: Transaction,
+    client_id: int,
+    day: date,
+    *,
+    outcome: str,
+    by: str,
+    now: datetime,
+    slots: Collection[UpdateSlot] = (),
 ) -> tuple[int, set[Message]]:
-    """Close that day's reminders a touchpoint answers (and the escalations) for the client."""
-    closers = touchpoint_closers(catalogue_of(org_settings(tx)))
+    """Close that day's reminders a touchpoint answers (and the escalations) for the client.
+    The morning-update reminder closes only on a morning update, the end-of-day one only on a
+    recap (`slots`: what the touch answers, decided in domain/touch_rules.update_slot; a
+    skipped day answers both)."""
+    closers = {
+        c
+        for c in touchpoint_closers(catalogue_of(org_settings(tx)))
+        if c not in UPDATE_CADENCES or UPDATE_CADENCES[c] in slots
+    }
     return store.close_for_client(
         tx, client_id, closers, period=day.isoformat(), by=by, outcome=outcome, now=now
     )
@@ -52,13 +68,20 @@ def close_for_record(
 
 
 def after_touchpoint(
-    deps: Deps, slack: WebClient | None, client_id: int, day: date, *, outcome: str, by: str
+    deps: Deps,
+    slack: WebClient | None,
+    client_id: int,
+    day: date,
+    *,
+    outcome: str,
+    by: str,
+    slots: Collection[UpdateSlot] = (),
 ) -> int:
     """A touchpoint (or a skipped day) was recorded: close that day's reminders for the client
     and update the messages already sent. Returns how many were closed."""
     with deps.db.transaction() as tx:
         n, messages = close_for_touchpoint(
-            tx, client_id, day, outcome=outcome, by=by, now=deps.clock.now()
+            tx, client_id, day, outcome=outcome, by=by, now=deps.clock.now(), slots=slots
         )
     refresh_messages(deps.db, slack, messages)
     return n
@@ -83,10 +106,15 @@ def after_message(deps: Deps, slack: WebClient | None, recorded: Recorded | None
     """A team message in a client channel was recorded as a touchpoint."""
     if recorded is None or not recorded.new or recorded.speaker is not Speaker.TEAM:
         return
+    if not recorded.counts:  # an "ok", a thumbs-up: kept, but it answers no reminder
+        return
     with deps.db.session() as tx:
         tz = client_timezone(recorded.client, people_by_id(tx), organization(tx))
     day = local_date(slack_ts_to_datetime(ts), tz)
-    _close(deps, slack, recorded.client.id, day, views.CHANNEL_TOUCHPOINT, "touchpoint")
+    _close(
+        deps, slack, recorded.client.id, day, views.CHANNEL_TOUCHPOINT, "touchpoint",
+        slots=[recorded.slot] if recorded.slot else [],
+    )  # fmt: skip
 
 
 def after_logged(
@@ -105,17 +133,24 @@ def after_logged(
             return
         tz = client_timezone(client, people_by_id(tx), organization(tx))
     day = day or local_date(deps.clock.now(), tz)
-    if isinstance(request, SkipRequest):
+    if isinstance(request, SkipRequest):  # nothing is expected that day: no update either
         outcome = views.skipped_today_outcome(user_id, request.reason)
-    else:
-        outcome = views.logged_outcome(request.kind, user_id)
+        _close(deps, slack, client.id, day, outcome, user_id, slots=("morning", "eod"))
+        return
+    outcome = views.logged_outcome(request.kind, user_id)
     _close(deps, slack, client.id, day, outcome, user_id)
 
 
 def _close(
-    deps: Deps, slack: WebClient | None, client_id: int, day: date, outcome: str, by: str
+    deps: Deps,
+    slack: WebClient | None,
+    client_id: int,
+    day: date,
+    outcome: str,
+    by: str,
+    slots: Collection[UpdateSlot] = (),
 ) -> None:
     try:
-        after_touchpoint(deps, slack, client_id, day, outcome=outcome, by=by)
+        after_touchpoint(deps, slack, client_id, day, outcome=outcome, by=by, slots=slots)
     except Exception:  # the touchpoint is recorded; a reminder left open is not worth a failure
         logger.exception("could not close the reminders for client %s", client_id)

@@ -3,18 +3,27 @@ not expected, from the command or its form (docs/process.md, "Touchpoints")."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from domain.calendar import local_date
-from domain.commands import SkipRequest, TouchpointRequest
+from slack_sdk import WebClient
+
+from domain.calendar import local_date, slack_ts_to_datetime
+from domain.commands import SkipRequest, TouchpointKind, TouchpointRequest
 from domain.records import Client
+from prompts.cadence_views import logged_outcome
 from prompts.touchpoint_views import skip_recorded, touchpoint_modal, touchpoint_recorded
 from storage.activity_store import record_exemption, record_touchpoint
 from storage.db import Transaction
 from storage.portfolio_store import active_clients, clients_of, person_timezone, timezone_of
+from storage.touchpoint_store import edit_channel_message, forget_channel_message, record_huddle
+from usecases.deps import Deps
+from usecases.reminders import after_touchpoint
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -81,3 +90,55 @@ def touchpoint_form(
     return touchpoint_modal(
         choices, today=person_today(tx, user_id, now), slug=slug, metadata=metadata
     )
+
+
+# -- what Slack says happened to a client-channel message after it was posted ------------------
+def forget_message(deps: Deps, channel: str, ts: str) -> bool:
+    """A message was deleted: it stops counting (its day is judged again from what is left)."""
+    with deps.db.transaction() as tx:
+        client = forget_channel_message(tx, channel, ts)
+    if client is not None:
+        logger.info("a deleted message no longer counts for %s", client.slug)
+    return client is not None
+
+
+def edit_message(deps: Deps, channel: str, ts: str, text: str) -> bool:
+    """A message was edited: its record reads as it now does, and is judged again."""
+    with deps.db.transaction() as tx:
+        return edit_channel_message(tx, channel, ts, text)
+
+
+def huddle(
+    deps: Deps,
+    slack: WebClient | None,
+    *,
+    channel: str,
+    ts: str,
+    room: str,
+    people: list[str],
+    started_at: datetime | None,
+) -> list[str]:
+    """A huddle in a client channel with the client in it: a call touchpoint for each team
+    member who took part. Returns who was newly credited."""
+    now = deps.clock.now()
+    with deps.db.transaction() as tx:
+        found = record_huddle(
+            tx,
+            channel=channel,
+            ts=ts,
+            room=room,
+            people=people,
+            started_at=started_at or slack_ts_to_datetime(ts),
+            now=now,
+        )
+        if found is None or not found.new:
+            return []
+        tz = timezone_of(tx, found.client)
+    day = local_date(started_at or slack_ts_to_datetime(ts), tz)
+    for person in found.new:
+        try:
+            outcome = logged_outcome(TouchpointKind.CALL, person)
+            after_touchpoint(deps, slack, found.client.id, day, outcome=outcome, by=person)
+        except Exception:  # the touchpoint is recorded; a reminder left open is not worth a failure
+            logger.exception("could not close the reminders for %s", found.client.slug)
+    return found.new

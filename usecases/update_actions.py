@@ -111,7 +111,7 @@ def send_update(
         client_id=client.id,
         author_id=user,
         kind="slack",
-        source="update",
+        source=f"update-{slot.value}",  # the slot it answers (domain/touch_rules.py)
         occurred_at=now,
         tz=timezone_of(tx, client),
         dedupe_key=key,

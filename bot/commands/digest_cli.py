@@ -66,7 +66,7 @@ def _cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
             )
         except ValueError as err:
             raise UsageError(f"--week: {err}") from None
-        digest = load_digest(tx, week, now, stored.digest)
+        digest = load_digest(tx, week, now, stored.digest, deps.metric_sources)
     if args.format == "md":
         out = markdown(digest)
     elif args.format == "html":

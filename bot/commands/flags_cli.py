@@ -1,4 +1,7 @@
-"""`csobot eval-flags [--llm] [--data PATH]`: the classifier's quality figure."""
+"""`csobot eval-flags [--llm] [--data PATH] [--heldout PATH]`: the classifier's quality figures,
+on the development set (the messages the rules were written against) and, separately, on the
+held-out set (messages written independently of the rules, never used for tuning). Only the
+held-out figures say how the classifier does on messages it has not seen."""
 
 from __future__ import annotations
 
@@ -9,7 +12,9 @@ from typing import Any
 from bot.cli import UsageError
 from bot.settings import Settings
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "flag_messages.jsonl"
+DATA_DIR = Path(__file__).resolve().parents[2] / "tests" / "data"
+DEFAULT_DATA = DATA_DIR / "flags_dev.jsonl"  # the development set
+DEFAULT_HELDOUT = DATA_DIR / "heldout" / "flags.jsonl"  # written independently; never tuned on
 
 
 def add_commands(sub: Any) -> None:
@@ -17,24 +22,27 @@ def add_commands(sub: Any) -> None:
         "eval-flags", help="precision, recall and F1 per flag kind over a labelled set"
     )
     p.add_argument("--llm", action="store_true", help="evaluate the LLM classifier (configured)")
-    p.add_argument("--data", help=f"JSONL of {{text, label}} (default: {DEFAULT_DATA.name})")
+    p.add_argument(
+        "--data", help=f"development set, JSONL of {{text, label}} (default: {DEFAULT_DATA.name})"
+    )
+    p.add_argument(
+        "--heldout",
+        help="held-out set, JSONL of {text, label} (default: tests/data/heldout/flags.jsonl)",
+    )
     p.add_argument("--mistakes", type=int, default=0, metavar="N", help="list the first N mistakes")
     p.set_defaults(handler=cmd_eval_flags)
 
 
 def cmd_eval_flags(args: argparse.Namespace, settings: Settings) -> int:
     from domain.classify import MessageClassifier, RuleClassifier
-    from domain.evaluation import evaluate, format_report, load_labelled
+    from domain.evaluation import evaluate, format_report
 
     path = Path(args.data) if args.data else DEFAULT_DATA
     if not path.is_file():
         raise UsageError(f"no labelled data at {path}: pass --data PATH (JSONL of text, label)")
-    try:
-        items = load_labelled(path)
-    except ValueError as err:
-        raise UsageError(str(err).splitlines()[0]) from None
-    if not items:
-        raise UsageError(f"{path} holds no labelled messages")
+    items = _load(path)
+    heldout_path = Path(args.heldout) if args.heldout else DEFAULT_HELDOUT
+    heldout = _load(heldout_path) if heldout_path.is_file() else None
     classifier: MessageClassifier = RuleClassifier()
     name = "rules"
     if args.llm:
@@ -52,9 +60,19 @@ def cmd_eval_flags(args: argparse.Namespace, settings: Settings) -> int:
             max_retries=1,
         )
         classifier, name = LLMClassifier(llm, RuleClassifier()), f"LLM ({settings.model})"
-    print(f"Classifier: {name}; data: {path} ({len(items)} messages)\n")
-    report = evaluate(classifier, items)
-    print(format_report(report, mistakes=max(args.mistakes, 0)))
+    print(f"Classifier: {name}\n")
+    print(f"== Development set: {path} ({len(items)} messages) ==")
+    print("(the rules were written against these messages: not a measure of quality)\n")
+    print(format_report(evaluate(classifier, items), mistakes=max(args.mistakes, 0)))
+    print(f"\n== Held-out set: {heldout_path} ==")
+    if heldout is None:
+        print(
+            "held-out file missing: no held-out figures. Add messages written independently of "
+            f"the rules (JSONL of text, label) at {heldout_path}, or pass --heldout PATH."
+        )
+    else:
+        print(f"({len(heldout)} messages written independently of the rules, never tuned on)\n")
+        print(format_report(evaluate(classifier, heldout), mistakes=max(args.mistakes, 0)))
     fallbacks = getattr(classifier, "fallbacks", 0)
     if fallbacks:
         last = getattr(classifier, "last_error", "")
@@ -63,3 +81,15 @@ def cmd_eval_flags(args: argparse.Namespace, settings: Settings) -> int:
 
     print("\n" + support_report(settings, llm=bool(args.llm)))
     return 0
+
+
+def _load(path: Path) -> list[Any]:
+    from domain.evaluation import load_labelled
+
+    try:
+        items = load_labelled(path)
+    except ValueError as err:
+        raise UsageError(str(err).splitlines()[0]) from None
+    if not items:
+        raise UsageError(f"{path} holds no labelled messages")
+    return list(items)

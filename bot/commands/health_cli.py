@@ -1,4 +1,4 @@
-"""`csobot health import`, `csobot expansion`, `csobot renewals`, `csobot qbr`, `csobot metrics`."""
+"""`csobot health import`, `csobot expansion`, `csobot renewals`."""
 
 from __future__ import annotations
 
@@ -11,15 +11,13 @@ from pathlib import Path
 
 from bot.cli import UsageError
 from bot.settings import Settings
-from domain import metrics as m
-from domain.commands import unknown_client_message
 from domain.expansion import PIPELINE_TARGET, pipeline_share
 from domain.health import HealthModelError
 from domain.health_inputs import USAGE_CSV_HELP
 from domain.renewals import FORECAST_RULE, parse_quarter, quarter_of
 from storage.db import Database
 from storage.expansion_store import expansion_rows
-from storage.portfolio_store import active_clients, client_by_slug, require_organization
+from storage.portfolio_store import require_organization
 from usecases import health_actions as health
 
 
@@ -147,60 +145,6 @@ def cmd_renewals(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-# -- qbr -------------------------------------------------------------------------------------------
-
-
-def cmd_qbr(args: argparse.Namespace, settings: Settings) -> int:
-    now = _now(settings)
-    start, end = _quarter(args.quarter or quarter_of(now.date()), now.date())
-    db = _db(settings)
-    with db.transaction() as tx:
-        client = client_by_slug(tx, args.client)
-        if client is None:
-            known = [c.slug for c in active_clients(tx)]
-            raise UsageError(unknown_client_message(args.client, known))
-        document = health.qbr_document(tx, client, start, end, args.format)
-    if args.output:
-        Path(args.output).write_text(document, encoding="utf-8")
-        print(f"Wrote {args.output}")
-    else:
-        sys.stdout.write(document)
-    return 0
-
-
-# -- metrics ---------------------------------------------------------------------------------------
-
-
-def cmd_metrics(args: argparse.Namespace, settings: Settings) -> int:
-    now = _now(settings)
-    start, end = _quarter(args.quarter or quarter_of(now.date()), now.date())
-    db = _db(settings)
-    with db.transaction() as tx:
-        report = health.portfolio_metrics(tx, start, end)
-    if args.json:
-        print(json.dumps(report, indent=2))
-        return 0
-    print(f"Portfolio metrics {report['quarter']} ({report['renewals']} renewal(s) recorded)")
-    for name, item in report["metrics"].items():
-        value, target = item["value"], item["target"]
-        shown = "no data" if value is None else f"{value:g}" if name == "nps" else f"{value:.1%}"
-        goal = f"{target:g}" if name == "nps" else f"{target:.0%}"
-        print(f"  {name:<22} {shown:>9}  (target {goal})")
-    return 0
-
-
-def _formulas() -> str:
-    return (
-        "formulas:\n"
-        + "\n".join(f"  {name}: {m.formula(fn)}" for name, fn in m.METRICS.items())
-        + (
-            "\n  (renewals: outcomes recorded with /renewal for contracts ending in the quarter;"
-            "\n   NPS: /nps answers in the quarter; QBRs due: active clients with ARR at or above"
-            "\n   organization.settings.qbr_arr_threshold, delivered: `/qbr acme Q4 delivered`)"
-        )
-    )
-
-
 def add_commands(sub: argparse._SubParsersAction) -> None:
     raw = argparse.RawDescriptionHelpFormatter
     p = sub.add_parser(
@@ -236,20 +180,3 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quarter", help="like 2027Q1 (default: this quarter)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_renewals)
-
-    p = sub.add_parser("qbr", help="render a client's QBR for a quarter (the QBR template)")
-    p.add_argument("client", help="client slug")
-    p.add_argument("--quarter", help="like 2026Q4 (default: this quarter)")
-    p.add_argument("--format", choices=["md", "html"], default="md")
-    p.add_argument("--output", help="write to this file instead of stdout")
-    p.set_defaults(handler=cmd_qbr)
-
-    p = sub.add_parser(
-        "metrics",
-        help="portfolio metrics for a quarter (GRR, NRR, logo retention, ...)",
-        epilog=_formulas(),
-        formatter_class=raw,
-    )
-    p.add_argument("--quarter", help="like 2026Q4 (default: this quarter)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(handler=cmd_metrics)

@@ -14,7 +14,9 @@ from bot.settings import Settings
 def _cmd_portfolio(args: argparse.Namespace, settings: Settings) -> int:
     from domain.portfolio import PortfolioError, parse_portfolio
     from storage.db import Database
-    from storage.portfolio_store import format_portfolio, import_portfolio, require_organization
+    from storage.portfolio_store import format_portfolio, require_organization
+    from usecases.clock import PinnedClock, SystemClock
+    from usecases.lifecycle_actions import import_clients
 
     db = Database(settings.database_url)
     db.migrate()
@@ -36,7 +38,8 @@ def _cmd_portfolio(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  - {problem}", file=sys.stderr)
         return 1
     with db.transaction() as session:
-        result = import_portfolio(session, portfolio)
+        now = (PinnedClock(settings.now) if settings.now else SystemClock()).now()
+        result = import_clients(session, portfolio, by="portfolio", now=now)
     print(f"Imported {path}: {result.summary()}")
     return 0
 

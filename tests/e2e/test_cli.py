@@ -77,11 +77,14 @@ def test_a_bad_portfolio_names_entry_and_field_and_writes_nothing(
     db.dispose()
 
 
+WORDS = "Sharing this week's attribution numbers with your team now"
+
+
 def test_kpi_json_has_the_documented_shape(bot: BotHarness) -> None:
     # Acme: Mon, Tue, Thu, Fri touched (Wed missed) and a win; Globex: Monday only.
     for day in (16, 17, 19, 20):
-        bot.message("C0ACME", "U0CSO1", "update", datetime(2026, 11, day, 10, tzinfo=NY))
-    bot.message("C0GLOBEX", "U0CSO1", "hello", datetime(2026, 11, 16, 10, tzinfo=NY))
+        bot.message("C0ACME", "U0CSO1", WORDS, datetime(2026, 11, day, 10, tzinfo=NY))
+    bot.message("C0GLOBEX", "U0CSO1", WORDS, datetime(2026, 11, 16, 10, tzinfo=NY))
     bot.command("/win", 'acme "Demoed the new pipeline: reports 2 days faster"')
     bot.command("/touchpoint", 'initech skip "client offsite"', user="U0CSO2")
     bot.wait_response(2)
@@ -100,18 +103,24 @@ def test_kpi_json_has_the_documented_shape(bot: BotHarness) -> None:
     assert kpi["week"] == "2026-W47"
     dana = next(c for c in kpi["csos"] if c["slack_id"] == "U0CSO1")
     acme = next(c for c in dana["clients"] if c["slug"] == "acme")
-    assert acme["daily"] == {
+    # the keys it always had keep their meaning; new keys are additions
+    daily = acme["daily"]
+    assert {k: daily[k] for k in ("expected", "done", "missed", "exempt", "pending")} == {
         "expected": 5,
         "done": 4,
         "missed": ["2026-11-18"],
         "exempt": [],
         "pending": [],
     }
-    assert acme["weekly_presentation"] == {
+    assert sorted(daily["evidence"]) == ["2026-11-16", "2026-11-17", "2026-11-19", "2026-11-20"]
+    assert daily["ignored"] == []
+    weekly = acme["weekly_presentation"]
+    assert {k: weekly[k] for k in ("expected", "done", "win")} == {
         "expected": 1,
         "done": 1,
         "win": "Demoed the new pipeline: reports 2 days faster",
     }
+    assert (weekly["tangible"], weekly["status"]) == (True, "done")
     assert (dana["expected"], dana["done"]) == (12, 6)
     assert dana["rate"] == 0.5
     sam = next(c for c in kpi["csos"] if c["slack_id"] == "U0CSO2")
@@ -136,6 +145,14 @@ def test_demo_runs_offline_and_prints_the_week(tmp_path: Path) -> None:
     assert "reads like a list of activity" in out.stdout
     assert "Communication Consistency" in out.stdout and "Overall" in out.stdout
     assert "chat.postMessage → C0STANDUP" in out.stdout
+    # what counts: an ignored "ok", an activity-list win not tangible, the evidence of one day
+    assert "'ok' — an acknowledgement" in out.stdout
+    assert "by the service lead (counted roles: cso)" in out.stdout
+    assert "globex: done, NOT tangible (a list of activity): 'Closed 15 tickets" in out.stdout
+    assert "The evidence behind acme's " in out.stdout
+    assert "message by U0CSO1 at " in out.stdout and "https://slack.com/archives/C0ACME/p" in (
+        out.stdout
+    )
 
 
 def test_socket_mode_needs_the_app_token(tmp_path: Path) -> None:
@@ -152,11 +169,18 @@ def test_socket_mode_needs_the_app_token(tmp_path: Path) -> None:
     assert out.stderr.strip().startswith("csobot: SLACK_APP_TOKEN is not set")
 
 
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
 def test_eval_flags_prints_scores_and_a_confusion_table(tmp_path: Path) -> None:
-    out = run("eval-flags", cwd=tmp_path)
+    missing_heldout = str(tmp_path / "heldout" / "flags.jsonl")
+    out = run("eval-flags", "--heldout", missing_heldout, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "scope_creep" in out.stdout and "precision" in out.stdout
     assert "confusion (rows: expected, columns: predicted)" in out.stdout
+    assert "== Development set: " in out.stdout and "flags_dev.jsonl" in out.stdout
+    assert "not a measure of quality" in out.stdout
+    assert f"== Held-out set: {missing_heldout} ==\nheld-out file missing" in out.stdout
     data = tmp_path / "mini.jsonl"
     data.write_text(
         json.dumps({"text": "Could you just add one more chart?", "label": "scope_creep"})
@@ -164,7 +188,7 @@ def test_eval_flags_prints_scores_and_a_confusion_table(tmp_path: Path) -> None:
         + json.dumps({"text": "Thanks!", "label": "none"})
         + "\n"
     )
-    mini = run("eval-flags", "--data", str(data), cwd=tmp_path)
+    mini = run("eval-flags", "--data", str(data), "--heldout", missing_heldout, cwd=tmp_path)
     assert mini.returncode == 0 and "over 2 messages" in mini.stdout
     data.write_text('{"text": "x", "label": "bogus"}\n')
     bad = run("eval-flags", "--data", str(data), cwd=tmp_path)
@@ -175,3 +199,17 @@ def test_eval_flags_prints_scores_and_a_confusion_table(tmp_path: Path) -> None:
     if not any(k.startswith("OPENAI_") for k in os.environ):
         no_llm = run("eval-flags", "--llm", cwd=tmp_path)
         assert no_llm.returncode == 2 and "--llm needs OPENAI_API_KEY" in no_llm.stderr
+
+
+def test_eval_flags_reports_the_held_out_set_apart(tmp_path: Path) -> None:
+    sample = FIXTURES / "heldout_sample.jsonl"  # our own small file, not the real held-out set
+    out = run("eval-flags", "--heldout", str(sample), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    dev, _, held = out.stdout.partition(f"== Held-out set: {sample} ==")
+    assert "== Development set: " in dev and held
+    assert "(4 messages written independently of the rules, never tuned on)" in held
+    assert "over 4 messages" in held and "precision" in held
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x"}\n')
+    broken = run("eval-flags", "--heldout", str(bad), cwd=tmp_path)
+    assert broken.returncode == 2 and broken.stderr.startswith(f"csobot: {bad}:1:")

@@ -40,8 +40,14 @@ DB_COMMANDS: dict[str, list[str]] = {
     "expansion": ["expansion"],
     "renewals": ["renewals"],
     "qbr": ["qbr", "acme"],
+    "ebr": ["ebr", "acme"],
+    "audit": ["audit", "acme"],
+    "report": ["report", "acme"],
+    "board fetch": ["board", "fetch"],
     "metrics": ["metrics"],
     "db upgrade": ["db", "upgrade"],
+    "onboarding plans": ["onboarding", "plans"],
+    "closeout report": ["closeout", "report", "acme"],
 }
 # Commands that never open DATABASE_URL.
 NO_DB_COMMANDS = {

@@ -173,6 +173,7 @@ def _record_history(bot: BotHarness) -> None:
                     tz=NY,
                     dedupe_key=f"h:{client.slug}:{d}",
                     now=at,
+                    text="Walked your team through the new attribution numbers",
                 )
         at = datetime(2026, 11, 9, 9, tzinfo=NY)
         add_ooo(s, "U0CSO1", date(2026, 11, 11), date(2026, 11, 12), by="U0CSO1", now=at)

@@ -1,19 +1,15 @@
-"""`csobot health import`, `expansion`, `renewals`, `qbr`, `metrics` as real processes."""
+"""`csobot health import`, `expansion`, `renewals`, `qbr` as real processes."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
 
-from domain.health import Band
-from domain.renewals import Outcome
 from storage.db import Database
-from storage.models import Client, HealthSnapshot, QbrRecord
-from storage.nps_store import record_nps
-from storage.renewal_store import record_renewal
+from storage.models import HealthSnapshot
 from tests.conftest import SAMPLE_PORTFOLIO, load_portfolio
 from tests.e2e.test_cli import run
 
@@ -142,47 +138,3 @@ def test_qbr_renders_markdown_and_html(db_url: str, tmp_path: Path) -> None:
     assert "<h1>Quarterly Business Review: Acme Corp</h1>" in html.stdout
     unknown = run("qbr", "acmee", "--quarter", "2026Q4", env=env)
     assert unknown.returncode == 2 and "did you mean acme" in unknown.stderr
-
-
-def test_metrics_from_recorded_renewals_nps_and_qbrs(db_url: str) -> None:
-    env = _setup(db_url)
-    db = Database(db_url)
-    now = datetime(2026, 11, 20, 15, tzinfo=UTC)
-    with db.transaction() as s:
-        clients = {c.slug: c for c in s.scalars(select(Client))}
-        # Q4 2026: initech (36,000) churned while Yellow; a made-up acme contract ending in
-        # Q4 renewed Green at 264,000 (+24,000 expansion).
-        record_renewal(
-            s, clients["initech"], contract_end=date(2026, 12, 31), outcome=Outcome.CHURNED,
-            new_end=None, arr_after=None, band=Band.YELLOW, by="U0CSO2", now=now,
-        )  # fmt: skip
-        record_renewal(
-            s, clients["acme"], contract_end=date(2026, 11, 30), outcome=Outcome.SIGNED,
-            new_end=date(2027, 11, 30), arr_after=264000, band=Band.GREEN, by="U0CSO1", now=now,
-        )  # fmt: skip
-        for i, answer in enumerate([10, 9, 7, 3]):
-            record_nps(
-                s, client_id=clients["acme"].id, score=answer, comment="", by="U0CSO1",
-                now=now, dedupe_key=f"k{i}",
-            )  # fmt: skip
-        s.add(QbrRecord(client_id=clients["acme"].id, quarter="2026Q4", delivered_at=now))
-    db.dispose()
-    out = run("metrics", "--quarter", "2026Q4", "--json", env=env)
-    assert out.returncode == 0, out.stderr
-    report = json.loads(out.stdout)
-    values = {k: v["value"] for k, v in report["metrics"].items()}
-    assert values == {
-        "grr": round(240000 / 276000, 4),  # renewed excl. expansion / expiring
-        "nrr": round(264000 / 276000, 4),  # (240,000 + 24,000 − 0) / 276,000
-        "logo_retention": 0.5,
-        "health_score_accuracy": 1.0,  # the one Green account renewed
-        "qbr_completion": round(1 / 3, 4),  # acme of three active clients
-        "nps": 25.0,  # (2 promoters − 1 detractor) / 4
-        "expansion_share": round(24000 / 372000, 4),
-    }
-    assert report["metrics"]["grr"]["formula"].startswith("GRR = renewed ARR")
-    table = run("metrics", "--quarter", "2026Q4", env=env).stdout
-    assert "grr" in table and "87.0%" in table
-    help_text = run("metrics", "--help", env=env).stdout
-    for name in ("GRR =", "NRR =", "Logo retention =", "Health-score accuracy =", "NPS ="):
-        assert name in help_text

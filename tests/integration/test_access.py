@@ -27,11 +27,20 @@ COMMAND_TEXT = {
     "/renewal": "acme signed 2028-03-31",
     "/qbr": "acme Q4",
     "/digest": "",
+    "/metrics": "2026Q4",
+    "/intervention": 'acme "the CEO called"',
+    "/expansion": 'acme add 30000 "EMEA seats"',
     "/update": "acme eod",
+    "/client": "new",
+    "/onboarding": "acme",
+    "/closeout": "acme",
     "/support": 'acme "the export is broken"',
     "/feedback": "",
     "/reference": 'acme ask "call with a prospect"',
     "/references": "",
+    "/brief": "globex",
+    "/milestone": 'globex "Phase 1" close',
+    "/audit": "globex",
 }
 # A plausible value for every button.
 ACTION_VALUE = {
@@ -51,9 +60,16 @@ ACTION_VALUE = {
     "playbook_step_done": "1",
     "outbox_list_open": "1",
     "outbox_list_page": "1",
+    "onboarding_tick": "1",
+    "closeout_tick": "1",
     "support_resolve": "1",
     "support_merge": "1",
     "support_dismiss": "1",
+    "win_edit": "1",
+    "intervention_dismiss": "1",
+    "expansion_stage": "1:qualified",
+    "health_report_post": "1",
+    "health_report_edit": "1",
 }
 VIEW_STATE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "touchpoint_modal": (
@@ -70,6 +86,19 @@ VIEW_STATE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"reason": {"value": {"value": "offsite"}}},
     ),
     "health_signals": ({"slug": "acme"}, {"nps": {"value": {"value": "2"}}}),
+    "client_new_modal": (
+        {},
+        {
+            "name": {"value": {"value": "Hooli"}},
+            "slug": {"value": {"value": "hooli"}},
+            "segment": {"value": {"selected_option": {"value": "smb"}}},
+            "signed_on": {"value": {"selected_date": "2026-11-20"}},
+            "cso": {"value": {"selected_user": "U0CSO1"}},
+        },
+    ),
+    "expansion_note_modal": ({"slug": "acme", "key": "k"}, {"note": {"value": {"value": "x"}}}),
+    "win_edit_modal": ({"win": 1}, {"text": {"value": {"value": "Reports 2 days faster"}}}),
+    "health_report_edit_modal": ({}, {"report": {"value": {"value": "edited"}}}),
     "client_update_modal": (
         {"slug": "acme", "slot": "eod", "channel": "C0ACME", "client_name": "Acme Corp"},
         {"draft": {"value": {"value": "Status: fine. Risks: none. Asks: none. Next: more."}}},

@@ -136,7 +136,12 @@ def test_log_touchpoint_opens_the_form_for_that_client_and_its_submission_closes
 def test_a_touchpoint_in_the_channel_after_the_reminder_updates_it(bot: BotHarness) -> None:
     at(bot, FRIDAY_CUTOFF)
     row = nudge(bot, "touchpoint-cutoff", slug_id=client_id(bot, "acme"))
-    bot.message("C0ACME", "U0CSO1", "Dashboard is live!", FRIDAY_CUTOFF + timedelta(minutes=5))
+    bot.message(
+        "C0ACME",
+        "U0CSO1",
+        "The dashboard is live for your team!",
+        FRIDAY_CUTOFF + timedelta(minutes=5),
+    )
     update = update_of(bot, row.message_ts)
     assert "Touchpoint logged in the channel" in texts(update)
     closed = nudge(bot, "touchpoint-cutoff", slug_id=client_id(bot, "acme"))
@@ -316,7 +321,12 @@ def test_touchpoints_are_not_lost_while_closing(bot: BotHarness) -> None:
     """The recording comes first: a reminder that fails to update never loses a touchpoint."""
     at(bot, FRIDAY_CUTOFF)
     bot.emulator.fail_next("chat.update", 500, times=10)
-    bot.message("C0GLOBEX", "U0CSO1", "Sharing the deck now", FRIDAY_CUTOFF + timedelta(minutes=3))
+    bot.message(
+        "C0GLOBEX",
+        "U0CSO1",
+        "Sharing the renewal deck with you now",
+        FRIDAY_CUTOFF + timedelta(minutes=3),
+    )
 
     def recorded() -> list[Touchpoint]:
         with bot.db.session() as s:

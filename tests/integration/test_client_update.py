@@ -69,7 +69,7 @@ def submit(
 
 def update_touchpoints(bot: BotHarness) -> list[Touchpoint]:
     with bot.db.session() as s:
-        return list(s.scalars(select(Touchpoint).where(Touchpoint.source == "update")))
+        return list(s.scalars(select(Touchpoint).where(Touchpoint.source.startswith("update"))))
 
 
 def test_update_opens_a_modal_with_a_framed_draft_from_the_record(bot: BotHarness) -> None:
@@ -105,7 +105,12 @@ def test_send_posts_in_the_client_channel_as_the_cso_and_records_the_touchpoint(
     assert post["text"] == GOOD
     assert "Posted by <@U0CSO1> via csobot" in json.dumps(post["blocks"])
     [tp] = wait_until(lambda: (t := update_touchpoints(bot)) and t[0].message_ts and t)
-    assert (tp.kind, tp.source, tp.author_id, tp.channel) == ("slack", "update", "U0CSO1", "C0ACME")
+    assert (tp.kind, tp.source, tp.author_id, tp.channel) == (
+        "slack",
+        "update-morning",  # the slot it answers: the morning update
+        "U0CSO1",
+        "C0ACME",
+    )
     [confirm] = bot.emulator.wait_for("chat.postMessage", where=lambda c: c["channel"] == "U0CSO1")
     assert "morning update is posted in <#C0ACME>" in confirm["text"]
     # The same submission again (a retry) is posted once.

@@ -60,6 +60,7 @@ def _record_week(db: Database) -> None:
                     tz=NY,
                     dedupe_key=f"t:{client.slug}:{d}",
                     now=at,
+                    text="Shared the weekly attribution numbers with your team",
                 )
         record_win(
             s,

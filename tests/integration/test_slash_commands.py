@@ -40,7 +40,12 @@ def test_pulse_records_sentiment_hook_and_update(bot: BotHarness) -> None:
 def test_pulse_card_shows_each_owned_client(bot: BotHarness) -> None:
     bot.command("/pulse", "acme worried hook: asking about MCPs | update: sent the report")
     bot.wait_response()
-    bot.message("C0ACME", "U0CSO1", "Morning!", datetime(2026, 11, 20, 9, tzinfo=NY))
+    bot.message(
+        "C0ACME",
+        "U0CSO1",
+        "Morning! The revenue model is ready to review",
+        datetime(2026, 11, 20, 9, tzinfo=NY),
+    )
     wait_until(lambda: _all(bot, Touchpoint))
     bot.command("/win", 'acme "Demoed the new pipeline: reports 2 days faster"')
     bot.wait_response(2)

@@ -20,7 +20,7 @@ from domain.flags import (
     parse_kind,
 )
 
-DATASET = Path(__file__).resolve().parents[1] / "data" / "flag_messages.jsonl"
+DATASET = Path(__file__).resolve().parents[1] / "data" / "flags_dev.jsonl"
 
 # Dataset provenance: lines 1-387 were written before any rule; 388-477 and 478-549 were two
 # batches written after the rules existed and scored blind (accuracy 0.58 and 0.68, scope-creep

@@ -104,6 +104,7 @@ MESSAGES: dict[str, dict[str, Any]] = {
         day=date(2026, 11, 19),
         today=date(2026, 11, 20),
     ),
+    "win_gone.j2": {},
     "win_recorded.j2": dict(
         week="2026-W47",
         name=HOSTILE,
@@ -129,6 +130,9 @@ digest = NS(
     daily_expected=8,
     weekly_done=1,
     weekly_expected=2,
+    updates_expected=8,
+    morning_done=5,
+    eod_done=4,
     csos=[],
     on_track_line=HOSTILE,
 )
@@ -153,6 +157,12 @@ cso = NS(
     presentations_missing=[HOSTILE],
     exemptions=[NS(client=HOSTILE, day=date(2026, 11, 20), reason=HOSTILE)],
     wins=[NS(client=HOSTILE, text=HOSTILE)],
+    not_tangible=[NS(client=HOSTILE, text=HOSTILE)],
+    ignored=1,
+    ignored_example=HOSTILE,
+    updates_expected=5,
+    morning_done=3,
+    eod_done=2,
 )
 DIGEST: dict[str, dict[str, Any]] = {
     "bad_week.j2": dict(error=HOSTILE),
