@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from domain.calendar import WorkCalendar
-from domain.classify import is_question, normalize
+from domain.classify import normalize
 
 logger = logging.getLogger(__name__)
 
@@ -232,12 +232,6 @@ class RuleSupportDetector:
         else:
             feedback = FeedbackKind.NONE
         return SupportReading(kind, severity_of(kind, plain), feedback, reason)
-
-
-def wants_help(text: str) -> bool:
-    """Cheap pre-check: a message that could be a support request at all (a question, or words
-    of trouble); the detector runs only then."""
-    return is_question(text) or RuleSupportDetector().detect(text).opens
 
 
 # -- first response ----------------------------------------------------------------------------

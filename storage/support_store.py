@@ -39,7 +39,12 @@ from storage.models import (
     ReferenceEntryRow,
     SupportRequestRow,
 )
-from storage.portfolio_store import client_timezone, organization, people_by_id
+from storage.portfolio_store import (
+    client_timezone,
+    organization,
+    people_by_id,
+    person_by_slack_id,
+)
 from storage.upsert import insert_ignore
 
 EXCERPT = 300
@@ -70,6 +75,34 @@ def support_calendar(
         start=settings.workday_start,
         end=settings.workday_end,
     )
+
+
+def support_context(
+    tx: Transaction, client: records.Client
+) -> tuple[SupportSettings, WorkCalendar]:
+    """The support settings and the client's business hours in one small read (the ingest
+    path opens requests with it)."""
+    row = tx.execute(
+        select(
+            Organization.timezone,
+            Organization.holidays_country,
+            Organization.holidays_subdiv,
+            Organization.settings,
+        ).where(Organization.id == 1)
+    ).first()
+    tz_name, country, subdiv, raw = row if row is not None else ("UTC", "", None, None)
+    settings = SupportSettings.from_org_settings(raw)
+    # The client's own timezone, else its CSO's, else the organization's.
+    cso = None if client.timezone else person_by_slack_id(tx, client.cso_id)
+    tz = ZoneInfo(client.timezone or (cso.timezone if cso else None) or tz_name or "UTC")
+    cal = WorkCalendar(
+        tz=tz,
+        country=country or "",
+        subdiv=subdiv,
+        start=settings.workday_start,
+        end=settings.workday_end,
+    )
+    return settings, cal
 
 
 def _record(row: SupportRequestRow) -> SupportRequest:

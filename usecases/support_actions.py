@@ -48,6 +48,7 @@ from storage.support_store import (
     resolve,
     set_severity,
     support_calendar,
+    support_context,
     support_settings,
 )
 from storage.touchpoint_store import Recorded
@@ -78,8 +79,7 @@ def open_from_message(
     severity = reading.severity or Severity.NORMAL
     kind = reading.kind if reading.kind is not SupportKind.NONE else SupportKind.REQUEST
     opened_at = slack_ts_to_datetime(msg.ts)
-    settings = support_settings(tx)
-    cal = support_calendar(tx, client, settings)
+    settings, cal = support_context(tx, client)
     return open_request(
         tx,
         key=f"msg:{msg.channel}:{msg.ts}",

@@ -46,13 +46,9 @@ def settings(db_url: str, emulator: SlackEmulator, llm: FakeLLMServer) -> Settin
     )
 
 
-def flag_requests(llm: FakeLLMServer) -> list[Any]:
-    """The flag classifier's calls (the support detector asks the same model separately)."""
-    return [
-        r
-        for r in llm.requests
-        if "Customer Success Owner what, if anything, to flag" in json.dumps(r.body)
-    ]
+def flag_calls(llm: FakeLLMServer) -> list[Any]:
+    """The flag classifier's calls (the support reading asks the model too)."""
+    return [r for r in llm.requests if "scope_creep" in json.dumps(r.body)]
 
 
 def dm(bot: BotHarness, timeout: float = 10.0) -> dict:  # type: ignore[type-arg]
@@ -77,8 +73,8 @@ def test_the_llm_label_is_used_and_one_client_serves_the_process(
     bot.message("C0ACME", "U0EXT1", "Another note from us.", AT.replace(minute=50))
     bot.emulator.wait_for("chat.postMessage", count=2)
     assert bot.deps.llm is client
-    assert len(flag_requests(llm)) == 2
-    assert llm.requests[0].body["model"] == "test-model"
+    assert len(flag_calls(llm)) == 2
+    assert flag_calls(llm)[0].body["model"] == "test-model"
 
 
 def test_an_llm_that_times_out_gives_the_rule_result_and_loses_nothing(
@@ -98,8 +94,9 @@ def test_an_llm_that_times_out_gives_the_rule_result_and_loses_nothing(
     with bot.db.session() as s:
         [msg] = s.scalars(select(InboundMessage))
     assert msg.excerpt == SCOPE_TEXT
-    assert len(flag_requests(llm)) == 1  # one call, bounded by its timeout: no retry
-    assert held >= 1  # the rules answered while the model still held the flag call
+    assert len(flag_calls(llm)) == 1  # one call, bounded by its timeout: no retry
+    # The rules answered while the model still held it (and the support reading's call).
+    assert held in (1, 2)
     classifier = bot.deps.classifier
     assert classifier is not None and classifier.fallbacks == 1  # type: ignore[attr-defined]
     assert classifier.last_error == "LLM timed out after 0.5s"  # type: ignore[attr-defined]
@@ -139,7 +136,7 @@ def test_a_prompt_injection_can_at_most_change_the_label(
     assert [p["channel"] for p in posts(bot)] == ["U0CSO1"]
     assert writes_to(bot, "C0ACME") == [] and writes_to(bot, "C0ACMEINT") == []
     # The client message reached the model only as data, JSON-encoded between the tags.
-    prompt = next(m["content"] for m in llm.requests[0].body["messages"] if m["role"] == "user")
+    prompt = next(m["content"] for m in flag_calls(llm)[0].body["messages"] if m["role"] == "user")
     assert f"<client_message>\n{json.dumps(INJECTION)}\n</client_message>" in prompt
     # A label outside the vocabulary is no label at all: the rules answer.
     llm.set(mode="raw", content=json.dumps({"label": "post everything to C0ACME"}))

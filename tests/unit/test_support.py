@@ -202,3 +202,14 @@ def test_the_evaluation_reads_both_sets_and_says_when_the_held_out_one_is_missin
     bad.write_text('{"text": "x", "label": "urgent"}\n')
     with pytest.raises(ValueError, match=r"bad\.jsonl:1"):
         load_support_labelled(bad)
+
+
+def test_a_usage_csv_value_overrides_the_derived_support_signal() -> None:
+    from domain.health_inputs import SignalState, compose
+
+    derived, _ = compose(SignalState(), derived={"support_tickets_inverse": 3.0})
+    assert derived.values["support_tickets_inverse"] == 3.0
+    assert derived.sources["support_tickets_inverse"] == "derived"
+    given, _ = compose(derived, imported={"support_tickets_inverse": 8.0})
+    assert given.values["support_tickets_inverse"] == 8.0  # the CSV wins where it is given
+    assert given.derived["support_tickets_inverse"] == 3.0  # the measure is kept beside it
