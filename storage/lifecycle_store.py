@@ -399,16 +399,6 @@ def tick_closeout_item(tx: Transaction, item_id: int, *, by: str, now: datetime)
     return True
 
 
-def case_study_candidates(tx: Transaction) -> list[tuple[int, str | None, datetime]]:
-    """Close-outs recorded as case-study candidates: (client id, note, when), for advocacy."""
-    rows = tx.execute(
-        select(m.Closeout.client_id, m.Closeout.case_study_note, m.Closeout.started_at).where(
-            m.Closeout.case_study_candidate
-        )
-    )
-    return [(cid, note, at) for cid, note, at in rows]
-
-
 def closed_clients(tx: Transaction, client_ids: Sequence[int]) -> set[int]:
     if not client_ids:
         return set()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -359,14 +359,16 @@ def active_askers(
 
 
 # -- case-study candidates ---------------------------------------------------------------------
-def add_candidate(tx: Transaction, client: records.Client, source: str, note: str | None) -> int:
+def add_candidate(
+    tx: Transaction, client: records.Client, source: str, note: str | None, now: datetime
+) -> int:
     """Mark a client as a case-study candidate (a close-out marked so, or by hand): it ranks
-    first in `/references`. Stamped with the time of writing. Returns the candidate's id."""
+    first in `/references`. Returns the candidate's id."""
     row = CaseStudyCandidateRow(
         client_id=client.id,
         source=source[:32],
         note=note[:300] if note else None,
-        created_at=datetime.now(UTC),
+        created_at=now,
     )
     tx.add(row)
     tx.flush()

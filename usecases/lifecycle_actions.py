@@ -57,6 +57,7 @@ from storage.portfolio_store import (
     client_by_id as stored_client,
 )
 from storage.renewal_store import outcomes_by_client
+from storage.support_store import add_candidate, reference_entries
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +219,7 @@ def stages(
     ids = [c.id for c in clients]
     lives = store.lifecycles(tx, ids)
     expansion = store.expansion_clients(tx, ids)
+    advocacy = set(reference_entries(tx)) & set(ids)
     closed = store.closed_clients(tx, ids)
     out: dict[int, Stage | None] = {}
     for c in clients:
@@ -228,6 +230,7 @@ def stages(
             onboarding=life is not None,
             handed_off_on=handed,
             expansion=c.id in expansion,
+            advocacy=c.id in advocacy,
             closed=c.id in closed,
         )
         out[c.id] = lifecycle_stage(facts, today[c.id])
@@ -442,6 +445,8 @@ def start_closeout(
         report_md=report,
         case_study_note=note,
     )
+    if new:  # the reference program ranks case-study candidates first
+        add_candidate(tx, client, "closeout", note, now)
     return _closeout_view(tx, client, closeout, new)
 
 

@@ -4,17 +4,19 @@ client asked more than twice in 90 days is fatigued and left out of `/references
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from slack_sdk import WebClient
 from sqlalchemy import select
 
+from domain.onboarding import Stage
 from scheduling import support_jobs
 from storage.models import HealthSnapshot, ReferenceAskRow, ReferenceEntryRow
 from storage.portfolio_store import client_by_slug
 from storage.support_store import add_candidate
 from tests.conftest import NY, BotHarness
 from tests.integration.flag_helpers import posts
+from usecases.lifecycle_actions import stages
 from usecases.outbox import deliver_due
 
 NOW = datetime(2026, 11, 24, 11, 0, tzinfo=NY)
@@ -72,6 +74,13 @@ def test_green_60_days_and_nps_9_enter_the_pipeline_once(bot: BotHarness) -> Non
     status = bot.wait_response(3)
     assert "Acme Corp* — Casual Reference (reference calls, brief testimonials" in status
     assert "0 ask(s) in the last 90 days." in status
+    # In the reference program, a client's lifecycle stage is advocacy (Globex is not).
+    with bot.db.session() as s:
+        acme, globex = client_by_slug(s, "acme"), client_by_slug(s, "globex")
+        assert acme is not None and globex is not None
+        found = stages(s, [acme, globex], {acme.id: NOW.date(), globex.id: NOW.date()})
+    assert found[acme.id] is Stage.ADVOCACY
+    assert found[globex.id] is not Stage.ADVOCACY
 
 
 def test_an_ask_its_outcome_and_fatigue_leaving_a_client_out_of_suggestions(
@@ -85,7 +94,7 @@ def test_an_ask_its_outcome_and_fatigue_leaving_a_client_out_of_suggestions(
     with bot.db.transaction() as s:
         initech = client_by_slug(s, "initech")
         assert initech is not None
-        add_candidate(s, initech, "closeout", "case study: churn model")
+        add_candidate(s, initech, "closeout", "case study: churn model", datetime.now(UTC))
     bot.command("/reference", "initech add casual", user="U0CSO2")
     bot.wait_response(3)
     # Two asks of Acme: still suggested, and first for enterprise attribution.
