@@ -82,87 +82,170 @@ class SupportDetector(Protocol):
 
 
 # -- the rules ---------------------------------------------------------------------------------
+# Written as phrase families (not example sentences): what breaks, what is wrong, what is asked
+# for, what is asked, what makes it urgent, and what says "nothing to do" (thanks, resolved,
+# FYI, a joke). Each family is one precompiled alternation; a message is one pass over each.
 _THING = (
     r"(?:dashboard|report|page|app|tool|portal|export|sync|pipeline|job|link|login|chart|model"
     r"|query|table|integration|connector|api|button|filter|data|numbers?|feed|site|view|file)s?"
 )
 _NOT_WORKING = (
-    r"\b(?:is|are|was|were|it's|its|seems?|keeps?)? ?(?:not|n't|no longer) (?:working|loading"
-    r"|updating|refreshing|syncing|showing(?: up)?|running|opening|rendering|responding"
-    r"|coming through|sending|saving)\b",
-    r"\b(?:doesn't|does not|don't|do not|won't|will not|didn't|did not) (?:work|load|open|run"
-    r"|sync|refresh|update|show(?: up)?|export|save|send)\b",
-    r"\bstopped (?:working|loading|syncing|updating|running|refreshing)\b",
-    r"\b(?:can't|cannot|can not|couldn't|unable to|not able to) (?:log ?in|login|sign ?in"
-    r"|access|open|load|see|export|download|upload|connect|save|view|get into|reach|run)\b",
-    r"\b(?:is|are|went|was|been|goes) down\b|\boutage\b|\b404\b",
-    r"\b(?:keeps?|kept) (?:failing|crashing|timing out|erroring|logging (?:me|us) out)\b",
-    r"\btim(?:ed|es|ing) out\b|\b(?:blank|empty) (?:page|screen|dashboard|report)\b",
-    r"\b(?:locked|logged) out\b|\bstuck (?:on|at) (?:loading|the|a)\b",
-    r"\bfail(?:ed|s|ing)\b(?: \w+){0,3} (?:to|again|overnight|this morning|since)\b",
+    r"\b(?:is|are|was|were|it's|its|seems?|keeps?|isn't|aren't|wasn't|weren't|still)? ?(?:not"
+    r"|n't|no longer) (?:being )?(?:working|loading|updating|refreshing|syncing|showing(?: up)?"
+    r"|running|opening|rendering|responding|coming(?: through| in)?|sending|saving|arriving"
+    r"|populating|firing|sent|created|updated|synced|getting (?:created|sent|synced|updated))\b",
+    r"\b(?:doesn't|does not|don't|do not|won't|will not|didn't|did not|never) (?:work|load|open"
+    r"|run|sync|refresh|update|show(?: up)?|export|save|send|arrive|fire|land|find|do anything"
+    r"|come through|get (?:created|sent|synced|updated)|activate)\b",
+    r"\b(?:still )?(?:isn't|aren't) (?:in|there|showing)\b|\bis not arrived\b",
+    r"\bstopp?(?:ed|s)\b(?! (?:by|for) (?:the )?(?:meeting|call))",
+    r"\b(?:can't|cant|cannot|can not|couldn't|unable to|not able to)(?: \w+){0,2} (?:log ?in"
+    r"|login|sign ?in|access|open|load|see|export|download|upload|connect|save|view|get (?:in"
+    r"|into)|reach|run|use|work|submit|generate|pick|touch|close|activate)\b",
+    r"\b(?:is|are|went|was|been|goes|seems?|fully|instance|prod|totally|completely) down\b"
+    r"|\boutage\b",
+    r"\b(?:keeps?|kept) (?:failing|crashing|timing out|erroring|logging (?:me|us) out"
+    r"|unsubscribing|resetting|dropping)\b",
+    r"\btim(?:ed|es|ing) out\b|\b(?:blank|empty) (?:page|screen|dashboard|report|file|arrays?)\b",
+    r"\blocked (?:\w+ ){0,4}out\b|\blogged out\b|\bstuck\b|\bfrozen\b|\bhangs?\b|\bspins?"
+    r" forever\b|\bloops? back\b|\bdead\b|\bbroke\b",
+    r"\bfail(?:s|ed|ing|ure|ures)?\b|\bbounced\b|\brejecting\b|\bdisabling\b",
+    r"\b(?:return(?:s|ing)?|throw(?:s|ing)?|getting|get|gives?|giving|says?|shows?|showing"
+    r"|errors with)(?: \w+){0,3} (?:an? )?(?:errors?|nulls?|empty|blank|zeros?|garbage"
+    r"|invalid\w*|access denied|no results|no permissions|the same|[45]\d\d)\b",
+    r"\b(?:401|403|404|429|500|502|503|504)s?\b|\berr_\w+",
+    r"\b(?:no|nothing)(?: \w+){0,2} (?:data|numbers|results|invoices|has (?:synced|run|loaded)"
+    r"|is (?:loading|coming)|have run|loads?)\b|\bno data since\b",
+    r"\bdoesn't do anything\b|\bnothing happens\b",
 )
 _BUG = (
     r"\bbugs?\b|\bbuggy\b|\bbroken\b|\bglitch\w*\b|\bcrash(?:es|ed|ing)?\b|\bexception\b",
-    r"\berror(?:s| message| code)?\b|\b50[0-4]\b",
-    r"\b(?:wrong|incorrect|off|inconsistent|weird|strange) (?:numbers?|totals?|values?|data"
-    r"|figures?|results?|counts?|dates?|amounts?|revenue|metrics?)\b",
-    r"\b(?:numbers?|totals?|values?|data|figures?|counts?|metrics?|revenue) (?:look|looks|are"
-    r"|is|seem|seems) (?:wrong|off|incorrect|weird|strange|inflated|doubled|duplicated)\b",
+    r"\berror(?:s| message| code)?\b|\b50[0-4]\b|\bwarnings?\b",
+    r"\b(?:wrong|incorrect|off|inconsistent|weird|strange|stale|old) (?:numbers?|totals?|values?"
+    r"|data|figures?|results?|counts?|dates?|amounts?|revenue|metrics?|stage|recipients|order"
+    r"|definition|targets|characters|credit)\b",
+    r"\b(?:numbers?|totals?|values?|data|figures?|counts?|metrics?|revenue|rate|this|it|that"
+    r"|everything) (?:look|looks|are|is|seem|seems)(?: \w+)? (?:wrong|off|incorrect|weird|strange"
+    r"|inflated|doubled|duplicated|corrupted|negative|unreadable|confusing|unlikely)\b",
     r"\b(?:don't|doesn't|do not|does not) (?:match|add up|tie out|reconcile)\b",
-    r"\bduplicat(?:e|ed|es) (?:rows|records|entries|lines|orders)\b",
-    r"\bmissing (?:data|rows|records|numbers|values|orders|days)\b",
-    r"\bshow(?:s|ing)? (?:zero|0|nothing|null|nan|n/a)\b|\boff by\b",
+    r"\bduplicat(?:e|ed|es)\b|\bdupes\b|\btwice\b|\bdouble(?:d| counted)?\b|\b\d+ times\b",
+    r"\bmissing\b|\bdisappeared\b|\bdrops? all\b|\bskipped\b|\bexcludes?\b|\bcuts? off\b",
+    r"\bshow(?:s|ing)? (?:zero|0|nothing|null|nan|n/a)\b|\boff by\b|\b\d+x\b",
+    r"\b(?:garbage|corrupt\w*|scrambled|garbled|unreadable|overlap\w*|negative|nulls?)\b",
+    r"\b(?:can't|cannot) be right\b|\bseems? unlikely\b|\bnot real\b|\bsomething(?:'s)?"
+    r" (?:odd|weird|off|wrong)\b|\bi doubt it\b|\binstead of\b",
+    r"\b(?:jumps?|dropped|spiked?) (?:from|by)\b|\bstill (?:seeing|using|shows?|getting)\b",
 )
 _REQUEST = (
-    r"\b(?:reset|unlock|reactivate)\b(?: \w+){0,3} (?:password|account|access|login|user)\b",
+    r"\b(?:reset|unlock|reactivate|rotate)\b(?: \w+){0,3} (?:password|account|access|login|user"
+    r"|key|creds?|credentials)\b",
     r"\b(?:give|grant|add|invite|remove|revoke|provision|set up)\b(?: [\w@<>.'-]+){0,4}"
     r" (?:access|permissions?|as (?:a |an )?(?:user|admin|viewer|editor)|an? (?:account|login"
     r"|seat|license))\b",
-    r"\b(?:need|needs|requesting|request) (?:access|a (?:login|seat|license|new user))\b",
-    r"\b(?:can|could|would) (?:you|someone|somebody|anyone)(?: please)? help\b",
-    r"\b(?:need|needs|want) (?:some |your )?help\b|\bplease help\b|\bhelp (?:me|us|needed)\b",
-    r"\b(?:can|could|would) (?:you|someone)(?: please)? (?:fix|re-?run|restart|look into"
-    r"|take a look|check (?:why|what)|investigate|troubleshoot)\b",
+    r"\b(?:need|needs|requesting|request) (?:\w+ )?(?:access|a (?:login|seat|license|new user))\b",
+    r"\b(?:can|could|would|will) (?:you|someone|somebody|anyone|one of you|u|you guys)\b",
+    r"\b(?:need|needs|want) (?:some |your |a )?(?:help|hand)\b|\bhelp (?:me|us|needed)\b",
+    r"\b(?:please|pls|plz)\b(?! (?:disregard|ignore))",
+    r"(?:^|[.!?] )(?:hey |hi |hello |ok |so )?(?:add|remove|rotate|change|rename|move|pause"
+    r"|archive|allowlist|whitelist|transfer|resend|bump|swap|update|exclude|reset|enable|disable"
+    r"|turn (?:on|off|it off)|stop|roll ?back|kill|escalate|create|extend|revert)\b",
+    r"\b(?:i|we) (?:really |urgently |still )?(?:need|require)\b|^need\b|\bneed (?:a|an|the"
+    r"|it|this|eyes|someone|viewer|read|write|admin)\b|\bi need\b|\bneeds? (?:to be )?(?:fixed"
+    r"|stopped|fixing|rolled back)\b",
+    r"\brequest:|\bp[0-2]\b",
 )
 _HOW = (
-    r"\bhow (?:do|can|should|would) (?:i|we|you|one)\b|\bhow to\b",
-    r"\bwhere (?:do|can|should) (?:i|we) (?:find|see|get|change|set|add|download|access)\b",
-    r"\bwhere (?:is|are) (?:the|our|my)\b",
-    r"\bwhat (?:does|do) (?:the |this |that )?[\w '\"-]{1,30} mean\b",
-    r"\bwhy (?:is|are|does|do|did|would|has|have) (?:the|my|our|this|that|it|there)\b",
-    r"\bis there (?:a|any) (?:way|option|setting|place) to\b",
-    r"\b(?:which|what) (?:field|column|filter|metric|report|tab|setting|option|table)\b",
+    r"\?",
+    r"\bhow (?:do|can|should|would|does|did|are|is|often|long|far|much|many) \w+|\bhow to\b"
+    r"|\bhow's\b",
+    r"\bwhere (?:do|can|should|does|is|are) (?:i|we|the|our|my|you)\b",
+    r"\bwhat (?:does|do|is|are|was|time|happens) \w+|\bwhat'?s the\b",
+    r"\bwhy (?:is|are|does|do|did|would|has|have) (?:the|my|our|this|that|it|there|we)\b",
+    r"\bis there (?:a|any) (?:way|option|setting|place|doc|sandbox)\b",
+    r"\b(?:which|what) (?:field|column|filter|metric|report|tab|setting|option|table|timezone"
+    r"|warehouse|dashboard|slack channel|ip|format|version|endpoint)\b",
     r"\bdifference between\b|\bhow (?:is|are) [\w ]{1,30} (?:calculated|defined|computed)\b",
+    r"^(?:(?:hi|hey|hello|hola|quick q|random one|just so i understand|sorry)\W+)?(?:how|what"
+    r"|whats|when|when's|where|which|who|why|is|are|does|do|did|should|would|could|were|was"
+    r"|has|have)\b",
+    r"\b(?:wondering|curious|trying to understand|just so i understand|quick q(?:uestion)?"
+    r"|a question|any idea|anyone know|do you know|remind me|explain"
+    r"|not sure (?:if|whether|how))\b",
+    r"\b(?:i|we) (?:was |were |am |are )?wondering\b|\bquestion\b",
 )
 # Questions that are no support: meetings, invoices, social, the project's status.
 _NOT_SUPPORT = (
-    r"\b(?:call|meeting|sync|invite|calendar|lunch|dinner|coffee|weekend|vacation|holiday"
+    r"\b(?:call|meeting|invite|calendar|lunch|dinner|coffee|weekend|vacation|holiday|cake"
     r"|time works|works for you|free (?:at|on|for)|reschedule|agenda|slides|deck|invoice|po\b"
-    r"|contract|sow|proposal|quote|renewal|budget|pricing)\b",
-    r"\bany (?:update|news|progress|eta)\b|\bwhat'?s the (?:status|eta|plan)\b|\beta\b",
-    r"\bhow (?:are|was|is) (?:you|your|the (?:weekend|trip|holiday))\b",
+    r"|contract|proposal|quote|pricing|offsite|kickoff)\b(?![^?]*\b(?:dashboard|numbers?"
+    r"|report|same thing|revenue)\b)",
+    r"\bany (?:update|news|progress)\b|\bwhat'?s the (?:status|plan)\b",
+    r"\bhow (?:are|was|is) (?:you|your|the (?:weekend|trip|holiday|offsite))\b",
     r"\b(?:thanks|thank you)\b[^?]*$",
 )
+# Nothing to do: it is fixed, it was on their side, an FYI, a joke, a rhetorical question.
+_SETTLED = (
+    r"\b(?:fixed|resolved|solved|sorted|all good|works now|working now|working again|back to"
+    r"|it's back|is back|never ?mind|figured it out|my bad|ignore (?:me|the|my|it)|disregard"
+    r"|no action needed|nothing (?:broken|wrong|to do|for you|needed|pressing|else)"
+    r"|not your fault|false positive|without errors|no issues|no more|is gone"
+    r"|(?:match|matches|tie out) (?:\w+ )?now|refreshed fine|was planned|on (?:our|their|\w+'s)"
+    r" (?:end|side)(?! but)|we already|can confirm|confirmed|isn't broken|not broken"
+    r"|nothing lost|was lost|expected|false alarm|that answers|makes sense|understood)\b",
+    r"\b(?:who (?:knew|would'?ve thought|needs)|what could possibly|why is it always"
+    r"|why does every|can't believe)\b",
+    r"^(?:fyi|heads[ -]up|just (?:an? )?(?:update|fyi|confirming|wanted to)|note to self)\b",
+)
+_SETTLED_BUT = re.compile(r"\b(?:still|again|but|though|however|thought that was)\b|\?")
 _URGENT = (
     r"\burgent\w*\b|\basap\b|\bemergency\b|\bcritical\b|\bblocker\b|\bblocking\b|\bblocked\b",
-    r"\b(?:is|are|went|was|been) down\b|\boutage\b|\bnobody can\b|\bno one can\b",
-    r"\b(?:everyone|all (?:of )?(?:our |the )?users|the whole team|all of us)\b",
-    r"\b(?:can't|cannot|unable to|not able to) (?:log ?in|login|sign ?in|access)\b",
-    r"\bin (?:prod|production)\b|\bproduction is\b|\bright now\b|\bimmediately\b",
-    r"\b(?:locked|logged) out\b|\bthis morning'?s? (?:board|exec)\b|\bbefore (?:the|our) board\b",
+    r"\b(?:is|are|went|was|been|fully|prod|instance|completely) down\b|\boutage\b|\bdown\?",
+    r"\b(?:nobody|no one|none of us|every(?:one|body)(?:'s)?|all (?:of )?(?:our |the |my )?"
+    r"(?:users|customers|team|merchants|requests|calls|dashboards|regions|campaigns|contacts"
+    r"|stores|downstream|partners)|the whole (?:team|\w+ team)|whole (?:team|\w+ team|bi)"
+    r"|all of us|every (?:call|single time|request|insert|customer|contact|store|explore))\b",
+    r"\b(?:can't|cannot|cant|unable to|not able to)(?: \w+){0,2} (?:log ?in|login|sign ?in"
+    r"|access|get in|work|close|submit|generate|run|deploy|pick|touch|activate|hold)\b",
+    r"\bin (?:prod|production)\b|\bprod(?:uction)? (?:is|job|env|feature|credentials|down)\b"
+    r"|\bright now\b|\bimmediately\b|\bnow\b(?! (?:that|and then))|\brn\b",
+    r"\b(?:locked|logged) (?:\w+ ){0,4}out\b|\bboard\b|\bexec(?:utive)? (?:review|report)\b"
+    r"|\bceo\b|\bcfo\b|\bregulator\b|\bauditors?\b|\blegal\b|\bcompliance\b|\bdeadline\b",
+    r"\bin (?:\d+|an?|one|two) ?(?:min(?:ute)?s?|h|hrs?|hours?)\b|\bbefore (?:\d|the|our|it)\b"
+    r"|\bby (?:\d|eod|end of day|tonight)|\b(?:today|tonight|tomorrow|this morning|by monday)\b"
+    r"|\b(?:at|by) \d{1,2}(?::\d\d)? ?(?:am|pm)?\b|\bdue\b|\bcutoff\b|\bgo-?live\b|\blaunch\w*\b",
+    r"\b(?:costing|losing|lose|overselling|breach|miss)\b|\bcan'?t (?:work|hold)\b|\bp[01]\b"
+    r"|\bescalat\w*\b|\bidle\b|\bflying blind\b|\bturn (?:it )?off\b|\bstop(?:ped)? (?:it)?\b",
+)
+# Said calmly: no blocker whatever else the message says.
+_CALM = re.compile(
+    r"\b(?:not urgent|no rush|not blocking|neither is blocking|small thing|when (?:someone|you)"
+    r" (?:has|have|get) a (?:sec|minute|moment)|whenever|low priority|minor|no hurry)\b"
 )
 _FEATURE = (
-    r"\bfeature request\b|\bwould be (?:really |very |super )?(?:great|nice|awesome|helpful"
-    r"|useful|amazing) (?:if|to)\b",
+    r"\bfeature (?:request|ask)\b|\bwould be (?:really |very |super )?(?:great|nice|awesome"
+    r"|helpful|useful|amazing) (?:if|to)\b|\bwould help (?:a lot|us)\b|\bwish ?list\b",
     r"\b(?:it'?d|it would) be (?:great|nice|awesome|helpful|useful) (?:if|to)\b",
     r"\b(?:i|we) wish (?:the|it|there|we|you)\b|\bany plans? (?:to|for|on)\b",
     r"\bon (?:the|your) roadmap\b|\b(?:would|'d) love (?:to see|a way|an option|the ability)\b",
-    r"\b(?:please )?(?:add|support|build) (?:an? )?(?:option|way|setting|toggle|ability)\b",
-    r"\b(?:can|could) (?:you|the \w+) (?:add|support) (?:an? )?(?:option|way|setting|toggle"
-    r"|ability|dark mode|sso|export to)\b",
+    r"\bwould love an? \b|\b(?:please |pls )?(?:add|support|build|expose) (?:an? )?(?:option|way"
+    r"|setting|toggle|ability|support for|simple|new)\b|\badd support for\b|\bsupport for\b",
+    r"\b(?:can|could) (?:you|the \w+) (?:add|support|build|make) (?:an? )?(?:option|way|setting"
+    r"|toggle|ability|dark mode|sso|export to|currency)\b",
     r"\b(?:does|do|will) (?:it|the (?:tool|app|product|platform|dashboard|portal)) (?:support"
     r"|ever support|have)\b",
-    r"\bsuggestion:|\benhancement\b",
+    r"\bsuggestion:|\benhancement\b|\bself-serve\b|\b(?:is|would) it (?:be )?(?:possible"
+    r"|feasible)\b|\bhow (?:hard|feasible|much effort)\b|\bwhat would it take\b",
+    r"\b(?:planning|plans) to (?:add|support|build)\b|\bany chance\b|\beventually\b"
+    r"|\bin the future\b|\bat some point\b|\bsomething you'?ve built\b",
+    r"\b(?:could|can) (?:we|i) (?:get|have)\b|\b(?:we'd|we would|they'd|they would|ops would"
+    r"|\w+ would) (?:like|want)\b|\bwe want to be able\b|\bwants the\b|\blooking for an?\b",
+    r"\bneed (?:an?|row-level|audit) (?!hand\b)\w+ (?:endpoint|security|logging|way)\b"
+    r"|\bneed a way\b|\b(?:it'?d|would) be nice\b|\blet'?s add\b|\bshould (?:also|be their)\b",
+)
+_FEATURE_ASKED = re.compile(
+    r"\b(?:any plans?|roadmap|possible|feasible|how (?:hard|much)|what would it take"
+    r"|planning to|any chance|eventually|in the future|at some point|something you'?ve built"
+    r"|would (?:the|that)|could (?:the \w+ )?(?:ever|\w+ be added later)|just exploring)\b"
 )
 _PRODUCT_THING = re.compile(rf"\b{_THING}\b")
 
@@ -178,6 +261,7 @@ class _Rules:
     request: re.Pattern[str]
     how: re.Pattern[str]
     not_support: re.Pattern[str]
+    settled: re.Pattern[str]
     urgent: re.Pattern[str]
     feature: re.Pattern[str]
 
@@ -190,6 +274,7 @@ def _rules() -> _Rules:
         request=_compile(_REQUEST),
         how=_compile(_HOW),
         not_support=_compile(_NOT_SUPPORT),
+        settled=_compile(_SETTLED),
         urgent=_compile(_URGENT),
         feature=_compile(_FEATURE),
     )
@@ -198,11 +283,10 @@ def _rules() -> _Rules:
 def severity_of(kind: SupportKind, plain: str) -> Severity | None:
     if kind is SupportKind.NONE:
         return None
-    urgent = _rules().urgent.search(plain) is not None
-    if kind in (SupportKind.NOT_WORKING, SupportKind.BUG) and urgent:
-        return Severity.BLOCKER
     if kind is SupportKind.QUESTION:
         return Severity.QUESTION
+    if _CALM.search(plain) is None and _rules().urgent.search(plain) is not None:
+        return Severity.BLOCKER
     return Severity.NORMAL
 
 
@@ -215,10 +299,15 @@ class RuleSupportDetector:
         feature = r.feature.search(plain) is not None
         kind = SupportKind.NONE
         reason = "no support pattern matched"
-        if hit := r.not_working.search(plain):
+        settled = r.settled.search(plain)
+        if settled and not _SETTLED_BUT.search(plain):
+            reason = f'settled: "{settled.group(0).strip()}"'
+        elif hit := r.not_working.search(plain):
             kind, reason = SupportKind.NOT_WORKING, f'"{hit.group(0).strip()}"'
-        elif hit := r.bug.search(plain):
+        elif not feature and (hit := r.bug.search(plain)):
             kind, reason = SupportKind.BUG, f'"{hit.group(0).strip()}"'
+        elif feature and (hit := _FEATURE_ASKED.search(plain)):
+            kind, reason = SupportKind.QUESTION, f'"{hit.group(0).strip()}"'
         elif hit := r.request.search(plain):
             kind, reason = SupportKind.REQUEST, f'"{hit.group(0).strip()}"'
         elif not feature and (hit := r.how.search(plain)) and not r.not_support.search(plain):
