@@ -85,13 +85,10 @@ class SupportDetector(Protocol):
 # Written as phrase families (not example sentences): what breaks, what is wrong, what is asked
 # for, what is asked, what makes it urgent, and what says "nothing to do" (thanks, resolved,
 # FYI, a joke). Each family is one precompiled alternation; a message is one pass over each.
-_THING = (
-    r"(?:dashboard|report|page|app|tool|portal|export|sync|pipeline|job|link|login|chart|model"
-    r"|query|table|integration|connector|api|button|filter|data|numbers?|feed|site|view|file)s?"
-)
 _NOT_WORKING = (
     r"\b(?:is|are|was|were|it's|its|seems?|keeps?|isn't|aren't|wasn't|weren't|still)? ?(?:not"
-    r"|n't|no longer) (?:being )?(?:working|loading|updating|refreshing|syncing|showing(?: up)?"
+    r"|n't|no longer) (?:being |actually |really |even )?(?:working|loading|updating|refreshing"
+    r"|syncing|showing(?: up)?"
     r"|running|opening|rendering|responding|coming(?: through| in)?|sending|saving|arriving"
     r"|populating|firing|sent|created|updated|synced|getting (?:created|sent|synced|updated))\b",
     r"\b(?:doesn't|does not|don't|do not|won't|will not|didn't|did not|never) (?:work|load|open"
@@ -129,12 +126,14 @@ _BUG = (
     r"|inflated|doubled|duplicated|corrupted|negative|unreadable|confusing|unlikely)\b",
     r"\b(?:don't|doesn't|do not|does not) (?:match|add up|tie out|reconcile)\b",
     r"\bduplicat(?:e|ed|es)\b|\bdupes\b|\btwice\b|\bdouble(?:d| counted)?\b|\b\d+ times\b",
-    r"\bmissing\b|\bdisappeared\b|\bdrops? all\b|\bskipped\b|\bexcludes?\b|\bcuts? off\b",
+    r"\bmissing\b|\bdisappeared\b|\bdrops? all\b|\bskipped\b|\bexcludes\b|\bcuts? off\b",
     r"\bshow(?:s|ing)? (?:zero|0|nothing|null|nan|n/a)\b|\boff by\b|\b\d+x\b",
     r"\b(?:garbage|corrupt\w*|scrambled|garbled|unreadable|overlap\w*|negative|nulls?)\b",
     r"\b(?:can't|cannot) be right\b|\bseems? unlikely\b|\bnot real\b|\bsomething(?:'s)?"
-    r" (?:odd|weird|off|wrong)\b|\bi doubt it\b|\binstead of\b",
+    r" (?:odd|weird|off|wrong)\b|\bi doubt it\b",
     r"\b(?:jumps?|dropped|spiked?) (?:from|by)\b|\bstill (?:seeing|using|shows?|getting)\b",
+    r"\b(?:looks?|seems?) off\b|\beven (?:when|though)\b|\bbreaks?\b|\bbreaking\b|\bempty\b"
+    r"|\bstale\b|\b(?:goes|went|is|are) (?:blank|empty)\b",
 )
 _REQUEST = (
     r"\b(?:reset|unlock|reactivate|rotate)\b(?: \w+){0,3} (?:password|account|access|login|user"
@@ -143,7 +142,8 @@ _REQUEST = (
     r" (?:access|permissions?|as (?:a |an )?(?:user|admin|viewer|editor)|an? (?:account|login"
     r"|seat|license))\b",
     r"\b(?:need|needs|requesting|request) (?:\w+ )?(?:access|a (?:login|seat|license|new user))\b",
-    r"\b(?:can|could|would|will) (?:you|someone|somebody|anyone|one of you|u|you guys)\b",
+    r"\b(?:can|could|would|will) (?:you|someone|somebody|anyone|one of you|u|you guys)\b"
+    r"(?! (?:explain|remind|tell|clarify|confirm (?:if|whether)))",
     r"\b(?:need|needs|want) (?:some |your |a )?(?:help|hand)\b|\bhelp (?:me|us|needed)\b",
     r"\b(?:please|pls|plz)\b(?! (?:disregard|ignore))",
     r"(?:^|[.!?] )(?:hey |hi |hello |ok |so )?(?:add|remove|rotate|change|rename|move|pause"
@@ -172,16 +172,17 @@ _HOW = (
     r"|a question|any idea|anyone know|do you know|remind me|explain"
     r"|not sure (?:if|whether|how))\b",
     r"\b(?:i|we) (?:was |were |am |are )?wondering\b|\bquestion\b",
+    r"\bor (?:only|just|not|is (?:that|it)|do (?:we|i)|the other way)\b",
 )
 # Questions that are no support: meetings, invoices, social, the project's status.
 _NOT_SUPPORT = (
     r"\b(?:call|meeting|invite|calendar|lunch|dinner|coffee|weekend|vacation|holiday|cake"
     r"|time works|works for you|free (?:at|on|for)|reschedule|agenda|slides|deck|invoice|po\b"
-    r"|contract|proposal|quote|pricing|offsite|kickoff)\b(?![^?]*\b(?:dashboard|numbers?"
+    r"|contract|proposal|quote|pricing|offsite)\b(?![^?]*\b(?:dashboard|numbers?"
     r"|report|same thing|revenue)\b)",
     r"\bany (?:update|news|progress)\b|\bwhat'?s the (?:status|plan)\b",
-    r"\bhow (?:are|was|is) (?:you|your|the (?:weekend|trip|holiday|offsite))\b",
-    r"\b(?:thanks|thank you)\b[^?]*$",
+    r"\bhow (?:are|was|is) (?:you|your|the (?:weekend|trip|holiday|offsite))\b(?! \w+ing)",
+    r"^(?:thanks|thank you|thx|ty)\b[^?]*$",
 )
 # Nothing to do: it is fixed, it was on their side, an FYI, a joke, a rhetorical question.
 _SETTLED = (
@@ -189,32 +190,53 @@ _SETTLED = (
     r"|it's back|is back|never ?mind|figured it out|my bad|ignore (?:me|the|my|it)|disregard"
     r"|no action needed|nothing (?:broken|wrong|to do|for you|needed|pressing|else)"
     r"|not your fault|false positive|without errors|no issues|no more|is gone"
-    r"|(?:match|matches|tie out) (?:\w+ )?now|refreshed fine|was planned|on (?:our|their|\w+'s)"
-    r" (?:end|side)(?! but)|we already|can confirm|confirmed|isn't broken|not broken"
-    r"|nothing lost|was lost|expected|false alarm|that answers|makes sense|understood)\b",
+    r"|(?:match|matches|tie out) (?:\w+ )?now|refreshed fine|was planned|(?:was|is) on (?:our|their"
+    r"|\w+'s) (?:end|side)|we already|can confirm|confirmed|isn't broken|not broken"
+    r"|nothing lost|was lost|as expected|expected\.|false alarm|that answers|makes sense|understood"
+    r"|good call|(?:nice|great|good) catch|much (?:clearer|faster|better)|super stable|zero errors"
+    r"|not an actual|ignore$)\b",
+    r"^(?:lol|haha\w*)\b",
     r"\b(?:who (?:knew|would'?ve thought|needs)|what could possibly|why is it always"
     r"|why does every|can't believe)\b",
-    r"^(?:fyi|heads[ -]up|just (?:an? )?(?:update|fyi|confirming|wanted to)|note to self)\b",
 )
-_SETTLED_BUT = re.compile(r"\b(?:still|again|but|though|however|thought that was)\b|\?")
+_SETTLED_BUT = re.compile(r"\b(?:still|again|thought that was|not (?:yet|fully))\b")
+_SETTLED_AFTER = re.compile(r"\b(?:but|though|however)\b|\?")
+# Said in passing: no ask and no question, unless something is broken or wrong.
+_FYI = re.compile(
+    r"^(?:fyi|heads[ -]up|just (?:an? )?(?:update|fyi|confirming|wanted to)|note to self)\b"
+)
 _URGENT = (
     r"\burgent\w*\b|\basap\b|\bemergency\b|\bcritical\b|\bblocker\b|\bblocking\b|\bblocked\b",
     r"\b(?:is|are|went|was|been|fully|prod|instance|completely) down\b|\boutage\b|\bdown\?",
-    r"\b(?:nobody|no one|none of us|every(?:one|body)(?:'s)?|all (?:of )?(?:our |the |my )?"
-    r"(?:users|customers|team|merchants|requests|calls|dashboards|regions|campaigns|contacts"
-    r"|stores|downstream|partners)|the whole (?:team|\w+ team)|whole (?:team|\w+ team|bi)"
-    r"|all of us|every (?:call|single time|request|insert|customer|contact|store|explore))\b",
+    r"\b(?:nobody|no one|none of us|(?:for|on) (?:every(?:one|body)|anyone)|every(?:one|body)"
+    r"(?:'s| is| can| gets?| getting)|all (?:of )?(?:our |the |my )?(?:users|customers|team"
+    r"|merchants|dashboards|regions|campaigns|downstream|partners)|the whole (?:team|\w+ team)"
+    r"|whole (?:team|\w+ team|bi)|all of us|every single time)\b",
     r"\b(?:can't|cannot|cant|unable to|not able to)(?: \w+){0,2} (?:log ?in|login|sign ?in"
     r"|access|get in|work|close|submit|generate|run|deploy|pick|touch|activate|hold)\b",
     r"\bin (?:prod|production)\b|\bprod(?:uction)? (?:is|job|env|feature|credentials|down)\b"
-    r"|\bright now\b|\bimmediately\b|\bnow\b(?! (?:that|and then))|\brn\b",
+    r"|\bright now\b|\bimmediately\b|\bnow$|\bnow!|\brn\b",
     r"\b(?:locked|logged) (?:\w+ ){0,4}out\b|\bboard\b|\bexec(?:utive)? (?:review|report)\b"
     r"|\bceo\b|\bcfo\b|\bregulator\b|\bauditors?\b|\blegal\b|\bcompliance\b|\bdeadline\b",
-    r"\bin (?:\d+|an?|one|two) ?(?:min(?:ute)?s?|h|hrs?|hours?)\b|\bbefore (?:\d|the|our|it)\b"
-    r"|\bby (?:\d|eod|end of day|tonight)|\b(?:today|tonight|tomorrow|this morning|by monday)\b"
-    r"|\b(?:at|by) \d{1,2}(?::\d\d)? ?(?:am|pm)?\b|\bdue\b|\bcutoff\b|\bgo-?live\b|\blaunch\w*\b",
+    r"\bin (?:the next )?(?:\d+|an?|one|two) ?(?:min(?:ute)?s?|h|hrs?|hours?)\b",
     r"\b(?:costing|losing|lose|overselling|breach|miss)\b|\bcan'?t (?:work|hold)\b|\bp[01]\b"
-    r"|\bescalat\w*\b|\bidle\b|\bflying blind\b|\bturn (?:it )?off\b|\bstop(?:ped)? (?:it)?\b",
+    r"|\bescalat\w*\b|\bidle\b|\bflying blind\b|\bturn (?:it )?off\b|\bstop (?:it|the|this)\b",
+)
+# Soon: a deadline makes a breakage a blocker (an ask for access or a change stays normal).
+_SOON = re.compile(
+    r"\bbefore (?:\d|the|our|it)\b|\bby (?:\d|eod|end of day|tonight)|\b(?:today|tonight"
+    r"|tomorrow|by monday)\b|\b(?:at|by) \d{1,2}(?::\d\d)? ?(?:am|pm)?\b|\bdue\b|\bcutoff\b"
+    r"|\bgo-?live\b|\blaunch\w*\b"
+)
+# Where a message starts with a question word it is a question, unless something is broken.
+_ASKS_FIRST = re.compile(
+    r"^(?:(?:hi|hey|hello|hola|quick q|random one|just so i understand|sorry)\W+)?(?:how|what"
+    r"|whats|when|when's|where|which|who|why|is|are|does|do|did|should|were|was|can i|can we"
+    r"|could i|could we|has|have)\b"
+)
+_ACCESS = re.compile(
+    r"\b(?:log ?in|login|sign ?in|locked|password|account|permissions?|credentials|creds|mfa"
+    r"|deactivated|access)\b"
 )
 # Said calmly: no blocker whatever else the message says.
 _CALM = re.compile(
@@ -228,7 +250,7 @@ _FEATURE = (
     r"\b(?:i|we) wish (?:the|it|there|we|you)\b|\bany plans? (?:to|for|on)\b",
     r"\bon (?:the|your) roadmap\b|\b(?:would|'d) love (?:to see|a way|an option|the ability)\b",
     r"\bwould love an? \b|\b(?:please |pls )?(?:add|support|build|expose) (?:an? )?(?:option|way"
-    r"|setting|toggle|ability|support for|simple|new)\b|\badd support for\b|\bsupport for\b",
+    r"|setting|toggle|ability|support for)\b|\badd support for\b|\bsupport for\b",
     r"\b(?:can|could) (?:you|the \w+) (?:add|support|build|make) (?:an? )?(?:option|way|setting"
     r"|toggle|ability|dark mode|sso|export to|currency)\b",
     r"\b(?:does|do|will) (?:it|the (?:tool|app|product|platform|dashboard|portal)) (?:support"
@@ -241,13 +263,20 @@ _FEATURE = (
     r"|\w+ would) (?:like|want)\b|\bwe want to be able\b|\bwants the\b|\blooking for an?\b",
     r"\bneed (?:an?|row-level|audit) (?!hand\b)\w+ (?:endpoint|security|logging|way)\b"
     r"|\bneed a way\b|\b(?:it'?d|would) be nice\b|\blet'?s add\b|\bshould (?:also|be their)\b",
+    r"\b(?:can|could) the [\w-]+(?: [\w-]+)? (?:include|return|produce|respect|answer|output"
+    r"|support|handle|send|push|write|be exposed|be added)\b|\bplanned\b|\bin theory\b",
 )
 _FEATURE_ASKED = re.compile(
     r"\b(?:any plans?|roadmap|possible|feasible|how (?:hard|much)|what would it take"
     r"|planning to|any chance|eventually|in the future|at some point|something you'?ve built"
-    r"|would (?:the|that)|could (?:the \w+ )?(?:ever|\w+ be added later)|just exploring)\b"
+    r"|would (?:the|that)|ever|later|planned|in theory|just exploring|worth it)\b"
 )
-_PRODUCT_THING = re.compile(rf"\b{_THING}\b")
+# A wish said plainly ("it would be great if …") is feedback, not yet an ask; these make it one.
+_FEATURE_DIRECT = re.compile(
+    r"\b(?:can|could) (?:we|i) (?:get|have)\b|\b(?:we'd|we would|they'd|they would|\w+ would)"
+    r" (?:like|want|benefit)\b|\bwe want\b|\bwants\b|\blet'?s\b|\blooking for\b|\bshould\b"
+    r"|\bask\b|\bwish ?list\b|\bneed\b|\bany way to\b|\brequest:"
+)
 
 
 def _compile(patterns: tuple[str, ...]) -> re.Pattern[str]:
@@ -285,9 +314,21 @@ def severity_of(kind: SupportKind, plain: str) -> Severity | None:
         return None
     if kind is SupportKind.QUESTION:
         return Severity.QUESTION
-    if _CALM.search(plain) is None and _rules().urgent.search(plain) is not None:
+    if _CALM.search(plain) is not None:
+        return Severity.NORMAL
+    if _rules().urgent.search(plain) is not None:
+        return Severity.BLOCKER
+    if kind is not SupportKind.REQUEST and _SOON.search(plain) is not None:
         return Severity.BLOCKER
     return Severity.NORMAL
+
+
+def _settled(r: _Rules, plain: str) -> re.Match[str] | None:
+    """ "Fixed", "all good", "ignore me", a joke: nothing to do — unless it is back again."""
+    hit = r.settled.search(plain)
+    if hit is None or _SETTLED_BUT.search(plain) or _SETTLED_AFTER.search(plain, hit.end()):
+        return None
+    return hit
 
 
 class RuleSupportDetector:
@@ -297,25 +338,32 @@ class RuleSupportDetector:
         plain = normalize(text)
         r = _rules()
         feature = r.feature.search(plain) is not None
-        kind = SupportKind.NONE
-        reason = "no support pattern matched"
-        settled = r.settled.search(plain)
-        if settled and not _SETTLED_BUT.search(plain):
+        kind, reason = SupportKind.NONE, "no support pattern matched"
+        broken = r.not_working.search(plain)
+        wrong = None if broken else r.bug.search(plain)
+        if settled := _settled(r, plain):
             reason = f'settled: "{settled.group(0).strip()}"'
-        elif hit := r.not_working.search(plain):
-            kind, reason = SupportKind.NOT_WORKING, f'"{hit.group(0).strip()}"'
-        elif not feature and (hit := r.bug.search(plain)):
-            kind, reason = SupportKind.BUG, f'"{hit.group(0).strip()}"'
-        elif feature and (hit := _FEATURE_ASKED.search(plain)):
+        elif feature:
+            if hit := _FEATURE_ASKED.search(plain):
+                kind, reason = SupportKind.QUESTION, f'feature, asked: "{hit.group(0).strip()}"'
+            elif (hit := r.request.search(plain)) or (hit := _FEATURE_DIRECT.search(plain)):
+                kind, reason = SupportKind.REQUEST, f'feature, asked for: "{hit.group(0).strip()}"'
+        elif broken:
+            kind, reason = SupportKind.NOT_WORKING, f'"{broken.group(0).strip()}"'
+        elif (hit := _ASKS_FIRST.search(plain)) and not r.not_support.search(plain):
             kind, reason = SupportKind.QUESTION, f'"{hit.group(0).strip()}"'
+        elif wrong:
+            kind, reason = SupportKind.BUG, f'"{wrong.group(0).strip()}"'
+        elif _FYI.search(plain):
+            reason = "said in passing"
         elif hit := r.request.search(plain):
             kind, reason = SupportKind.REQUEST, f'"{hit.group(0).strip()}"'
-        elif not feature and (hit := r.how.search(plain)) and not r.not_support.search(plain):
+        elif (hit := r.how.search(plain)) and not r.not_support.search(plain):
             kind, reason = SupportKind.QUESTION, f'"{hit.group(0).strip()}"'
         if feature:
             feedback = FeedbackKind.FEATURE_REQUEST
         elif kind is SupportKind.BUG or (
-            kind is SupportKind.NOT_WORKING and _PRODUCT_THING.search(plain)
+            kind is SupportKind.NOT_WORKING and not _ACCESS.search(plain)
         ):
             feedback = FeedbackKind.BUG
         else:
