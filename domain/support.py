@@ -113,7 +113,9 @@ _NOT_WORKING = (
     r"\b(?:401|403|404|429|500|502|503|504)s?\b|\berr_\w+",
     r"\b(?:no|nothing)(?: \w+){0,2} (?:data|numbers|results|invoices|has (?:synced|run|loaded)"
     r"|is (?:loading|coming)|have run|loads?)\b|\bno data since\b",
-    r"\bdoesn't do anything\b|\bnothing happens\b",
+    r"\bdoesn't do anything\b|\bnothing happens\b|\baccess denied\b|\bforbidden\b"
+    r"|\bunauthori[sz]ed\b|\bpermission denied\b|\b(?:deactivated|expired|revoked)\b"
+    r"|\b(?:hours?|days?|way) behind\b",
 )
 _BUG = (
     r"\bbugs?\b|\bbuggy\b|\bbroken\b|\bglitch\w*\b|\bcrash(?:es|ed|ing)?\b|\bexception\b",
@@ -133,7 +135,8 @@ _BUG = (
     r" (?:odd|weird|off|wrong)\b|\bi doubt it\b",
     r"\b(?:jumps?|dropped|spiked?) (?:from|by)\b|\bstill (?:seeing|using|shows?|getting)\b",
     r"\b(?:looks?|seems?) off\b|\beven (?:when|though)\b|\bbreaks?\b|\bbreaking\b|\bempty\b"
-    r"|\bstale\b|\b(?:goes|went|is|are) (?:blank|empty)\b",
+    r"|\bstale\b|\bblank\b|\b(?:is|are) (?:\w+ )?(?:zero|0|null)\b",
+    r"\b(?:shows?|showing|is|are|uses?|using|seems to be) [^.,]{1,30} instead of\b",
 )
 _REQUEST = (
     r"\b(?:reset|unlock|reactivate|rotate)\b(?: \w+){0,3} (?:password|account|access|login|user"
@@ -173,12 +176,13 @@ _HOW = (
     r"|not sure (?:if|whether|how))\b",
     r"\b(?:i|we) (?:was |were |am |are )?wondering\b|\bquestion\b",
     r"\bor (?:only|just|not|is (?:that|it)|do (?:we|i)|the other way)\b",
+    r"\bwho (?:should|do|can|owns|is|decided)\b",
 )
 # Questions that are no support: meetings, invoices, social, the project's status.
 _NOT_SUPPORT = (
     r"\b(?:call|meeting|invite|calendar|lunch|dinner|coffee|weekend|vacation|holiday|cake"
     r"|time works|works for you|free (?:at|on|for)|reschedule|agenda|slides|deck|invoice|po\b"
-    r"|contract|proposal|quote|pricing|offsite)\b(?![^?]*\b(?:dashboard|numbers?"
+    r"|contract|proposal|pricing|offsite)\b(?![^?]*\b(?:dashboard|numbers?"
     r"|report|same thing|revenue)\b)",
     r"\bany (?:update|news|progress)\b|\bwhat'?s the (?:status|plan)\b",
     r"\bhow (?:are|was|is) (?:you|your|the (?:weekend|trip|holiday|offsite))\b(?! \w+ing)",
@@ -199,7 +203,10 @@ _SETTLED = (
     r"\b(?:who (?:knew|would'?ve thought|needs)|what could possibly|why is it always"
     r"|why does every|can't believe)\b",
 )
-_SETTLED_BUT = re.compile(r"\b(?:still|again|thought that was|not (?:yet|fully))\b")
+_SETTLED_BUT = re.compile(
+    r"\b(?:still|again|thought that was|not (?:yet|fully)|needs? (?:it |this |to be )?(?:fixed"
+    r"|sorted|resolved|confirmed))\b"
+)
 _SETTLED_AFTER = re.compile(r"\b(?:but|though|however)\b|\?")
 # Said in passing: no ask and no question, unless something is broken or wrong.
 _FYI = re.compile(
@@ -213,30 +220,31 @@ _URGENT = (
     r"|merchants|dashboards|regions|campaigns|downstream|partners)|the whole (?:team|\w+ team)"
     r"|whole (?:team|\w+ team|bi)|all of us|every single time)\b",
     r"\b(?:can't|cannot|cant|unable to|not able to)(?: \w+){0,2} (?:log ?in|login|sign ?in"
-    r"|access|get in|work|close|submit|generate|run|deploy|pick|touch|activate|hold)\b",
+    r"|access|get in|work|close|submit|generate|run|deploy|pick|touch|activate|hold|do|use)\b",
     r"\bin (?:prod|production)\b|\bprod(?:uction)? (?:is|job|env|feature|credentials|down)\b"
-    r"|\bright now\b|\bimmediately\b|\bnow$|\bnow!|\brn\b",
+    r"|\bright now\b|\bimmediately\b|\bnow!|\brn\b|\bneeds? (?:\w+ )?(?:now|asap|today)\b",
     r"\b(?:locked|logged) (?:\w+ ){0,4}out\b|\bboard\b|\bexec(?:utive)? (?:review|report)\b"
     r"|\bceo\b|\bcfo\b|\bregulator\b|\bauditors?\b|\blegal\b|\bcompliance\b|\bdeadline\b",
     r"\bin (?:the next )?(?:\d+|an?|one|two) ?(?:min(?:ute)?s?|h|hrs?|hours?)\b",
     r"\b(?:costing|losing|lose|overselling|breach|miss)\b|\bcan'?t (?:work|hold)\b|\bp[01]\b"
     r"|\bescalat\w*\b|\bidle\b|\bflying blind\b|\bturn (?:it )?off\b|\bstop (?:it|the|this)\b",
+    r"\b(?:is|are) waiting\b|\bwaiting on (?:us|you|it|this)\b|\b(?:month|quarter|year)[- ]end\b"
+    r"|\bcustomers? (?:are|is) (?:seeing|getting|emailing|complaining)\b|\bto (?:our )?customers\b",
 )
 # Soon: a deadline makes a breakage a blocker (an ask for access or a change stays normal).
 _SOON = re.compile(
-    r"\bbefore (?:\d|the|our|it)\b|\bby (?:\d|eod|end of day|tonight)|\b(?:today|tonight"
-    r"|tomorrow|by monday)\b|\b(?:at|by) \d{1,2}(?::\d\d)? ?(?:am|pm)?\b|\bdue\b|\bcutoff\b"
-    r"|\bgo-?live\b|\blaunch\w*\b"
+    r"\bbefore (?:\d|the|our|it)\b|\bby (?:eod|end of day|tonight)|\b(?:today|tonight|tomorrow"
+    r"|by monday)\b|\b(?:at|by) \d{1,2}(?::\d\d)?(?: ?(?:am|pm)|\b(?!%))|\b\d{1,2}(?::\d\d)?"
+    r" ?(?:am|pm)\b|\b(?:at|by) (?:noon|midnight)\b|\bdue\b|\bcutoff\b|\bgo-?live\b|\blaunch\w*\b"
 )
 # Where a message starts with a question word it is a question, unless something is broken.
 _ASKS_FIRST = re.compile(
     r"^(?:(?:hi|hey|hello|hola|quick q|random one|just so i understand|sorry)\W+)?(?:how|what"
     r"|whats|when|when's|where|which|who|why|is|are|does|do|did|should|were|was|can i|can we"
-    r"|could i|could we|has|have)\b"
+    r"|could i|could we|has|have)\b|\b(?:wondering|curious|do you know|any idea)\b"
 )
 _ACCESS = re.compile(
-    r"\b(?:log ?in|login|sign ?in|locked|password|account|permissions?|credentials|creds|mfa"
-    r"|deactivated|access)\b"
+    r"\b(?:locked|password|account|permissions?|credentials|creds|mfa|deactivated|access)\b"
 )
 # Said calmly: no blocker whatever else the message says.
 _CALM = re.compile(
@@ -261,10 +269,11 @@ _FEATURE = (
     r"|\bin the future\b|\bat some point\b|\bsomething you'?ve built\b",
     r"\b(?:could|can) (?:we|i) (?:get|have)\b|\b(?:we'd|we would|they'd|they would|ops would"
     r"|\w+ would) (?:like|want)\b|\bwe want to be able\b|\bwants the\b|\blooking for an?\b",
-    r"\bneed (?:an?|row-level|audit) (?!hand\b)\w+ (?:endpoint|security|logging|way)\b"
+    r"\bneed (?:an? )?(?:[\w-]+ )?(?:endpoint|security|logging|support|integration|option|toggle)\b"
     r"|\bneed a way\b|\b(?:it'?d|would) be nice\b|\blet'?s add\b|\bshould (?:also|be their)\b",
     r"\b(?:can|could) the [\w-]+(?: [\w-]+)? (?:include|return|produce|respect|answer|output"
-    r"|support|handle|send|push|write|be exposed|be added)\b|\bplanned\b|\bin theory\b",
+    r"|support|handle|send|push|write|be exposed|be added)\b|\bplanned\?|\bin theory\b",
+    r"\b(?:add|build) (?:a|an)\b|\bexpose\b|\bscope (?:that|this|it)\b",
 )
 _FEATURE_ASKED = re.compile(
     r"\b(?:any plans?|roadmap|possible|feasible|how (?:hard|much)|what would it take"
@@ -275,7 +284,7 @@ _FEATURE_ASKED = re.compile(
 _FEATURE_DIRECT = re.compile(
     r"\b(?:can|could) (?:we|i) (?:get|have)\b|\b(?:we'd|we would|they'd|they would|\w+ would)"
     r" (?:like|want|benefit)\b|\bwe want\b|\bwants\b|\blet'?s\b|\blooking for\b|\bshould\b"
-    r"|\bask\b|\bwish ?list\b|\bneed\b|\bany way to\b|\brequest:"
+    r"|\bask\b|\bwish ?list\b|\bneed\b|\bany way to\b|\brequest:|\b(?:can|could) the\b|\?"
 )
 
 
@@ -324,9 +333,13 @@ def severity_of(kind: SupportKind, plain: str) -> Severity | None:
 
 
 def _settled(r: _Rules, plain: str) -> re.Match[str] | None:
-    """ "Fixed", "all good", "ignore me", a joke: nothing to do — unless it is back again."""
-    hit = r.settled.search(plain)
-    if hit is None or _SETTLED_BUT.search(plain) or _SETTLED_AFTER.search(plain, hit.end()):
+    """Nothing to do ("fixed", "all good", "ignore me", a joke) unless it is back again or
+    something follows the last such phrase ("… but", a question)."""
+    hits = list(r.settled.finditer(plain))
+    if not hits:
+        return None
+    hit = hits[-1]
+    if _SETTLED_BUT.search(plain) or _SETTLED_AFTER.search(plain, hit.end()):
         return None
     return hit
 
