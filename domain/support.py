@@ -104,8 +104,12 @@ _NOT_WORKING = (
     r"\b(?:keeps?|kept) (?:failing|crashing|timing out|erroring|logging (?:me|us) out"
     r"|unsubscribing|resetting|dropping)\b",
     r"\btim(?:ed|es|ing) out\b|\b(?:blank|empty) (?:page|screen|dashboard|report|file|arrays?)\b",
-    r"\blocked (?:\w+ ){0,4}out\b|\blogged out\b|\bstuck\b|\bfrozen\b|\bhangs?\b|\bspins?"
-    r" forever\b|\bloops? back\b|\bdead\b|\bbroke\b",
+    r"\blocked (?:\w+ ){0,4}out\b|\blogged out\b|\b(?:is|are|got|gets?|still|seems?) stuck\b"
+    r"|\bstuck (?:on|at|in (?:pending|a loop|the queue)|loading)\b|\bfrozen\b|\bhangs?\b|\bspins?"
+    r" forever\b|\bloops? back\b|\b(?:seems?|is|looks?) dead\b|\bdead in the water\b"
+    r"|\bbroke(?= ?(?:[,.;!]|$| again| down))",
+    r"\b(?:hasn't|haven't|has not|have not)(?: been)? (?:updated|refreshed|synced|run|loaded"
+    r"|arrived|come through|changed|populated)\b",
     r"\bfail(?:s|ed|ing|ure|ures)?\b|\bbounced\b|\brejecting\b|\bdisabling\b",
     r"\b(?:return(?:s|ing)?|throw(?:s|ing)?|getting|get|gives?|giving|says?|shows?|showing"
     r"|errors with)(?: \w+){0,3} (?:an? )?(?:errors?|nulls?|empty|blank|zeros?|garbage"
@@ -127,15 +131,25 @@ _BUG = (
     r"|everything) (?:look|looks|are|is|seem|seems)(?: \w+)? (?:wrong|off|incorrect|weird|strange"
     r"|inflated|doubled|duplicated|corrupted|negative|unreadable|confusing|unlikely)\b",
     r"\b(?:don't|doesn't|do not|does not) (?:match|add up|tie out|reconcile)\b",
-    r"\bduplicat(?:e|ed|es)\b|\bdupes\b|\btwice\b|\bdouble(?:d| counted)?\b|\b\d+ times\b",
-    r"\bmissing\b|\bdisappeared\b|\bdrops? all\b|\bskipped\b|\bexcludes\b|\bcuts? off\b",
+    r"\bduplicat(?:e|ed|es)\b|\bdupes\b|\b(?:shows?|showing|counted|appears?|listed|sent|posted"
+    r"|numbers|rows|data) twice\b|\bdouble[ -]?count\w*|\bdoubled\b|\b\d+ times\b(?! (?:faster"
+    r"|better|more|as|less))",
+    r"(?<!nothing is )(?<!nothing's )\bmissing\b|\bdisappeared\b|\bdrops? all\b|\bskipped\b"
+    r"|\bexcludes\b|\bcuts? off\b|\b(?:double|twice|half|\d+x) what\b|\binflat(?:es|ed|ing)\b"
+    r"|\breconcile\b",
     r"\bshow(?:s|ing)? (?:zero|0|nothing|null|nan|n/a)\b|\boff by\b|\b\d+x\b",
-    r"\b(?:garbage|corrupt\w*|scrambled|garbled|unreadable|overlap\w*|negative|nulls?)\b",
+    r"\b(?:garbage|corrupt\w*|scrambled|garbled|unreadable|overlap\w*|nulls?)\b|\b(?:is|are"
+    r"|shows?|showing|went|became|turned) negative\b|\bnegative (?:values?|numbers?|prices?"
+    r"|amounts?|revenue|counts?|\w+ rates?)\b",
+    r"\b(?:looks?|seems?) (?:way |a bit |really |totally )?(?:wrong|off|inflated|deflated|incorrect"
+    r"|weird|strange|too (?:high|low)|doubled|duplicated)\b",
     r"\b(?:can't|cannot) be right\b|\bseems? unlikely\b|\bnot real\b|\bsomething(?:'s)?"
     r" (?:odd|weird|off|wrong)\b|\bi doubt it\b",
     r"\b(?:jumps?|dropped|spiked?) (?:from|by)\b|\bstill (?:seeing|using|shows?|getting)\b",
     r"\b(?:looks?|seems?) off\b|\beven (?:when|though)\b|\bbreaks?\b|\bbreaking\b|\bempty\b"
-    r"|\bstale\b|\bblank\b|\b(?:is|are) (?:\w+ )?(?:zero|0|null)\b",
+    r"|\bstale\b|\b(?:is|are|goes|went|comes? up|shows?|showing|completely|totally|just)"
+    r" (?:\w+ )?blank\b|\bblank (?:page|screen|tiles?|report|dashboard|chart)s?\b"
+    r"|\b(?:is|are) (?:\w+ )?(?:zero|0|null)\b",
     r"\b(?:shows?|showing|is|are|uses?|using|seems to be) [^.,]{1,30} instead of\b",
 )
 _REQUEST = (
@@ -148,7 +162,7 @@ _REQUEST = (
     r"\b(?:can|could|would|will) (?:you|someone|somebody|anyone|one of you|u|you guys)\b"
     r"(?! (?:explain|remind|tell|clarify|confirm (?:if|whether)))",
     r"\b(?:need|needs|want) (?:some |your |a )?(?:help|hand)\b|\bhelp (?:me|us|needed)\b",
-    r"\b(?:please|pls|plz)\b(?! (?:disregard|ignore))",
+    r"\b(?:please|pls|plz)\b(?! (?:disregard|ignore|find|see|note|feel free|keep in mind))",
     r"(?:^|[.!?] )(?:hey |hi |hello |ok |so )?(?:add|remove|rotate|change|rename|move|pause"
     r"|archive|allowlist|whitelist|transfer|resend|bump|swap|update|exclude|reset|enable|disable"
     r"|turn (?:on|off|it off)|stop|roll ?back|kill|escalate|create|extend|revert)\b",
@@ -240,7 +254,8 @@ _SOON = re.compile(
 # Where a message starts with a question word it is a question, unless something is broken.
 _ASKS_FIRST = re.compile(
     r"^(?:(?:hi|hey|hello|hola|quick q|random one|just so i understand|sorry)\W+)?(?:how|what"
-    r"|whats|when|when's|where|which|who|why|is|are|does|do|did|should|were|was|can i|can we"
+    r"|whats|when(?:'s| is| are| does| do| will| should| can| would)|where|which|who|why|is|are"
+    r"|does|do|did|should|were|was|can i|can we"
     r"|could i|could we|has|have)\b|\b(?:wondering|curious|do you know|any idea)\b"
 )
 _ACCESS = re.compile(
