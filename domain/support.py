@@ -134,9 +134,9 @@ _BUG = (
     r"\bduplicat(?:e|ed|es)\b|\bdupes\b|\b(?:shows?|showing|counted|appears?|listed|sent|posted"
     r"|numbers|rows|data) twice\b|\bdouble[ -]?count\w*|\bdoubled\b|\b\d+ times\b(?! (?:faster"
     r"|better|more|as|less))",
-    r"(?<!nothing is )(?<!nothing's )\bmissing\b|\bdisappeared\b|\bdrops? all\b|\bskipped\b"
-    r"|\bexcludes\b|\bcuts? off\b|\b(?:double|twice|half|\d+x) what\b|\binflat(?:es|ed|ing)\b"
-    r"|\breconcile\b",
+    r"\bmissing\b(?<!nothing is missing)(?<!nothing's missing)|\bdisappeared\b|\bdrops? all\b"
+    r"|\bskipped\b|\bexcludes\b|\bcuts? off\b|\b(?:double|twice|half|\d+x) what\b"
+    r"|\binflat(?:es|ed|ing)\b|\breconcile\b",
     r"\bshow(?:s|ing)? (?:zero|0|nothing|null|nan|n/a)\b|\boff by\b|\b\d+x\b",
     r"\b(?:garbage|corrupt\w*|scrambled|garbled|unreadable|overlap\w*|nulls?)\b|\b(?:is|are"
     r"|shows?|showing|went|became|turned) negative\b|\bnegative (?:values?|numbers?|prices?"
