@@ -106,7 +106,7 @@ _NOT_WORKING = (
     r"\btim(?:ed|es|ing) out\b|\b(?:blank|empty) (?:page|screen|dashboard|report|file|arrays?)\b",
     r"\blocked (?:\w+ ){0,4}out\b|\blogged out\b|\b(?:is|are|got|gets?|still|seems?) stuck\b"
     r"|\bstuck (?:on|at|in (?:pending|a loop|the queue)|loading)\b|\bfrozen\b|\bhangs?\b|\bspins?"
-    r" forever\b|\bloops? back\b|\b(?:seems?|is|looks?) dead\b|\bdead in the water\b"
+    r" forever\b|\bloops? back\b|\b(?:seems?|is|looks?) dead\b(?! to)|\bdead in the water\b"
     r"|\bbroke(?= ?(?:[,.;!]|$| again| down))",
     r"\b(?:hasn't|haven't|has not|have not)(?: been)? (?:updated|refreshed|synced|run|loaded"
     r"|arrived|come through|changed|populated)\b",
@@ -186,7 +186,7 @@ _HOW = (
     r"|whats|when|when's|where|which|who|why|is|are|does|do|did|should|would|could|were|was"
     r"|has|have)\b",
     r"\b(?:wondering|curious|trying to understand|just so i understand|quick q(?:uestion)?"
-    r"|a question|any idea|anyone know|do you know|remind me|explain"
+    r"|a question|any idea|anyone know|do you know|remind me|explain|tell me"
     r"|not sure (?:if|whether|how))\b",
     r"\b(?:i|we) (?:was |were |am |are )?wondering\b|\bquestion\b",
     r"\bor (?:only|just|not|is (?:that|it)|do (?:we|i)|the other way)\b",
