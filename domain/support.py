@@ -204,7 +204,7 @@ _NOT_SUPPORT = (
 )
 # Nothing to do: it is fixed, it was on their side, an FYI, a joke, a rhetorical question.
 _SETTLED = (
-    r"\b(?:fixed|resolved|solved|sorted|all good|works now|working now|working again|back to"
+    r"\b(?:fixed|resolved|solved|sorted|all good|works now|working now|working again|back to normal"
     r"|it's back|is back|never ?mind|figured it out|my bad|ignore (?:me|the|my|it)|disregard"
     r"|no action needed|nothing (?:broken|wrong|to do|for you|needed|pressing|else)"
     r"|not your fault|false positive|without errors|no issues|no more|is gone"
@@ -396,7 +396,10 @@ class RuleSupportDetector:
             feedback = FeedbackKind.BUG
         else:
             feedback = FeedbackKind.NONE
-        return SupportReading(kind, severity_of(kind, plain), feedback, reason)
+        severity = severity_of(kind, plain)
+        if feature and severity is Severity.BLOCKER:
+            severity = Severity.NORMAL  # new work is never a blocker, however soon it is wanted
+        return SupportReading(kind, severity, feedback, reason)
 
 
 # -- first response ----------------------------------------------------------------------------
