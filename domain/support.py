@@ -88,7 +88,7 @@ class SupportDetector(Protocol):
 _NOT_WORKING = (
     r"\b(?:is|are|was|were|it's|its|seems?|keeps?|isn't|aren't|wasn't|weren't|still)? ?(?:not"
     r"|n't|no longer) (?:being |actually |really |even )?(?:working|loading|updating|refreshing"
-    r"|syncing|showing(?: up)?"
+    r"|syncing|showing(?: up)?|getting any"
     r"|running|opening|rendering|responding|coming(?: through| in)?|sending|saving|arriving"
     r"|populating|firing|sent|created|updated|synced|getting (?:created|sent|synced|updated))\b",
     r"\b(?:doesn't|does not|don't|do not|won't|will not|didn't|did not|never) (?:work|load|open"
@@ -194,7 +194,8 @@ _HOW = (
 )
 # Questions that are no support: meetings, invoices, social, the project's status.
 _NOT_SUPPORT = (
-    r"\b(?:call|meeting|invite|calendar|lunch|dinner|coffee|weekend|vacation|holiday|cake"
+    r"\b(?:call(?! (?:transcripts?|logs?|data|volume|center|recordings?)\b)|meeting|invite"
+    r"|calendar|lunch|dinner|coffee|weekend|vacation|holiday|cake"
     r"|time works|works for you|free (?:at|on|for)|reschedule|agenda|slides|deck|invoice|po\b"
     r"|contract|proposal|pricing|offsite)\b(?![^?]*\b(?:dashboard|numbers?"
     r"|report|same thing|revenue)\b)",
