@@ -82,89 +82,226 @@ class SupportDetector(Protocol):
 
 
 # -- the rules ---------------------------------------------------------------------------------
-_THING = (
-    r"(?:dashboard|report|page|app|tool|portal|export|sync|pipeline|job|link|login|chart|model"
-    r"|query|table|integration|connector|api|button|filter|data|numbers?|feed|site|view|file)s?"
-)
+# Written as phrase families (not example sentences): what breaks, what is wrong, what is asked
+# for, what is asked, what makes it urgent, and what says "nothing to do" (thanks, resolved,
+# FYI, a joke). Each family is one precompiled alternation; a message is one pass over each.
 _NOT_WORKING = (
-    r"\b(?:is|are|was|were|it's|its|seems?|keeps?)? ?(?:not|n't|no longer) (?:working|loading"
-    r"|updating|refreshing|syncing|showing(?: up)?|running|opening|rendering|responding"
-    r"|coming through|sending|saving)\b",
-    r"\b(?:doesn't|does not|don't|do not|won't|will not|didn't|did not) (?:work|load|open|run"
-    r"|sync|refresh|update|show(?: up)?|export|save|send)\b",
-    r"\bstopped (?:working|loading|syncing|updating|running|refreshing)\b",
-    r"\b(?:can't|cannot|can not|couldn't|unable to|not able to) (?:log ?in|login|sign ?in"
-    r"|access|open|load|see|export|download|upload|connect|save|view|get into|reach|run)\b",
-    r"\b(?:is|are|went|was|been|goes) down\b|\boutage\b|\b404\b",
-    r"\b(?:keeps?|kept) (?:failing|crashing|timing out|erroring|logging (?:me|us) out)\b",
-    r"\btim(?:ed|es|ing) out\b|\b(?:blank|empty) (?:page|screen|dashboard|report)\b",
-    r"\b(?:locked|logged) out\b|\bstuck (?:on|at) (?:loading|the|a)\b",
-    r"\bfail(?:ed|s|ing)\b(?: \w+){0,3} (?:to|again|overnight|this morning|since)\b",
+    r"\b(?:is|are|was|were|it's|its|seems?|keeps?|isn't|aren't|wasn't|weren't|still)? ?(?:not"
+    r"|n't|no longer) (?:being |actually |really |even )?(?:working|loading|updating|refreshing"
+    r"|syncing|showing(?: up)?|getting any"
+    r"|running|opening|rendering|responding|coming(?: through| in)?|sending|saving|arriving"
+    r"|populating|firing|sent|created|updated|synced|getting (?:created|sent|synced|updated))\b",
+    r"\b(?:doesn't|does not|don't|do not|won't|will not|didn't|did not|never) (?:work|load|open"
+    r"|run|sync|refresh|update|show(?: up)?|export|save|send|arrive|fire|land|find|do anything"
+    r"|come through|get (?:created|sent|synced|updated)|activate)\b",
+    r"\b(?:still )?(?:isn't|aren't) (?:in|there|showing)\b|\bis not arrived\b",
+    r"\bstopp?(?:ed|s)\b(?! (?:by|for) (?:the )?(?:meeting|call))",
+    r"\b(?:can't|cant|cannot|can not|couldn't|unable to|not able to)(?: \w+){0,2} (?:log ?in"
+    r"|login|sign ?in|access|open|load|see|export|download|upload|connect|save|view|get (?:in"
+    r"|into)|reach|run|use|work|submit|generate|pick|touch|close|activate)\b",
+    r"\b(?:is|are|went|was|been|goes|seems?|fully|instance|prod|totally|completely) down\b"
+    r"|\boutage\b",
+    r"\b(?:keeps?|kept) (?:failing|crashing|timing out|erroring|logging (?:me|us) out"
+    r"|unsubscribing|resetting|dropping)\b",
+    r"\btim(?:ed|es|ing) out\b|\b(?:blank|empty) (?:page|screen|dashboard|report|file|arrays?)\b",
+    r"\blocked (?:\w+ ){0,4}out\b|\blogged out\b|\b(?:is|are|got|gets?|still|seems?) stuck\b"
+    r"|\bstuck (?:on|at|in (?:pending|a loop|the queue)|loading)\b|\bfrozen\b|\bhangs?\b|\bspins?"
+    r" forever\b|\bloops? back\b|\b(?:seems?|is|looks?) dead\b(?! to)|\bdead in the water\b"
+    r"|\bbroke(?= ?(?:[,.;!]|$| again| down))",
+    r"\b(?:hasn't|haven't|has not|have not)(?: been)? (?:updated|refreshed|synced|run|loaded"
+    r"|arrived|come through|changed|populated)\b",
+    r"\bfail(?:s|ed|ing|ure|ures)?\b|\bbounced\b|\brejecting\b|\bdisabling\b",
+    r"\b(?:return(?:s|ing)?|throw(?:s|ing)?|getting|get|gives?|giving|says?|shows?|showing"
+    r"|errors with)(?: \w+){0,3} (?:an? )?(?:errors?|nulls?|empty|blank|zeros?|garbage"
+    r"|invalid\w*|access denied|no results|no permissions|the same|[45]\d\d)\b",
+    r"\b(?:401|403|404|429|500|502|503|504)s?\b|\berr_\w+",
+    r"\b(?:no|nothing)(?: \w+){0,2} (?:data|numbers|results|invoices|has (?:synced|run|loaded)"
+    r"|is (?:loading|coming)|have run|loads?)\b|\bno data since\b",
+    r"\bdoesn't do anything\b|\bnothing happens\b|\baccess denied\b|\bforbidden\b"
+    r"|\bunauthori[sz]ed\b|\bpermission denied\b|\b(?:deactivated|expired|revoked)\b"
+    r"|\b(?:hours?|days?|way) behind\b",
 )
 _BUG = (
     r"\bbugs?\b|\bbuggy\b|\bbroken\b|\bglitch\w*\b|\bcrash(?:es|ed|ing)?\b|\bexception\b",
-    r"\berror(?:s| message| code)?\b|\b50[0-4]\b",
-    r"\b(?:wrong|incorrect|off|inconsistent|weird|strange) (?:numbers?|totals?|values?|data"
-    r"|figures?|results?|counts?|dates?|amounts?|revenue|metrics?)\b",
-    r"\b(?:numbers?|totals?|values?|data|figures?|counts?|metrics?|revenue) (?:look|looks|are"
-    r"|is|seem|seems) (?:wrong|off|incorrect|weird|strange|inflated|doubled|duplicated)\b",
+    r"\berror(?:s| message| code)?\b|\b50[0-4]\b|\bwarnings?\b",
+    r"\b(?:wrong|incorrect|off|inconsistent|weird|strange|stale|old) (?:numbers?|totals?|values?"
+    r"|data|figures?|results?|counts?|dates?|amounts?|revenue|metrics?|stage|recipients|order"
+    r"|definition|targets|characters|credit)\b",
+    r"\b(?:numbers?|totals?|values?|data|figures?|counts?|metrics?|revenue|rate|this|it|that"
+    r"|everything) (?:look|looks|are|is|seem|seems)(?: \w+)? (?:wrong|off|incorrect|weird|strange"
+    r"|inflated|doubled|duplicated|corrupted|negative|unreadable|confusing|unlikely)\b",
     r"\b(?:don't|doesn't|do not|does not) (?:match|add up|tie out|reconcile)\b",
-    r"\bduplicat(?:e|ed|es) (?:rows|records|entries|lines|orders)\b",
-    r"\bmissing (?:data|rows|records|numbers|values|orders|days)\b",
-    r"\bshow(?:s|ing)? (?:zero|0|nothing|null|nan|n/a)\b|\boff by\b",
+    r"\bduplicat(?:e|ed|es)\b|\bdupes\b|\b(?:shows?|showing|counted|appears?|listed|sent|posted"
+    r"|numbers|rows|data) twice\b|\bdouble[ -]?count\w*|\bdoubled\b|\b\d+ times\b(?! (?:faster"
+    r"|better|more|as|less))",
+    r"\bmissing\b(?<!nothing is missing)(?<!nothing's missing)|\bdisappeared\b|\bdrops? all\b"
+    r"|\bskipped\b|\bexcludes\b|\bcuts? off\b|\b(?:double|twice|half|\d+x) what\b"
+    r"|\binflat(?:es|ed|ing)\b|\breconcile\b",
+    r"\bshow(?:s|ing)? (?:zero|0|nothing|null|nan|n/a)\b|\boff by\b|\b\d+x\b",
+    r"\b(?:garbage|corrupt\w*|scrambled|garbled|unreadable|overlap\w*|nulls?)\b|\b(?:is|are"
+    r"|shows?|showing|went|became|turned) negative\b|\bnegative (?:values?|numbers?|prices?"
+    r"|amounts?|revenue|counts?|\w+ rates?)\b",
+    r"\b(?:looks?|seems?) (?:way |a bit |really |totally )?(?:wrong|off|inflated|deflated|incorrect"
+    r"|weird|strange|too (?:high|low)|doubled|duplicated)\b",
+    r"\b(?:can't|cannot) be right\b|\bseems? unlikely\b|\bnot real\b|\bsomething(?:'s)?"
+    r" (?:odd|weird|off|wrong)\b|\bi doubt it\b",
+    r"\b(?:jumps?|dropped|spiked?) (?:from|by)\b|\bstill (?:seeing|using|shows?|getting)\b",
+    r"\b(?:looks?|seems?) off\b|\beven (?:when|though)\b|\bbreaks?\b|\bbreaking\b|\bempty\b"
+    r"|\bstale\b|\b(?:is|are|goes|went|comes? up|shows?|showing|completely|totally|just)"
+    r" (?:\w+ )?blank\b|\bblank (?:page|screen|tiles?|report|dashboard|chart)s?\b"
+    r"|\b(?:is|are) (?:\w+ )?(?:zero|0|null)\b",
+    r"\b(?:shows?|showing|is|are|uses?|using|seems to be) [^.,]{1,30} instead of\b",
 )
 _REQUEST = (
-    r"\b(?:reset|unlock|reactivate)\b(?: \w+){0,3} (?:password|account|access|login|user)\b",
+    r"\b(?:reset|unlock|reactivate|rotate)\b(?: \w+){0,3} (?:password|account|access|login|user"
+    r"|key|creds?|credentials)\b",
     r"\b(?:give|grant|add|invite|remove|revoke|provision|set up)\b(?: [\w@<>.'-]+){0,4}"
     r" (?:access|permissions?|as (?:a |an )?(?:user|admin|viewer|editor)|an? (?:account|login"
     r"|seat|license))\b",
-    r"\b(?:need|needs|requesting|request) (?:access|a (?:login|seat|license|new user))\b",
-    r"\b(?:can|could|would) (?:you|someone|somebody|anyone)(?: please)? help\b",
-    r"\b(?:need|needs|want) (?:some |your )?help\b|\bplease help\b|\bhelp (?:me|us|needed)\b",
-    r"\b(?:can|could|would) (?:you|someone)(?: please)? (?:fix|re-?run|restart|look into"
-    r"|take a look|check (?:why|what)|investigate|troubleshoot)\b",
+    r"\b(?:need|needs|requesting|request) (?:\w+ )?(?:access|a (?:login|seat|license|new user))\b",
+    r"\b(?:can|could|would|will) (?:you|someone|somebody|anyone|one of you|u|you guys)\b"
+    r"(?! (?:explain|remind|tell|clarify|confirm (?:if|whether)))",
+    r"\b(?:need|needs|want) (?:some |your |a )?(?:help|hand)\b|\bhelp (?:me|us|needed)\b",
+    r"\b(?:please|pls|plz)\b(?! (?:disregard|ignore|find|see|note|feel free|keep in mind))",
+    r"(?:^|[.!?] )(?:hey |hi |hello |ok |so )?(?:add|remove|rotate|change|rename|move|pause"
+    r"|archive|allowlist|whitelist|transfer|resend|bump|swap|update|exclude|reset|enable|disable"
+    r"|turn (?:on|off|it off)|stop|roll ?back|kill|escalate|create|extend|revert)\b",
+    r"\b(?:i|we) (?:really |urgently |still )?(?:need|require)\b|^need\b|\bneed (?:a|an|the"
+    r"|it|this|eyes|someone|viewer|read|write|admin)\b|\bi need\b|\bneeds? (?:to be )?(?:fixed"
+    r"|stopped|fixing|rolled back)\b",
+    r"\brequest:|\bp[0-2]\b",
 )
 _HOW = (
-    r"\bhow (?:do|can|should|would) (?:i|we|you|one)\b|\bhow to\b",
-    r"\bwhere (?:do|can|should) (?:i|we) (?:find|see|get|change|set|add|download|access)\b",
-    r"\bwhere (?:is|are) (?:the|our|my)\b",
-    r"\bwhat (?:does|do) (?:the |this |that )?[\w '\"-]{1,30} mean\b",
-    r"\bwhy (?:is|are|does|do|did|would|has|have) (?:the|my|our|this|that|it|there)\b",
-    r"\bis there (?:a|any) (?:way|option|setting|place) to\b",
-    r"\b(?:which|what) (?:field|column|filter|metric|report|tab|setting|option|table)\b",
+    r"\?",
+    r"\bhow (?:do|can|should|would|does|did|are|is|often|long|far|much|many) \w+|\bhow to\b"
+    r"|\bhow's\b",
+    r"\bwhere (?:do|can|should|does|is|are) (?:i|we|the|our|my|you)\b",
+    r"\bwhat (?:does|do|is|are|was|time|happens) \w+|\bwhat'?s the\b",
+    r"\bwhy (?:is|are|does|do|did|would|has|have) (?:the|my|our|this|that|it|there|we)\b",
+    r"\bis there (?:a|any) (?:way|option|setting|place|doc|sandbox)\b",
+    r"\b(?:which|what) (?:field|column|filter|metric|report|tab|setting|option|table|timezone"
+    r"|warehouse|dashboard|slack channel|ip|format|version|endpoint)\b",
     r"\bdifference between\b|\bhow (?:is|are) [\w ]{1,30} (?:calculated|defined|computed)\b",
+    r"^(?:(?:hi|hey|hello|hola|quick q|random one|just so i understand|sorry)\W+)?(?:how|what"
+    r"|whats|when|when's|where|which|who|why|is|are|does|do|did|should|would|could|were|was"
+    r"|has|have)\b",
+    r"\b(?:wondering|curious|trying to understand|just so i understand|quick q(?:uestion)?"
+    r"|a question|any idea|anyone know|do you know|remind me|explain|tell me"
+    r"|not sure (?:if|whether|how))\b",
+    r"\b(?:i|we) (?:was |were |am |are )?wondering\b|\bquestion\b",
+    r"\bor (?:only|just|not|is (?:that|it)|do (?:we|i)|the other way)\b",
+    r"\bwho (?:should|do|can|owns|is|decided)\b",
 )
 # Questions that are no support: meetings, invoices, social, the project's status.
 _NOT_SUPPORT = (
-    r"\b(?:call|meeting|sync|invite|calendar|lunch|dinner|coffee|weekend|vacation|holiday"
+    r"\b(?:call(?! (?:transcripts?|logs?|data|volume|center|recordings?)\b)|meeting|invite"
+    r"|calendar|lunch|dinner|coffee|weekend|vacation|holiday|cake"
     r"|time works|works for you|free (?:at|on|for)|reschedule|agenda|slides|deck|invoice|po\b"
-    r"|contract|sow|proposal|quote|renewal|budget|pricing)\b",
-    r"\bany (?:update|news|progress|eta)\b|\bwhat'?s the (?:status|eta|plan)\b|\beta\b",
-    r"\bhow (?:are|was|is) (?:you|your|the (?:weekend|trip|holiday))\b",
-    r"\b(?:thanks|thank you)\b[^?]*$",
+    r"|contract|proposal|pricing|offsite)\b(?![^?]*\b(?:dashboard|numbers?"
+    r"|report|same thing|revenue)\b)",
+    r"\bany (?:update|news|progress)\b|\bwhat'?s the (?:status|plan)\b",
+    r"\bhow (?:are|was|is) (?:you|your|the (?:weekend|trip|holiday|offsite))\b(?! \w+ing)",
+    r"^(?:thanks|thank you|thx|ty)\b[^?]*$",
+)
+# Nothing to do: it is fixed, it was on their side, an FYI, a joke, a rhetorical question.
+_SETTLED = (
+    r"\b(?:fixed|resolved|solved|sorted|all good|works now|working now|working again|back to normal"
+    r"|it's back|is back|never ?mind|figured it out|my bad|ignore (?:me|the|my|it)|disregard"
+    r"|no action needed|nothing (?:broken|wrong|to do|for you|needed|pressing|else)"
+    r"|not your fault|false positive|without errors|no issues|no more|is gone"
+    r"|(?:match|matches|tie out) (?:\w+ )?now|refreshed fine|was planned|(?:was|is) on (?:our|their"
+    r"|\w+'s) (?:end|side)|we already|can confirm|confirmed|isn't broken|not broken"
+    r"|nothing lost|was lost|as expected|expected\.|false alarm|that answers|makes sense|understood"
+    r"|good call|(?:nice|great|good) catch|much (?:clearer|faster|better)|super stable|zero errors"
+    r"|not an actual|ignore$)\b",
+    r"^(?:lol|haha\w*)\b",
+    r"\b(?:who (?:knew|would'?ve thought|needs)|what could possibly|why is it always"
+    r"|why does every|can't believe)\b",
+)
+_SETTLED_BUT = re.compile(
+    r"\b(?:still|again|thought that was|not (?:yet|fully)|needs? (?:it |this |to be )?(?:fixed"
+    r"|sorted|resolved|confirmed))\b"
+)
+_SETTLED_AFTER = re.compile(r"\b(?:but|though|however)\b|\?")
+# Said in passing: no ask and no question, unless something is broken or wrong.
+_FYI = re.compile(
+    r"^(?:fyi|heads[ -]up|just (?:an? )?(?:update|fyi|confirming|wanted to)|note to self)\b"
 )
 _URGENT = (
     r"\burgent\w*\b|\basap\b|\bemergency\b|\bcritical\b|\bblocker\b|\bblocking\b|\bblocked\b",
-    r"\b(?:is|are|went|was|been) down\b|\boutage\b|\bnobody can\b|\bno one can\b",
-    r"\b(?:everyone|all (?:of )?(?:our |the )?users|the whole team|all of us)\b",
-    r"\b(?:can't|cannot|unable to|not able to) (?:log ?in|login|sign ?in|access)\b",
-    r"\bin (?:prod|production)\b|\bproduction is\b|\bright now\b|\bimmediately\b",
-    r"\b(?:locked|logged) out\b|\bthis morning'?s? (?:board|exec)\b|\bbefore (?:the|our) board\b",
+    r"\b(?:is|are|went|was|been|fully|prod|instance|completely) down\b|\boutage\b|\bdown\?",
+    r"\b(?:nobody|no one|none of us|(?:for|on) (?:every(?:one|body)|anyone)|every(?:one|body)"
+    r"(?:'s| is| can| gets?| getting)|all (?:of )?(?:our |the |my )?(?:users|customers|team"
+    r"|merchants|dashboards|regions|campaigns|downstream|partners)|the whole (?:team|\w+ team)"
+    r"|whole (?:team|\w+ team|bi)|all of us|every single time)\b",
+    r"\b(?:can't|cannot|cant|unable to|not able to)(?: \w+){0,2} (?:log ?in|login|sign ?in"
+    r"|access|get in|work|close|submit|generate|run|deploy|pick|touch|activate|hold|do|use)\b",
+    r"\bin (?:prod|production)\b|\bprod(?:uction)? (?:is|job|env|feature|credentials|down)\b"
+    r"|\bright now\b|\bimmediately\b|\bnow!|\brn\b|\bneeds? (?:\w+ )?(?:now|asap|today)\b",
+    r"\b(?:locked|logged) (?:\w+ ){0,4}out\b|\bboard\b|\bexec(?:utive)? (?:review|report)\b"
+    r"|\bceo\b|\bcfo\b|\bregulator\b|\bauditors?\b|\blegal\b|\bcompliance\b|\bdeadline\b",
+    r"\bin (?:the next )?(?:\d+|an?|one|two) ?(?:min(?:ute)?s?|h|hrs?|hours?)\b",
+    r"\b(?:costing|losing|lose|overselling|breach|miss)\b|\bcan'?t (?:work|hold)\b|\bp[01]\b"
+    r"|\bescalat\w*\b|\bidle\b|\bflying blind\b|\bturn (?:it )?off\b|\bstop (?:it|the|this)\b",
+    r"\b(?:is|are) waiting\b|\bwaiting on (?:us|you|it|this)\b|\b(?:month|quarter|year)[- ]end\b"
+    r"|\bcustomers? (?:are|is) (?:seeing|getting|emailing|complaining)\b|\bto (?:our )?customers\b",
+)
+# Soon: a deadline makes a breakage a blocker (an ask for access or a change stays normal).
+_SOON = re.compile(
+    r"\bbefore (?:\d|the|our|it)\b|\bby (?:eod|end of day|tonight)|\b(?:today|tonight|tomorrow"
+    r"|by monday)\b|\b(?:at|by) \d{1,2}(?::\d\d)?(?: ?(?:am|pm)|\b(?!%))|\b\d{1,2}(?::\d\d)?"
+    r" ?(?:am|pm)\b|\b(?:at|by) (?:noon|midnight)\b|\bdue\b|\bcutoff\b|\bgo-?live\b|\blaunch\w*\b"
+)
+# Where a message starts with a question word it is a question, unless something is broken.
+_ASKS_FIRST = re.compile(
+    r"^(?:(?:hi|hey|hello|hola|quick q|random one|just so i understand|sorry)\W+)?(?:how|what"
+    r"|whats|when(?:'s| is| are| does| do| will| should| can| would)|where|which|who|why|is|are"
+    r"|does|do|did|should|were|was|can i|can we"
+    r"|could i|could we|has|have)\b|\b(?:wondering|curious|do you know|any idea)\b"
+)
+_ACCESS = re.compile(
+    r"\b(?:locked|password|account|permissions?|credentials|creds|mfa|deactivated|access)\b"
+)
+# Said calmly: no blocker whatever else the message says.
+_CALM = re.compile(
+    r"\b(?:not urgent|no rush|not blocking|neither is blocking|small thing|when (?:someone|you)"
+    r" (?:has|have|get) a (?:sec|minute|moment)|whenever|low priority|minor|no hurry)\b"
 )
 _FEATURE = (
-    r"\bfeature request\b|\bwould be (?:really |very |super )?(?:great|nice|awesome|helpful"
-    r"|useful|amazing) (?:if|to)\b",
+    r"\bfeature (?:request|ask)\b|\bwould be (?:really |very |super )?(?:great|nice|awesome"
+    r"|helpful|useful|amazing) (?:if|to)\b|\bwould help (?:a lot|us)\b|\bwish ?list\b",
     r"\b(?:it'?d|it would) be (?:great|nice|awesome|helpful|useful) (?:if|to)\b",
     r"\b(?:i|we) wish (?:the|it|there|we|you)\b|\bany plans? (?:to|for|on)\b",
     r"\bon (?:the|your) roadmap\b|\b(?:would|'d) love (?:to see|a way|an option|the ability)\b",
-    r"\b(?:please )?(?:add|support|build) (?:an? )?(?:option|way|setting|toggle|ability)\b",
-    r"\b(?:can|could) (?:you|the \w+) (?:add|support) (?:an? )?(?:option|way|setting|toggle"
-    r"|ability|dark mode|sso|export to)\b",
+    r"\bwould love an? \b|\b(?:please |pls )?(?:add|support|build|expose) (?:an? )?(?:option|way"
+    r"|setting|toggle|ability|support for)\b|\badd support for\b|\bsupport for\b",
+    r"\b(?:can|could) (?:you|the \w+) (?:add|support|build|make) (?:an? )?(?:option|way|setting"
+    r"|toggle|ability|dark mode|sso|export to|currency)\b",
     r"\b(?:does|do|will) (?:it|the (?:tool|app|product|platform|dashboard|portal)) (?:support"
     r"|ever support|have)\b",
-    r"\bsuggestion:|\benhancement\b",
+    r"\bsuggestion:|\benhancement\b|\bself-serve\b|\b(?:is|would) it (?:be )?(?:possible"
+    r"|feasible)\b|\bhow (?:hard|feasible|much effort)\b|\bwhat would it take\b",
+    r"\b(?:planning|plans) to (?:add|support|build)\b|\bany chance\b|\beventually\b"
+    r"|\bin the future\b|\bat some point\b|\bsomething you'?ve built\b",
+    r"\b(?:could|can) (?:we|i) (?:get|have)\b|\b(?:we'd|we would|they'd|they would|ops would"
+    r"|\w+ would) (?:like|want)\b|\bwe want to be able\b|\bwants the\b|\blooking for an?\b",
+    r"\bneed (?:an? )?(?:[\w-]+ )?(?:endpoint|security|logging|support|integration|option|toggle)\b"
+    r"|\bneed a way\b|\b(?:it'?d|would) be nice\b|\blet'?s add\b|\bshould (?:also|be their)\b",
+    r"\b(?:can|could) the [\w-]+(?: [\w-]+)? (?:include|return|produce|respect|answer|output"
+    r"|support|handle|send|push|write|be exposed|be added)\b|\bplanned\?|\bin theory\b",
+    r"\b(?:add|build) (?:a|an)\b|\bexpose\b|\bscope (?:that|this|it)\b",
 )
-_PRODUCT_THING = re.compile(rf"\b{_THING}\b")
+_FEATURE_ASKED = re.compile(
+    r"\b(?:any plans?|roadmap|possible|feasible|how (?:hard|much)|what would it take"
+    r"|planning to|any chance|eventually|in the future|at some point|something you'?ve built"
+    r"|would (?:the|that)|ever|later|planned|in theory|just exploring|worth it)\b"
+)
+# A wish said plainly ("it would be great if …") is feedback, not yet an ask; these make it one.
+_FEATURE_DIRECT = re.compile(
+    r"\b(?:can|could) (?:we|i) (?:get|have)\b|\b(?:we'd|we would|they'd|they would|\w+ would)"
+    r" (?:like|want|benefit)\b|\bwe want\b|\bwants\b|\blet'?s\b|\blooking for\b|\bshould\b"
+    r"|\bask\b|\bwish ?list\b|\bneed\b|\bany way to\b|\brequest:|\b(?:can|could) the\b|\?"
+)
 
 
 def _compile(patterns: tuple[str, ...]) -> re.Pattern[str]:
@@ -178,6 +315,7 @@ class _Rules:
     request: re.Pattern[str]
     how: re.Pattern[str]
     not_support: re.Pattern[str]
+    settled: re.Pattern[str]
     urgent: re.Pattern[str]
     feature: re.Pattern[str]
 
@@ -190,6 +328,7 @@ def _rules() -> _Rules:
         request=_compile(_REQUEST),
         how=_compile(_HOW),
         not_support=_compile(_NOT_SUPPORT),
+        settled=_compile(_SETTLED),
         urgent=_compile(_URGENT),
         feature=_compile(_FEATURE),
     )
@@ -198,12 +337,27 @@ def _rules() -> _Rules:
 def severity_of(kind: SupportKind, plain: str) -> Severity | None:
     if kind is SupportKind.NONE:
         return None
-    urgent = _rules().urgent.search(plain) is not None
-    if kind in (SupportKind.NOT_WORKING, SupportKind.BUG) and urgent:
-        return Severity.BLOCKER
     if kind is SupportKind.QUESTION:
         return Severity.QUESTION
+    if _CALM.search(plain) is not None:
+        return Severity.NORMAL
+    if _rules().urgent.search(plain) is not None:
+        return Severity.BLOCKER
+    if kind is not SupportKind.REQUEST and _SOON.search(plain) is not None:
+        return Severity.BLOCKER
     return Severity.NORMAL
+
+
+def _settled(r: _Rules, plain: str) -> re.Match[str] | None:
+    """Nothing to do ("fixed", "all good", "ignore me", a joke) unless it is back again or
+    something follows the last such phrase ("… but", a question)."""
+    hits = list(r.settled.finditer(plain))
+    if not hits:
+        return None
+    hit = hits[-1]
+    if _SETTLED_BUT.search(plain) or _SETTLED_AFTER.search(plain, hit.end()):
+        return None
+    return hit
 
 
 class RuleSupportDetector:
@@ -213,25 +367,40 @@ class RuleSupportDetector:
         plain = normalize(text)
         r = _rules()
         feature = r.feature.search(plain) is not None
-        kind = SupportKind.NONE
-        reason = "no support pattern matched"
-        if hit := r.not_working.search(plain):
-            kind, reason = SupportKind.NOT_WORKING, f'"{hit.group(0).strip()}"'
-        elif hit := r.bug.search(plain):
-            kind, reason = SupportKind.BUG, f'"{hit.group(0).strip()}"'
+        kind, reason = SupportKind.NONE, "no support pattern matched"
+        broken = r.not_working.search(plain)
+        wrong = None if broken else r.bug.search(plain)
+        if settled := _settled(r, plain):
+            reason = f'settled: "{settled.group(0).strip()}"'
+        elif feature:
+            if hit := _FEATURE_ASKED.search(plain):
+                kind, reason = SupportKind.QUESTION, f'feature, asked: "{hit.group(0).strip()}"'
+            elif (hit := r.request.search(plain)) or (hit := _FEATURE_DIRECT.search(plain)):
+                kind, reason = SupportKind.REQUEST, f'feature, asked for: "{hit.group(0).strip()}"'
+        elif broken:
+            kind, reason = SupportKind.NOT_WORKING, f'"{broken.group(0).strip()}"'
+        elif (hit := _ASKS_FIRST.search(plain)) and not r.not_support.search(plain):
+            kind, reason = SupportKind.QUESTION, f'"{hit.group(0).strip()}"'
+        elif wrong:
+            kind, reason = SupportKind.BUG, f'"{wrong.group(0).strip()}"'
+        elif _FYI.search(plain):
+            reason = "said in passing"
         elif hit := r.request.search(plain):
             kind, reason = SupportKind.REQUEST, f'"{hit.group(0).strip()}"'
-        elif not feature and (hit := r.how.search(plain)) and not r.not_support.search(plain):
+        elif (hit := r.how.search(plain)) and not r.not_support.search(plain):
             kind, reason = SupportKind.QUESTION, f'"{hit.group(0).strip()}"'
         if feature:
             feedback = FeedbackKind.FEATURE_REQUEST
         elif kind is SupportKind.BUG or (
-            kind is SupportKind.NOT_WORKING and _PRODUCT_THING.search(plain)
+            kind is SupportKind.NOT_WORKING and not _ACCESS.search(plain)
         ):
             feedback = FeedbackKind.BUG
         else:
             feedback = FeedbackKind.NONE
-        return SupportReading(kind, severity_of(kind, plain), feedback, reason)
+        severity = severity_of(kind, plain)
+        if feature and severity is Severity.BLOCKER:
+            severity = Severity.NORMAL  # new work is never a blocker, however soon it is wanted
+        return SupportReading(kind, severity, feedback, reason)
 
 
 # -- first response ----------------------------------------------------------------------------

@@ -64,6 +64,39 @@ def test_the_rules_read_kind_severity_and_feedback(
 
 
 @pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        # questions without a question mark
+        ("any idea why the churn chart is empty for march", "question"),
+        ("where can I change my notification settings", "question"),
+        ("is there a way to schedule the report for 7am", "question"),
+        ("can you tell me what the retention metric counts", "question"),
+        # problems said without "bug" or "error"
+        ("hey, the revenue tab hasn't updated since friday", "normal"),
+        ("numbers in the weekly email look inflated to me", "normal"),
+        ("the connector keeps failing with a timeout", "normal"),
+        # asks
+        ("we need Ana added to the finance workspace", "normal"),
+        ("could you please rerun yesterday's load", "normal"),
+        # urgency
+        ("all users are locked out of the portal, board meeting today", "blocker"),
+        ("production is down and we're losing money every minute", "blocker"),
+        # small talk that borrows the words, settled issues, FYIs
+        ("The new export is twice as fast, great work", "none"),
+        ("the old dashboard is dead to us now, everyone loves the new one", "none"),
+        ("Stuck in traffic, will join 5 min late", "none"),
+        ("we broke our sales record this month!!", "none"),
+        ("Nothing is missing from the handover doc, thanks", "none"),
+        ("Please find attached the signed order form", "none"),
+        ("Just FYI the dashboard was slow yesterday but it's fine now", "none"),
+        ("the error is gone after your fix, thanks", "none"),
+    ],
+)
+def test_the_rules_generalise_beyond_their_examples(text: str, label: str) -> None:
+    assert RuleSupportDetector().detect(text).label == label
+
+
+@pytest.mark.parametrize(
     ("text", "ack"),
     [
         ("Thanks, looking into it!", True),
