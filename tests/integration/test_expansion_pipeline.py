@@ -12,6 +12,9 @@ from sqlalchemy import select
 
 from storage.models import ExpansionOpportunity
 from tests.conftest import NY, BotHarness
+from tests.integration.test_cadence_buttons import at, client_id, submit
+from tests.integration.test_cadence_buttons import click as press
+from tests.integration.test_cadence_buttons import nudge as reminder
 from usecases import expansion_actions
 
 
@@ -96,3 +99,92 @@ def test_without_opportunities_the_digest_says_so_instead_of_an_estimate(bot: Bo
 def test_bad_input_says_what_to_type(bot: BotHarness, text: str, says: str) -> None:
     status, ack = bot.command("/expansion", text)
     assert status == 200 and says in ack and "/expansion acme add 30000" in ack
+
+
+# -- the Friday reminder: Add opportunity, Draft a note to leadership ----------------------------
+FRIDAY_REFLECTION = datetime(2026, 11, 20, 16, 1, tzinfo=NY)
+
+
+def _friday_reminder(bot: BotHarness) -> Any:
+    at(bot, FRIDAY_REFLECTION)
+    row = reminder(bot, "expansion-reflection", slug_id=client_id(bot, "acme"))
+    sent = [
+        c for c in bot.emulator.calls("chat.postMessage")
+        if c["channel"] == "U0CSO1" and "expansion_add" in json.dumps(c.get("blocks"))
+    ]  # fmt: skip
+    assert sent, "the Friday reminder offers Add opportunity"
+    offers = [
+        b for b in sent[-1]["blocks"]
+        if b["type"] == "actions" and b.get("block_id") == f"offers-{row.id}"
+    ]  # fmt: skip
+    offered = [
+        (e["text"]["text"], e["action_id"], e["value"]) for b in offers for e in b["elements"]
+    ]
+    assert offered == [
+        ("Add opportunity", "expansion_add", row.key),
+        ("Draft a note to leadership", "expansion_note", row.key),
+    ]
+    return row
+
+
+def test_add_opportunity_from_the_friday_reminder_records_it_like_the_command(
+    bot: BotHarness,
+) -> None:
+    row = _friday_reminder(bot)
+    press(bot, row, "expansion_add")
+    [opened] = bot.emulator.wait_for("views.open")
+    view = opened["view"]
+    assert view["callback_id"] == "expansion_add_modal" and "Acme Corp" in json.dumps(view)
+    status, body = submit(bot, view, {"value": {"value": {"value": "lots"}},
+                                      "title": {"value": {"value": "EMEA seats"}}})  # fmt: skip
+    assert status == 200 and '"lots\\" is not an amount' in body.decode()
+    values = {
+        "value": {"value": {"value": "30k"}},
+        "title": {"value": {"value": "EMEA analytics seats"}},
+        "next_step": {"value": {"value": "call their COO"}},
+    }
+    assert submit(bot, view, values)[0] == 200
+    assert submit(bot, view, values)[0] == 200  # Slack retries: recorded once
+    bot.settle()
+    told = [c for c in bot.emulator.calls("chat.postMessage") if c["channel"] == "U0CSO1"]
+    assert any(
+        str(c["text"]).startswith("Recorded an expansion opportunity for Acme Corp") for c in told
+    )
+    with bot.db.session() as s:
+        [opp] = s.scalars(select(ExpansionOpportunity))
+        assert (opp.title, opp.value, opp.next_step, opp.owner_id, opp.stage) == (
+            "EMEA analytics seats", 30000, "call their COO", "U0CSO1", "identified",
+        )  # fmt: skip
+
+
+def test_another_clients_cso_cannot_add_from_the_reminder(bot: BotHarness) -> None:
+    row = _friday_reminder(bot)
+    press(bot, row, "expansion_add", user="U0CSO2")
+    bot.settle()
+    assert bot.emulator.calls("views.open") == []
+    view = {"type": "modal", "callback_id": "expansion_add_modal", "id": "V9",
+            "private_metadata": json.dumps({"slug": "acme", "nudge": row.key})}  # fmt: skip
+    values = {"value": {"value": {"value": "30000"}}, "title": {"value": {"value": "Seats"}}}
+    submit(bot, view, values, user="U0CSO2")
+    bot.settle()
+    [told] = [c for c in bot.emulator.calls("chat.postMessage") if c["channel"] == "U0CSO2"]
+    assert str(told["text"]).startswith("Sorry — only Acme Corp's team")
+    with bot.db.session() as s:
+        assert s.scalars(select(ExpansionOpportunity)).all() == []
+
+
+def test_draft_a_note_from_the_friday_reminder_goes_to_leadership(bot: BotHarness) -> None:
+    bot.command("/pulse", "acme curious hook: asking about MCPs for EMEA")
+    bot.wait_response()
+    row = _friday_reminder(bot)
+    press(bot, row, "expansion_note")
+    [opened] = bot.emulator.wait_for("views.open")
+    view = opened["view"]
+    assert view["callback_id"] == "expansion_note_modal"
+    note = next(b for b in view["blocks"] if b.get("block_id") == "note")
+    assert "Signals: asking about MCPs for EMEA" in note["element"]["initial_value"]
+    submit(bot, view, {"note": {"value": {"value": "Offer MCP analytics to EMEA."}}})
+    bot.settle()
+    at(bot, FRIDAY_REFLECTION)
+    [post] = [c for c in bot.emulator.calls("chat.postMessage") if c["channel"] == "C0LEAD"]
+    assert "Offer MCP analytics to EMEA." in str(post["text"])
