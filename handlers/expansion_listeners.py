@@ -128,9 +128,15 @@ def on_stage(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltCont
             refused = refusal(tx, act.user.id, Need.CLIENT_TEAM, client) if client else None
             moved = None
             if found and not refused and raw_stage in {s.value for s in Stage}:
-                moved = expansion.move_stage(tx, found.id, Stage(raw_stage), deps.clock.now())
-        text = refused or (views.moved(moved) if moved else views.cannot_move(raw_stage))
+                moved = expansion.move_stage(
+                    tx, found.id, Stage(raw_stage), by=act.user.id, now=deps.clock.now()
+                )
+        text = refused or (
+            views.moved(moved.opportunity, moved.said) if moved else views.cannot_move(raw_stage)
+        )
         respond(text=text, response_type="ephemeral", replace_original=False)
+        if moved and moved.said:
+            deps.kick()
 
     after_ack(context, work)
 

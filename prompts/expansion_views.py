@@ -60,8 +60,8 @@ def added(client_name: str, o: Opportunity | None) -> str:
     )
 
 
-def moved(o: Opportunity) -> str:
-    return f"Moved to *{o.stage.value}*: {opportunity_line(o)}"
+def moved(o: Opportunity, said: str | None = None) -> str:
+    return f"Moved to *{o.stage.value}*: {opportunity_line(o)}" + (f"\n{said}" if said else "")
 
 
 def cannot_move(stage: str) -> str:

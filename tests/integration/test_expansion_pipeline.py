@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from storage import expansion_store
 from storage.models import ExpansionOpportunity
 from tests.conftest import NY, BotHarness
+from tests.integration import lifecycle_helpers as lifecycle
 from tests.integration.test_cadence_buttons import at, client_id, submit
 from tests.integration.test_cadence_buttons import click as press
 from tests.integration.test_cadence_buttons import nudge as reminder
@@ -43,7 +45,7 @@ def test_record_list_and_move_an_opportunity(
     monkeypatch.setattr(
         expansion_actions,
         "opportunity_qualified",
-        lambda tx, o, now: (qualified.append(o.title), real(tx, o, now))[1],
+        lambda tx, o, *, by, now: (qualified.append(o.title), real(tx, o, by=by, now=now))[1],
     )
     bot.command("/expansion", 'acme add 30000 "EMEA analytics seats" next: "call their COO"')
     assert bot.wait_response().startswith("Recorded an expansion opportunity for Acme Corp")
@@ -188,3 +190,32 @@ def test_draft_a_note_from_the_friday_reminder_goes_to_leadership(bot: BotHarnes
     at(bot, FRIDAY_REFLECTION)
     [post] = [c for c in bot.emulator.calls("chat.postMessage") if c["channel"] == "C0LEAD"]
     assert "Offer MCP analytics to EMEA." in str(post["text"])
+
+
+# -- qualified: the context package to the account executive, once -------------------------------
+def test_qualifying_sends_the_ae_the_package_once(bot: BotHarness) -> None:
+    status, answer = lifecycle.submit(bot, lifecycle.form(**lifecycle.GOOD))  # Hooli, AE U0AE1
+    assert status == 200 and answer is None, answer
+    bot.settle()
+    bot.command("/pulse", "hooli curious hook: asking about a finance team rollout")
+    bot.wait_response()
+    bot.command("/expansion", 'hooli add 20000 "Finance team seats"')
+    assert bot.wait_response(2).startswith("Recorded an expansion opportunity for Hooli")
+    with bot.db.session() as s:
+        [row] = s.scalars(select(ExpansionOpportunity))
+    said = click(bot, f"{row.id}:qualified")
+    assert said.startswith("Moved to *qualified*")
+    assert "The expansion package for Hooli is on its way to <@U0AE1>." in said
+    assert click(bot, f"{row.id}:qualified").startswith("That opportunity can't move")
+    # A retried move (the stage set back by hand, the hook run again) sends nothing more.
+    with bot.db.transaction() as tx:
+        again = expansion_actions.opportunity_qualified(
+            tx, expansion_store.opportunity_by_id(tx, row.id), by="U0CSO1", now=bot.clock.now()
+        )
+    assert "already sent" in again
+    lifecycle.tick_at(bot, bot.clock.now())
+    lifecycle.tick_at(bot, bot.clock.now())
+    packages = [t for t in lifecycle.dms(bot, "U0AE1") if "Qualified expansion" in t]
+    assert len(packages) == 1
+    assert "Finance team seats" in packages[0]
+    assert "asking about a finance team rollout" in packages[0]  # the client's recent signals
