@@ -18,7 +18,10 @@ AUTOMATED = {
     "drafted_update": "drafted updates sent (/update)",
     "accepted_flag": "suggested flags accepted",
     "generated_qbr": "QBRs generated",
+    "generated_digest": "leadership digests generated",
 }
+# Tasks that are nobody's in particular (the weekly digest): the organization's line.
+ORGANIZATION = ""
 MANUAL = {
     "logged_touchpoint": "touchpoints logged by hand (/touchpoint)",
     "manual_flag": "flags raised by hand (a reaction)",
@@ -28,7 +31,7 @@ MANUAL = {
 
 @dataclass(frozen=True)
 class Task:
-    person: str  # the CSO's Slack id
+    person: str  # the CSO's Slack id; ORGANIZATION for a task that is not a CSO's
     day: date
     kind: str  # a key of AUTOMATED or MANUAL
 

@@ -273,6 +273,24 @@ EXPANSION_USAGE = (
 )
 
 
+def parse_amount(text: str) -> float:
+    """An opportunity's value as the CSO writes it ("30000", "30,000", "$30k"); ValueError
+    says why not."""
+    raw = text.strip().replace(",", "").replace("$", "").lower()
+    factor = 1000 if raw.endswith("k") else 1
+    try:
+        value = float(raw.removesuffix("k")) * factor
+    except ValueError:
+        raise ValueError(
+            f'"{text.strip()}" is not an amount (write it like 30000 or 30k)'
+        ) from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f'"{text.strip()}" is not an amount (write it like 30000 or 30k)')
+    if value <= 0:
+        raise ValueError("the value must be more than 0")
+    return value
+
+
 def parse_expansion(text: str) -> ExpansionRequest:
     """`acme` | `acme add 30000 "EMEA analytics seats" [next: "…"]`; ValueError says why."""
     try:
@@ -290,14 +308,7 @@ def parse_expansion(text: str) -> ExpansionRequest:
         raise ValueError(f'"{words[1]}" is not something /expansion does (add, note, or nothing)')
     if len(words) < 4:
         raise ValueError("give the value and what the opportunity is")
-    raw = words[2].replace(",", "").replace("$", "").lower()
-    factor = 1000 if raw.endswith("k") else 1
-    try:
-        value = float(raw.removesuffix("k")) * factor
-    except ValueError:
-        raise ValueError(f'"{words[2]}" is not an amount (write it like 30000 or 30k)') from None
-    if value <= 0:
-        raise ValueError("the value must be more than 0")
+    value = parse_amount(words[2])
     rest = words[3:]
     next_step = ""
     for i, w in enumerate(rest):

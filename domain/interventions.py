@@ -13,7 +13,7 @@ DM_CADENCE = "founder-intervention"
 
 SOURCES = {
     "channel": "posted in the client channel",
-    "internal": "posted in the internal channel while a flag was open",
+    "internal": "posted in the internal channel while a flag or an escalation was open",
     "command": "recorded by hand",
     "escalation": "an escalation reached a founder",
 }

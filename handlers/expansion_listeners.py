@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -19,17 +20,22 @@ from domain.expansion import (
     ExpansionRequest,
     NoteRequest,
     Stage,
+    parse_amount,
     parse_expansion,
 )
+from domain.records import Client
 from handlers import registry
 from handlers.authz import refusal
-from handlers.common import BlockActions, ViewSubmission, after_ack, deps_of
+from handlers.common import BlockActions, ViewSubmission, after_ack, deps_of, on_ack, tell
 from handlers.slash import Call, Command, Reply, register_command
 from prompts import expansion_views as views
 from storage import expansion_store
+from storage.db import Transaction
 from storage.expansion_store import pulse_hooks
 from storage.portfolio_store import client_by_id, client_by_slug
+from usecases import cadence_actions
 from usecases import expansion_actions as expansion
+from usecases.deps import Deps
 
 logger = logging.getLogger(__name__)
 
@@ -41,31 +47,25 @@ def parse(text: str) -> ExpansionRequest:
         raise CommandError(f"{str(err).capitalize()}.") from None
 
 
-def _meta(client_slug: str, call: Call[ExpansionRequest]) -> dict[str, str]:
-    return {"slug": client_slug, "key": call.trigger_id or "note"}
-
-
-def form(call: Call[ExpansionRequest]) -> dict[str, Any] | None:
+def _note_view(deps: Deps, tx: Transaction, client: Client, key: str) -> dict[str, Any]:
     """While Slack waits: the note's form — the template's draft, or a placeholder the
     model's draft replaces after the ack."""
-    client = call.client
-    if client is None or not isinstance(call.request, NoteRequest):
-        return None
-    if call.deps.llm is not None:
-        view = views.note_modal(_meta(client.slug, call), None)
+    meta = {"slug": client.slug, "key": key}
+    if deps.llm is not None:
+        view = views.note_modal(meta, None)
     else:
-        facts = expansion.note_facts(call.tx, client, call.now)
-        view = views.note_modal(_meta(client.slug, call), views.template_note(facts))
-    return {**view, "external_id": f"expansion-note-{call.trigger_id}"}
+        facts = expansion.note_facts(tx, client, deps.clock.now())
+        view = views.note_modal(meta, views.template_note(facts))
+    return {**view, "external_id": f"expansion-note-{key}"}
 
 
-def _fill_in(call: Call[ExpansionRequest]) -> Reply:
+def _note_draft(deps: Deps, tx: Transaction, client: Client, key: str) -> Callable[[], None]:
     """After the ack: the model's draft into the open form (the template's is there already)."""
-    model, web, client = call.deps.llm, call.deps.slack, call.client
-    if model is None or web is None or client is None:
-        return Reply()
-    facts = expansion.note_facts(call.tx, client, call.now)
-    meta, external_id = _meta(client.slug, call), f"expansion-note-{call.trigger_id}"
+    model, web = deps.llm, deps.slack
+    if model is None or web is None:
+        return lambda: None
+    facts = expansion.note_facts(tx, client, deps.clock.now())
+    meta, external_id = {"slug": client.slug, "key": key}, f"expansion-note-{key}"
 
     def fill_in() -> None:
         draft, source = expansion.write_note(model, facts)
@@ -74,14 +74,21 @@ def _fill_in(call: Call[ExpansionRequest]) -> Reply:
         except SlackApiError as exc:  # closed meanwhile: nothing to fill in
             logger.info("expansion note not shown (%s)", exc.response.get("error", ""))
 
-    return Reply(after=fill_in)
+    return fill_in
+
+
+def form(call: Call[ExpansionRequest]) -> dict[str, Any] | None:
+    client = call.client
+    if client is None or not isinstance(call.request, NoteRequest):
+        return None
+    return _note_view(call.deps, call.tx, client, call.trigger_id or "note")
 
 
 def works(call: Call[ExpansionRequest]) -> Reply:
     client, request = call.client, call.request
     assert client is not None
     if isinstance(request, NoteRequest):
-        return _fill_in(call)
+        return Reply(after=_note_draft(call.deps, call.tx, client, call.trigger_id or "note"))
     if isinstance(request, AddOpportunity):
         made = expansion.add(
             call.tx, client, value=request.value, title=request.title,
@@ -121,9 +128,15 @@ def on_stage(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltCont
             refused = refusal(tx, act.user.id, Need.CLIENT_TEAM, client) if client else None
             moved = None
             if found and not refused and raw_stage in {s.value for s in Stage}:
-                moved = expansion.move_stage(tx, found.id, Stage(raw_stage), deps.clock.now())
-        text = refused or (views.moved(moved) if moved else views.cannot_move(raw_stage))
+                moved = expansion.move_stage(
+                    tx, found.id, Stage(raw_stage), by=act.user.id, now=deps.clock.now()
+                )
+        text = refused or (
+            views.moved(moved.opportunity, moved.said) if moved else views.cannot_move(raw_stage)
+        )
         respond(text=text, response_type="ephemeral", replace_original=False)
+        if moved and moved.said:
+            deps.kick()
 
     after_ack(context, work)
 
@@ -163,7 +176,104 @@ def on_note_submitted(
     after_ack(context, work)
 
 
+# -- the Friday reminder's buttons: Add opportunity, Draft a note to leadership ----------------
+def _reminder_client(tx: Transaction, act: BlockActions) -> tuple[Client | None, str | None]:
+    """The client of the reminder a button is on, and why the clicker may not act on it."""
+    nudge = cadence_actions.find_nudge(tx, act.action.value)
+    client = client_by_id(tx, nudge.client_id) if nudge and nudge.client_id else None
+    if client is None:
+        return None, None
+    return client, refusal(tx, act.user.id, Need.CLIENT_TEAM, client)
+
+
+def on_add_clicked(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """*Add opportunity*: the form (value, what, next step) for the reminder's client."""
+    ack()
+    act = BlockActions.model_validate(body)
+    deps = deps_of(context)
+
+    def open_form() -> None:
+        with deps.db.session() as tx:
+            target, refused = _reminder_client(tx, act)
+        if target is None or refused:
+            tell(context, refused or views.REMINDER_GONE)
+            return
+        meta = {"slug": target.slug, "nudge": act.action.value or ""}
+        client.views_open(trigger_id=act.trigger_id, view=views.add_modal(meta, target.name))
+
+    on_ack(context, open_form)
+
+
+def on_add_submitted(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    """Record it exactly as `/expansion acme add …` does: one transaction — the client, its
+    team's say-so, the opportunity (once, however often the form is retried)."""
+    sub = ViewSubmission.model_validate(body)
+    title = (sub.value("title") or "").strip()
+    next_step = (sub.value("next_step") or "").strip()
+    try:
+        value = parse_amount(sub.value("value") or "")
+    except ValueError as err:
+        ack(response_action="errors", errors={"value": f"{str(err).capitalize()}."})
+        return
+    if not title:
+        ack(response_action="errors", errors={"title": views.ADD_NEEDS_TITLE})
+        return
+    ack()
+    deps = deps_of(context)
+    meta = json.loads(sub.private_metadata or "{}")
+    slug = str(meta.get("slug", ""))
+    key = f"view:{sub.view.get('id') or meta.get('nudge', '')}"
+
+    def work() -> None:
+        with deps.db.transaction() as tx:
+            target = client_by_slug(tx, slug)
+            refused = refusal(tx, sub.user.id, Need.CLIENT_TEAM, target) if target else None
+            if target is None or refused:
+                told = refused or views.REMINDER_GONE
+            else:
+                made = expansion.add(
+                    tx, target, value=value, title=title, next_step=next_step, by=sub.user.id,
+                    now=deps.clock.now(), request_key=key,
+                )  # fmt: skip
+                told = views.added(target.name, made)
+        client.chat_postMessage(channel=sub.user.id, text=told)
+
+    after_ack(context, work)
+
+
+def on_note_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    """*Draft a note to leadership*: the same form and draft as `/expansion acme note`."""
+    ack()
+    act = BlockActions.model_validate(body)
+    deps = deps_of(context)
+    key = act.trigger_id or act.action.value or "note"
+
+    def open_form() -> None:
+        with deps.db.session() as tx:
+            target, refused = _reminder_client(tx, act)
+            view = _note_view(deps, tx, target, key) if target and not refused else None
+        if view is None:
+            tell(context, refused or views.REMINDER_GONE)
+        elif context.client is not None:
+            context.client.views_open(trigger_id=act.trigger_id, view=view)
+
+    def draft() -> None:
+        with deps.db.session() as tx:
+            target, refused = _reminder_client(tx, act)
+            fill_in = _note_draft(deps, tx, target, key) if target and not refused else None
+        if fill_in is not None:
+            fill_in()
+
+    on_ack(context, open_form)
+    after_ack(context, draft)
+
+
 def register(app: App) -> None:
     register_command(app, EXPANSION)
     registry.view(app, views.NOTE_CALLBACK, on_note_submitted, Need.CLIENT_TEAM)
     registry.action(app, views.STAGE_ACTION, on_stage, Need.CLIENT_TEAM)
+    registry.action(app, views.ADD_ACTION, on_add_clicked, Need.CLIENT_TEAM)
+    registry.view(app, views.ADD_CALLBACK, on_add_submitted, Need.CLIENT_TEAM)
+    registry.action(app, views.NOTE_ACTION, on_note_clicked, Need.CLIENT_TEAM)

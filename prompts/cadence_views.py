@@ -15,6 +15,7 @@ from domain.cadence_plan import CUTOFF, ESCALATE_WHY, ESCALATIONS
 from domain.commands import TouchpointKind
 from domain.prefs import Prefs
 from prompts import blocks as bk
+from prompts.expansion_views import ADD_ACTION, NOTE_ACTION
 
 COMPACT_AFTER = 8  # clients in one overdue DM before each line gets a menu instead of buttons
 TUNE = "Tune it: `/cso prefs` (stand-up time, cutoff, quiet hours)."
@@ -22,6 +23,14 @@ GONE = "That reminder is no longer open (it was closed or has expired)."
 SKIP_GONE = "That reminder is gone; nothing was skipped."
 PLAN_B_WHY = "Why: always have a Plan B — no single point of failure."
 SKIP_CALLBACK = "cadence_skip_modal"
+# What a cadence's reminder offers besides *Done*, per client (label, action): each button's
+# value is the reminder's key, so its listener finds the client and checks its team.
+OFFERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "expansion-reflection": (
+        ("Add opportunity", ADD_ACTION),
+        ("Draft a note to leadership", NOTE_ACTION),
+    ),
+}
 
 
 class NudgeLike(Protocol):
@@ -153,6 +162,10 @@ def _cadence_blocks(rows: Sequence[NudgeLike]) -> list[bk.Block]:
             )
         else:
             out.append(bk.section(label))
+        offers = OFFERS.get(row.cadence_id, ()) if not done and row.client_id else ()
+        if offers:
+            buttons = [bk.button(text, action, row.key) for text, action in offers]
+            out.append(bk.actions(*buttons, block_id=f"offers-{row.id}"))
     tune = TUNE
     if d0.get("person_time"):
         tune = f"Tune it: `/cso prefs {d0['person_time']} HH:MM`, or `/cso prefs`."

@@ -11,6 +11,10 @@ from prompts import blocks as bk
 from prompts.render import escape_mrkdwn
 
 STAGE_ACTION = "expansion_stage"
+# The Friday "Expansion Value Pipeline" reminder's buttons (their value: the reminder's key).
+ADD_ACTION = "expansion_add"
+NOTE_ACTION = "expansion_note"
+ADD_CALLBACK = "expansion_add_modal"
 
 
 def opportunity_line(o: Opportunity) -> str:
@@ -56,8 +60,8 @@ def added(client_name: str, o: Opportunity | None) -> str:
     )
 
 
-def moved(o: Opportunity) -> str:
-    return f"Moved to *{o.stage.value}*: {opportunity_line(o)}"
+def moved(o: Opportunity, said: str | None = None) -> str:
+    return f"Moved to *{o.stage.value}*: {opportunity_line(o)}" + (f"\n{said}" if said else "")
 
 
 def cannot_move(stage: str) -> str:
@@ -133,3 +137,44 @@ def note_queued(client_name: str, channel: str) -> str:
 
 def note_not_posted(reason: str) -> str:
     return f"Your expansion note was not posted: {reason}."
+
+
+# -- Add opportunity (from the Friday reminder) ---------------------------------------------------
+def _input(block_id: str, label: str, placeholder: str, *, optional: bool = False) -> bk.Block:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": {"type": "plain_text", "text": label},
+        "element": {
+            "type": "plain_text_input",
+            "action_id": "value",
+            "max_length": 300,
+            "placeholder": {"type": "plain_text", "text": placeholder},
+        },
+    }
+
+
+def add_modal(meta: dict[str, str], client_name: str) -> bk.Block:
+    """The form behind *Add opportunity*: what `/expansion acme add 30000 "…" next: "…"` takes."""
+    return {
+        "type": "modal",
+        "callback_id": ADD_CALLBACK,
+        "private_metadata": json.dumps(meta),
+        "title": {"type": "plain_text", "text": "Add opportunity"},
+        "submit": {"type": "plain_text", "text": "Record"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            bk.section(
+                f"An expansion opportunity for *{escape_mrkdwn(client_name)}*: it counts in the "
+                "pipeline while it is open."
+            ),
+            _input("value", "Value (yearly)", "30000 or 30k"),
+            _input("title", "What the opportunity is", "EMEA analytics seats"),
+            _input("next_step", "Next step", "Call with their COO", optional=True),
+        ],
+    }
+
+
+REMINDER_GONE = "That reminder is gone, or its client is no longer in the portfolio."
+ADD_NEEDS_TITLE = "Say what the opportunity is, in a few words."

@@ -14,10 +14,18 @@ INTERVENTION_USAGE = (
 
 
 def recorded_dm(
-    *, client_name: str, how: str, day: str, intervention_id: int
+    *,
+    client_name: str,
+    how: str,
+    day: str,
+    intervention_id: int,
+    founder_name: str | None = None,
 ) -> tuple[str, list[bk.Block]]:
+    """The DM to the founder (`founder_name` None) or to a head of delivery (it names the
+    founder): either may dismiss it."""
+    by = f" by {escape_mrkdwn(founder_name)}" if founder_name else ""
     text = (
-        f"Recorded a founder intervention on {escape_mrkdwn(client_name)} ({day}): {how}. "
+        f"Recorded a founder intervention{by} on {escape_mrkdwn(client_name)} ({day}): {how}. "
         "The target is fewer than one a month. If this was not an intervention, say so."
     )
     return bk.fallback(text), [

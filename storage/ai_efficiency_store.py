@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
+from domain.digest import CADENCE_ID as DIGEST_CADENCE
 from storage.db import Transaction
-from storage.models import Flag, QbrRecord, Touchpoint
+from storage.models import Flag, Nudge, QbrRecord, Touchpoint
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,26 @@ def flags_between(tx: Transaction, start: date, end: date) -> list[tuple[str, st
     return [(str(by), str(source), at.date()) for by, source, at in rows if at is not None]
 
 
-def qbrs_between(tx: Transaction, start: date, end: date) -> list[tuple[str, date]]:
+def qbrs_between(tx: Transaction, start: date, end: date) -> list[tuple[int, str, date]]:
+    """(client, who prepared it, when) of the QBRs generated in [start, end]."""
     t0, t1 = _bounds(start, end)
     rows = tx.execute(
-        select(QbrRecord.prepared_by, QbrRecord.prepared_at).where(
+        select(QbrRecord.client_id, QbrRecord.prepared_by, QbrRecord.prepared_at).where(
             QbrRecord.prepared_at >= t0, QbrRecord.prepared_at < t1
         )
     )
-    return [(str(by), at.date()) for by, at in rows if by and at is not None]
+    return [(int(cid), str(by or ""), at.date()) for cid, by, at in rows if at is not None]
+
+
+def digests_between(tx: Transaction, start: date, end: date) -> list[date]:
+    """The days the weekly leadership digests generated in [start, end] were posted."""
+    t0, t1 = _bounds(start, end)
+    rows = tx.scalars(
+        select(Nudge.sent_at).where(
+            Nudge.cadence_id == DIGEST_CADENCE, Nudge.sent_at >= t0, Nudge.sent_at < t1
+        )
+    )
+    return [at.date() for at in rows if at is not None]
 
 
 def first_touch_days(tx: Transaction) -> dict[str, date]:

@@ -164,6 +164,25 @@ def escalations(
     return out
 
 
+def open_escalation(tx: Transaction, people: Iterable[records.Person], client_id: int) -> bool:
+    """Whether an escalation about the client is open: a nudge the outbox sent to a head of
+    delivery or founder about it (as `escalations` reads them) that nobody has closed yet."""
+    leaders = [p.slack_id for p in people if p.role in LEADERSHIP_ROLES]
+    if not leaders:
+        return False
+    found = tx.scalars(
+        select(Nudge.id)
+        .where(
+            Nudge.client_id == client_id,
+            Nudge.cadence_id.not_in((CADENCE_ID, DM_CADENCE)),
+            Nudge.status == "sent",
+            Nudge.person_id.in_(leaders) | Nudge.target.in_(leaders),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
 def client_channels(tx: Transaction) -> set[str]:
     return {c for c in tx.scalars(select(Client.client_channel)) if c}
 

@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from domain.ai_efficiency import (
     MANUAL,
+    ORGANIZATION,
     TARGET_CHANGE,
     TARGET_TEXT,
     Task,
@@ -27,10 +28,11 @@ GROUP = "AI efficiency"
 FORMULA = (
     "Manual share = tasks done by hand / all process tasks, per CSO and month. By the bot: "
     "touchpoints recorded from Slack, drafted updates sent with /update, suggested flags "
-    "accepted, QBRs generated. By hand: touchpoints logged with /touchpoint, flags raised with "
-    "a reaction, updates written by hand (a CSO message recognised as the morning update or "
-    "the recap). Change = manual share / the share in the CSO's first full month − 1; target "
-    "−20 % or better"
+    "accepted, QBRs generated (credited to the client's CSO), weekly leadership digests "
+    "generated (the organization's line: in the overall share, in no CSO's). By hand: "
+    "touchpoints logged with /touchpoint, flags raised with a reaction, updates written by hand "
+    "(a CSO message recognised as the morning update or the recap). Change = manual share / "
+    "the share in the CSO's first full month − 1; target −20 % or better"
 )
 SLACK_SOURCES = ("event", "me_message", "file_share", HUDDLE)
 
@@ -60,9 +62,14 @@ def tasks(tx: Transaction, start: date, end: date) -> list[Task]:
     for by, source, day in store.flags_between(tx, start, end):
         if by in csos:
             out.append(Task(by, day, "manual_flag" if source == "reaction" else "accepted_flag"))
-    for by, day in store.qbrs_between(tx, start, end):
-        if by in csos:
-            out.append(Task(by, day, "generated_qbr"))
+    for client_id, by, day in store.qbrs_between(tx, start, end):
+        qbr_client = clients.get(client_id)
+        owner = qbr_client.cso_id if qbr_client and qbr_client.cso_id in csos else by
+        if owner in csos:  # the CSO whose QBR it was, whoever asked for it
+            out.append(Task(owner, day, "generated_qbr"))
+    out.extend(
+        Task(ORGANIZATION, day, "generated_digest") for day in store.digests_between(tx, start, end)
+    )
     return out
 
 
@@ -91,6 +98,10 @@ def ai_efficiency_metrics(tx: Transaction, period: Period, now: datetime) -> lis
         for r in rows
     )
     manual = sum(1 for t in in_period if t.kind in MANUAL)
+    digests = sum(1 for t in in_period if t.person == ORGANIZATION)
+    if digests:
+        evidence += (f"Organization: {digests} leadership digest{'s' if digests != 1 else ''} "
+                     "generated (not a CSO's task)",)  # fmt: skip
     return [
         Metric(
             key="ai.manual_share",

@@ -6,6 +6,7 @@ suggestions, shown apart and never counted."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain import records
@@ -27,6 +28,7 @@ from storage import expansion_store as store
 from storage.db import Transaction
 from storage.portfolio_store import active_clients
 from usecases.digest_actions import DigestRefused, leadership_channel
+from usecases.lifecycle_nudges import post_expansion_package
 from usecases.metric_sources import with_formulas
 from usecases.outbox import enqueue
 from usecases.privacy import ChannelGuard
@@ -58,25 +60,44 @@ def add(
     )  # fmt: skip
 
 
-def opportunity_qualified(tx: Transaction, opportunity: Opportunity, now: datetime) -> None:
-    """HOOK — an opportunity has just become *qualified*. The lifecycle feature posts its
-    context package to the AE from here (in this transaction: write to the outbox, never post
-    directly). Nothing else happens here yet."""
-    del tx, opportunity, now
+def opportunity_qualified(
+    tx: Transaction, opportunity: Opportunity, *, by: str, now: datetime
+) -> str:
+    """An opportunity has just become *qualified*: its context package (health, the client's
+    recent signals, stakeholders, history) goes to the client's account executive, through the
+    outbox in this transaction, once per opportunity. Returns what to tell whoever qualified
+    it."""
+    sent = post_expansion_package(
+        tx,
+        client_id=opportunity.client_id,
+        opportunity=opportunity.title,
+        signals=recent_signals(tx, opportunity.client_id, now),
+        qualified_by=by,
+        now=now,
+        key=f"expansion_package:{opportunity.id}",
+    )
+    return sent.text
+
+
+@dataclass(frozen=True)
+class Moved:
+    opportunity: Opportunity
+    said: str | None  # what the move did besides (the package to the account executive)
 
 
 def move_stage(
-    tx: Transaction, opportunity_id: int, stage: Stage, now: datetime
-) -> Opportunity | None:
+    tx: Transaction, opportunity_id: int, stage: Stage, *, by: str, now: datetime
+) -> Moved | None:
     """Move an opportunity one step on (or close it won / lost). None when that move is not
     possible from where it is. Becoming qualified calls `opportunity_qualified`."""
     current = store.opportunity_by_id(tx, opportunity_id)
     if current is None or stage not in next_stages(current.stage):
         return None
     moved = store.set_stage(tx, opportunity_id, stage, now)
+    said = None
     if stage is Stage.QUALIFIED:
-        opportunity_qualified(tx, moved, now)
-    return moved
+        said = opportunity_qualified(tx, moved, by=by, now=now)
+    return Moved(moved, said)
 
 
 @with_formulas(("Expansion pipeline share", FORMULA))
@@ -109,13 +130,18 @@ def pipeline_metrics(tx: Transaction, period: Period, now: datetime) -> list[Met
 
 
 # -- the note to leadership ---------------------------------------------------------------------
+def recent_signals(tx: Transaction, client_id: int, now: datetime) -> tuple[str, ...]:
+    """The client's recent signals: its Pulse hooks of the last 90 days, each once."""
+    hooks = store.pulse_hooks(tx, [client_id], now - timedelta(days=90)).get(client_id, [])
+    return tuple(dict.fromkeys(h for h in hooks if h))
+
+
 def note_facts(tx: Transaction, client: records.Client, now: datetime) -> NoteFacts:
     """The client's recent signals (Pulse hooks of the last 90 days) and open opportunities."""
-    hooks = store.pulse_hooks(tx, [client.id], now - timedelta(days=90)).get(client.id, [])
     opportunities = [o for o in store.opportunities_of(tx, client.id) if o.open]
     return NoteFacts(
         client_name=client.name,
-        signals=tuple(dict.fromkeys(h for h in hooks if h)),
+        signals=recent_signals(tx, client.id, now),
         opportunities=tuple(f"{o.title} ({o.value:,.0f}, {o.stage.value})" for o in opportunities),
     )
 

@@ -45,8 +45,8 @@ GROUP = "Leadership"
 FORMULA = (
     "Founder interventions a month = (interventions recorded, not dismissed + escalations that "
     "reached a founder) / months in the period; an intervention is a founder posting in a "
-    "client channel, or in its internal channel while a flag is open (once per client and day), "
-    "or one recorded with /intervention"
+    "client channel, or in its internal channel while a flag or an escalation is open (once per "
+    "client and day), or one recorded with /intervention"
 )
 
 
@@ -60,7 +60,7 @@ def note_founder_message(tx: Transaction, msg: ChannelMessage, now: datetime) ->
     source = "channel"
     if client is None:
         client = client_by_internal_channel(tx, msg.channel)
-        if client is None or not open_flag_counts(tx, [client.id])[client.id]:
+        if client is None or not _something_open(tx, client.id):
             return False
         source = "internal"
     at = slack_ts_to_datetime(msg.ts)
@@ -83,6 +83,14 @@ def note_founder_message(tx: Transaction, msg: ChannelMessage, now: datetime) ->
     return new
 
 
+def _something_open(tx: Transaction, client_id: int) -> bool:
+    """An open flag or an open escalation about the client: a founder in its internal channel
+    then is stepping in."""
+    if open_flag_counts(tx, [client_id])[client_id]:
+        return True
+    return digest_store.open_escalation(tx, people_by_id(tx).values(), client_id)
+
+
 def _tell_founder(
     tx: Transaction,
     client: records.Client,
@@ -92,28 +100,42 @@ def _tell_founder(
     day: str,
     now: datetime,
 ) -> None:
+    """The founder, and each head of delivery, may say it was not an intervention: a DM each,
+    with *Not an intervention*."""
     row = intervention_by_key(tx, key)
     assert row is not None
-    text, blocks = recorded_dm(
-        client_name=client.name, how=SOURCES[source], day=day, intervention_id=row.id
-    )
-    enqueue(
-        tx,
-        NudgeSpec(
-            cadence_id=CADENCE_ID,
-            period=day,
-            target=founder,
-            person_id=founder,
-            client_id=client.id,
-            text=text,
-            blocks=blocks,
-            due_at=now,
-            expires_at=now + timedelta(days=2),
-            batch=False,
-            key=f"{CADENCE_ID}:{row.id}",
-        ),
-        now,
-    )
+    people = people_by_id(tx)
+    heads = [
+        p.slack_id
+        for p in people.values()
+        if p.role == Role.HEAD_OF_DELIVERY.value and p.active and p.slack_id != founder
+    ]
+    who = people.get(founder)
+    for target in (founder, *heads):
+        text, blocks = recorded_dm(
+            client_name=client.name,
+            how=SOURCES[source],
+            day=day,
+            intervention_id=row.id,
+            founder_name=None if target == founder else (who.name if who else founder),
+        )
+        enqueue(
+            tx,
+            NudgeSpec(
+                cadence_id=CADENCE_ID,
+                period=day,
+                target=target,
+                person_id=target,
+                client_id=client.id,
+                text=text,
+                blocks=blocks,
+                due_at=now,
+                expires_at=now + timedelta(days=2),
+                batch=False,
+                key=f"{CADENCE_ID}:{row.id}" + ("" if target == founder else f":{target}"),
+            ),
+            now,
+        )
 
 
 def record_by_hand(

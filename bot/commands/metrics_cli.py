@@ -11,21 +11,54 @@ from bot.settings import Settings
 
 
 def _formulas_epilog() -> str:
-    from bot.features import metric_sources
-    from usecases.metric_sources import formulas
+    """Every metric source's formulas, read from the sources themselves: each is run on an
+    empty scratch database (its figures say "no data" but carry their formulas), so a new
+    source needs no declaration to be listed. Only for `--help`."""
+    import tempfile
 
+    from bot.features import metric_sources
+    from domain.metric import quarter_containing
+    from storage.db import Database
+    from usecases.clock import SystemClock
+    from usecases.metric_sources import formulas, formulas_of
+
+    sources = metric_sources()
+    try:
+        with tempfile.TemporaryDirectory(prefix="csobot-formulas-") as scratch:
+            db = Database(f"sqlite:///{scratch}/formulas.db")
+            try:
+                db.migrate()
+                now = SystemClock().now()
+                pairs = formulas_of(sources, db.transaction, quarter_containing(now.date()), now)
+            finally:
+                db.dispose()
+    except Exception:  # no scratch database: what the sources declare
+        pairs = formulas(sources)
     lines = ['formulas (a figure with nothing recorded in the period reads "no data"):']
-    lines += [f"  {label}: {formula}" for label, formula in formulas(metric_sources())]
+    lines += [f"  {label}: {formula}" for label, formula in pairs]
     return "\n".join(lines)
+
+
+class _HelpWithFormulas(argparse.Action):
+    """`--help` that lists the formulas, worked out only when asked for."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show this help and the formulas")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        parser.epilog = _formulas_epilog()
+        parser.print_help()
+        parser.exit()
 
 
 def add_commands(sub: Any) -> None:
     p = sub.add_parser(
         "metrics",
         help="leadership metrics for a quarter or a month (retention, NPS, KPIs, ...)",
-        epilog=_formulas_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=False,
     )
+    p.add_argument("-h", "--help", action=_HelpWithFormulas)
     when = p.add_mutually_exclusive_group()
     when.add_argument("--quarter", help="like 2026Q4 (default: this quarter)")
     when.add_argument("--month", help="like 2026-11")

@@ -73,3 +73,37 @@ def test_metrics_help_lists_the_formulas_and_bad_periods_say_what_to_type(db_url
     assert bad.returncode == 2 and "quarters are Q1 to Q4" in bad.stderr
     both = run("metrics", "--quarter", "2026Q4", "--month", "2026-11", env=env)
     assert both.returncode == 2 and "not allowed with" in both.stderr
+
+
+def test_help_lists_the_formula_of_every_metric_source(db_url: str) -> None:
+    """Every figure every source reports (on recorded data, not only the empty help database)
+    has its formula in `--help`, the sources nobody declared formulas for included."""
+    from datetime import datetime
+
+    from bot.features import metric_sources
+    from domain.metric import quarter_period
+
+    env = _setup(db_url)
+    db = Database(db_url)
+    record_quarter(db)
+    help_text = run("metrics", "--help", env=env).stdout
+    now = datetime.fromisoformat(env["CSOBOT_NOW"])
+    reported = 0
+    for source in metric_sources():
+        with db.transaction() as tx:
+            figures = source(tx, quarter_period("2026Q4", now.date()), now)
+        assert figures, f"{source.__module__}.{source.__name__} reports no figure"
+        for figure in figures:
+            assert figure.formula, f"{figure.key} has no formula"
+            assert figure.formula in help_text, f"{figure.key}'s formula is not in --help"
+            reported += 1
+    db.dispose()
+    assert reported >= 20
+    for name in (
+        "Time to value (median)",
+        "First-contact resolution",
+        "Advocate pipeline",
+        "Client Health Reports posted",
+        "Expansion pipeline (share of managed ARR)",
+    ):
+        assert f"  {name}" in help_text  # fmt: skip

@@ -68,6 +68,8 @@ ACTION_VALUE = {
     "win_edit": "1",
     "intervention_dismiss": "1",
     "expansion_stage": "1:qualified",
+    "expansion_add": "expansion-reflection:U0CSO1:1:2026-W47",
+    "expansion_note": "expansion-reflection:U0CSO1:1:2026-W47",
     "health_report_post": "1",
     "health_report_edit": "1",
 }
@@ -97,6 +99,10 @@ VIEW_STATE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         },
     ),
     "expansion_note_modal": ({"slug": "acme", "key": "k"}, {"note": {"value": {"value": "x"}}}),
+    "expansion_add_modal": (
+        {"slug": "acme", "nudge": "k"},
+        {"value": {"value": {"value": "30000"}}, "title": {"value": {"value": "Seats"}}},
+    ),
     "win_edit_modal": ({"win": 1}, {"text": {"value": {"value": "Reports 2 days faster"}}}),
     "health_report_edit_modal": ({}, {"report": {"value": {"value": "edited"}}}),
     "client_update_modal": (

@@ -56,3 +56,38 @@ def test_manual_share_and_its_change_against_the_first_full_month(bot: BotHarnes
     assert october["metrics"]["ai.manual_change"]["value"] is None  # the baseline itself
     help_text = run("metrics", "--help", env=env).stdout
     assert "Manual share = tasks done by hand / all process tasks" in help_text
+
+
+def test_generated_qbrs_count_for_the_clients_cso_and_digests_on_the_organizations_line(
+    bot: BotHarness,
+) -> None:
+    from slack_sdk import WebClient
+
+    from scheduling.engine import tick
+
+    bot.clock.set(datetime(2026, 11, 20, 10, tzinfo=NY))
+    bot.message("C0ACME", "U0CSO1", WORDS, datetime(2026, 11, 16, 10, tzinfo=NY))
+    bot.command("/touchpoint", 'globex email "Sent the renewal summary"')
+    bot.wait_response()
+    bot.settle()
+    # The head of delivery generates Acme's QBR: the bot's task, credited to Acme's CSO.
+    bot.command("/qbr", "acme Q4", user="U0HOD")
+    bot.settle()
+    # Monday's leadership digest, posted by the bot: nobody's task but the organization's.
+    monday = datetime(2026, 11, 23, 8, 0, tzinfo=NY)
+    bot.clock.set(monday)
+    web = bot.web
+    assert isinstance(web, WebClient)
+    assert tick(bot.deps, web, monday, bot.jobs).errors == {}
+    assert any(c["channel"] == "C0LEAD" for c in bot.emulator.calls("chat.postMessage"))
+    env = {"DATABASE_URL": bot.settings.database_url, "CSOBOT_NOW": "2026-11-23T10:00:00-05:00"}
+    report = json.loads(run("metrics", "--month", "2026-11", "--json", env=env).stdout)
+    share = report["metrics"]["ai.manual_share"]
+    # Dana: one from Slack, one QBR (the bot's), one /touchpoint (hers); the digest: the bot's.
+    assert share["value"] == 0.25
+    assert share["evidence"] == ["1 of 4 tasks by hand"]
+    evidence = report["metrics"]["ai.manual_change"]["evidence"]
+    assert "Dana Reyes: manual share 33%" in evidence
+    assert "Organization: 1 leadership digest generated (not a CSO's task)" in evidence
+    assert "Sam Okafor: manual share no data" in evidence
+    assert "weekly leadership digests generated" in run("metrics", "--help", env=env).stdout

@@ -10,8 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from storage import expansion_store
 from storage.models import ExpansionOpportunity
 from tests.conftest import NY, BotHarness
+from tests.integration import lifecycle_helpers as lifecycle
+from tests.integration.test_cadence_buttons import at, client_id, submit
+from tests.integration.test_cadence_buttons import click as press
+from tests.integration.test_cadence_buttons import nudge as reminder
 from usecases import expansion_actions
 
 
@@ -40,7 +45,7 @@ def test_record_list_and_move_an_opportunity(
     monkeypatch.setattr(
         expansion_actions,
         "opportunity_qualified",
-        lambda tx, o, now: (qualified.append(o.title), real(tx, o, now))[1],
+        lambda tx, o, *, by, now: (qualified.append(o.title), real(tx, o, by=by, now=now))[1],
     )
     bot.command("/expansion", 'acme add 30000 "EMEA analytics seats" next: "call their COO"')
     assert bot.wait_response().startswith("Recorded an expansion opportunity for Acme Corp")
@@ -96,3 +101,121 @@ def test_without_opportunities_the_digest_says_so_instead_of_an_estimate(bot: Bo
 def test_bad_input_says_what_to_type(bot: BotHarness, text: str, says: str) -> None:
     status, ack = bot.command("/expansion", text)
     assert status == 200 and says in ack and "/expansion acme add 30000" in ack
+
+
+# -- the Friday reminder: Add opportunity, Draft a note to leadership ----------------------------
+FRIDAY_REFLECTION = datetime(2026, 11, 20, 16, 1, tzinfo=NY)
+
+
+def _friday_reminder(bot: BotHarness) -> Any:
+    at(bot, FRIDAY_REFLECTION)
+    row = reminder(bot, "expansion-reflection", slug_id=client_id(bot, "acme"))
+    sent = [
+        c for c in bot.emulator.calls("chat.postMessage")
+        if c["channel"] == "U0CSO1" and "expansion_add" in json.dumps(c.get("blocks"))
+    ]  # fmt: skip
+    assert sent, "the Friday reminder offers Add opportunity"
+    offers = [
+        b for b in sent[-1]["blocks"]
+        if b["type"] == "actions" and b.get("block_id") == f"offers-{row.id}"
+    ]  # fmt: skip
+    offered = [
+        (e["text"]["text"], e["action_id"], e["value"]) for b in offers for e in b["elements"]
+    ]
+    assert offered == [
+        ("Add opportunity", "expansion_add", row.key),
+        ("Draft a note to leadership", "expansion_note", row.key),
+    ]
+    return row
+
+
+def test_add_opportunity_from_the_friday_reminder_records_it_like_the_command(
+    bot: BotHarness,
+) -> None:
+    row = _friday_reminder(bot)
+    press(bot, row, "expansion_add")
+    [opened] = bot.emulator.wait_for("views.open")
+    view = opened["view"]
+    assert view["callback_id"] == "expansion_add_modal" and "Acme Corp" in json.dumps(view)
+    status, body = submit(bot, view, {"value": {"value": {"value": "lots"}},
+                                      "title": {"value": {"value": "EMEA seats"}}})  # fmt: skip
+    assert status == 200 and '"lots\\" is not an amount' in body.decode()
+    values = {
+        "value": {"value": {"value": "30k"}},
+        "title": {"value": {"value": "EMEA analytics seats"}},
+        "next_step": {"value": {"value": "call their COO"}},
+    }
+    assert submit(bot, view, values)[0] == 200
+    assert submit(bot, view, values)[0] == 200  # Slack retries: recorded once
+    bot.settle()
+    told = [c for c in bot.emulator.calls("chat.postMessage") if c["channel"] == "U0CSO1"]
+    assert any(
+        str(c["text"]).startswith("Recorded an expansion opportunity for Acme Corp") for c in told
+    )
+    with bot.db.session() as s:
+        [opp] = s.scalars(select(ExpansionOpportunity))
+        assert (opp.title, opp.value, opp.next_step, opp.owner_id, opp.stage) == (
+            "EMEA analytics seats", 30000, "call their COO", "U0CSO1", "identified",
+        )  # fmt: skip
+
+
+def test_another_clients_cso_cannot_add_from_the_reminder(bot: BotHarness) -> None:
+    row = _friday_reminder(bot)
+    press(bot, row, "expansion_add", user="U0CSO2")
+    bot.settle()
+    assert bot.emulator.calls("views.open") == []
+    view = {"type": "modal", "callback_id": "expansion_add_modal", "id": "V9",
+            "private_metadata": json.dumps({"slug": "acme", "nudge": row.key})}  # fmt: skip
+    values = {"value": {"value": {"value": "30000"}}, "title": {"value": {"value": "Seats"}}}
+    submit(bot, view, values, user="U0CSO2")
+    bot.settle()
+    [told] = [c for c in bot.emulator.calls("chat.postMessage") if c["channel"] == "U0CSO2"]
+    assert str(told["text"]).startswith("Sorry — only Acme Corp's team")
+    with bot.db.session() as s:
+        assert s.scalars(select(ExpansionOpportunity)).all() == []
+
+
+def test_draft_a_note_from_the_friday_reminder_goes_to_leadership(bot: BotHarness) -> None:
+    bot.command("/pulse", "acme curious hook: asking about MCPs for EMEA")
+    bot.wait_response()
+    row = _friday_reminder(bot)
+    press(bot, row, "expansion_note")
+    [opened] = bot.emulator.wait_for("views.open")
+    view = opened["view"]
+    assert view["callback_id"] == "expansion_note_modal"
+    note = next(b for b in view["blocks"] if b.get("block_id") == "note")
+    assert "Signals: asking about MCPs for EMEA" in note["element"]["initial_value"]
+    submit(bot, view, {"note": {"value": {"value": "Offer MCP analytics to EMEA."}}})
+    bot.settle()
+    at(bot, FRIDAY_REFLECTION)
+    [post] = [c for c in bot.emulator.calls("chat.postMessage") if c["channel"] == "C0LEAD"]
+    assert "Offer MCP analytics to EMEA." in str(post["text"])
+
+
+# -- qualified: the context package to the account executive, once -------------------------------
+def test_qualifying_sends_the_ae_the_package_once(bot: BotHarness) -> None:
+    status, answer = lifecycle.submit(bot, lifecycle.form(**lifecycle.GOOD))  # Hooli, AE U0AE1
+    assert status == 200 and answer is None, answer
+    bot.settle()
+    bot.command("/pulse", "hooli curious hook: asking about a finance team rollout")
+    bot.wait_response()
+    bot.command("/expansion", 'hooli add 20000 "Finance team seats"')
+    assert bot.wait_response(2).startswith("Recorded an expansion opportunity for Hooli")
+    with bot.db.session() as s:
+        [row] = s.scalars(select(ExpansionOpportunity))
+    said = click(bot, f"{row.id}:qualified")
+    assert said.startswith("Moved to *qualified*")
+    assert "The expansion package for Hooli is on its way to <@U0AE1>." in said
+    assert click(bot, f"{row.id}:qualified").startswith("That opportunity can't move")
+    # A retried move (the stage set back by hand, the hook run again) sends nothing more.
+    with bot.db.transaction() as tx:
+        again = expansion_actions.opportunity_qualified(
+            tx, expansion_store.opportunity_by_id(tx, row.id), by="U0CSO1", now=bot.clock.now()
+        )
+    assert "already sent" in again
+    lifecycle.tick_at(bot, bot.clock.now())
+    lifecycle.tick_at(bot, bot.clock.now())
+    packages = [t for t in lifecycle.dms(bot, "U0AE1") if "Qualified expansion" in t]
+    assert len(packages) == 1
+    assert "Finance team seats" in packages[0]
+    assert "asking about a finance team rollout" in packages[0]  # the client's recent signals

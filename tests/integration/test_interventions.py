@@ -149,3 +149,73 @@ def test_an_escalation_that_reached_a_founder_counts(bot: BotHarness) -> None:
     deliver_due(bot.db, web, sent_at)
     blob = metrics(bot)
     assert "Founder interventions a month: 1 (target < 1 a month: off target)" in blob
+
+
+def _dismiss(bot: BotHarness, user: str, value: str) -> None:
+    bot.interact({
+        "type": "block_actions", "team": {"id": "T0EMU"},
+        "user": {"id": user, "team_id": "T0EMU"}, "api_app_id": "A0CSOBOT",
+        "trigger_id": "t", "container": {"type": "message"},
+        "response_url": bot.emulator.response_url(f"dismiss-{user}"),
+        "actions": [{"type": "button", "action_id": "intervention_dismiss", "block_id": "b",
+                     "value": value, "action_ts": "1"}],
+    })  # fmt: skip
+    bot.settle()
+
+
+def test_the_head_of_delivery_is_offered_the_dismiss_too(bot: BotHarness) -> None:
+    bot.message("C0ACME", "U0FND", "Happy to help with the renewal conversation.", AT)
+    bot.settle()
+    deliver(bot)
+    [dm] = [c for c in bot.emulator.calls("chat.postMessage") if c["channel"] == "U0HOD"]
+    assert "Recorded a founder intervention by Jo Founder on Acme Corp" in str(dm["text"])
+    blocks = json.loads(dm["blocks"]) if isinstance(dm["blocks"], str) else dm["blocks"]
+    [button] = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert button["text"]["text"] == "Not an intervention"
+    assert button["value"] == str(rows(bot)[0].id)
+    _dismiss(bot, "U0HOD", button["value"])
+    assert rows(bot)[0].dismissed_by == "U0HOD"
+    assert "Founder interventions a month: 0 (target < 1 a month: on target)" in metrics(bot)
+
+
+def test_a_founder_in_the_internal_channel_while_an_escalation_is_open_is_one(
+    bot: BotHarness,
+) -> None:
+    from storage.models import Client, Nudge
+    from tests.integration.test_cadence_buttons import at
+
+    with bot.db.session() as s:
+        globex = s.scalars(select(Client).where(Client.slug == "globex")).one().id
+    # No touchpoint on globex Monday to Wednesday: the third missed day reaches the head of
+    # delivery (a real escalation, sent by the outbox and still open).
+    for day in (16, 17, 18):
+        at(bot, datetime(2026, 11, day, 15, 1, tzinfo=NY))
+    with bot.db.session() as s:
+        escalated = s.scalars(
+            select(Nudge).where(Nudge.target == "U0HOD", Nudge.client_id == globex,
+                                Nudge.status == "sent")
+        ).all()  # fmt: skip
+    assert escalated, "the head of delivery was escalated to about globex"
+    bot.message("C0GLOBEXINT", "U0FND", "I'll call their VP today about the silence.",
+                datetime(2026, 11, 18, 16, tzinfo=NY))  # fmt: skip
+    bot.settle()
+    [row] = rows(bot)
+    assert (row.founder_id, row.source, row.client_id) == ("U0FND", "internal", globex)
+
+
+def test_a_founder_in_the_internal_channel_after_the_escalation_closed_is_not_one(
+    bot: BotHarness,
+) -> None:
+    from tests.integration.test_cadence_buttons import at
+
+    for day in (16, 17, 18):
+        at(bot, datetime(2026, 11, day, 15, 1, tzinfo=NY))
+    # Touchpoints close the escalations (both clients missed the days).
+    for channel in ("C0GLOBEX", "C0ACME"):
+        bot.message(channel, "U0CSO1", "Shipped the new dashboard filters you asked for today.",
+                    datetime(2026, 11, 18, 15, 30, tzinfo=NY))  # fmt: skip
+    bot.settle()
+    bot.message("C0GLOBEXINT", "U0FND", "How is globex doing this week, anything I should know?",
+                datetime(2026, 11, 18, 16, tzinfo=NY))  # fmt: skip
+    bot.settle()
+    assert rows(bot) == []
