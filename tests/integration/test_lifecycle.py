@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from devkit.emulator import dm_channel
+from domain.portfolio import ClientSpec
 from storage import lifecycle_store
 from storage.models import (
     Client,
@@ -23,6 +24,7 @@ from storage.models import (
     LifecycleStageRecord,
     Nudge,
 )
+from storage.portfolio_store import client_by_slug
 from tests.conftest import BotHarness, load_portfolio
 from tests.integration.lifecycle_helpers import (
     GOOD,
@@ -36,6 +38,7 @@ from tests.integration.lifecycle_helpers import (
     submit,
     tick_at,
 )
+from usecases.lifecycle_actions import start_lifecycle
 from usecases.lifecycle_nudges import post_expansion_package
 
 NY = ZoneInfo("America/New_York")
@@ -262,6 +265,55 @@ def test_a_scheduled_kickoff_stops_the_timer(bot: BotHarness) -> None:
     bot.wait_response()
     tick_at(bot, datetime(2026, 12, 1, 11, tzinfo=NY))
     assert not any("kickoff" in t.lower() and "scheduled" in t for t in dms(bot, "U0HOD"))
+
+
+def test_no_sales_handoff_24_hours_after_the_signature_nudges_the_ae_and_the_cso_once(
+    bot: BotHarness,
+) -> None:
+    # Signed Fri Nov 20 in Chicago, no handoff in the form: due by the end of Sat Nov 21
+    # (Sun Nov 22 00:00 CST), 24 clock hours after the signature day ends.
+    cid = _create(bot, stakeholders="", deal_context="", timeline="")
+    tick_at(bot, datetime(2026, 11, 21, 23, 59, tzinfo=CHICAGO))
+    assert _keys(bot, "sales_handoff") == set()
+    tick_at(bot, datetime(2026, 11, 22, 0, 0, tzinfo=CHICAGO))
+    assert _keys(bot, "sales_handoff") == {
+        f"sales_handoff:{cid}:U0AE1",
+        f"sales_handoff:{cid}:U0CSO1",
+    }
+    tick_at(bot, datetime(2026, 11, 23, 11, tzinfo=NY))  # delivered, and not again
+    tick_at(bot, datetime(2026, 11, 24, 11, tzinfo=NY))
+    for person in ("U0AE1", "U0CSO1"):
+        said = [t for t in dms(bot, person) if "No sales handoff for Hooli" in t]
+        assert len(said) == 1, dms(bot, person)
+        assert "within 24 h of the signature on Fri Nov 20" in said[0]
+        assert "<@U0AE1>, please send <@U0CSO1>" in said[0]
+
+
+def test_a_sales_handoff_named_later_in_the_portfolio_stops_the_handoff_timer(
+    bot: BotHarness,
+) -> None:
+    cid = _create(bot, stakeholders="", deal_context="", timeline="")
+    spec = ClientSpec(
+        slug="hooli",
+        name="Hooli",
+        cso="U0CSO1",
+        signed_on=date(2026, 11, 20),
+        handoff={"stakeholders": "Gavin (CEO)"},
+    )
+    received = datetime(2026, 11, 21, 12, tzinfo=UTC)
+    with bot.db.transaction() as tx:
+        client = client_by_slug(tx, "hooli")
+        assert client is not None
+        assert start_lifecycle(tx, client, spec, by="U0CSO1", source="portfolio", now=received) == 0
+        later = received + timedelta(hours=1)
+        start_lifecycle(tx, client, spec, by="U0CSO1", source="portfolio", now=later)
+    with bot.db.session() as s:
+        life = s.scalars(select(ClientLifecycle).where(ClientLifecycle.client_id == cid)).one()
+    assert life.handoff_received_at == received  # recorded once, when it came
+    assert life.handoff["stakeholders"] == "Gavin (CEO)"
+    tick_at(bot, datetime(2026, 11, 23, 11, tzinfo=NY))
+    assert _keys(bot, "sales_handoff") == set()
+    assert not any("No sales handoff" in t for t in dms(bot, "U0AE1"))
 
 
 def test_the_renewal_forecast_goes_to_sales_ops_at_minus_120_days(bot: BotHarness) -> None:
