@@ -601,6 +601,44 @@ def test_a_cadence_can_be_limited_to_a_lifecycle_stage(bot: BotHarness) -> None:
     assert pulses == {_client_id(bot, "hooli")}
 
 
+@pytest.mark.parametrize(
+    ("stages", "checked"),
+    [
+        (None, {"hooli", "acme", "initech"}),  # the default: every client, whatever its stage
+        ("[onboarding]", {"hooli"}),
+        ("[adoption, value_realization]", {"acme"}),  # Initech has no stage: not checked
+    ],
+)
+def test_health_checks_can_be_limited_to_lifecycle_stages(
+    bot: BotHarness, stages: str | None, checked: set[str]
+) -> None:
+    settings = (
+        f"  settings:\n    health_checks: {{stages: {stages}}}\n" if stages else "  settings:\n"
+    )
+    load_portfolio(bot.db, PORTFOLIO.replace("  settings:\n", settings))
+    _create(bot)  # Hooli: onboarding; Acme, signed long ago: value realization
+    tick_at(bot, datetime(2026, 11, 23, 11, tzinfo=NY))  # nobody scored yet: the first check
+    with bot.db.session() as s:
+        slugs = {c.id: c.slug for c in s.scalars(select(Client))}
+        first = {
+            slugs[n.client_id]
+            for n in s.scalars(select(Nudge))
+            if n.cadence_id == "health_check" and n.key.endswith(":first")
+        }
+    assert checked <= first if stages is None else first == checked
+
+
+def test_health_check_stages_are_checked_in_the_portfolio_file() -> None:
+    from domain.portfolio import PortfolioError, parse_portfolio
+
+    bad = PORTFOLIO.replace(
+        "  settings:\n", "  settings:\n    health_checks: {stages: [onbording]}\n"
+    )
+    with pytest.raises(PortfolioError) as err:
+        parse_portfolio(bad)
+    assert "health_checks.stages" in str(err.value) and "onboarding" in str(err.value)
+
+
 @pytest.mark.parametrize(("user", "allowed"), [("U0HOD", True), ("U0FND", True), ("U0EP1", False)])
 def test_leadership_may_add_a_client_and_others_may_not(
     bot: BotHarness, user: str, allowed: bool

@@ -255,3 +255,16 @@ def test_the_impact_report_renders_every_part_in_markdown_and_escaped_html() -> 
         assert part in md
     html = impact_report_html(r=data)
     assert "Acme &lt;Corp&gt;" in html and "<li>2026-12-31: 81 (green)</li>" in html
+
+
+def test_health_checks_by_lifecycle_stage() -> None:
+    from domain.health import HealthCheckSettings
+
+    every = HealthCheckSettings()
+    assert every.applies(None) and every.applies(Stage.ONBOARDING)
+    some = parse_org_settings({"health_checks": {"stages": ["adoption"]}}).health_checks
+    assert some.applies("adoption") and some.applies(Stage.ADOPTION)
+    assert not some.applies(Stage.ONBOARDING) and not some.applies(None)
+    with pytest.raises(OrgSettingsError) as err:
+        parse_org_settings({"health_checks": {"stages": ["later"]}})
+    assert "settings.health_checks.stages.0" in str(err.value)
