@@ -522,7 +522,7 @@ def test_the_onboarding_metric_source_reads_the_records(bot: BotHarness) -> None
         found = {m.key: m for m in onboarding_metrics(tx, dec, bot.clock.now())}
     # By hand: first win Dec 7 − signed Nov 20 = 17 days.
     assert found["onboarding.time_to_value"].value == 17
-    assert found["onboarding.time_to_value"].evidence == ("hooli: 17 d",)
+    assert found["onboarding.time_to_value"].evidence == ("hooli: 17 d (first /win)",)
     # Window closes Nov 20 + 30 = Dec 20 (in December); handed off Dec 10: 1/1.
     assert found["onboarding.completion_rate"].value == 1.0
     # Activation milestone due Nov 30 + 10 business days = Dec 14, ticked Dec 10: 1/1.
@@ -533,6 +533,41 @@ def test_the_onboarding_metric_source_reads_the_records(bot: BotHarness) -> None
     assert found["onboarding.days.smb"].value == 20 and found["onboarding.days.smb"].on_target
     assert found["onboarding.cso_hours"].value == 4.0
     assert all(m.formula for m in found.values())
+
+
+def test_time_to_value_counts_a_marked_outcome_before_the_first_win(bot: BotHarness) -> None:
+    from domain.delivery import Fetched, PullRequest
+    from domain.metric import Period
+    from storage import connector_store
+    from usecases.lifecycle_metrics import onboarding_metrics
+
+    cid = _create(bot)  # signed Fri 2026-11-20 in Chicago; criterion "Reports in 1 day"
+
+    def pull(number: int, title: str, merged: datetime) -> PullRequest:
+        url = f"https://github.com/hooli/web/pull/{number}"
+        return PullRequest("hooli/web", number, title, url, "closed", merged_at=merged)
+
+    pulls = [
+        # Feature only (names no criterion): not value.
+        pull(11, "Refactor the report export", datetime(2026, 11, 30, 15, tzinfo=UTC)),
+        # Names the criterion with a measured figure: an outcome, Dec 3 in Chicago.
+        pull(12, "Reports in one day: export takes 2 hours", datetime(2026, 12, 3, 20, tzinfo=UTC)),
+    ]
+    with bot.db.transaction() as tx:
+        connector_store.replace(
+            tx, cid, Fetched(source="github", pulls=pulls), datetime(2026, 12, 4, tzinfo=UTC)
+        )
+    bot.clock.set(datetime(2026, 12, 7, 11, tzinfo=NY))
+    bot.command("/win", 'hooli "Reports in one day, down from three"')
+    bot.wait_response()
+    dec = Period(date(2026, 12, 1), date(2026, 12, 31), "2026-12")
+    with bot.db.session() as tx:
+        found = {m.key: m for m in onboarding_metrics(tx, dec, bot.clock.now())}
+    ttv = found["onboarding.time_to_value"]
+    # By hand: the merged outcome Dec 3 − signed Nov 20 = 13 days (the /win on Dec 7: 17).
+    assert ttv.value == 13
+    assert ttv.evidence == ("hooli: 13 d (outcome hooli/web#12)",)
+    assert "marked an outcome" in ttv.formula
 
 
 def test_the_portfolio_file_writes_the_same_records_as_the_form(bot: BotHarness) -> None:
