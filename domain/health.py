@@ -23,6 +23,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from domain.onboarding import Stage
 from domain.portfolio import Segment
 
 WEIGHT_TOLERANCE = 0.001
@@ -633,6 +634,21 @@ def next_check_due(band: Band | str, last_check: date) -> date:
     if b is Band.YELLOW:
         return last_check + timedelta(days=14)
     return add_months(last_check, 1)
+
+
+class HealthCheckSettings(_Strict):
+    """`organization.settings.health_checks`: which clients get the health-check nudge.
+
+    `stages: [adoption, value_realization]` limits it to clients in those lifecycle stages
+    (like a cadence's `stages:`); a client with no stage (no signature, no contract start) is
+    then not nudged. Unset (the default): every client. Alerts and the Red escalation are not
+    limited: they follow the score whatever the stage."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    stages: tuple[Stage, ...] | None = None
+
+    def applies(self, stage: Stage | str | None) -> bool:
+        return self.stages is None or (stage is not None and Stage(stage) in self.stages)
 
 
 def needs_escalation(history: Sequence[HistoryItem], today: date, has_active_plan: bool) -> bool:

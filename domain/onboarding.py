@@ -333,6 +333,25 @@ def kickoff_timer(
     return "escalate" if today >= escalate and escalate > deadline else "nudge"
 
 
+def sales_handoff_deadline(cal: WorkCalendar, signed_on: date, rules: Rules) -> datetime:
+    """When the sales handoff (AE -> CSO) is due: `handoff_within_hours` clock hours after the
+    signature. The signature is a day without a time, so the hours count from the end of that
+    day in the client's timezone (signed Fri: due by the end of Sat with the default 24 h)."""
+    end_of_day = datetime.combine(signed_on + timedelta(days=1), time(0), tzinfo=cal.tz)
+    return end_of_day.astimezone(UTC) + timedelta(hours=rules.handoff_within_hours)
+
+
+def sales_handoff_late(
+    cal: WorkCalendar,
+    signed_on: date,
+    received_at: datetime | None,
+    now: datetime,
+    rules: Rules,
+) -> bool:
+    """No sales handoff received and its deadline has passed."""
+    return received_at is None and now >= sales_handoff_deadline(cal, signed_on, rules)
+
+
 def forecast_due(contract_end: date | None, today: date, rules: Rules) -> bool:
     """The renewal forecast to Sales Ops is due from `renewal_forecast_days` before the end."""
     if contract_end is None:

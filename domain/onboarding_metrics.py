@@ -26,8 +26,26 @@ class OnboardingFacts:
     activation_due_on: date | None = None
     activation_done_on: date | None = None
     first_win_on: date | None = None
+    # The first output (issue done, pull request merged, release) marked an outcome against a
+    # success criterion (domain.value.mark), and its reference ("LIN-142").
+    first_outcome_on: date | None = None
+    first_outcome_ref: str | None = None
     churned_on: date | None = None
     cso_hours: float | None = None  # None: no hours logged
+
+
+def first_value(f: OnboardingFacts) -> tuple[date, str] | None:
+    """The client's first value: the earlier of its first /win and its first output marked an
+    outcome (a tie counts as the win), with what it was. None: neither yet."""
+    found: list[tuple[date, int, str]] = []
+    if f.first_win_on is not None:
+        found.append((f.first_win_on, 0, "first /win"))
+    if f.first_outcome_on is not None:
+        found.append((f.first_outcome_on, 1, f"outcome {f.first_outcome_ref or ''}".strip()))
+    if not found:
+        return None
+    day, _, what = min(found)
+    return day, what
 
 
 def _in(day: date | None, period: Period) -> bool:
@@ -48,13 +66,14 @@ def onboarding_metrics(
 ) -> list[Metric]:
     out: list[Metric] = []
 
-    # Time to value: signature → the first win recorded with /win.
+    # Time to value: signature → the first win recorded with /win or the first marked outcome.
+    firsts = [(f, first_value(f)) for f in facts]
     ttv = [
-        (f.slug, (f.first_win_on - f.signed_on).days)
-        for f in facts
-        if f.first_win_on is not None and _in(f.first_win_on, period)
+        (f.slug, (first[0] - f.signed_on).days, first[1])
+        for f, first in firsts
+        if first is not None and _in(first[0], period)
     ]
-    value = float(median(d for _, d in ttv)) if ttv else None
+    value = float(median(d for _, d, _ in ttv)) if ttv else None
     out.append(
         Metric(
             key="onboarding.time_to_value",
@@ -64,9 +83,11 @@ def onboarding_metrics(
             unit="days",
             target=f"< {ttv_target_days} days",
             on_target=None if value is None else value < ttv_target_days,
-            formula="median over clients whose first win (/win) fell in the period of "
-            "(first win day − signature day)",
-            evidence=tuple(f"{s}: {d} d" for s, d in ttv),
+            formula="median over clients whose first value fell in the period of (first value "
+            "day − signature day); first value = the earlier of the first win recorded with "
+            "/win and the first issue done, pull request merged or release marked an outcome "
+            "(it names a success criterion and carries a measured figure, as in the QBR)",
+            evidence=tuple(f"{s}: {d} d ({what})" for s, d, what in ttv),
         )
     )
 

@@ -22,7 +22,7 @@ from domain.advocacy import AdvocacySettings
 from domain.cadence import CadenceError, effective_catalogue
 from domain.digest import DigestSettings
 from domain.flag_loops import FlagSettings
-from domain.health import HealthModelError
+from domain.health import HealthCheckSettings, HealthModelError
 from domain.health_inputs import model_from_settings
 from domain.onboarding import OnboardingError
 from domain.onboarding import effective_catalogue as onboarding_catalogue
@@ -48,6 +48,8 @@ class OrgSettings(BaseModel):
     cadences: dict[str, Any] | list[Any] | None = None
     # A shipped model id ("three-pillar", "five-category") or a whole model (checked here).
     health_model: str | dict[str, Any] | None = None
+    # Which clients get the health-check nudge, by lifecycle stage (default: all).
+    health_checks: HealthCheckSettings = Field(default_factory=HealthCheckSettings)
     qbr_arr_threshold: float = Field(default=0, ge=0)
     # Onboarding plans and rules by segment (checked here; domain.onboarding applies them).
     onboarding: dict[str, Any] | None = None

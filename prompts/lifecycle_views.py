@@ -289,6 +289,18 @@ def kickoff_text(name: str, slug: str, signed_on: date, deadline: date, escalate
     )
 
 
+def sales_handoff_text(
+    *, name: str, slug: str, signed_on: date, due: datetime, hours: int, ae: str | None, cso: str
+) -> str:
+    sender = f"<@{ae}>" if ae else "The account executive (none is named on the client)"
+    return (
+        f":hourglass: No sales handoff for {escape_mrkdwn(name)} yet: it was due within {hours} h "
+        f"of the signature on {signed_on:%a %b %d} (by {due:%a %b %d %H:%M} UTC). {sender}, "
+        f"please send <@{cso}> the stakeholder map, the deal context and the implementation "
+        f"timeline; they go under `handoff:` for `{slug}` in the portfolio file. ({WHY})"
+    )
+
+
 def forecast_text(
     *,
     name: str,

@@ -188,6 +188,21 @@ def set_kickoff(
             item.due_on, item.due_at = due[item.item_id]
 
 
+def receive_handoff(
+    tx: Transaction, client_id: int, handoff: dict[str, str], now: datetime
+) -> bool:
+    """A sales handoff that arrives after the client was added (the portfolio file names it
+    later): recorded once, with when it came. False when one was already received."""
+    row = tx.scalars(
+        select(m.ClientLifecycle).where(m.ClientLifecycle.client_id == client_id)
+    ).one_or_none()
+    if row is None or row.handoff_received_at is not None or not any(handoff.values()):
+        return False
+    row.handoff = handoff
+    row.handoff_received_at = now
+    return True
+
+
 # -- hours ----------------------------------------------------------------------------------
 def log_hours(
     tx: Transaction,

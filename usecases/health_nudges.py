@@ -3,7 +3,8 @@ timeline") and playbook steps ("Playbooks"), written to the outbox in the job's 
 Natural keys make each nudge go out once:
 
 * health check due: `health_check:<client>:<due day>` — Red weekly, Yellow biweekly, Green
-  monthly after the last check (a person setting the signals); unscored clients: once;
+  monthly after the last check (a person setting the signals); unscored clients: once; only
+  clients in `organization.settings.health_checks.stages` when set (their lifecycle stage today);
 * alert: `health_alert:<kind>:<client>:<day>` — a fall of ≥ 15 points within 7 days or a band
   change, to the CSO the same day, with the signals that moved;
 * escalation: `health_escalation:<person>:<client>:<day the Red run began>` — Red > 14 days
@@ -43,9 +44,11 @@ from storage.health_store import (
     refresh_derived,
     values_on,
 )
+from storage.org_settings_store import org_settings
 from storage.playbook_store import active_runs
 from storage.portfolio_store import active_clients, people_by_id
 from storage.renewal_store import outcomes_by_client
+from usecases.lifecycle_actions import stages
 from usecases.outbox import NudgeSpec, enqueue
 
 logger = logging.getLogger(__name__)
@@ -103,6 +106,8 @@ def _health_nudges(
     latest = latest_snapshots(session, ids)
     runs = active_runs(session, ids)
     heads = escalation_targets(people)
+    checked = org_settings(session).health_checks
+    stage = stages(session, clients, today) if checked.stages is not None else {}
     n = 0
     for c in clients:
         day, points, cso = today[c.id], hist[c.id], people.get(c.cso_id)
@@ -113,7 +118,7 @@ def _health_nudges(
         # 1. the health check, on the band's cadence
         last = checks.get(c.id)
         due = next_check_due(band, last) if band and last else day if not last else None
-        if due is not None and due <= day:
+        if due is not None and due <= day and checked.applies(stage.get(c.id)):
             cadence = CHECK_CADENCE[band] if band else "first"
             text = views.health_check_text(c.name, band, cadence, last)
             period = due.isoformat() if last else "first"

@@ -104,6 +104,10 @@ def start_lifecycle(
     started = store.start_onboarding(
         tx, client_id=client.id, spec=spec, planned=planned, by=by, source=source, now=now
     )
+    if not started and spec.handoff is not None:
+        # The sales handoff named later in the portfolio file: received now (it stops the
+        # handoff timer if it is not yet due).
+        store.receive_handoff(tx, client.id, spec.handoff.model_dump(), now)
     return len(planned) if started else 0
 
 

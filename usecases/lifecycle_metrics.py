@@ -4,27 +4,49 @@ efficiency read from the records (domain.onboarding_metrics has the formulas).""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, time
 
 from domain.metric import Metric, Period
 from domain.onboarding import STAGE_LABELS, Stage
 from domain.onboarding_metrics import OnboardingFacts
 from domain.onboarding_metrics import onboarding_metrics as compute
+from domain.records import Client
 from domain.renewals import Outcome
+from domain.value import Output, SuccessCriterion, mark_all
+from storage import connector_store
 from storage import lifecycle_store as store
 from storage.db import Transaction
 from storage.portfolio_store import client_by_id, client_timezone, organization, people_by_id
+from storage.qbr_store import success_plans
 from storage.renewal_store import outcomes_by_client
 from usecases.lifecycle_actions import catalogue
+from usecases.qbr_actions import outputs
 
 
-def onboarding_facts(tx: Transaction) -> list[OnboardingFacts]:
-    """One row per client that had an onboarding, from its records."""
+def first_outcome(
+    tx: Transaction,
+    client: Client,
+    criteria: Sequence[SuccessCriterion],
+    t0: datetime,
+    t1: datetime,
+) -> Output | None:
+    """The client's first issue done, pull request merged or release between `t0` and `t1`
+    marked an outcome against its success criteria (the QBR's marking); wins count as wins."""
+    if not criteria:
+        return None
+    board = connector_store.board(tx, client.id)
+    marked = mark_all([o for o in outputs(tx, client, board, t0, t1) if o.kind != "win"], criteria)
+    return next((m.output for m in marked if m.mark == "outcome"), None)
+
+
+def onboarding_facts(tx: Transaction, now: datetime) -> list[OnboardingFacts]:
+    """One row per client that had an onboarding, from its records (outcomes up to `now`)."""
     lives = store.lifecycles(tx)
     ids = list(lives)
     cat = catalogue(tx)
     items = store.items_of(tx, ids)
     wins = store.first_wins(tx, ids)
+    criteria = success_plans(tx, ids)
     hours = store.hours_by_client(tx, ids)
     outcomes = outcomes_by_client(tx, ids)
     people = people_by_id(tx)
@@ -37,6 +59,8 @@ def onboarding_facts(tx: Transaction) -> list[OnboardingFacts]:
         tz = client_timezone(client, people, org)
         activation = next((i for i in items.get(cid, []) if i.marks == "activation"), None)
         churned = [end for end, o in outcomes.get(cid, {}).items() if o.outcome is Outcome.CHURNED]
+        signed_at = datetime.combine(life.signed_on, time(0), tzinfo=tz)
+        outcome = first_outcome(tx, client, criteria.get(cid, []), signed_at, now)
         out.append(
             OnboardingFacts(
                 slug=client.slug,
@@ -51,6 +75,8 @@ def onboarding_facts(tx: Transaction) -> list[OnboardingFacts]:
                 if activation and activation.done_at
                 else None,
                 first_win_on=wins[cid].astimezone(tz).date() if cid in wins else None,
+                first_outcome_on=outcome.at.astimezone(tz).date() if outcome else None,
+                first_outcome_ref=outcome.ref if outcome else None,
                 churned_on=min(churned) if churned else None,
                 cso_hours=hours.get(cid),
             )
@@ -64,7 +90,7 @@ def onboarding_metrics(tx: Transaction, period: Period, now: datetime) -> Sequen
     cat = catalogue(tx)
     windows: dict[str, tuple[int, int]] = {s: p.window_days for s, p in cat.plans.items()}
     figures = compute(
-        onboarding_facts(tx),
+        onboarding_facts(tx, now),
         period,
         windows,
         ttv_target_days=cat.rules.time_to_value_target_days,

@@ -7,6 +7,9 @@
 * kickoff: `kickoff:<client>:<person>:<nudge|escalate>` — no kickoff scheduled on the
   deadline (signature + 5 business days) to the CSO, a business day later to the Service Lead
   and the head of delivery;
+* sales handoff: `sales_handoff:<client>:<person>` — no handoff received 24 clock hours after
+  the signature (counted from the end of the signature day) to the account executive and the
+  CSO, once;
 * renewal forecast: `renewal_forecast:<client>:<contract end>` — 120 days before the end, the
   prefilled forecast to the Sales Ops channel when one is set (never a client or Slack Connect
   channel), and `renewal_forecast_cso:…` to the CSO;
@@ -32,6 +35,8 @@ from domain.onboarding import (
     kickoff_deadline,
     kickoff_timer,
     local_morning,
+    sales_handoff_deadline,
+    sales_handoff_late,
     stall_levels,
 )
 from domain.org_settings import OrgSettings
@@ -89,6 +94,7 @@ def write_due(tx: Transaction, now: datetime, guard: ChannelGuard | None) -> int
         for item in items.get(c.id, []):
             n += _item_nudges(tx, c, life, item, cal, today[c.id], people, cat, now)
         n += _kickoff_nudges(tx, c, life, items.get(c.id, []), cal, today[c.id], people, cat, now)
+        n += _sales_handoff_nudges(tx, c, life, cal, cat, now)
     _record_stages(tx, clients, today, now)
     n += _forecasts(tx, clients, people, org, cat, today, now, guard)
     return n
@@ -193,6 +199,45 @@ def _kickoff_nudges(
                 expires_at=due_at + GRACE,
                 key=f"kickoff:{c.id}:{person}:{timer}",
                 batch=timer == "nudge",
+            ),
+            now,
+        )
+    return n
+
+
+def _sales_handoff_nudges(
+    tx: Transaction, c: Client, life: Lifecycle, cal: WorkCalendar, cat: Catalogue, now: datetime
+) -> int:
+    """No sales handoff within `handoff_within_hours` of the signature: the AE and the CSO,
+    once each."""
+    if not sales_handoff_late(cal, life.signed_on, life.handoff_received_at, now, cat.rules):
+        return 0
+    due = sales_handoff_deadline(cal, life.signed_on, cat.rules)
+    text = views.sales_handoff_text(
+        name=c.name,
+        slug=c.slug,
+        signed_on=life.signed_on,
+        due=due,
+        hours=cat.rules.handoff_within_hours,
+        ae=life.ae_id,
+        cso=c.cso_id,
+    )
+    n = 0
+    for person in dict.fromkeys([*([life.ae_id] if life.ae_id else []), c.cso_id]):
+        n += enqueue(
+            tx,
+            NudgeSpec(
+                cadence_id="sales_handoff",
+                period=str(life.signed_on),
+                target=person,
+                person_id=person,
+                client_id=c.id,
+                text=text,
+                blocks=[bk.section(text)],
+                due_at=now,
+                expires_at=now + GRACE,
+                key=f"sales_handoff:{c.id}:{person}",
+                batch=False,
             ),
             now,
         )

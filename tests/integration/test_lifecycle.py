@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from devkit.emulator import dm_channel
+from domain.portfolio import ClientSpec
 from storage import lifecycle_store, support_store
 from storage.models import (
     Client,
@@ -23,6 +24,7 @@ from storage.models import (
     LifecycleStageRecord,
     Nudge,
 )
+from storage.portfolio_store import client_by_slug
 from tests.conftest import BotHarness, load_portfolio
 from tests.integration.lifecycle_helpers import (
     GOOD,
@@ -36,6 +38,7 @@ from tests.integration.lifecycle_helpers import (
     submit,
     tick_at,
 )
+from usecases.lifecycle_actions import start_lifecycle
 from usecases.lifecycle_nudges import post_expansion_package
 
 NY = ZoneInfo("America/New_York")
@@ -264,6 +267,55 @@ def test_a_scheduled_kickoff_stops_the_timer(bot: BotHarness) -> None:
     assert not any("kickoff" in t.lower() and "scheduled" in t for t in dms(bot, "U0HOD"))
 
 
+def test_no_sales_handoff_24_hours_after_the_signature_nudges_the_ae_and_the_cso_once(
+    bot: BotHarness,
+) -> None:
+    # Signed Fri Nov 20 in Chicago, no handoff in the form: due by the end of Sat Nov 21
+    # (Sun Nov 22 00:00 CST), 24 clock hours after the signature day ends.
+    cid = _create(bot, stakeholders="", deal_context="", timeline="")
+    tick_at(bot, datetime(2026, 11, 21, 23, 59, tzinfo=CHICAGO))
+    assert _keys(bot, "sales_handoff") == set()
+    tick_at(bot, datetime(2026, 11, 22, 0, 0, tzinfo=CHICAGO))
+    assert _keys(bot, "sales_handoff") == {
+        f"sales_handoff:{cid}:U0AE1",
+        f"sales_handoff:{cid}:U0CSO1",
+    }
+    tick_at(bot, datetime(2026, 11, 23, 11, tzinfo=NY))  # delivered, and not again
+    tick_at(bot, datetime(2026, 11, 24, 11, tzinfo=NY))
+    for person in ("U0AE1", "U0CSO1"):
+        said = [t for t in dms(bot, person) if "No sales handoff for Hooli" in t]
+        assert len(said) == 1, dms(bot, person)
+        assert "within 24 h of the signature on Fri Nov 20" in said[0]
+        assert "<@U0AE1>, please send <@U0CSO1>" in said[0]
+
+
+def test_a_sales_handoff_named_later_in_the_portfolio_stops_the_handoff_timer(
+    bot: BotHarness,
+) -> None:
+    cid = _create(bot, stakeholders="", deal_context="", timeline="")
+    spec = ClientSpec(
+        slug="hooli",
+        name="Hooli",
+        cso="U0CSO1",
+        signed_on=date(2026, 11, 20),
+        handoff={"stakeholders": "Gavin (CEO)"},
+    )
+    received = datetime(2026, 11, 21, 12, tzinfo=UTC)
+    with bot.db.transaction() as tx:
+        client = client_by_slug(tx, "hooli")
+        assert client is not None
+        assert start_lifecycle(tx, client, spec, by="U0CSO1", source="portfolio", now=received) == 0
+        later = received + timedelta(hours=1)
+        start_lifecycle(tx, client, spec, by="U0CSO1", source="portfolio", now=later)
+    with bot.db.session() as s:
+        life = s.scalars(select(ClientLifecycle).where(ClientLifecycle.client_id == cid)).one()
+    assert life.handoff_received_at == received  # recorded once, when it came
+    assert life.handoff["stakeholders"] == "Gavin (CEO)"
+    tick_at(bot, datetime(2026, 11, 23, 11, tzinfo=NY))
+    assert _keys(bot, "sales_handoff") == set()
+    assert not any("No sales handoff" in t for t in dms(bot, "U0AE1"))
+
+
 def test_the_renewal_forecast_goes_to_sales_ops_at_minus_120_days(bot: BotHarness) -> None:
     load_portfolio(bot.db, PORTFOLIO)
     # Acme's contract ends 2027-03-31: −120 days is 2026-12-01.
@@ -470,7 +522,7 @@ def test_the_onboarding_metric_source_reads_the_records(bot: BotHarness) -> None
         found = {m.key: m for m in onboarding_metrics(tx, dec, bot.clock.now())}
     # By hand: first win Dec 7 − signed Nov 20 = 17 days.
     assert found["onboarding.time_to_value"].value == 17
-    assert found["onboarding.time_to_value"].evidence == ("hooli: 17 d",)
+    assert found["onboarding.time_to_value"].evidence == ("hooli: 17 d (first /win)",)
     # Window closes Nov 20 + 30 = Dec 20 (in December); handed off Dec 10: 1/1.
     assert found["onboarding.completion_rate"].value == 1.0
     # Activation milestone due Nov 30 + 10 business days = Dec 14, ticked Dec 10: 1/1.
@@ -481,6 +533,41 @@ def test_the_onboarding_metric_source_reads_the_records(bot: BotHarness) -> None
     assert found["onboarding.days.smb"].value == 20 and found["onboarding.days.smb"].on_target
     assert found["onboarding.cso_hours"].value == 4.0
     assert all(m.formula for m in found.values())
+
+
+def test_time_to_value_counts_a_marked_outcome_before_the_first_win(bot: BotHarness) -> None:
+    from domain.delivery import Fetched, PullRequest
+    from domain.metric import Period
+    from storage import connector_store
+    from usecases.lifecycle_metrics import onboarding_metrics
+
+    cid = _create(bot)  # signed Fri 2026-11-20 in Chicago; criterion "Reports in 1 day"
+
+    def pull(number: int, title: str, merged: datetime) -> PullRequest:
+        url = f"https://github.com/hooli/web/pull/{number}"
+        return PullRequest("hooli/web", number, title, url, "closed", merged_at=merged)
+
+    pulls = [
+        # Feature only (names no criterion): not value.
+        pull(11, "Refactor the report export", datetime(2026, 11, 30, 15, tzinfo=UTC)),
+        # Names the criterion with a measured figure: an outcome, Dec 3 in Chicago.
+        pull(12, "Reports in one day: export takes 2 hours", datetime(2026, 12, 3, 20, tzinfo=UTC)),
+    ]
+    with bot.db.transaction() as tx:
+        connector_store.replace(
+            tx, cid, Fetched(source="github", pulls=pulls), datetime(2026, 12, 4, tzinfo=UTC)
+        )
+    bot.clock.set(datetime(2026, 12, 7, 11, tzinfo=NY))
+    bot.command("/win", 'hooli "Reports in one day, down from three"')
+    bot.wait_response()
+    dec = Period(date(2026, 12, 1), date(2026, 12, 31), "2026-12")
+    with bot.db.session() as tx:
+        found = {m.key: m for m in onboarding_metrics(tx, dec, bot.clock.now())}
+    ttv = found["onboarding.time_to_value"]
+    # By hand: the merged outcome Dec 3 − signed Nov 20 = 13 days (the /win on Dec 7: 17).
+    assert ttv.value == 13
+    assert ttv.evidence == ("hooli: 13 d (outcome hooli/web#12)",)
+    assert "marked an outcome" in ttv.formula
 
 
 def test_the_portfolio_file_writes_the_same_records_as_the_form(bot: BotHarness) -> None:
@@ -547,6 +634,44 @@ def test_a_cadence_can_be_limited_to_a_lifecycle_stage(bot: BotHarness) -> None:
     with bot.db.session() as s:
         pulses = {n.client_id for n in s.scalars(select(Nudge)) if n.cadence_id == "standup-pulse"}
     assert pulses == {_client_id(bot, "hooli")}
+
+
+@pytest.mark.parametrize(
+    ("stages", "checked"),
+    [
+        (None, {"hooli", "acme", "initech"}),  # the default: every client, whatever its stage
+        ("[onboarding]", {"hooli"}),
+        ("[adoption, value_realization]", {"acme"}),  # Initech has no stage: not checked
+    ],
+)
+def test_health_checks_can_be_limited_to_lifecycle_stages(
+    bot: BotHarness, stages: str | None, checked: set[str]
+) -> None:
+    settings = (
+        f"  settings:\n    health_checks: {{stages: {stages}}}\n" if stages else "  settings:\n"
+    )
+    load_portfolio(bot.db, PORTFOLIO.replace("  settings:\n", settings))
+    _create(bot)  # Hooli: onboarding; Acme, signed long ago: value realization
+    tick_at(bot, datetime(2026, 11, 23, 11, tzinfo=NY))  # nobody scored yet: the first check
+    with bot.db.session() as s:
+        slugs = {c.id: c.slug for c in s.scalars(select(Client))}
+        first = {
+            slugs[n.client_id]
+            for n in s.scalars(select(Nudge))
+            if n.cadence_id == "health_check" and n.key.endswith(":first")
+        }
+    assert checked <= first if stages is None else first == checked
+
+
+def test_health_check_stages_are_checked_in_the_portfolio_file() -> None:
+    from domain.portfolio import PortfolioError, parse_portfolio
+
+    bad = PORTFOLIO.replace(
+        "  settings:\n", "  settings:\n    health_checks: {stages: [onbording]}\n"
+    )
+    with pytest.raises(PortfolioError) as err:
+        parse_portfolio(bad)
+    assert "health_checks.stages" in str(err.value) and "onboarding" in str(err.value)
 
 
 @pytest.mark.parametrize(("user", "allowed"), [("U0HOD", True), ("U0FND", True), ("U0EP1", False)])

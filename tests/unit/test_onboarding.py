@@ -25,6 +25,8 @@ from domain.onboarding import (
     lifecycle_stage,
     plan_items,
     progress,
+    sales_handoff_deadline,
+    sales_handoff_late,
     stall_levels,
 )
 from domain.org_settings import OrgSettingsError, parse_org_settings
@@ -140,6 +142,25 @@ def test_the_kickoff_timer_nudges_on_the_deadline_then_escalates() -> None:
     assert kickoff_timer(CHICAGO, SIGNED, date(2026, 12, 3), False, date(2026, 12, 9), r) is None
 
 
+def test_the_sales_handoff_is_due_24_clock_hours_after_the_signature_day() -> None:
+    # Signed Fri Nov 20 in Chicago (CST, UTC−6): the day ends Sat 00:00 CST = 06:00 UTC, and
+    # 24 clock hours later (a Saturday: business days don't matter) is Sun Nov 22 06:00 UTC.
+    r = Rules()
+    due = datetime(2026, 11, 22, 6, tzinfo=UTC)
+    assert sales_handoff_deadline(CHICAGO, SIGNED, r) == due
+    assert not sales_handoff_late(CHICAGO, SIGNED, None, due - timedelta(seconds=1), r)
+    assert sales_handoff_late(CHICAGO, SIGNED, None, due, r)
+    assert not sales_handoff_late(CHICAGO, SIGNED, due + timedelta(hours=1), due, r)
+    # Across a DST change the hours are clock hours: signed Sat Mar 7 2026, the day ends
+    # Sun 00:00 CST (06:00 UTC); +24 h is Mon 06:00 UTC (01:00 CDT), not 00:00 CDT.
+    assert sales_handoff_deadline(CHICAGO, date(2026, 3, 7), r) == datetime(
+        2026, 3, 9, 6, tzinfo=UTC
+    )
+    assert sales_handoff_deadline(
+        CHICAGO, SIGNED, Rules(handoff_within_hours=48)
+    ) == due + timedelta(hours=24)
+
+
 def test_the_renewal_forecast_is_due_from_120_days_before_the_end() -> None:
     end = date(2027, 3, 31)
     assert not forecast_due(end, end - timedelta(days=121), Rules())
@@ -234,3 +255,16 @@ def test_the_impact_report_renders_every_part_in_markdown_and_escaped_html() -> 
         assert part in md
     html = impact_report_html(r=data)
     assert "Acme &lt;Corp&gt;" in html and "<li>2026-12-31: 81 (green)</li>" in html
+
+
+def test_health_checks_by_lifecycle_stage() -> None:
+    from domain.health import HealthCheckSettings
+
+    every = HealthCheckSettings()
+    assert every.applies(None) and every.applies(Stage.ONBOARDING)
+    some = parse_org_settings({"health_checks": {"stages": ["adoption"]}}).health_checks
+    assert some.applies("adoption") and some.applies(Stage.ADOPTION)
+    assert not some.applies(Stage.ONBOARDING) and not some.applies(None)
+    with pytest.raises(OrgSettingsError) as err:
+        parse_org_settings({"health_checks": {"stages": ["later"]}})
+    assert "settings.health_checks.stages.0" in str(err.value)
