@@ -9,15 +9,15 @@ result.
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from typing import Protocol, TypeVar
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, Template
+from jinja2 import Template
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from domain.classify import Classification, RuleClassifier
 from domain.flags import FlagKind
 from llm.client import LLMError
+from prompts.render import environment
 
 log = logging.getLogger(__name__)
 
@@ -78,16 +78,8 @@ class LabelAnswer(BaseModel):
         return value
 
 
-@lru_cache(maxsize=1)
 def _template() -> Template:
-    env = Environment(
-        loader=PackageLoader("prompts", ""),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-    return env.get_template(PROMPT_TEMPLATE)
+    return environment().get_template(PROMPT_TEMPLATE)  # the one prompts environment
 
 
 def render_prompt(message: str) -> str:

@@ -6,13 +6,13 @@ always named by its normalised keywords. Any failure falls back to the keyword r
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, Template
+from jinja2 import Template
 from pydantic import BaseModel, ConfigDict
 
 from domain.feedback import KEYWORDS, Item, ThemeChoice
 from llm.classifier import JsonCompleter
+from prompts.render import environment
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +30,8 @@ class ThemeAnswer(BaseModel):
     label: str
 
 
-@lru_cache(maxsize=1)
 def _template() -> Template:
-    env = Environment(
-        loader=PackageLoader("prompts", ""),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-    return env.get_template("cluster_feedback.j2")
+    return environment().get_template("cluster_feedback.j2")  # the one prompts environment
 
 
 class LLMThemeMatcher:

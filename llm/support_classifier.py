@@ -9,10 +9,9 @@ returns the rules' reading.
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from typing import Literal
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, Template
+from jinja2 import Template
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from domain.support import (
@@ -24,6 +23,7 @@ from domain.support import (
 )
 from llm.classifier import JsonCompleter
 from llm.client import LLMError
+from prompts.render import environment
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +63,8 @@ class SupportAnswer(BaseModel):
     _feedback = field_validator("feedback", mode="before")(lambda cls, v: _norm(v))
 
 
-@lru_cache(maxsize=1)
 def _template() -> Template:
-    env = Environment(
-        loader=PackageLoader("prompts", ""),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-    return env.get_template(PROMPT_TEMPLATE)
+    return environment().get_template(PROMPT_TEMPLATE)  # the one prompts environment
 
 
 def render_prompt(message: str) -> str:
