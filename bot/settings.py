@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,11 @@ class Settings(BaseSettings):
     host: str = Field(default="0.0.0.0", alias="HOST")
     threads: int = Field(default=16, ge=1, le=256, alias="CSOBOT_THREADS")
     log_level: str = Field(default="INFO", alias="CSOBOT_LOG_LEVEL")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        alias="CSOBOT_LOG_FORMAT",
+        description="`json` for one JSON object per log line (structured fields), `text` to read.",
+    )
     now: datetime | None = Field(
         default=None,
         validation_alias=AliasChoices("CSOBOT_NOW"),
