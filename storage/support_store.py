@@ -3,13 +3,14 @@ docs/process.md, "Support" and "Advocacy and references"."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from domain import records
@@ -35,6 +36,7 @@ from storage.models import (
     InboundMessage,
     NpsResponse,
     Organization,
+    Person,
     ReferenceAskRow,
     ReferenceEntryRow,
     SupportRequestRow,
@@ -43,8 +45,8 @@ from storage.portfolio_store import (
     client_timezone,
     organization,
     people_by_id,
-    person_by_slack_id,
 )
+from storage.types import UTCDateTime
 from storage.upsert import insert_ignore
 
 EXCERPT = 300
@@ -77,24 +79,78 @@ def support_calendar(
     )
 
 
+# The ingest path's statements, built once (a client message opens or answers a request in
+# the message's own transaction: building a statement costs more than running it).
+_ORG = Organization.__table__
+_PERSON = Person.__table__
+_REQ: Any = SupportRequestRow.__table__
+_CONTEXT = select(
+    _ORG.c.timezone,
+    _ORG.c.holidays_country,
+    _ORG.c.holidays_subdiv,
+    _ORG.c.settings,
+    select(_PERSON.c.timezone)
+    .where(_PERSON.c.slack_id == bindparam("cso"))
+    .limit(1)
+    .scalar_subquery(),
+).where(_ORG.c.id == 1)
+_INSERTS: dict[str, Any] = {
+    "postgresql": postgresql.insert(_REQ).on_conflict_do_nothing().returning(_REQ.c.id),
+    "sqlite": sqlite.insert(_REQ).on_conflict_do_nothing().returning(_REQ.c.id),
+}
+_AT = bindparam("b_at", type_=UTCDateTime())
+_ANSWERED = {
+    "team_replies": _REQ.c.team_replies + 1,
+    "first_response_at": func.coalesce(_REQ.c.first_response_at, _AT),
+    "first_response_by": func.coalesce(_REQ.c.first_response_by, bindparam("b_by")),
+    "first_response_ts": func.coalesce(_REQ.c.first_response_ts, bindparam("b_ts")),
+}
+_OPEN_HERE = (_REQ.c.channel == bindparam("b_channel"), _REQ.c.status == RequestStatus.OPEN.value)
+_ANSWER_THREAD = (
+    update(_REQ)
+    .where(
+        *_OPEN_HERE,
+        or_(_REQ.c.message_ts == bindparam("b_root"), _REQ.c.thread_ts == bindparam("b_root")),
+        _REQ.c.opened_at <= _AT,
+    )
+    .values(_ANSWERED)
+)
+_ANSWER_TOP = (
+    update(_REQ)
+    .where(
+        *_OPEN_HERE,
+        _REQ.c.thread_ts.is_(None),
+        _REQ.c.first_response_at.is_(None),
+        _REQ.c.opened_at < _AT,
+    )
+    .values(_ANSWERED)
+)
+_settings_cache: dict[str, SupportSettings] = {}
+
+
+def _support_settings_of(raw: Any) -> SupportSettings:
+    """Parsed once per distinct settings document (the ingest path reads it per request)."""
+    key = json.dumps(raw, sort_keys=True, default=str)
+    found = _settings_cache.get(key)
+    if found is None:
+        if len(_settings_cache) > 32:
+            _settings_cache.clear()
+        found = _settings_cache[key] = SupportSettings.from_org_settings(raw)
+    return found
+
+
 def support_context(
     tx: Transaction, client: records.Client
 ) -> tuple[SupportSettings, WorkCalendar]:
     """The support settings and the client's business hours in one small read (the ingest
     path opens requests with it)."""
-    row = tx.execute(
-        select(
-            Organization.timezone,
-            Organization.holidays_country,
-            Organization.holidays_subdiv,
-            Organization.settings,
-        ).where(Organization.id == 1)
-    ).first()
-    tz_name, country, subdiv, raw = row if row is not None else ("UTC", "", None, None)
-    settings = SupportSettings.from_org_settings(raw)
+    row = tx.execute(_CONTEXT, {"cso": client.cso_id or ""}).first()
+    tz_name, country, subdiv, raw, cso_tz = (
+        row if row is not None else ("UTC", "", None, None, None)
+    )
+    settings = _support_settings_of(raw)
     # The client's own timezone, else its CSO's, else the organization's.
-    cso = None if client.timezone else person_by_slack_id(tx, client.cso_id)
-    tz = ZoneInfo(client.timezone or (cso.timezone if cso else None) or tz_name or "UTC")
+    tz = ZoneInfo(client.timezone or cso_tz or tz_name or "UTC")
     cal = WorkCalendar(
         tz=tz,
         country=country or "",
@@ -174,15 +230,7 @@ def open_request(
         "resolution_due": due.resolution_due,
         "team_replies": 0,
     }
-    table: Any = SupportRequestRow.__table__
-    insert: Any = (
-        postgresql.insert(table)
-        if tx.get_bind().dialect.name == "postgresql"
-        else sqlite.insert(table)
-    )
-    new_id = tx.execute(
-        insert.values(**values).on_conflict_do_nothing().returning(table.c.id)
-    ).scalar()
+    new_id = tx.execute(_INSERTS[tx.get_bind().dialect.name], values).scalar()
     if new_id is None:
         return None
     return SupportRequest(
@@ -247,23 +295,11 @@ def answer_requests(
     thread counts one more reply (the first is its first response); at the top of the channel,
     every open, unanswered top-level request asked before it gets its first response. The
     number of requests it answered."""
-    r = SupportRequestRow
-    where = [r.channel == channel, r.status == RequestStatus.OPEN.value]
+    params = {"b_channel": channel, "b_at": at, "b_by": by, "b_ts": ts}
     if root is not None:
-        where += [or_(r.message_ts == root, r.thread_ts == root), r.opened_at <= at]
+        done = tx.execute(_ANSWER_THREAD, {**params, "b_root": root})
     else:
-        where += [r.thread_ts.is_(None), r.first_response_at.is_(None), r.opened_at < at]
-    done = tx.execute(
-        update(r)
-        .where(*where)
-        .values(
-            team_replies=r.team_replies + 1,
-            first_response_at=func.coalesce(r.first_response_at, at),
-            first_response_by=func.coalesce(r.first_response_by, by),
-            first_response_ts=func.coalesce(r.first_response_ts, ts),
-        )
-        .execution_options(synchronize_session=False)
-    )
+        done = tx.execute(_ANSWER_TOP, params)
     return int(done.rowcount or 0)  # type: ignore[attr-defined]
 
 
