@@ -12,12 +12,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import httpx
-
-from connectors import github, linear
-from connectors.http import Api, RetryPolicy, Sleep, Unreachable
+from connectors.errors import RetryPolicy, Sleep, Unreachable
 from domain.delivery import ConnectorSources, Fetched, Source
+
+if TYPE_CHECKING:
+    import httpx
+
+    from connectors import github, linear
 
 __all__ = ["Connectors", "RetryPolicy", "Unreachable"]
 
@@ -41,6 +44,9 @@ class Connectors:
     ) -> Connectors:
         pause = sleep or time.sleep
         lin = gh = None
+        if linear_key or github_token:  # the HTTP client loads only when a board is configured
+            from connectors import github, linear
+            from connectors.http import Api
         if linear_key:
             lin = linear.LinearClient(
                 Api(

@@ -14,33 +14,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
+from connectors.errors import RetryPolicy, Sleep, Unreachable
+
 logger = logging.getLogger(__name__)
 
-Sleep = Callable[[float], None]
-
-
-class Unreachable(Exception):
-    """The API could not be read now (down, refused, rate-limited for too long, bad token).
-    `reason` is short and safe to show: it never contains the token."""
-
-    def __init__(self, source: str, reason: str):
-        self.source = source
-        self.reason = reason
-        super().__init__(f"{source}: {reason}")
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 4  # tries per request, the first included
-    backoff: float = 0.5  # seconds before the 2nd try; doubled after each
-    max_wait: float = 30.0  # the longest pause we sleep through; longer fails soft
-    timeout: float = 10.0  # per request
+__all__ = ["Api", "RetryPolicy", "Sleep", "Unreachable"]
 
 
 def _header_seconds(headers: Mapping[str, str], now: float) -> float | None:

@@ -12,7 +12,6 @@ import logging
 import re
 from typing import TypeVar
 
-import openai
 from pydantic import BaseModel, ValidationError
 
 log = logging.getLogger(__name__)
@@ -49,6 +48,8 @@ class LLMClient:
         self.timeout = timeout
         self.max_tokens = max_tokens
         # A local OpenAI-compatible server needs no key, but the client insists on one.
+        import openai  # loaded only when a model is configured (its client weighs ~15 MB)
+
         self._client = openai.OpenAI(
             api_key=api_key or "unused",
             base_url=base_url,
@@ -61,6 +62,8 @@ class LLMClient:
 
     def complete_json(self, system: str, user: str, schema_model: type[M]) -> M:
         """Ask for one JSON object and validate it as `schema_model`; LLMError on any failure."""
+        import openai
+
         try:
             response = self._client.chat.completions.create(
                 model=self.model,
