@@ -27,6 +27,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -185,6 +186,18 @@ class Counters:
     last_db_error: str | None = None
     last_db_error_at: float | None = None
     extra: dict[str, int] = field(default_factory=dict)
+    # The write before each ack, in ms (the last 2,048): the price of durability, on /healthz.
+    write_ms: deque[float] = field(default_factory=lambda: deque(maxlen=2048))
+
+    def write_summary(self) -> dict[str, float | int]:
+        ordered = sorted(self.write_ms)
+        if not ordered:
+            return {"samples": 0}
+        return {
+            "samples": len(ordered),
+            "p50": round(ordered[len(ordered) // 2], 2),
+            "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
+        }
 
 
 class Inbox:
@@ -242,6 +255,7 @@ class Inbox:
             mode=mode,
             content_type=req.content_type,
         )
+        began = time.perf_counter()
         try:
             with self.db.quick_transaction() as session:
                 new_id = store.add(
@@ -250,6 +264,7 @@ class Inbox:
         except Exception as exc:  # the database can't take it now: the spool can
             self._db_error(exc)
             return self._spool(item, resp)
+        self.counters.write_ms.append((time.perf_counter() - began) * 1000)
         self._db_ok()
         self.counters.accepted += 1
         if new_id is not None:
@@ -551,6 +566,7 @@ class Inbox:
             "running": len(self._inflight),
             "accepted": self.counters.accepted,
             "failed_here": self.counters.failed,
+            "write_ms": self.counters.write_summary(),
         }
         with self.db.quick_transaction() as session:
             b = store.backlog(session)

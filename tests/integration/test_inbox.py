@@ -258,3 +258,15 @@ def test_nothing_is_sent_once_slack_says_the_app_lost_access(bot: BotHarness) ->
         service_status.clear(s, service_status.REVOKED)
     run_tick(bot.deps, bot.web, bot.jobs)
     assert bot.emulator.calls("chat.postMessage")  # the same minute's nudges now go out
+
+
+def test_healthz_reports_what_the_write_before_each_ack_costs(bot: BotHarness) -> None:
+    code, report = _healthz(bot)
+    assert code == 200 and report["inbox"]["write_ms"] == {"samples": 0}  # no data, not 0 ms
+    for i in range(3):
+        status, _ = bot.message("C0ACME", "U0EXT1", f"Quick question number {i}", AT)
+        assert status == 200
+    bot.settle()
+    written = _healthz(bot)[1]["inbox"]["write_ms"]
+    assert written["samples"] == 3
+    assert 0 < written["p50"] <= written["p99"]
