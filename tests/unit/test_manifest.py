@@ -11,6 +11,7 @@ API method needs (api.slack.com/methods); a method missing from it fails the tes
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from slack_bolt import App
+from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
 
 from bot.app import create_app
@@ -287,3 +288,12 @@ def test_the_derivation_sees_commands_events_forms_and_methods(app: App) -> None
     assert {"action", "view_submission"} <= uses["interactive"]
     assert {"chat.postMessage", "conversations.open", "views.open", "dnd.info"} <= uses["methods"]
     assert "files.completeUploadExternal" in uses["methods"]  # through files_upload_v2
+
+
+def test_slacks_request_url_check_is_answered(app: App) -> None:
+    """Creating the app from the manifest makes Slack send `url_verification` to the Request
+    URL once; the app answers with the challenge, nothing else runs."""
+    body = json.dumps({"type": "url_verification", "token": "t", "challenge": "c-123"})
+    resp = app.dispatch(BoltRequest(body=body, headers={"content-type": "application/json"}))
+    assert resp.status == 200
+    assert "c-123" in resp.body
