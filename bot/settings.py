@@ -82,7 +82,8 @@ class Settings(BaseSettings):
         le=120,
         alias="CSOBOT_LLM_TIMEOUT",
         description=(
-            "Seconds one model call may take before the rules or the template answer instead."
+            "Seconds one model call may take (at most 10, no retry) before the rules or the "
+            "template answer instead."
         ),
     )
     port: int = Field(
@@ -114,7 +115,10 @@ class Settings(BaseSettings):
     now: datetime | None = Field(
         default=None,
         validation_alias=AliasChoices("CSOBOT_NOW"),
-        description="Pin the bot's clock to this instant at start (demos and rehearsals).",
+        description=(
+            "Pin the bot's clock to this instant at start, with its UTC offset "
+            "(2026-11-20T15:05:00-05:00): demos and rehearsals."
+        ),
     )
     run_scheduler: bool = Field(
         default=True,
