@@ -58,7 +58,10 @@ def documented_commands() -> dict[str, str]:
 def test_every_slash_command_is_in_the_readme_with_an_example_and_no_other(app: App) -> None:  # noqa: F811
     answered = registered(app)["command"]
     documented = documented_commands()
-    assert sorted(answered - documented.keys()) == [], "registered, missing from README.md"
+    assert sorted(answered - documented.keys()) == [], (
+        "registered, missing from README.md: add a row `| `/x` | `/x example` | what it does |` "
+        "to its Slash commands table"
+    )
     assert sorted(documented.keys() - answered) == [], "in README.md, but nothing answers it"
     without_example = [c for c, ex in documented.items() if f"`{c}" not in ex]
     assert without_example == [], "each row's Example column starts a backticked example"
@@ -105,7 +108,10 @@ def test_every_csobot_command_is_in_the_readme_and_no_other() -> None:
     known = cli_commands()
     assert {"serve", "db upgrade", "portfolio import", "health import", "demo"} <= known
     documented = documented_cli(known)
-    assert sorted(known - documented) == [], "`csobot` has these, README.md's Command line doesn't"
+    assert sorted(known - documented) == [], (
+        "`csobot` has these: add a line `csobot … example  # what it does` for each to the "
+        "code block of README.md's Command line section"
+    )
     assert sorted(documented - known) == [], "README.md's Command line shows what `csobot` lacks"
 
 
