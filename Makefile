@@ -37,3 +37,8 @@ serve: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache csobot.db
+
+# The README's Configuration table and .env.example, regenerated from bot/settings.py.
+.PHONY: readme
+readme: $(VENV)/.installed
+	$(BIN)/python -m devkit.settings_docs

@@ -20,19 +20,93 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
 
-    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
-    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
-    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
-    slack_api_url: str = Field(default=SLACK_API_URL_DEFAULT, alias="SLACK_API_URL")
-    database_url: str = Field(default="sqlite:///./csobot.db", alias="DATABASE_URL")
-    openai_api_key: SecretStr | None = Field(default=None, alias="OPENAI_API_KEY")
-    openai_base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
-    model: str = Field(default="gpt-4o-mini", alias="CSOBOT_MODEL")
-    llm_timeout: float = Field(default=8.0, gt=0, le=120, alias="CSOBOT_LLM_TIMEOUT")
-    port: int = Field(default=3000, ge=1, le=65535, alias="PORT")
-    host: str = Field(default="0.0.0.0", alias="HOST")
-    threads: int = Field(default=16, ge=1, le=256, alias="CSOBOT_THREADS")
-    log_level: str = Field(default="INFO", alias="CSOBOT_LOG_LEVEL")
+    slack_bot_token: SecretStr | None = Field(
+        default=None,
+        alias="SLACK_BOT_TOKEN",
+        description=(
+            "Required. The bot token, `xoxb-…`, from the Slack app's OAuth & Permissions page."
+        ),
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        alias="SLACK_SIGNING_SECRET",
+        description=(
+            "Required in HTTP mode. From the Slack app's Basic Information page; every request is "
+            "checked against it (401 otherwise, and for timestamps older than 5 minutes)."
+        ),
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None,
+        alias="SLACK_APP_TOKEN",
+        description=(
+            "Required in Socket Mode (`csobot serve --socket`). An app-level token, `xapp-…`, with"
+            " `connections:write`."
+        ),
+    )
+    slack_api_url: str = Field(
+        default=SLACK_API_URL_DEFAULT,
+        alias="SLACK_API_URL",
+        description=(
+            "Slack's Web API base URL. Tests and `csobot demo` point it at the local emulator."
+        ),
+    )
+    database_url: str = Field(
+        default="sqlite:///./csobot.db",
+        alias="DATABASE_URL",
+        description=(
+            "SQLite (`sqlite:///PATH`) or PostgreSQL "
+            "(`postgresql+psycopg://user:password@host/db`; a `postgres://` URL is accepted). The "
+            "password is never printed."
+        ),
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        alias="OPENAI_API_KEY",
+        description=(
+            "Turns the model on (classifying messages, drafting updates, briefs and notes). "
+            "Everything works without it, on rules and templates."
+        ),
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        alias="OPENAI_BASE_URL",
+        description=(
+            "An OpenAI-compatible endpoint (a local or hosted model). Setting it also turns the "
+            "model on."
+        ),
+    )
+    model: str = Field(default="gpt-4o-mini", alias="CSOBOT_MODEL", description="The model's name.")
+    llm_timeout: float = Field(
+        default=8.0,
+        gt=0,
+        le=120,
+        alias="CSOBOT_LLM_TIMEOUT",
+        description=(
+            "Seconds one model call may take (at most 10, no retry) before the rules or the "
+            "template answer instead."
+        ),
+    )
+    port: int = Field(
+        default=3000,
+        ge=1,
+        le=65535,
+        alias="PORT",
+        description="The HTTP port `csobot serve` listens on (POST /slack/events, GET /healthz).",
+    )
+    host: str = Field(
+        default="0.0.0.0", alias="HOST", description="The address `csobot serve` listens on."
+    )
+    threads: int = Field(
+        default=16, ge=1, le=256, alias="CSOBOT_THREADS", description="HTTP server threads."
+    )
+    log_level: str = Field(
+        default="INFO",
+        alias="CSOBOT_LOG_LEVEL",
+        description=(
+            "DEBUG, INFO, WARNING or ERROR. DEBUG also prints a failed command's traceback "
+            "(secrets redacted)."
+        ),
+    )
     log_format: Literal["text", "json"] = Field(
         default="text",
         alias="CSOBOT_LOG_FORMAT",
@@ -41,17 +115,68 @@ class Settings(BaseSettings):
     now: datetime | None = Field(
         default=None,
         validation_alias=AliasChoices("CSOBOT_NOW"),
-        description="Pin the bot's clock to this instant at start (demos and rehearsals).",
+        description=(
+            "Pin the bot's clock to this instant at start, with its UTC offset "
+            "(2026-11-20T15:05:00-05:00): demos and rehearsals."
+        ),
     )
-    run_scheduler: bool = Field(default=True, alias="CSOBOT_SCHEDULER")
-    spool_dir: str = Field(default="./csobot-spool", alias="CSOBOT_SPOOL_DIR")
-    drain_seconds: float = Field(default=20.0, ge=0, le=600, alias="CSOBOT_DRAIN_SECONDS")
+    run_scheduler: bool = Field(
+        default=True,
+        alias="CSOBOT_SCHEDULER",
+        description=(
+            "`false` stops `csobot serve` from ticking, when a separate `csobot scheduler` process"
+            " runs."
+        ),
+    )
+    spool_dir: str = Field(
+        default="./csobot-spool",
+        alias="CSOBOT_SPOOL_DIR",
+        description=(
+            "Where a request is kept when the database can't take it before Slack's ack. Put it on"
+            " a disk that survives a restart."
+        ),
+    )
+    drain_seconds: float = Field(
+        default=20.0,
+        ge=0,
+        le=600,
+        alias="CSOBOT_DRAIN_SECONDS",
+        description=(
+            "On SIGTERM, how long running work may finish; the rest stays in the inbox for the "
+            "next start."
+        ),
+    )
     # The delivery board (docs/process.md, "Linear and GitHub"): each connector is on when its
     # token is set; the URLs are for GitHub Enterprise and the local emulators.
-    linear_api_key: SecretStr | None = Field(default=None, alias="LINEAR_API_KEY")
-    linear_api_url: str | None = Field(default=None, alias="LINEAR_API_URL")
-    github_token: SecretStr | None = Field(default=None, alias="GITHUB_TOKEN")
-    github_api_url: str | None = Field(default=None, alias="GITHUB_API_URL")
+    linear_api_key: SecretStr | None = Field(
+        default=None,
+        alias="LINEAR_API_KEY",
+        description="A Linear personal API key with read access. Turns the Linear connector on.",
+    )
+    linear_api_url: str | None = Field(
+        default=None,
+        alias="LINEAR_API_URL",
+        description=(
+            "Linear's GraphQL endpoint, when not https://api.linear.app/graphql (the demo's "
+            "emulator)."
+        ),
+    )
+    github_token: SecretStr | None = Field(
+        default=None,
+        alias="GITHUB_TOKEN",
+        description=(
+            "A GitHub token that can read the client repositories' pull requests and releases. "
+            "Turns the GitHub connector on."
+        ),
+    )
+    github_api_url: str | None = Field(
+        default=None,
+        alias="GITHUB_API_URL",
+        description=(
+            "GitHub's API, when not https://api.github.com; GitHub Enterprise Server is "
+            "`https://HOST/api/v3`."
+        ),
+    )
 
     @field_validator("slack_api_url")
     @classmethod

@@ -169,6 +169,16 @@ def test_socket_mode_needs_the_app_token(tmp_path: Path) -> None:
     assert out.stderr.strip().startswith("csobot: SLACK_APP_TOKEN is not set")
 
 
+def test_socket_mode_does_not_ask_for_the_signing_secret(tmp_path: Path) -> None:
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "DATABASE_URL": f"sqlite:///{tmp_path}/s.db"}
+    out = run("serve", "--socket", env=env)
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        "csobot: SLACK_APP_TOKEN is not set: an app-level token (xapp-…) with "
+        "connections:write, for Socket Mode"
+    )
+
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
