@@ -236,6 +236,8 @@ class Inbox:
         state = JobState(phase="ack")
         try:
             req = BoltRequest(body=body, headers=headers, context={CONTEXT_KEY: state}, mode=mode)
+            if not isinstance(req.body, dict):
+                raise ValueError("not a JSON object")
         except Exception as exc:  # a payload Slack would never send: say so, no traceback
             logger.warning("malformed request refused: %s", describe(exc))
             return BoltResponse(status=400, body="")
