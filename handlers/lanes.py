@@ -21,6 +21,11 @@ INTERACTIVE, EVENTS, MODEL = "interactive", "events", "model"
 
 Job = Callable[[], None]
 
+# Background work waits this long at most for a burst of acks to pass (docs/process.md keeps
+# Slack's 3-second answer first; the work is kept in the inbox meanwhile, never dropped).
+MAX_DEFER_S = 0.05
+DEFER_POLL_S = 0.002
+
 
 class Lane:
     def __init__(self, name: str, workers: int, *, max_queue: int = 500):
@@ -32,6 +37,9 @@ class Lane:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._closed = False  # no new jobs
+        # For a background lane: True while acks are arriving, so its jobs start a little later
+        # instead of taking the CPU and the database's write lock from the answers Slack awaits.
+        self.defer_to: Callable[[], bool] | None = None
         self._stopping = False  # queued jobs are skipped: they stay in the inbox
         self._threads = [
             threading.Thread(target=self._loop, name=f"{name}-{i}", daemon=True)
@@ -58,6 +66,7 @@ class Lane:
             job = self._queue.get()
             if job is None:
                 return
+            self._defer()
             with self._lock:
                 if self._stopping:  # not started: it stays in the inbox for the next start
                     self._idle.notify_all()
@@ -71,6 +80,14 @@ class Lane:
                 with self._lock:
                     self._running -= 1
                     self._idle.notify_all()
+
+    def _defer(self) -> None:
+        busy = self.defer_to
+        if busy is None:
+            return
+        deadline = time.monotonic() + MAX_DEFER_S
+        while busy() and not self._stopping and time.monotonic() < deadline:
+            time.sleep(DEFER_POLL_S)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until nothing runs or waits in this lane. False on timeout."""
@@ -118,6 +135,12 @@ class Lanes:
 
     def __getitem__(self, name: str) -> Lane:
         return self.by_name[name]
+
+    def defer_background_to(self, busy: Callable[[], bool]) -> None:
+        """The events and model lanes (nobody waits on them) yield to `busy` (acks arriving),
+        each job for at most MAX_DEFER_S; commands and buttons never wait."""
+        for name in (EVENTS, MODEL):
+            self.by_name[name].defer_to = busy
 
     def busy(self) -> int:
         return sum(lane.busy() for lane in self.by_name.values())

@@ -270,3 +270,36 @@ def test_healthz_reports_what_the_write_before_each_ack_costs(bot: BotHarness) -
     written = _healthz(bot)[1]["inbox"]["write_ms"]
     assert written["samples"] == 3
     assert 0 < written["p50"] <= written["p99"]
+
+
+def test_requests_arriving_together_are_each_kept_once_by_the_group_writer(
+    bot: BotHarness,
+) -> None:
+    import threading
+
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def send(i: int) -> None:
+        status, _ = bot.message(
+            "C0ACME",
+            "U0CSO1",
+            f"Shipped fix number {i} for the export team today",
+            AT,
+            event_id=f"EvGroup{i:03d}",
+        )
+        with lock:
+            statuses.append(status)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * 24
+    bot.settle(timeout=45)
+    with bot.db.session() as s:
+        keys = list(s.scalars(select(InboxItem.key).where(InboxItem.kind == "slack")))
+    group = [k for k in keys if "EvGroup" in k]
+    assert len(group) == len(set(group)) == 24  # every one kept, none twice
+    assert bot.inbox.spool.waiting() == 0
