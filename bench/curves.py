@@ -21,7 +21,8 @@ whether the statement count stays constant in the number of clients.
 
 History depth shrinks as the size grows to keep the run bounded (the table says how much); a
 step whose time at 100,000 clients is predicted (from its 1,000 → 10,000 slope) to exceed the
-step budget is not run there and is reported as bounded.
+step budget (30 s) is not run there and is reported as bounded, and so is every size left
+when the run's own budget (20 minutes, half per database) is spent.
 
     python -m bench.curves [--sizes 100,1000] [--no-postgres] [--png bench/curves.png]
 """
@@ -34,6 +35,7 @@ import math
 import os
 import random
 import shutil
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -68,7 +70,8 @@ STEP_TITLES = {
     "board": "health board",
     "kpi": "KPI (`csobot kpi`)",
 }
-STEP_BUDGET_S = 45.0  # a step predicted slower than this at a size is not run there
+STEP_BUDGET_S = 30.0  # a step predicted slower than this at a size is not run there
+RUN_BUDGET_S = 1200.0  # past this, the remaining sizes are reported as bounded, not run
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PNG = Path(__file__).with_name("curves.png")
 
@@ -274,9 +277,15 @@ def predicted(points: list[Point], step: str, clients: int) -> float | None:
     return s2 * (clients / c2) ** slope
 
 
-def bench_backend(backend: str, url_for: Callable[[], Iterator[str]], sizes: list[int]) -> Run:
+def bench_backend(
+    backend: str, url_for: Callable[[], Iterator[str]], sizes: list[int], deadline: float
+) -> Run:
     run = Run()
     for clients in sizes:
+        if time.monotonic() > deadline:
+            note = f"bounded: the run's {RUN_BUDGET_S:.0f} s budget was spent"
+            run.points += [Point(backend, step, clients, None, note=note) for step in STEPS]
+            continue
         with contextmanager(url_for)() as url:
             db = Database(url)
             db.migrate()
@@ -285,6 +294,7 @@ def bench_backend(backend: str, url_for: Callable[[], Iterator[str]], sizes: lis
             print(
                 f"  {backend} {clients:>7,} clients: built in {info.build_s:.0f} s "
                 f"({info.touchpoints:,} touchpoints, {info.snapshots:,} snapshots)",
+                file=sys.stderr,
                 flush=True,
             )
             repeats = 3 if clients <= 1_000 else 1
@@ -299,6 +309,7 @@ def bench_backend(backend: str, url_for: Callable[[], Iterator[str]], sizes: lis
                 print(
                     f"    {step:<7} {point.seconds or 0:8.3f} s {point.statements:>4} stmts "
                     f"{point.peak_mb:7.1f} MB  {point.note}",
+                    file=sys.stderr,
                     flush=True,
                 )
             db.dispose()
@@ -458,10 +469,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--sizes: at least one size, each of 10 clients or more")
     runs: dict[str, Run] = {}
     t0 = time.monotonic()
-    runs["SQLite"] = bench_backend("SQLite", _sqlite, sizes)
     pg = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    if pg and not args.no_postgres:
-        runs["PostgreSQL"] = bench_backend("PostgreSQL", _postgres(pg), sizes)
+    pg = None if args.no_postgres else pg
+    # each database gets its share of the run's budget
+    share = RUN_BUDGET_S / (2 if pg else 1)
+    runs["SQLite"] = bench_backend("SQLite", _sqlite, sizes, t0 + share)
+    if pg:
+        runs["PostgreSQL"] = bench_backend(
+            "PostgreSQL", _postgres(pg), sizes, time.monotonic() + share
+        )
     png = Path(args.png) if args.png else None
     if png is not None:
         chart(runs, png)
