@@ -368,7 +368,8 @@ def chart(runs: dict[str, Run], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    grid = plt.subplots(1, len(runs), figsize=(5.5 * len(runs), 4.2), sharey=True, squeeze=False)
+    fig, axes = grid[0], list(grid[1][0])
     for ax, (backend, run) in zip(axes, runs.items(), strict=False):
         for step in STEPS:
             pts = [p for p in run.points if p.step == step and p.seconds is not None]
