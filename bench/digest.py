@@ -17,13 +17,14 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, event, insert, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 
+from bench.builders import record_activity
 from domain.calendar import IsoWeek
 from domain.portfolio import (
     ClientSpec,
@@ -33,7 +34,6 @@ from domain.portfolio import (
     Role,
 )
 from storage.db import Database
-from storage.models import Client, Exemption, Touchpoint, Win
 from storage.portfolio_store import import_portfolio
 
 WEEK = IsoWeek(2026, 47)
@@ -84,73 +84,6 @@ def make_portfolio(csos: int = 200, clients: int = 1000, *, random_state: int = 
         people=people,
         clients=specs,
     )
-
-
-def record_activity(
-    db: Database,
-    weeks: int = 52,
-    *,
-    last: IsoWeek = WEEK,
-    random_state: int = 11,
-    rate: float = 0.95,
-) -> int:
-    """Touchpoints on ~`rate` of business days, a win most weeks, a few exemptions, for every
-    client over `weeks` weeks ending with `last`. Returns the number of touchpoint rows."""
-    rng = random.Random(random_state)
-    with db.session() as s:
-        clients = [(c.id, c.cso_id) for c in s.query(Client).order_by(Client.id)]
-    first = last.shift(-(weeks - 1)).monday
-    days = [first + timedelta(days=i) for i in range(weeks * 7)]
-    created = datetime(2026, 11, 23, tzinfo=UTC)
-    touch: list[dict[str, Any]] = []
-    wins: list[dict[str, Any]] = []
-    exempt: list[dict[str, Any]] = []
-    for client_id, cso in clients:
-        for day in days:
-            if day.weekday() >= 5:
-                continue
-            roll = rng.random()
-            if roll < rate:
-                at = datetime(day.year, day.month, day.day, 15, tzinfo=UTC)
-                touch.append(
-                    {
-                        "client_id": client_id,
-                        "author_id": cso,
-                        "kind": "slack",
-                        "source": "event",
-                        "occurred_at": at,
-                        "local_date": day,
-                        "excerpt": "Shared the weekly numbers with your team",
-                        "dedupe_key": f"b:{client_id}:{day.isoformat()}",
-                        "created_at": created,
-                    }
-                )
-            elif roll > 0.995:
-                exempt.append(
-                    {
-                        "client_id": client_id,
-                        "day": day,
-                        "reason": "client offsite",
-                        "created_by": cso,
-                        "created_at": created,
-                    }
-                )
-            if day.weekday() == 4 and rng.random() < 0.85:
-                wins.append(
-                    {
-                        "client_id": client_id,
-                        "iso_week": str(IsoWeek.of(day)),
-                        "text": "Demoed the new pipeline: reports 2 days faster",
-                        "activity_list": False,
-                        "created_by": cso,
-                        "created_at": created,
-                    }
-                )
-    with db.transaction() as s:
-        for table, rows in ((Touchpoint, touch), (Win, wins), (Exemption, exempt)):
-            for i in range(0, len(rows), 5000):
-                s.execute(insert(table), rows[i : i + 5000])
-    return len(touch)
 
 
 @contextmanager

@@ -10,12 +10,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
+from bench.builders import record_health_history
 from domain.health import DEFAULT_MODEL, score
 from prompts.health_views import home_view
 from storage.db import Database
-from storage.models import Client, HealthSnapshot, Organization, Person
+from storage.models import Client, Organization, Person
 from storage.portfolio_store import active_clients
 from usecases.health_actions import load_board
 
@@ -27,7 +28,6 @@ NOW = datetime(2026, 11, 20, 15, tzinfo=UTC)
 
 def build(db: Database, rnd: random.Random) -> None:
     today = NOW.date()
-    signals = DEFAULT_MODEL.signal_names
     with db.transaction() as s:
         s.add(Organization(id=1, name="Bench", timezone="UTC", holidays_country="", settings={}))
         s.add_all(
@@ -52,50 +52,7 @@ def build(db: Database, rnd: random.Random) -> None:
                 for i in range(CLIENTS)
             ],
         )
-    with db.session() as s:
-        ids = list(s.scalars(select(Client.id)))
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    batch = []
-    for cid in ids:
-        level = rnd.uniform(4, 10)
-        run_band, run_start = "", today
-        for d in range(DAYS):
-            level = min(10.0, max(0.0, level + rnd.uniform(-0.4, 0.4)))
-            values = {
-                name: round(min(10, max(0, level + rnd.uniform(-1, 1))), 1) for name in signals
-            }
-            result_score = round(level * 10, 1)
-            band = "green" if result_score >= 80 else "yellow" if result_score >= 60 else "red"
-            day = today - timedelta(days=DAYS - 1 - d)
-            if band != run_band:
-                run_band, run_start = band, day
-            batch.append(
-                {
-                    "client_id": cid,
-                    "taken_at": start + timedelta(days=d),
-                    "day": day,
-                    "model_id": DEFAULT_MODEL.id,
-                    "segment": "mid_market",
-                    "score": result_score,
-                    "band": band,
-                    "band_since": run_start,
-                    "values": values if d == DAYS - 1 else {},
-                    "derived": {},
-                    "overrides": {},
-                    "sources": {},
-                    "changes": [],
-                    "source": "import",
-                    "changed_by": "bench",
-                    "dedupe_key": f"bench:{cid}:{d}",
-                }
-            )
-        if len(batch) > 50000:
-            with db.transaction() as s:
-                s.execute(insert(HealthSnapshot), batch)
-            batch = []
-    if batch:
-        with db.transaction() as s:
-            s.execute(insert(HealthSnapshot), batch)
+    record_health_history(db, rnd, days=DAYS, today=today)
 
 
 def measure(db: Database) -> dict[str, float]:

@@ -49,6 +49,11 @@ BENCHES = [
         "/pulse while the model hangs",
         "/pulse p99 as with no model (ratio ≈ 1×)",
     ),
+    (
+        "bench.curves",
+        "Cost curves: 100 to 100,000 clients",
+        "statements constant in clients, time at most linear",
+    ),
 ]
 SPINE_HEADING = "## Ack latency"
 

@@ -14,26 +14,24 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, event, insert, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
+from bench.builders import add_people_and_clients, add_recent_touchpoints, scratch_postgres
 from bot.runtime import make_web_client
 from bot.settings import Settings
 from devkit.emulator import SlackEmulator
 from scheduling.cadence_jobs import enqueue_cadences
 from storage.db import Database
-from storage.models import Client, Organization, Person, Touchpoint
 from usecases.cadence_actions import render_batch
 from usecases.clock import FixedClock
 from usecases.deps import Deps
@@ -63,85 +61,9 @@ class Result:
 
 
 def populate(db: Database, n_clients: int, n_people: int) -> None:
-    rnd = random.Random(7)
-    n_sl, n_ep, n_hod = n_people * 15 // 100, n_people * 75 // 1000, max(1, n_people // 50)
-    n_cso = n_people - n_sl - n_ep - n_hod
-    people: list[dict[str, Any]] = []
-    for role, count in (
-        ("cso", n_cso),
-        ("service_lead", n_sl),
-        ("engagement_partner", n_ep),
-        ("head_of_delivery", n_hod),
-    ):
-        for i in range(count):
-            people.append(
-                {
-                    "slack_id": f"U{role[:2].upper()}{i:05d}",
-                    "name": f"{role} {i}",
-                    "role": role,
-                    "timezone": ZONES[i % len(ZONES)],
-                    "active": True,
-                }
-            )
-    csos = [p["slack_id"] for p in people if p["role"] == "cso"]
-    sls = [p["slack_id"] for p in people if p["role"] == "service_lead"]
-    eps = [p["slack_id"] for p in people if p["role"] == "engagement_partner"]
-    clients = [
-        {
-            "id": i + 1,
-            "slug": f"client-{i:05d}",
-            "name": f"Client {i}",
-            "cso_id": csos[i % len(csos)],
-            "service_lead_id": sls[i % len(sls)],
-            "engagement_partner_id": eps[i % len(eps)],
-            "client_channel": f"C{i:07d}",
-            "segment": "mid_market",
-            "arr": 50000.0,
-            "contract_start": date(2025, 1, 1) + timedelta(days=i % 700),
-            "contract_end": date(2026, 6, 1) + timedelta(days=i % 900),
-            "contacts": [],
-            "active": True,
-        }
-        for i in range(n_clients)
-    ]
-    # Two weeks of history: most clients are touched on most business days.
-    touchpoints = []
-    today = NOW.date()
-    for c in clients:
-        for back in range(14):
-            day = today - timedelta(days=back)
-            if day.weekday() < 5 and rnd.random() < 0.7:
-                at = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=14)
-                touchpoints.append(
-                    {
-                        "client_id": c["id"],
-                        "author_id": c["cso_id"],
-                        "kind": "slack",
-                        "source": "event",
-                        "occurred_at": at,
-                        "local_date": day,
-                        "excerpt": "",
-                        "dedupe_key": f"b:{c['id']}:{day}",
-                        "created_at": at,
-                    }
-                )
-    with db.transaction() as s:
-        s.execute(
-            insert(Organization),
-            [
-                {
-                    "id": 1,
-                    "name": "Bench",
-                    "timezone": "America/New_York",
-                    "holidays_country": "US",
-                    "settings": {},
-                }
-            ],
-        )
-        s.execute(insert(Person), people)
-        s.execute(insert(Client), clients)
-        for start in range(0, len(touchpoints), 20000):
-            s.execute(insert(Touchpoint), touchpoints[start : start + 20000])
+    """The tick's portfolio and two weeks of touchpoints (bench.builders)."""
+    add_people_and_clients(db, n_clients, n_people)
+    add_recent_touchpoints(db, NOW.date())
 
 
 @contextmanager
@@ -199,18 +121,7 @@ def bench(url: str, n_clients: int, n_people: int, deliver: bool) -> list[Result
     return results
 
 
-@contextmanager
-def postgres(admin_url: str) -> Iterator[str]:
-    name = f"csobot_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+postgres = scratch_postgres
 
 
 def main(argv: list[str] | None = None) -> int:
