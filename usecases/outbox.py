@@ -96,6 +96,8 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 HEARTBEAT_EVERY = timedelta(seconds=30)  # at most; a quarter of the lease when shorter
 EVENT_TYPE = "csobot_outbox"  # the Slack message metadata type of every outbox post
+CHANNEL_BURST = 3  # messages to one channel in a pass before they are spaced out
+CHANNEL_GAP_S = 1.0  # Slack's pace for one channel: about one message a second
 RETRY_AFTER_CAP = 5  # seconds: a Retry-After up to this is waited out within the call
 RATE_RETRIES = 2  # 429s waited out within one call, at most
 WORKERS = 16  # messages in flight at once, across people
@@ -477,7 +479,21 @@ class _Pass:
         for row in rows:
             groups[(row.target, None if row.batch else row.id)].append(row)
         batches = list(groups.values())
-        outcomes = self._map(self._deliver, batches)
+        # Concurrent across channels; within one channel, in order and one at a time, paced
+        # past a short burst (Slack allows about one message a second per channel).
+        by_channel: dict[str, list[int]] = defaultdict(list)
+        for i, batch in enumerate(batches):
+            by_channel[batch[0].target].append(i)
+        outcomes_of: dict[int, _Outcome] = {}
+
+        def deliver_channel(indexes: list[int]) -> None:
+            for n, i in enumerate(indexes):
+                if n >= CHANNEL_BURST:
+                    time.sleep(CHANNEL_GAP_S)
+                outcomes_of[i] = self._deliver(batches[i])
+
+        self._map(deliver_channel, list(by_channel.values()))
+        outcomes = [outcomes_of[i] for i in range(len(batches))]
         updates: dict[str, list[store.Outcome]] = defaultdict(list)
         deliveries: list[Delivery] = []
         for group, outcome in zip(batches, outcomes, strict=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -195,3 +196,28 @@ def test_close_marks_a_sent_nudge_done(db: Database, emulator: SlackEmulator) ->
         closed = close(s, "cutoff:U1:-:2026-11-20", by="touchpoint", now=NOW)
         assert closed is not None and closed.message_ts
     assert _rows(db)[0].status == "closed"
+
+
+def test_messages_to_one_channel_go_one_at_a_time_in_order(
+    db: Database, emulator: SlackEmulator
+) -> None:
+    from dataclasses import replace
+
+    with db.transaction() as s:
+        for cadence in ("flag-1", "flag-2", "flag-3"):  # three alerts, not batched
+            enqueue(s, replace(_spec("C0LEAD", cadence), batch=False), NOW)
+        enqueue(s, _spec("U2", "cutoff"), NOW)
+    emulator.set_latency(0.3, "chat.postMessage")
+    try:
+        sent = deliver_due(db, _client(emulator), NOW, workers=8)
+    finally:
+        emulator.set_latency(0.0, "chat.postMessage")
+    assert sorted(d.target for d in sent) == ["C0LEAD", "C0LEAD", "C0LEAD", "U2"]
+    lead = [p for p in emulator.calls("chat.postMessage") if p["channel"] == "C0LEAD"]
+    assert [p["text"] for p in lead] == [
+        "flag-1 for C0LEAD",
+        "flag-2 for C0LEAD",
+        "flag-3 for C0LEAD",
+    ]
+    # each one sent only after Slack answered the one before (0.3 s each)
+    assert all(b.at - a.at >= 0.29 for a, b in itertools.pairwise(lead))
