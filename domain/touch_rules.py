@@ -145,6 +145,14 @@ def words_of(text: str) -> list[str]:
     return [w for w in _NON_WORD.split(plain.lower()) if w and any(ch.isalnum() for ch in w)]
 
 
+def text_facts(text: str) -> tuple[int, bool]:
+    """What the rules need of a message's text whatever the settings, kept with the touchpoint
+    so the KPI counts its days in SQL: how many words it has, and whether it is an
+    acknowledgement. A message counts when it has at least `min_words` and is not one."""
+    words = words_of(text)
+    return len(words), " ".join(words) in ACKNOWLEDGEMENTS
+
+
 def message_verdict(text: str, min_words: int, *, is_file: bool = False) -> Verdict:
     words = words_of(text)
     if not words:
