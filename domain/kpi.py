@@ -8,15 +8,17 @@ numbers from `week_kpi` over the same inputs.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from domain.calendar import IsoWeek, business_days, holidays_between, local_date
+from domain.calendar import IsoWeek, holidays_between, local_date
 from domain.touch_rules import (
     KpiSettings,
     Touch,
@@ -180,7 +182,7 @@ def client_kpi(
     *,
     holiday_country: str,
     holiday_subdiv: str | None = None,
-    touchpoint_days: set[date],
+    touchpoint_days: AbstractSet[date],
     exemptions: dict[date, str],
     win: str | None,
     touches: Sequence[Touch] = (),
@@ -261,6 +263,15 @@ def client_kpi(
     )
 
 
+@lru_cache(maxsize=256)
+def _week_calendar(
+    week: IsoWeek, holiday_country: str, holiday_subdiv: str | None
+) -> tuple[date, tuple[date, ...]]:
+    """The week's Monday and its business days (Monday to Friday, public holidays excepted)."""
+    hol = holidays_between(holiday_country, week.monday, week.sunday, holiday_subdiv)
+    return week.monday, tuple(d for d in week.days() if d.weekday() < 5 and d not in hol)
+
+
 @dataclass(frozen=True)
 class ClientDays:
     """One client's week in days — what the rate is made of, without the evidence."""
@@ -302,27 +313,24 @@ def client_days(
     """The days expected of a client in `week` and those done: `touchpoint_days` are its local
     dates with a touch that counts, `exemptions` the days not expected, `win` the week's win."""
     today = local_date(now, tz)
-    days = [d for d in week.days() if d <= today]
-    hol = holidays_between(holiday_country, week.monday, week.sunday, holiday_subdiv)
-    working = business_days(days, holiday_country, holiday_subdiv)
+    monday, business = _week_calendar(week, holiday_country, holiday_subdiv)
+    working = [d for d in business if d <= today]
     exempt = [d for d in working if d in exemptions]
     expected_days = [d for d in working if d not in exemptions]
     done_days = [d for d in expected_days if d in touchpoint_days]
     pending = [d for d in expected_days if d == today and d not in touchpoint_days]
     missed = [d for d in expected_days if d not in touchpoint_days and d != today]
     # The formal weekly presentation is expected once per week with any working day in it.
-    whole_week_working = [
-        d for d in week.days() if d.weekday() < 5 and d not in hol and d not in exemptions
-    ]
+    whole_week_working = [d for d in business if d not in exemptions]
     # Pending until the week's last business day has ended (a presentation can come on
     # Friday): only then is one not given a miss. One given earlier counts at once.
-    presented = win is not None and bool(whole_week_working) and week.monday <= today
+    presented = win is not None and bool(whole_week_working) and monday <= today
     last_day_ended = bool(whole_week_working) and today > max(whole_week_working)
     if presented:
         status: WeeklyStatus = "done"
     elif last_day_ended:
         status = "missed"
-    elif whole_week_working and week.monday <= today:
+    elif whole_week_working and monday <= today:
         status = "pending"
     else:
         status = "not_expected"
@@ -370,7 +378,7 @@ def week_kpi(
     clients: Iterable[KpiClient],
     holiday_country: str,
     holiday_subdiv: str | None = None,
-    touchpoint_days: dict[str, set[date]],
+    touchpoint_days: Mapping[str, AbstractSet[date]],
     exemptions: dict[str, dict[date, str]],
     wins: dict[str, str],
     touches: dict[str, list[Touch]] | None = None,
@@ -463,8 +471,8 @@ def week_rates(
     clients: Iterable[KpiClient],
     holiday_country: str,
     holiday_subdiv: str | None = None,
-    touchpoint_days: dict[str, set[date]],
-    recorded_days: dict[str, set[date]],
+    touchpoint_days: Mapping[str, AbstractSet[date]],
+    recorded_days: Mapping[str, AbstractSet[date]],
     exemptions: dict[str, dict[date, str]],
     wins: dict[str, str],
 ) -> WeekRates:

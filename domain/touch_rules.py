@@ -118,6 +118,9 @@ class Touch:
     channel: str | None = None
     message_ts: str | None = None
     thread_ts: str | None = None
+    # `text_facts(text)` when already known (stored with the touchpoint): not measured again.
+    words: int | None = None
+    acknowledgement: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -154,14 +157,18 @@ def text_facts(text: str) -> tuple[int, bool]:
 
 
 def message_verdict(text: str, min_words: int, *, is_file: bool = False) -> Verdict:
-    words = words_of(text)
+    words, acknowledgement = text_facts(text)
+    return _verdict(words, acknowledgement, min_words, is_file=is_file)
+
+
+def _verdict(words: int, acknowledgement: bool, min_words: int, *, is_file: bool) -> Verdict:
     if not words:
         if is_file:
             return Verdict(False, "a file shared without a comment")
         return Verdict(False, "emoji or mentions only")
-    if " ".join(words) in ACKNOWLEDGEMENTS:
+    if acknowledgement:
         return Verdict(False, "an acknowledgement")
-    if len(words) < min_words:
+    if words < min_words:
         return Verdict(False, f"fewer than {min_words} words")
     return Verdict(True)
 
@@ -175,7 +182,11 @@ def judge(touch: Touch, role: TouchRole | None, settings: KpiSettings) -> Verdic
         return Verdict(False, f"by the {role.value.replace('_', ' ')} (counted roles: {roles})")
     if touch.source == HUDDLE or touch.kind != "slack":
         return Verdict(True)  # logged off Slack, or a huddle with the client: a conversation
-    return message_verdict(touch.text, settings.min_words, is_file=touch.source == "file_share")
+    is_file = touch.source == "file_share"
+    if touch.words is not None:
+        ack = bool(touch.acknowledgement)
+        return _verdict(touch.words, ack, settings.min_words, is_file=is_file)
+    return message_verdict(touch.text, settings.min_words, is_file=is_file)
 
 
 def permalink(channel: str | None, ts: str | None, thread_ts: str | None = None) -> str | None:

@@ -1,9 +1,9 @@
 """Communication Consistency for one week or many: the loaders `csobot kpi`, the digest and
 its chart all read (no per-client queries; each table read once for all the weeks).
 
-Whether a day is done comes from one set-based count (`touch_counts`: per client and local
-day, the team touches recorded and those that count, GROUP BY over the index that covers it),
-shared by every caller. `load_kpi` adds the week's touches themselves (the evidence, the
+Whether a day is done comes from one set-based count shared by every caller (`touched_days`:
+per client, its local days with a team touch recorded and with one that counts, one GROUP BY
+over the index that covers it). `load_kpi` adds the week's touches themselves (the evidence, the
 touches that did not count, the morning updates and recaps); `load_week_rates` (the chart's
 past weeks) needs only the counts.
 
@@ -20,7 +20,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    and_,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from domain import records
 from domain.calendar import IsoWeek
@@ -76,11 +88,18 @@ def load_week_rates(tx: Transaction, weeks: Sequence[IsoWeek], now: datetime) ->
 
 
 def load_kpi_and_rates(
-    tx: Transaction, week: IsoWeek, history: Sequence[IsoWeek], now: datetime
+    tx: Transaction,
+    week: IsoWeek,
+    history: Sequence[IsoWeek],
+    now: datetime,
+    *,
+    people: dict[str, records.Person] | None = None,
+    clients: list[records.Client] | None = None,
 ) -> tuple[WeekKpi, list[WeekRates]]:
     """`week` in full and the rates of the `history` weeks, every table read once: the digest
-    (its week, and its chart's past weeks)."""
-    facts = _facts(tx, [*history, week])
+    (its week, and its chart's past weeks). `people` and `clients`: as `people_by_id` and
+    `active_clients` read them in this transaction, when the caller has them already."""
+    facts = _facts(tx, [*history, week], people, clients)
     [(_, touches)] = _touches(tx, facts, [week])
     cadences = _cadence_nudges(tx, [week])
     return _week_kpi(facts, cadences, week, now, touches), [
@@ -90,13 +109,12 @@ def load_kpi_and_rates(
 
 # -- the counts -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class TouchCount:
-    """A client's local day: the team touches recorded on it and those that count."""
+class TouchedDays:
+    """A client's local days with a team touch recorded, and those with a touch that counts."""
 
     client_id: int
-    day: date
-    recorded: int
-    counted: int
+    recorded: frozenset[date]
+    counted: frozenset[date]
 
 
 def counts_rule(settings: KpiSettings) -> Any:
@@ -126,25 +144,54 @@ def counts_rule(settings: KpiSettings) -> Any:
     return and_(or_(*by), substantive)
 
 
-def touch_counts(
+# Days per bit mask: one BIGINT column holds up to 60 days (bit i: the i-th day of the span).
+MASK_DAYS = 60
+
+
+def touched_days(
     tx: Transaction, start: date, end: date, settings: KpiSettings
-) -> list[TouchCount]:
-    """Per client and local day from `start` to `end`: the team touches recorded and those that
-    count (one GROUP BY over `ix_touchpoint_day_counts`)."""
+) -> list[TouchedDays]:
+    """Per client, its days from `start` to `end` with a team touch recorded and those with a
+    touch that counts: one GROUP BY client over `ix_touchpoint_day_counts`, each day a bit
+    (SUM of DISTINCT powers of two is their OR), so a row per client whatever the span."""
     _measure_unmeasured(tx, start, end)
     t = Touchpoint
+    number = _day_number(tx, start)
+    rule = counts_rule(settings)
+    span = (end - start).days + 1
+    columns = []
+    for lo in range(0, span, MASK_DAYS):
+        hi = min(lo + MASK_DAYS, span) - 1
+        bit = case((number.between(lo, hi), cast(literal(1), BigInteger).op("<<")(number - lo)))
+        columns.append(func.sum(distinct(bit)))
+        columns.append(func.sum(distinct(case((rule, bit)))))
     rows = tx.execute(
-        select(
-            t.client_id,
-            t.local_date,
-            func.count(),
-            func.sum(case((counts_rule(settings), 1), else_=0)),
-        )
+        select(t.client_id, *columns)
         .join(Client, Client.id == t.client_id)
         .where(t.local_date.between(start, end))
-        .group_by(t.client_id, t.local_date)
+        .group_by(t.client_id)
     )
-    return [TouchCount(cid, day, int(n), int(k or 0)) for cid, day, n, k in rows]
+    days = [start + timedelta(days=i) for i in range(span)]
+    out = []
+    for client_id, *masks in rows:
+        found: tuple[list[date], list[date]] = ([], [])  # recorded, counted
+        for i, mask in enumerate(masks):
+            into, base = found[i % 2], (i // 2) * MASK_DAYS
+            bits = int(mask or 0)
+            while bits:
+                low = bits & -bits
+                into.append(days[base + low.bit_length() - 1])
+                bits ^= low
+        out.append(TouchedDays(client_id, frozenset(found[0]), frozenset(found[1])))
+    return out
+
+
+def _day_number(tx: Transaction, start: date) -> Any:
+    """The touchpoint's local date as a day number from `start` (0: `start`)."""
+    if tx.get_bind().dialect.name == "sqlite":
+        days = func.julianday(Touchpoint.local_date) - func.julianday(start.isoformat())
+        return cast(days, Integer)
+    return Touchpoint.local_date - start
 
 
 def _measure_unmeasured(tx: Transaction, start: date, end: date) -> None:
@@ -173,18 +220,23 @@ class _Facts:
     settings: KpiSettings
     start: date
     end: date
-    counted: dict[str, set[date]] = field(default_factory=dict)
-    recorded: dict[str, set[date]] = field(default_factory=dict)
+    counted: dict[str, frozenset[date]] = field(default_factory=dict)
+    recorded: dict[str, frozenset[date]] = field(default_factory=dict)
     exempt: dict[date, list[tuple[str, str]]] = field(default_factory=dict)
     away: list[tuple[str, date, date]] = field(default_factory=list)
     wins: dict[str, dict[str, str]] = field(default_factory=dict)
     activity: dict[str, set[str]] = field(default_factory=dict)
 
 
-def _facts(tx: Transaction, weeks: Sequence[IsoWeek]) -> _Facts:
+def _facts(
+    tx: Transaction,
+    weeks: Sequence[IsoWeek],
+    people: dict[str, records.Person] | None = None,
+    clients: list[records.Client] | None = None,
+) -> _Facts:
     org = organization(tx)
-    people = people_by_id(tx)
-    clients = active_clients(tx)
+    people = people_by_id(tx) if people is None else people
+    clients = active_clients(tx) if clients is None else clients
     by_id = {c.id: c for c in clients}
     start = min(w.monday for w in weeks) - MARGIN
     end = max(w.sunday for w in weeks) + MARGIN
@@ -208,15 +260,11 @@ def _facts(tx: Transaction, weeks: Sequence[IsoWeek]) -> _Facts:
         start=start,
         end=end,
     )
-    counted: dict[str, set[date]] = defaultdict(set)
-    recorded: dict[str, set[date]] = defaultdict(set)
-    for row in touch_counts(tx, start, end, settings):
+    for row in touched_days(tx, start, end, settings):
         if row.client_id in by_id:
             slug = by_id[row.client_id].slug
-            recorded[slug].add(row.day)
-            if row.counted:
-                counted[slug].add(row.day)
-    facts.counted, facts.recorded = dict(counted), dict(recorded)
+            facts.recorded[slug] = row.recorded
+            facts.counted[slug] = row.counted
     exempt: dict[date, list[tuple[str, str]]] = defaultdict(list)
     for client_id, day, reason in tx.execute(
         select(Exemption.client_id, Exemption.day, Exemption.reason).where(
@@ -300,12 +348,12 @@ def _touches(
     for row in tx.execute(
         select(
             t.client_id, t.kind, t.source, t.author_id, t.occurred_at, t.local_date,
-            t.excerpt, t.link, t.channel, t.message_ts, t.thread_ts,
+            t.excerpt, t.link, t.channel, t.message_ts, t.thread_ts, t.words, t.acknowledgement,
         ).where(t.local_date.between(start, end))
     ):  # fmt: skip
-        cid, kind, source, author, at, day, text, link, channel, ts, thread = row
+        cid, kind, source, author, at, day, text, link, channel, ts, thread, n, ack = row
         if cid in slugs:
-            touch = Touch(kind, source, author, at, day, text, link, channel, ts, thread)
+            touch = Touch(kind, source, author, at, day, text, link, channel, ts, thread, n, ack)
             by_day[day].append((slugs[cid], touch))
     out = []
     for week in weeks:

@@ -96,7 +96,7 @@ class Touchpoint(Base):
     __tablename__ = "touchpoint"
     __table_args__ = (
         Index("ix_touchpoint_client_day", "client_id", "local_date"),
-        # Covers the KPI's per-client, per-day counts (storage.kpi_store.touch_counts).
+        # Covers the KPI's per-client, per-day counts (storage.kpi_store.touched_days).
         Index(
             "ix_touchpoint_day_counts",
             "local_date",

@@ -82,7 +82,7 @@ def load_digest(
     clients = active_clients(tx)
     weeks = [week.shift(-i) for i in range(settings.history_weeks - 1, -1, -1)]
     # The digest's numbers: exactly `csobot kpi`'s; its chart's past weeks from the same counts.
-    kpi, rates = load_kpi_and_rates(tx, week, weeks[:-1], now)
+    kpi, rates = load_kpi_and_rates(tx, week, weeks[:-1], now, people=people, clients=clients)
     names = {p.slack_id: p.name for p in people.values()}
     health = digest_store.health_records(tx, clients, names, week.sunday)
     sections = _sections(tx, week, settings, org, people, clients, health)
