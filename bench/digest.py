@@ -1,6 +1,8 @@
 """Benchmark: the leadership digest for 200 CSOs, 1,000 clients and 52 weeks of touchpoints
-(about 250,000 rows) on SQLite and PostgreSQL — target under 2 s — with the SQL statement
-count, and a single hand-written SQL aggregate over the same rows for the ratio.
+(about 250,000 rows) on SQLite and PostgreSQL — target under 0.5 s and at most 2x a single
+hand-written SQL aggregate over the same rows — with the SQL statement count, and the KPI's
+own count (`storage.kpi_store.touched_days`, what `csobot kpi`, the digest and its chart
+share) against the same aggregate.
 
     python -m bench.digest            # SQLite, and PostgreSQL when it answers
     BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test python -m bench.digest
@@ -38,7 +40,8 @@ from storage.portfolio_store import import_portfolio
 
 WEEK = IsoWeek(2026, 47)
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("America/New_York"))
-TARGET_SECONDS = 2.0
+TARGET_SECONDS = 0.5
+TARGET_RATIO = 2.0
 ZONES = ["America/New_York", "America/Chicago", "America/Los_Angeles", "Europe/London"]
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -126,15 +129,26 @@ class Result:
     chart_s: float
     sql_s: float
     sql_rows: int
+    counts_s: float
 
     @property
     def ratio(self) -> float:
         return self.digest_s / self.sql_s if self.sql_s else float("inf")
 
+    @property
+    def counts_ratio(self) -> float:
+        return self.counts_s / self.sql_s if self.sql_s else float("inf")
+
+    @property
+    def ok(self) -> bool:
+        return self.digest_s < TARGET_SECONDS and self.ratio <= TARGET_RATIO
+
 
 def bench(url: str, backend: str) -> Result:
     from prompts.digest_chart import render_chart
     from prompts.digest_views import slack_messages
+    from storage.kpi_store import touched_days
+    from storage.org_settings_store import org_settings
     from usecases.digest_actions import load_digest
 
     db = Database(url)
@@ -142,9 +156,9 @@ def bench(url: str, backend: str) -> Result:
     with db.transaction() as s:
         import_portfolio(s, make_portfolio())
     rows = record_activity(db)
-    if backend == "postgresql":
-        with db.engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
+    if backend == "postgresql":  # as autovacuum leaves it: statistics and the visibility map
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
     # warm-up: imports, template compilation, holiday calendars, connection pool
     with db.transaction() as tx:
         slack_messages(load_digest(tx, WEEK.shift(-10), NOW))
@@ -170,8 +184,14 @@ def bench(url: str, backend: str) -> Result:
         with db.engine.connect() as conn:
             sql_rows = len(conn.execute(sql, {"start": start, "end": end}).all())
         sql_best = min(sql_best, time.perf_counter() - t0)
+    counts_best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        with db.transaction() as tx:
+            touched_days(tx, start, end, org_settings(tx).kpi)
+        counts_best = min(counts_best, time.perf_counter() - t0)
     db.dispose()
-    return Result(backend, rows, best, count, chart_s, sql_best, sql_rows)
+    return Result(backend, rows, best, count, chart_s, sql_best, sql_rows, counts_best)
 
 
 @contextmanager
@@ -217,19 +237,25 @@ def run() -> list[Result]:
 def report(results: list[Result]) -> str:
     lines = [
         "Leadership digest — 200 CSOs, 1,000 clients, 52 weeks "
-        f"(digest for {WEEK} with an 8-week chart; target < {TARGET_SECONDS:.0f} s)",
+        f"(digest for {WEEK} with an 8-week chart; target < {TARGET_SECONDS} s and "
+        f"<= {TARGET_RATIO:.0f}x one SQL aggregate)",
         f"{'backend':<11} {'touchpoints':>11} {'digest':>8} {'SQL stmts':>9} "
-        f"{'chart':>7} {'1 SQL agg':>9} {'ratio':>6}  result",
+        f"{'chart':>7} {'1 SQL agg':>9} {'ratio':>6} {'KPI days':>9} {'ratio':>6}  result",
     ]
     for r in results:
-        verdict = "ok" if r.digest_s < TARGET_SECONDS else "OVER TARGET"
+        verdict = "ok" if r.ok else "OVER TARGET"
         lines.append(
             f"{r.backend:<11} {r.rows:>11,} {r.digest_s:>7.3f}s {r.statements:>9} "
-            f"{r.chart_s:>6.3f}s {r.sql_s:>8.3f}s {r.ratio:>5.1f}x  {verdict}"
+            f"{r.chart_s:>6.3f}s {r.sql_s:>8.3f}s {r.ratio:>5.1f}x {r.counts_s:>8.3f}s "
+            f"{r.counts_ratio:>5.1f}x  {verdict}"
         )
     lines.append(
         "digest = load + build + Slack rendering (best of 3); chart = the PNG; "
-        "1 SQL agg = days touched per CSO and week over the same 8 weeks of rows."
+        "1 SQL agg = days touched per CSO and week over the same 8 weeks of rows; "
+        "KPI days = storage.kpi_store.touched_days over those weeks (each client's days "
+        "recorded and counted, the one count csobot kpi, the digest and its chart share). "
+        "Statements do not grow with clients "
+        "(tests/integration/test_digest_statements.py)."
     )
     return "\n".join(lines)
 
@@ -237,7 +263,7 @@ def report(results: list[Result]) -> str:
 def main() -> int:
     results = run()
     print(report(results))
-    return 0 if all(r.digest_s < TARGET_SECONDS for r in results) else 1
+    return 0 if all(r.ok for r in results) else 1
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from domain.calendar import IsoWeek, local_datetime
 from domain.expansion import pipeline_share
 from domain.health import Band, HistoryItem, current_band, days_in_band
 from domain.interventions import TARGET_PER_MONTH, TARGET_TEXT, InterventionRecord
-from domain.kpi import Totals, WeekKpi
+from domain.kpi import Totals, WeekKpi, WeekRates
 from domain.metrics import TARGETS, nps
 from domain.renewals import days_to_renewal, renewal_stage
 
@@ -366,7 +366,9 @@ def build_digest(
     )
 
 
-def chart_data(kpis: Sequence[WeekKpi], bands: list[dict[str, int]] | None = None) -> ChartData:
+def chart_data(
+    kpis: Sequence[WeekKpi | WeekRates], bands: list[dict[str, int]] | None = None
+) -> ChartData:
     """Oldest week first. A week without data is a gap (None), never 0%."""
     names: list[str] = []
     for k in kpis:

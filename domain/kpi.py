@@ -8,14 +8,17 @@ numbers from `week_kpi` over the same inputs.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from domain.calendar import IsoWeek, business_days, holidays_between, local_date
+from domain.calendar import IsoWeek, holidays_between, local_date
 from domain.touch_rules import (
     KpiSettings,
     Touch,
@@ -179,7 +182,7 @@ def client_kpi(
     *,
     holiday_country: str,
     holiday_subdiv: str | None = None,
-    touchpoint_days: set[date],
+    touchpoint_days: AbstractSet[date],
     exemptions: dict[date, str],
     win: str | None,
     touches: Sequence[Touch] = (),
@@ -191,8 +194,6 @@ def client_kpi(
     "What counts"): those that count make their day, with their evidence; the rest are listed
     with the reason they did not."""
     tz = ZoneInfo(client.timezone)
-    today = local_date(now, tz)
-    days = [d for d in week.days() if d <= today]
     settings = kpi_settings or KpiSettings()
     counted: dict[date, list[Touch]] = defaultdict(list)
     slots: dict[date, set[UpdateSlot]] = defaultdict(set)
@@ -214,33 +215,22 @@ def client_kpi(
                 IgnoredItem(**_evidence(touch).model_dump(), date=touch.day.isoformat(),
                             reason=verdict.reason or "")
             )  # fmt: skip
-    touchpoint_days = {d for d in touchpoint_days if week.monday <= d <= week.sunday} | set(counted)
-    hol = holidays_between(holiday_country, week.monday, week.sunday, holiday_subdiv)
-    working = business_days(days, holiday_country, holiday_subdiv)
-    exempt = [{"date": d.isoformat(), "reason": exemptions[d]} for d in working if d in exemptions]
-    expected_days = [d for d in working if d not in exemptions]
-    done_days = [d for d in expected_days if d in touchpoint_days]
-    pending = [d for d in expected_days if d == today and d not in touchpoint_days]
-    missed = [d for d in expected_days if d not in touchpoint_days and d != today]
-    # The formal weekly presentation is expected once per week with any working day in it.
-    whole_week_working = [
-        d for d in week.days() if d.weekday() < 5 and d not in hol and d not in exemptions
-    ]
-    # Pending until the week's last business day has ended (a presentation can come on
-    # Friday): only then is one not given a miss. One given earlier counts at once.
-    presented = win is not None and bool(whole_week_working) and week.monday <= today
-    last_day_ended = bool(whole_week_working) and today > max(whole_week_working)
-    weekly_expected = 1 if presented or last_day_ended else 0
-    if presented:
-        status: WeeklyStatus = "done"
-    elif last_day_ended:
-        status = "missed"
-    elif whole_week_working and week.monday <= today:
-        status = "pending"
-    else:
-        status = "not_expected"
+    days = client_days(
+        tz,
+        week,
+        now,
+        holiday_country=holiday_country,
+        holiday_subdiv=holiday_subdiv,
+        touchpoint_days=set(touchpoint_days) | set(counted),
+        exemptions=exemptions,
+        win=win,
+    )
+    expected_days, done_days, pending, missed = (
+        days.expected_days, days.done_days, days.pending, days.missed
+    )  # fmt: skip
+    exempt = [{"date": d.isoformat(), "reason": exemptions[d]} for d in days.exempt_days]
+    weekly_expected, weekly_done, status = days.weekly_expected, days.weekly_done, days.status
     daily_expected = len(expected_days)
-    weekly_done = 1 if presented else 0
     return ClientKpi(
         slug=client.slug,
         name=client.name,
@@ -264,12 +254,96 @@ def client_kpi(
             tangible=None if win is None else not win_is_activity,
             status=status,
         ),
-        rate=rate(len(done_days) + weekly_done, daily_expected + weekly_expected),
+        rate=days.rate,
         updates=UpdatesPart(
             expected=daily_expected,
-            morning=_slot_part("morning", expected_days, slots, today),
-            eod=_slot_part("eod", expected_days, slots, today),
+            morning=_slot_part("morning", expected_days, slots, days.today),
+            eod=_slot_part("eod", expected_days, slots, days.today),
         ),
+    )
+
+
+@lru_cache(maxsize=256)
+def _week_calendar(
+    week: IsoWeek, holiday_country: str, holiday_subdiv: str | None
+) -> tuple[date, tuple[date, ...]]:
+    """The week's Monday and its business days (Monday to Friday, public holidays excepted)."""
+    hol = holidays_between(holiday_country, week.monday, week.sunday, holiday_subdiv)
+    return week.monday, tuple(d for d in week.days() if d.weekday() < 5 and d not in hol)
+
+
+@dataclass(frozen=True)
+class ClientDays:
+    """One client's week in days — what the rate is made of, without the evidence."""
+
+    today: date  # in the client's timezone
+    expected_days: list[date]
+    done_days: list[date]
+    exempt_days: list[date]
+    pending: list[date]
+    missed: list[date]
+    weekly_expected: int
+    weekly_done: int
+    status: WeeklyStatus
+
+    @property
+    def expected(self) -> int:
+        return len(self.expected_days) + self.weekly_expected
+
+    @property
+    def done(self) -> int:
+        return len(self.done_days) + self.weekly_done
+
+    @property
+    def rate(self) -> float | None:
+        return rate(self.done, self.expected)
+
+
+def client_days(
+    tz: ZoneInfo,
+    week: IsoWeek,
+    now: datetime,
+    *,
+    holiday_country: str,
+    holiday_subdiv: str | None,
+    touchpoint_days: Collection[date],
+    exemptions: Collection[date],
+    win: str | None,
+) -> ClientDays:
+    """The days expected of a client in `week` and those done: `touchpoint_days` are its local
+    dates with a touch that counts, `exemptions` the days not expected, `win` the week's win."""
+    today = local_date(now, tz)
+    monday, business = _week_calendar(week, holiday_country, holiday_subdiv)
+    working = [d for d in business if d <= today]
+    exempt = [d for d in working if d in exemptions]
+    expected_days = [d for d in working if d not in exemptions]
+    done_days = [d for d in expected_days if d in touchpoint_days]
+    pending = [d for d in expected_days if d == today and d not in touchpoint_days]
+    missed = [d for d in expected_days if d not in touchpoint_days and d != today]
+    # The formal weekly presentation is expected once per week with any working day in it.
+    whole_week_working = [d for d in business if d not in exemptions]
+    # Pending until the week's last business day has ended (a presentation can come on
+    # Friday): only then is one not given a miss. One given earlier counts at once.
+    presented = win is not None and bool(whole_week_working) and monday <= today
+    last_day_ended = bool(whole_week_working) and today > max(whole_week_working)
+    if presented:
+        status: WeeklyStatus = "done"
+    elif last_day_ended:
+        status = "missed"
+    elif whole_week_working and monday <= today:
+        status = "pending"
+    else:
+        status = "not_expected"
+    return ClientDays(
+        today=today,
+        expected_days=expected_days,
+        done_days=done_days,
+        exempt_days=exempt,
+        pending=pending,
+        missed=missed,
+        weekly_expected=1 if presented or last_day_ended else 0,
+        weekly_done=1 if presented else 0,
+        status=status,
     )
 
 
@@ -304,7 +378,7 @@ def week_kpi(
     clients: Iterable[KpiClient],
     holiday_country: str,
     holiday_subdiv: str | None = None,
-    touchpoint_days: dict[str, set[date]],
+    touchpoint_days: Mapping[str, AbstractSet[date]],
     exemptions: dict[str, dict[date, str]],
     wins: dict[str, str],
     touches: dict[str, list[Touch]] | None = None,
@@ -360,6 +434,89 @@ def week_kpi(
     expected = sum(c.expected for c in csos)
     done = sum(c.done for c in csos)
     return WeekKpi(
+        week=str(week),
+        overall=Totals(
+            expected=expected, done=done, rate=rate(done, expected) if has_data else None
+        ),
+        csos=csos,
+        has_data=has_data,
+    )
+
+
+@dataclass(frozen=True)
+class CsoRate:
+    slack_id: str
+    name: str
+    expected: int
+    done: int
+    rate: float | None
+
+
+@dataclass(frozen=True)
+class WeekRates:
+    """A week's consistency per CSO and overall, without per-client detail: the chart's past
+    weeks. The same numbers as `week_kpi` over the same inputs."""
+
+    week: str
+    overall: Totals
+    csos: list[CsoRate]
+    has_data: bool
+
+
+def week_rates(
+    week: IsoWeek,
+    now: datetime,
+    *,
+    people: Iterable[KpiPerson],
+    clients: Iterable[KpiClient],
+    holiday_country: str,
+    holiday_subdiv: str | None = None,
+    touchpoint_days: Mapping[str, AbstractSet[date]],
+    recorded_days: Mapping[str, AbstractSet[date]],
+    exemptions: dict[str, dict[date, str]],
+    wins: dict[str, str],
+) -> WeekRates:
+    """The week's rates as `week_kpi` gives them. `touchpoint_days`: each client's local dates
+    with a touch that counts; `recorded_days`: those with any team touch recorded (a week with
+    only touches that don't count still has data)."""
+    in_week = set(week.days())
+    has_data = (
+        any(days & in_week for days in touchpoint_days.values())
+        or any(days & in_week for days in recorded_days.values())
+        or bool(wins)
+        or any(set(days) & in_week for days in exemptions.values())
+    )
+    names = {p.slack_id: p.name for p in people}
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for client in clients:
+        days = client_days(
+            ZoneInfo(client.timezone),
+            week,
+            now,
+            holiday_country=holiday_country,
+            holiday_subdiv=holiday_subdiv,
+            touchpoint_days=touchpoint_days.get(client.slug, set()),
+            exemptions=exemptions.get(client.slug, {}),
+            win=wins.get(client.slug),
+        )
+        total = totals[client.cso]
+        total[0] += days.expected
+        total[1] += days.done
+    csos = [
+        CsoRate(
+            slack_id=cso_id,
+            name=names.get(cso_id, cso_id),
+            expected=expected,
+            done=done,
+            rate=rate(done, expected) if has_data else None,
+        )
+        for cso_id, (expected, done) in sorted(
+            totals.items(), key=lambda item: (names.get(item[0], item[0]), item[0])
+        )
+    ]
+    expected = sum(c.expected for c in csos)
+    done = sum(c.done for c in csos)
+    return WeekRates(
         week=str(week),
         overall=Totals(
             expected=expected, done=done, rate=rate(done, expected) if has_data else None

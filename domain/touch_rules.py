@@ -118,6 +118,9 @@ class Touch:
     channel: str | None = None
     message_ts: str | None = None
     thread_ts: str | None = None
+    # `text_facts(text)` when already known (stored with the touchpoint): not measured again.
+    words: int | None = None
+    acknowledgement: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -145,15 +148,27 @@ def words_of(text: str) -> list[str]:
     return [w for w in _NON_WORD.split(plain.lower()) if w and any(ch.isalnum() for ch in w)]
 
 
-def message_verdict(text: str, min_words: int, *, is_file: bool = False) -> Verdict:
+def text_facts(text: str) -> tuple[int, bool]:
+    """What the rules need of a message's text whatever the settings, kept with the touchpoint
+    so the KPI counts its days in SQL: how many words it has, and whether it is an
+    acknowledgement. A message counts when it has at least `min_words` and is not one."""
     words = words_of(text)
+    return len(words), " ".join(words) in ACKNOWLEDGEMENTS
+
+
+def message_verdict(text: str, min_words: int, *, is_file: bool = False) -> Verdict:
+    words, acknowledgement = text_facts(text)
+    return _verdict(words, acknowledgement, min_words, is_file=is_file)
+
+
+def _verdict(words: int, acknowledgement: bool, min_words: int, *, is_file: bool) -> Verdict:
     if not words:
         if is_file:
             return Verdict(False, "a file shared without a comment")
         return Verdict(False, "emoji or mentions only")
-    if " ".join(words) in ACKNOWLEDGEMENTS:
+    if acknowledgement:
         return Verdict(False, "an acknowledgement")
-    if len(words) < min_words:
+    if words < min_words:
         return Verdict(False, f"fewer than {min_words} words")
     return Verdict(True)
 
@@ -167,7 +182,11 @@ def judge(touch: Touch, role: TouchRole | None, settings: KpiSettings) -> Verdic
         return Verdict(False, f"by the {role.value.replace('_', ' ')} (counted roles: {roles})")
     if touch.source == HUDDLE or touch.kind != "slack":
         return Verdict(True)  # logged off Slack, or a huddle with the client: a conversation
-    return message_verdict(touch.text, settings.min_words, is_file=touch.source == "file_share")
+    is_file = touch.source == "file_share"
+    if touch.words is not None:
+        ack = bool(touch.acknowledgement)
+        return _verdict(touch.words, ack, settings.min_words, is_file=is_file)
+    return message_verdict(touch.text, settings.min_words, is_file=is_file)
 
 
 def permalink(channel: str | None, ts: str | None, thread_ts: str | None = None) -> str | None:

@@ -1,5 +1,11 @@
-"""Communication Consistency for one week or many: the one loader `csobot kpi`, the digest and
+"""Communication Consistency for one week or many: the loaders `csobot kpi`, the digest and
 its chart all read (no per-client queries; each table read once for all the weeks).
+
+Whether a day is done comes from one set-based count shared by every caller (`touched_days`:
+per client, its local days with a team touch recorded and with one that counts, one GROUP BY
+over the index that covers it). `load_kpi` adds the week's touches themselves (the evidence, the
+touches that did not count, the morning updates and recaps); `load_week_rates` (the chart's
+past weeks) needs only the counts.
 
 Each week gets exactly the inputs it would get on its own — touchpoints, recorded exemptions
 and wins of its days, its CSOs' out-of-office days, its click-closed cadences — so the chart's
@@ -10,22 +16,47 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    and_,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 
+from domain import records
 from domain.calendar import IsoWeek
 from domain.kpi import (
     CadenceRow,
     KpiClient,
     KpiPerson,
     WeekKpi,
+    WeekRates,
     exemptions_with_out_of_office,
     week_kpi,
+    week_rates,
 )
-from domain.touch_rules import Touch, role_of
+from domain.touch_rules import HUDDLE, KpiSettings, Touch, TouchRole, role_of, text_facts
 from storage.db import Transaction
-from storage.models import CadenceDone, Exemption, Nudge, OutOfOffice, Touchpoint, Win
+from storage.models import (
+    CadenceDone,
+    Client,
+    Exemption,
+    Nudge,
+    OutOfOffice,
+    Touchpoint,
+    Win,
+)
 from storage.org_settings_store import org_settings
 from storage.portfolio_store import active_clients, client_timezone, organization, people_by_id
 
@@ -39,31 +70,220 @@ def load_week_kpi(tx: Transaction, week: IsoWeek, now: datetime) -> WeekKpi:
 
 
 def load_kpi(tx: Transaction, weeks: Sequence[IsoWeek], now: datetime) -> list[WeekKpi]:
-    """The KPI of each week, in the order given."""
+    """The KPI of each week, in full (evidence and all), in the order given."""
     if not weeks:
         return []
+    facts = _facts(tx, weeks)
+    cadences = _cadence_nudges(tx, weeks)
+    return [_week_kpi(facts, cadences, week, now, touches) for week, touches in _touches(tx, facts)]
+
+
+def load_week_rates(tx: Transaction, weeks: Sequence[IsoWeek], now: datetime) -> list[WeekRates]:
+    """Each week's consistency per CSO and overall (the chart), from the counts alone: the
+    same rates as `load_kpi`, without loading a touch."""
+    if not weeks:
+        return []
+    facts = _facts(tx, weeks)
+    return [_week_rates(facts, week, now) for week in weeks]
+
+
+def load_kpi_and_rates(
+    tx: Transaction,
+    week: IsoWeek,
+    history: Sequence[IsoWeek],
+    now: datetime,
+    *,
+    people: dict[str, records.Person] | None = None,
+    clients: list[records.Client] | None = None,
+) -> tuple[WeekKpi, list[WeekRates]]:
+    """`week` in full and the rates of the `history` weeks, every table read once: the digest
+    (its week, and its chart's past weeks). `people` and `clients`: as `people_by_id` and
+    `active_clients` read them in this transaction, when the caller has them already."""
+    facts = _facts(tx, [*history, week], people, clients)
+    [(_, touches)] = _touches(tx, facts, [week])
+    cadences = _cadence_nudges(tx, [week])
+    return _week_kpi(facts, cadences, week, now, touches), [
+        _week_rates(facts, w, now) for w in history
+    ]
+
+
+# -- the counts -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TouchedDays:
+    """A client's local days with a team touch recorded, and those with a touch that counts."""
+
+    client_id: int
+    recorded: frozenset[date]
+    counted: frozenset[date]
+
+
+def counts_rule(settings: KpiSettings) -> Any:
+    """`domain.touch_rules.judge` as SQL over a touchpoint joined to its client: made by a role
+    that counts (the client's team, each person in their first role) and logged off Slack, a
+    huddle, or a message of at least `min_words` that is not an acknowledgement."""
+    t, c = Touchpoint, Client
+    roles = set(settings.touchpoint_roles)
+    by = []
+    if TouchRole.CSO in roles:
+        by.append(t.author_id == c.cso_id)
+    if TouchRole.SERVICE_LEAD in roles:
+        by.append(and_(t.author_id == c.service_lead_id, t.author_id != c.cso_id))
+    if TouchRole.ENGAGEMENT_PARTNER in roles:
+        by.append(
+            and_(
+                t.author_id == c.engagement_partner_id,
+                t.author_id != c.cso_id,
+                or_(c.service_lead_id.is_(None), t.author_id != c.service_lead_id),
+            )
+        )
+    substantive = or_(
+        t.kind != "slack",
+        t.source == HUDDLE,
+        and_(t.words >= settings.min_words, t.acknowledgement.is_(False)),
+    )
+    return and_(or_(*by), substantive)
+
+
+# Days per bit mask: one BIGINT column holds up to 60 days (bit i: the i-th day of the span).
+MASK_DAYS = 60
+
+
+def touched_days(
+    tx: Transaction, start: date, end: date, settings: KpiSettings
+) -> list[TouchedDays]:
+    """Per client, its days from `start` to `end` with a team touch recorded and those with a
+    touch that counts: one GROUP BY client over `ix_touchpoint_day_counts`, each day a bit
+    (SUM of DISTINCT powers of two is their OR), so a row per client whatever the span."""
+    _measure_unmeasured(tx, start, end)
+    t = Touchpoint
+    number = _day_number(tx, start)
+    rule = counts_rule(settings)
+    span = (end - start).days + 1
+    columns = []
+    for lo in range(0, span, MASK_DAYS):
+        hi = min(lo + MASK_DAYS, span) - 1
+        bit = case((number.between(lo, hi), cast(literal(1), BigInteger).op("<<")(number - lo)))
+        columns.append(func.sum(distinct(bit)))
+        columns.append(func.sum(distinct(case((rule, bit)))))
+    rows = tx.execute(
+        select(t.client_id, *columns)
+        .join(Client, Client.id == t.client_id)
+        .where(t.local_date.between(start, end))
+        .group_by(t.client_id)
+    )
+    days = [start + timedelta(days=i) for i in range(span)]
+    out = []
+    for client_id, *masks in rows:
+        found: tuple[list[date], list[date]] = ([], [])  # recorded, counted
+        for i, mask in enumerate(masks):
+            into, base = found[i % 2], (i // 2) * MASK_DAYS
+            bits = int(mask or 0)
+            while bits:
+                low = bits & -bits
+                into.append(days[base + low.bit_length() - 1])
+                bits ^= low
+        out.append(TouchedDays(client_id, frozenset(found[0]), frozenset(found[1])))
+    return out
+
+
+def _day_number(tx: Transaction, start: date) -> Any:
+    """The touchpoint's local date as a day number from `start` (0: `start`)."""
+    if tx.get_bind().dialect.name == "sqlite":
+        days = func.julianday(Touchpoint.local_date) - func.julianday(start.isoformat())
+        return cast(days, Integer)
+    return Touchpoint.local_date - start
+
+
+def _measure_unmeasured(tx: Transaction, start: date, end: date) -> None:
+    """Rows written without their words (by a process older than the column): measured now,
+    so the counts judge them like any other."""
+    t = Touchpoint
+    rows = tx.execute(
+        select(t.id, t.excerpt).where(t.local_date.between(start, end), t.words.is_(None))
+    ).all()
+    if rows:
+        params = []
+        for row_id, text in rows:
+            words, ack = text_facts(text or "")
+            params.append({"id": row_id, "words": words, "acknowledgement": ack})
+        tx.execute(update(Touchpoint), params)
+
+
+# -- every week's inputs, read once ----------------------------------------------------------------
+@dataclass
+class _Facts:
+    weeks: list[IsoWeek]
+    org: records.Organization
+    clients: list[records.Client]
+    kpi_clients: list[KpiClient]
+    kpi_people: list[KpiPerson]
+    settings: KpiSettings
+    start: date
+    end: date
+    counted: dict[str, frozenset[date]] = field(default_factory=dict)
+    recorded: dict[str, frozenset[date]] = field(default_factory=dict)
+    exempt: dict[date, list[tuple[str, str]]] = field(default_factory=dict)
+    away: list[tuple[str, date, date]] = field(default_factory=list)
+    wins: dict[str, dict[str, str]] = field(default_factory=dict)
+    activity: dict[str, set[str]] = field(default_factory=dict)
+
+
+def _facts(
+    tx: Transaction,
+    weeks: Sequence[IsoWeek],
+    people: dict[str, records.Person] | None = None,
+    clients: list[records.Client] | None = None,
+) -> _Facts:
     org = organization(tx)
-    people = people_by_id(tx)
-    clients = active_clients(tx)
+    people = people_by_id(tx) if people is None else people
+    clients = active_clients(tx) if clients is None else clients
     by_id = {c.id: c for c in clients}
     start = min(w.monday for w in weeks) - MARGIN
     end = max(w.sunday for w in weeks) + MARGIN
-
-    touched: dict[date, list[tuple[str, Touch]]] = defaultdict(list)
-    for t in tx.scalars(select(Touchpoint).where(Touchpoint.local_date.between(start, end))):
-        if t.client_id in by_id:
-            touched[t.local_date].append((by_id[t.client_id].slug, _touch(t)))
+    settings = org_settings(tx).kpi
+    facts = _Facts(
+        weeks=list(weeks),
+        org=org,
+        clients=clients,
+        kpi_clients=[
+            KpiClient(
+                slug=c.slug,
+                name=c.name,
+                cso=c.cso_id,
+                timezone=client_timezone(c, people, org).key,
+                team={p: role for p in c.team_ids() if (role := role_of(c, p)) is not None},
+            )
+            for c in clients
+        ],
+        kpi_people=[KpiPerson(slack_id=p.slack_id, name=p.name) for p in people.values()],
+        settings=settings,
+        start=start,
+        end=end,
+    )
+    for row in touched_days(tx, start, end, settings):
+        if row.client_id in by_id:
+            slug = by_id[row.client_id].slug
+            facts.recorded[slug] = row.recorded
+            facts.counted[slug] = row.counted
     exempt: dict[date, list[tuple[str, str]]] = defaultdict(list)
-    for ex in tx.scalars(select(Exemption).where(Exemption.day.between(start, end))):
-        if ex.client_id in by_id:
-            exempt[ex.day].append((by_id[ex.client_id].slug, ex.reason))
-    away = tx.execute(
-        select(OutOfOffice.person_id, OutOfOffice.start_day, OutOfOffice.end_day).where(
-            OutOfOffice.cancelled_at.is_(None),
-            OutOfOffice.start_day <= end,
-            OutOfOffice.end_day >= start,
+    for client_id, day, reason in tx.execute(
+        select(Exemption.client_id, Exemption.day, Exemption.reason).where(
+            Exemption.day.between(start, end)
         )
-    ).all()
+    ):
+        if client_id in by_id:
+            exempt[day].append((by_id[client_id].slug, reason))
+    facts.exempt = dict(exempt)
+    facts.away = [
+        (p, first, last)
+        for p, first, last in tx.execute(
+            select(OutOfOffice.person_id, OutOfOffice.start_day, OutOfOffice.end_day).where(
+                OutOfOffice.cancelled_at.is_(None),
+                OutOfOffice.start_day <= end,
+                OutOfOffice.end_day >= start,
+            )
+        )
+    ]
     # The week's win: its first tangible one, else its first (an activity list).
     wins: dict[str, dict[str, str]] = defaultdict(dict)
     activity: dict[str, set[str]] = defaultdict(set)
@@ -81,71 +301,96 @@ def load_kpi(tx: Transaction, weeks: Sequence[IsoWeek], now: datetime) -> list[W
                 activity[iso_week].add(slug)
             else:
                 activity[iso_week].discard(slug)
-    cadences = _cadence_nudges(tx, weeks)
+    facts.wins, facts.activity = dict(wins), dict(activity)
+    return facts
 
-    kpi_clients = [
-        KpiClient(
-            slug=c.slug,
-            name=c.name,
-            cso=c.cso_id,
-            timezone=client_timezone(c, people, org).key,
-            team={p: role for p in c.team_ids() if (role := role_of(c, p)) is not None},
-        )
-        for c in clients
-    ]
-    kpi_settings = org_settings(tx).kpi
-    kpi_people = [KpiPerson(slack_id=p.slack_id, name=p.name) for p in people.values()]
-    slugs = {c.id: c.slug for c in clients}
+
+def _exemptions(facts: _Facts, week: IsoWeek) -> dict[str, dict[date, str]]:
+    lo, hi = week.monday - MARGIN, week.sunday + MARGIN
+    recorded: dict[str, dict[date, str]] = defaultdict(dict)
+    for i in range((hi - lo).days + 1):
+        day = lo + timedelta(days=i)
+        for slug, reason in facts.exempt.get(day, ()):
+            recorded[slug][day] = reason
+    return exemptions_with_out_of_office(
+        week,
+        dict(recorded),
+        [(p, first, last) for p, first, last in facts.away if first <= hi and last >= lo],
+        facts.kpi_clients,
+    )
+
+
+def _week_rates(facts: _Facts, week: IsoWeek, now: datetime) -> WeekRates:
+    return week_rates(
+        week,
+        now,
+        people=facts.kpi_people,
+        clients=facts.kpi_clients,
+        holiday_country=facts.org.holidays_country,
+        holiday_subdiv=facts.org.holidays_subdiv,
+        touchpoint_days=facts.counted,
+        recorded_days=facts.recorded,
+        exemptions=_exemptions(facts, week),
+        wins=facts.wins.get(str(week), {}),
+    )
+
+
+def _touches(
+    tx: Transaction, facts: _Facts, weeks: Sequence[IsoWeek] | None = None
+) -> list[tuple[IsoWeek, dict[str, list[Touch]]]]:
+    """The team touches of each week's days (and a day either side), by client: evidence."""
+    weeks = facts.weeks if weeks is None else list(weeks)
+    start = min(w.monday for w in weeks) - MARGIN
+    end = max(w.sunday for w in weeks) + MARGIN
+    slugs = {c.id: c.slug for c in facts.clients}
+    t = Touchpoint
+    by_day: dict[date, list[tuple[str, Touch]]] = defaultdict(list)
+    for row in tx.execute(
+        select(
+            t.client_id, t.kind, t.source, t.author_id, t.occurred_at, t.local_date,
+            t.excerpt, t.link, t.channel, t.message_ts, t.thread_ts, t.words, t.acknowledgement,
+        ).where(t.local_date.between(start, end))
+    ):  # fmt: skip
+        cid, kind, source, author, at, day, text, link, channel, ts, thread, n, ack = row
+        if cid in slugs:
+            touch = Touch(kind, source, author, at, day, text, link, channel, ts, thread, n, ack)
+            by_day[day].append((slugs[cid], touch))
     out = []
     for week in weeks:
         lo, hi = week.monday - MARGIN, week.sunday + MARGIN
         touches: dict[str, list[Touch]] = defaultdict(list)
-        recorded: dict[str, dict[date, str]] = defaultdict(dict)
         for i in range((hi - lo).days + 1):
-            day = lo + timedelta(days=i)
-            for slug, touch in touched.get(day, ()):
+            for slug, touch in by_day.get(lo + timedelta(days=i), ()):
                 touches[slug].append(touch)
-            for slug, reason in exempt.get(day, ()):
-                recorded[slug][day] = reason
-        kpi = week_kpi(
-            week,
-            now,
-            people=kpi_people,
-            clients=kpi_clients,
-            holiday_country=org.holidays_country,
-            holiday_subdiv=org.holidays_subdiv,
-            touchpoint_days={},
-            touches=dict(touches),
-            kpi_settings=kpi_settings,
-            exemptions=exemptions_with_out_of_office(
-                week,
-                dict(recorded),
-                [(p, first, last) for p, first, last in away if first <= hi and last >= lo],
-                kpi_clients,
-            ),
-            wins=dict(wins.get(str(week), {})),
-            activity_wins=activity.get(str(week), set()),
-        )
-        by_person = _cadence_rows(cadences, week, slugs)
-        for cso in kpi.csos:
-            cso.cadences = by_person.get(cso.slack_id, [])
-        out.append(kpi)
+        out.append((week, dict(touches)))
     return out
 
 
-def _touch(t: Touchpoint) -> Touch:
-    return Touch(
-        kind=t.kind,
-        source=t.source,
-        author_id=t.author_id,
-        at=t.occurred_at,
-        day=t.local_date,
-        text=t.excerpt,
-        link=t.link,
-        channel=t.channel,
-        message_ts=t.message_ts,
-        thread_ts=t.thread_ts,
+def _week_kpi(
+    facts: _Facts,
+    cadences: _Cadences,
+    week: IsoWeek,
+    now: datetime,
+    touches: dict[str, list[Touch]],
+) -> WeekKpi:
+    kpi = week_kpi(
+        week,
+        now,
+        people=facts.kpi_people,
+        clients=facts.kpi_clients,
+        holiday_country=facts.org.holidays_country,
+        holiday_subdiv=facts.org.holidays_subdiv,
+        touchpoint_days=facts.counted,
+        touches=touches,
+        kpi_settings=facts.settings,
+        exemptions=_exemptions(facts, week),
+        wins=dict(facts.wins.get(str(week), {})),
+        activity_wins=facts.activity.get(str(week), set()),
     )
+    by_person = _cadence_rows(cadences, week, {c.id: c.slug for c in facts.clients})
+    for cso in kpi.csos:
+        cso.cadences = by_person.get(cso.slack_id, [])
+    return kpi
 
 
 # -- click-closed cadences ------------------------------------------------------------------------

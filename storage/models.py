@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from domain.touch_rules import text_facts
 from storage.types import UTCDateTime
 
 
@@ -79,11 +80,34 @@ class Client(Base):
         return {i for i in (self.cso_id, self.service_lead_id, self.engagement_partner_id) if i}
 
 
+def _text_fact(i: int) -> Any:
+    """The touch rules' facts about the row's excerpt (domain.touch_rules.text_facts), filled
+    in for every insert that does not give them."""
+
+    def default(context: Any) -> Any:
+        return text_facts(str(context.get_current_parameters().get("excerpt") or ""))[i]
+
+    return default
+
+
 class Touchpoint(Base):
     """A contact with the client: a team message in the client channel, or one logged."""
 
     __tablename__ = "touchpoint"
-    __table_args__ = (Index("ix_touchpoint_client_day", "client_id", "local_date"),)
+    __table_args__ = (
+        Index("ix_touchpoint_client_day", "client_id", "local_date"),
+        # Covers the KPI's per-client, per-day counts (storage.kpi_store.touched_days).
+        Index(
+            "ix_touchpoint_day_counts",
+            "local_date",
+            "client_id",
+            "author_id",
+            "kind",
+            "source",
+            "words",
+            "acknowledgement",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
@@ -99,6 +123,10 @@ class Touchpoint(Base):
     thread_ts: Mapped[str | None] = mapped_column(String(32))
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The excerpt's words and whether it is an acknowledgement (domain.touch_rules.text_facts),
+    # set with the excerpt; None only on rows written before they were kept.
+    words: Mapped[int | None] = mapped_column(Integer, default=_text_fact(0))
+    acknowledgement: Mapped[bool | None] = mapped_column(Boolean, default=_text_fact(1))
 
     client: Mapped[Client] = relationship()
 

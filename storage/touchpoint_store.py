@@ -11,7 +11,15 @@ from sqlalchemy import delete, func, select, update
 
 from domain import records
 from domain.calendar import slack_ts_to_datetime
-from domain.touch_rules import HUDDLE, Touch, UpdateSlot, judge, role_of, update_slot
+from domain.touch_rules import (
+    HUDDLE,
+    Touch,
+    UpdateSlot,
+    judge,
+    role_of,
+    text_facts,
+    update_slot,
+)
 from domain.touchpoint import ChannelMessage, Speaker, speaker_of
 from storage.activity_store import claim_event, excerpt, record_inbound, record_touchpoint
 from storage.db import Transaction
@@ -119,7 +127,7 @@ def edit_channel_message(tx: Transaction, channel: str, ts: str, text: str) -> b
             update(Touchpoint)
             .where(Touchpoint.channel == channel, Touchpoint.message_ts == ts)
             .where(Touchpoint.source != HUDDLE)
-            .values(excerpt=short)
+            .values(excerpt=short, **_facts(short))
         )
     )
     n += _count(
@@ -130,6 +138,11 @@ def edit_channel_message(tx: Transaction, channel: str, ts: str, text: str) -> b
         )
     )
     return bool(n)
+
+
+def _facts(text: str) -> dict[str, object]:
+    words, ack = text_facts(text)
+    return {"words": words, "acknowledgement": ack}
 
 
 def _count(result: object) -> int:

@@ -1,8 +1,8 @@
 """The leadership digest: build a week's digest, write it to the outbox once, post its parts.
 
 docs/process.md, "Leadership digest". The consistency numbers come from
-`storage.kpi_store.load_kpi` — the same loader as `csobot kpi --json`, for the week and for the
-chart's past weeks alike. Each caller hands in its one transaction (`tx`).
+`storage.kpi_store` — the same counts as `csobot kpi --json`, for the week and for the chart's
+past weeks alike. Each caller hands in its one transaction (`tx`).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from prompts.metrics_views import grouped, line
 from storage import digest_store
 from storage.db import Transaction
 from storage.expansion_store import opportunities_of
-from storage.kpi_store import load_kpi
+from storage.kpi_store import load_kpi_and_rates
 from storage.org_settings_store import org_settings
 from storage.portfolio_store import active_clients, organization, people_by_id
 from storage.status import rate_limited_minutes
@@ -81,7 +81,8 @@ def load_digest(
     people = people_by_id(tx)
     clients = active_clients(tx)
     weeks = [week.shift(-i) for i in range(settings.history_weeks - 1, -1, -1)]
-    history = load_kpi(tx, weeks, now)  # the digest's numbers: exactly `csobot kpi`'s
+    # The digest's numbers: exactly `csobot kpi`'s; its chart's past weeks from the same counts.
+    kpi, rates = load_kpi_and_rates(tx, week, weeks[:-1], now, people=people, clients=clients)
     names = {p.slack_id: p.name for p in people.values()}
     health = digest_store.health_records(tx, clients, names, week.sunday)
     sections = _sections(tx, week, settings, org, people, clients, health)
@@ -90,10 +91,10 @@ def load_digest(
         sections += leadership_sections(month, collect(sources, tx, month, now))
     bands = [band_counts(health, w.sunday) for w in weeks] if health else None
     return build_digest(
-        history[-1],
+        kpi,
         organization=org.name,
         sections=sections,
-        chart=chart_data(history, bands),
+        chart=chart_data([*rates, kpi], bands),
         settings=settings,
         now=now,
     )

@@ -1,5 +1,6 @@
 """Proof by oracle: `csobot kpi --json` (storage.kpi_store.load_week_kpi, exactly what the
-command prints) against a brute-force computation written here, over generated portfolios —
+command prints) and the digest chart's rates (storage.kpi_store.load_week_rates, from the
+counts alone) against a brute-force computation written here, over generated portfolios —
 client timezones (DST weeks included), public holidays, skipped days, out of office, team
 touches that count and acknowledgements that don't, tangible and activity-list wins."""
 
@@ -19,7 +20,7 @@ from domain.calendar import IsoWeek
 from storage.activity_store import record_exemption, record_touchpoint, record_win
 from storage.cadence_store import add_ooo
 from storage.db import Database
-from storage.kpi_store import load_week_kpi
+from storage.kpi_store import load_week_kpi, load_week_rates
 from storage.models import Client, Exemption, OutOfOffice, Touchpoint, Win
 from tests.conftest import load_portfolio
 
@@ -209,3 +210,9 @@ def test_kpi_json_equals_the_brute_force_computation(db: Database, case: dict[st
         assert len(daily["evidence"]) == w["done"]
     assert {c["slack_id"]: c["rate"] for c in kpi["csos"]} == want["cso_rates"]
     assert kpi["overall"]["rate"] == want["overall"]
+    # The chart's rates come from the counts alone, never from the touches: the same numbers.
+    with db.session() as tx:
+        [rates] = load_week_rates(tx, [week], now)
+    assert rates.has_data == want["has_data"]
+    assert {c.slack_id: c.rate for c in rates.csos} == want["cso_rates"]
+    assert rates.overall.rate == want["overall"]
