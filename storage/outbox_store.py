@@ -6,14 +6,13 @@ Every statement the exactly-once outbox (usecases/outbox.py) runs is here; it ge
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import JSON, String, bindparam, case, cast, func, literal, or_, select, update
+from sqlalchemy import String, bindparam, case, cast, func, literal, or_, select, update
 
 from domain.nudge import NudgeSpec
 from storage.db import Transaction
@@ -91,23 +90,16 @@ def enqueue(tx: Transaction, spec: NudgeSpec, now: datetime) -> bool:
     return insert_ignore(tx, Nudge, _values(spec, now))
 
 
-def _bound_columns(
-    specs: Sequence[NudgeSpec], now: datetime, dialect: Any, *, json_as_text: bool = False
-) -> dict[str, list[Any]]:
+def _bound_columns(specs: Sequence[NudgeSpec], now: datetime, dialect: Any) -> dict[str, list[Any]]:
     """`_values` of every spec, column by column, through each column's own bind processor
     (UTC datetimes, JSON, booleans). A value repeated across rows (the due time of an
-    occurrence, `now`, no blocks) is processed once. `json_as_text`: JSON columns serialised
-    as the dialect does (Python None is JSON null), not wrapped for the driver."""
+    occurrence, `now`, no blocks) is processed once."""
     table: Any = Nudge.__table__
     out: dict[str, list[Any]] = {}
     raw: dict[str, list[Any]] = {name: list(map(get, specs)) for name, get in _FROM_SPEC.items()}
     raw.update({name: [value] * len(specs) for name, value in _PENDING.items()})
     raw["created_at"] = [now] * len(specs)
-    serialise = getattr(dialect, "_json_serializer", None) or json.dumps
     for name, values in raw.items():
-        if json_as_text and isinstance(table.c[name].type, JSON):
-            out[name] = [serialise(v) for v in values]
-            continue
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         if process is None:
             out[name] = values
@@ -127,47 +119,22 @@ def _bound_columns(
 
 def enqueue_many(tx: Transaction, specs: Sequence[NudgeSpec], now: datetime) -> int:
     """`enqueue` for many nudges in one statement (INSERT … ON CONFLICT DO NOTHING): at the
-    cadence cutoff this writes thousands of rows. On PostgreSQL the rows go as one JSON
-    document the server reads as a record set (one round trip, however many rows); on SQLite
-    to the driver's executemany (a loop in C inside the same process)."""
+    cadence cutoff this writes thousands of rows, built column by column and handed to the
+    driver's executemany (pipelined by psycopg). One JSON document read by the server with
+    json_to_recordset was tried on PostgreSQL: no faster at 19,000 rows, so not kept."""
     if not specs:
         return 0
     conn = tx.connection()
     dialect = conn.dialect
     table: Any = Nudge.__table__
-    postgres = dialect.name == "postgresql"
-    columns = _bound_columns(specs, now, dialect, json_as_text=postgres)
+    columns = _bound_columns(specs, now, dialect)
     quote = dialect.identifier_preparer.quote
-    names = ", ".join(quote(c) for c in columns)
-    if postgres:
-        # One JSON document of the rows, read by the server as a record set: the statement and
-        # its one parameter cost the same whatever the number of rows, and the JSON is built in
-        # C (psycopg's array adaptation escapes each of the ~300,000 values in Python). JSON
-        # columns travel as their serialised text and are cast, so the stored text is the same.
-        declared, selected = [], []
-        for name, values in columns.items():
-            sql_type = table.c[name].type.dialect_impl(dialect).compile(dialect)
-            is_json = sql_type in ("JSON", "JSONB")
-            declared.append(f"{quote(name)} {'TEXT' if is_json else sql_type}")
-            selected.append(f"{quote(name)}::{sql_type}" if is_json else quote(name))
-            if "TIMESTAMP" in sql_type:
-                text_of = {v: v.isoformat() for v in set(values) if v is not None}
-                columns[name] = [text_of.get(v) if v is not None else None for v in values]
-        rows = zip(*columns.values(), strict=True)
-        document = json.dumps([dict(zip(columns, row, strict=True)) for row in rows])
-        sql = (
-            f"INSERT INTO {quote(table.name)} ({names}) SELECT {', '.join(selected)} "
-            f"FROM json_to_recordset(%s::json) AS u({', '.join(declared)}) "
-            "ON CONFLICT DO NOTHING"
-        )
-        conn.exec_driver_sql(sql, (document,))
-    else:
-        mark = "?" if dialect.paramstyle in ("qmark", "numeric") else "%s"
-        sql = (
-            f"INSERT INTO {quote(table.name)} ({names}) "
-            f"VALUES ({', '.join([mark] * len(columns))}) ON CONFLICT DO NOTHING"
-        )
-        conn.exec_driver_sql(sql, list(zip(*columns.values(), strict=True)))
+    mark = "?" if dialect.paramstyle in ("qmark", "numeric") else "%s"
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))}) ON CONFLICT DO NOTHING"
+    )
+    conn.exec_driver_sql(sql, list(zip(*columns.values(), strict=True)))
     return len(specs)
 
 
