@@ -1,4 +1,5 @@
-"""Classifying one client message: the rules, in µs, over the labelled dataset (target < 1 ms);
+"""Classifying one client message: the rules, in µs, over the labelled dataset (target p99 <
+100 µs);
 and the LLM classifier's fallback to the rules when the model never answers, in seconds
 (target: the configured timeout per attempt plus the client's short back-off, never the model's
 time)."""
@@ -17,7 +18,7 @@ from tests.llm_server import FakeLLMServer
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "flags_dev.jsonl"
 ROUNDS = 5
-TARGET_US = 1000.0
+TARGET_US = 100.0
 LLM_TIMEOUT = 0.5
 LLM_ROUNDS = 3
 SCOPE = "While you're at it, could you add one more chart for churn by region?"
@@ -93,7 +94,7 @@ def run() -> str:
             "|---:|---:|---:|---:|---:|",
             f"| {mean:.0f} | {p50:.0f} | {p99:.0f} | {worst:.0f} | < {TARGET_US:.0f} |",
             "",
-            f"p99 {verdict} the < 1 ms target.",
+            f"p99 {verdict} the < {TARGET_US:.0f} µs target.",
             *llm_section(),
         ]
     )

@@ -1,5 +1,6 @@
 """Benchmark: every client's health score and the Internal Health Board for 1,000 clients with
-a year of daily history (365,000 snapshots). Target: under 1 s. Run: python -m bench.health"""
+a year of daily history (365,000 snapshots). Target: the board under 0.2 s (best of 3 in one
+process). Run: python -m bench.health"""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from usecases.health_actions import load_board
 
 CLIENTS = 1000
 DAYS = 365
-TARGET_SECONDS = 1.0
+TARGET_SECONDS = 0.2  # the board
 NOW = datetime(2026, 11, 20, 15, tzinfo=UTC)
 
 
@@ -92,10 +93,11 @@ def main() -> int:
         db.dispose()
     for k, v in best.items():
         print(f"  {k:<40} {v * 1000:8.0f} ms")
-    ok = best["total"] < TARGET_SECONDS
+    board = best["board (all clients, leadership view)"]
+    ok = board < TARGET_SECONDS
     print(
-        f"health: {best['total']:.2f} s for {CLIENTS} clients (target < {TARGET_SECONDS:g} s) "
-        f"{'OK' if ok else 'TOO SLOW'}"
+        f"health board: {board:.2f} s for {CLIENTS} clients (target < {TARGET_SECONDS:g} s) "
+        f"{'OK' if ok else 'TOO SLOW'}; with scoring {best['total']:.2f} s"
     )
     return 0 if ok else 1
 

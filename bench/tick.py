@@ -4,7 +4,9 @@ Reports seconds and SQL statements (a `before_cursor_execute` counter) for:
   * the first tick at the cutoff (every overdue reminder is new and written),
   * a steady-state tick a minute later (nothing new: what 179 of 180 ticks in a grace do),
   * the delivery of what the first tick wrote, to the local Slack emulator (one DM per person).
-Target: a tick's enqueuing under 2 s. PostgreSQL runs when BENCH_DATABASE_URL or
+Target: a tick's enqueuing under 0.5 s. The process has loaded the holiday calendar before the
+first tick is timed (a one-off import of the `holidays` package, about 0.2 s, that a running
+`csobot serve` pays once, not per tick). PostgreSQL runs when BENCH_DATABASE_URL or
 TEST_DATABASE_URL is set (a private database is created and dropped).
 
     python -m bench.tick [--clients 10000] [--people 2000] [--no-deliver]
@@ -30,6 +32,7 @@ from bench.builders import add_people_and_clients, add_recent_touchpoints, scrat
 from bot.runtime import make_web_client
 from bot.settings import Settings
 from devkit.emulator import SlackEmulator
+from domain.calendar import holidays_between
 from scheduling.cadence_jobs import enqueue_cadences
 from storage.db import Database
 from usecases.cadence_actions import render_batch
@@ -90,6 +93,7 @@ def bench(url: str, n_clients: int, n_people: int, deliver: bool) -> list[Result
             _env_file=None,
         )
         deps = Deps(db=db, clock=FixedClock(NOW))
+        holidays_between("US", NOW.date(), NOW.date())  # the process's one-off import
         with measured(counter) as m:
             new = enqueue_cadences(deps, NOW)
         results.append(
@@ -133,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     deliver = not args.no_deliver
     print(
         f"## Cadence tick: {args.clients:,} clients, {args.people:,} people "
-        f"(at {NOW.isoformat()}, target < 2 s)\n"
+        f"(at {NOW.isoformat()}, target < 0.5 s)\n"
     )
     print("| database | step | seconds | SQL statements | |")
     print("|---|---|---:|---:|---|")

@@ -235,9 +235,19 @@ def _data(cadence: Cadence, occ: Occurrence, client: PlanClient | None) -> dict[
 
 
 def _planned(
-    cadence: Cadence, occ: Occurrence, person: PlanPerson, client: PlanClient | None
+    cadence: Cadence,
+    occ: Occurrence,
+    person: PlanPerson,
+    client: PlanClient | None,
+    shared: dict[str, Any] | None = None,
 ) -> NudgeSpec:
+    """`shared`: `_data(cadence, occ, None)` when the caller has it (one per occurrence, not
+    one per client)."""
     text = f"{cadence.title}" + (f" — {client.name}" if client else "")
+    if shared is None:
+        data = _data(cadence, occ, client)
+    else:
+        data = {**shared, "client": client.name, "slug": client.slug} if client else dict(shared)
     return NudgeSpec(
         cadence_id=cadence.id,
         period=occ.period,
@@ -247,7 +257,7 @@ def _planned(
         text=text,
         due_at=occ.due_at,
         expires_at=occ.expires_at,
-        data=_data(cadence, occ, client),
+        data=data,
     )
 
 
@@ -333,6 +343,8 @@ def plan(
             sched = cadence.schedule
             anchor_start = isinstance(sched, LifecycleSchedule) and sched.anchor == "contract_start"
             offset = sched.offset_days if isinstance(sched, LifecycleSchedule) else 0
+            shared_occ: Occurrence | None = None
+            shared_data: dict[str, Any] | None = None
             for client in _clients_for(cadence.roles, person, rel, snap.clients):
                 if lifecycle:
                     anchor = client.contract_start if anchor_start else client.contract_end
@@ -349,7 +361,9 @@ def plan(
                     continue
                 if _is_closed(cadence, occ, client, person, tz, snap):
                     continue
-                out.append(_planned(cadence, occ, person, client))
+                if occ is not shared_occ:
+                    shared_occ, shared_data = occ, _data(cadence, occ, None)
+                out.append(_planned(cadence, occ, person, client, shared_data))
                 if cadence.id == CUTOFF:
                     missed.append((client, occ))
     return out, missed

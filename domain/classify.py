@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -473,6 +474,13 @@ _TRANSLATE = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "—
 
 def normalize(text: str) -> str:
     """Lowercase plain text: Slack links/mentions/emoji reduced, quotes and dashes unified."""
+    return _plain(text)
+
+
+@lru_cache(maxsize=64)
+def _plain(text: str) -> str:
+    """`normalize`, kept for the few messages just seen: a message is classified and asked
+    whether it is a question one after the other (the same text, normalised once)."""
     text = _SLACK_LINK.sub(lambda m: m.group(1) or " ", text)
     text = _SLACK_REF.sub(lambda m: m.group(1) or "someone", text)
     text = _URL.sub(" ", text)
@@ -488,8 +496,48 @@ class _Compiled:
     confidence: float
 
 
+def _branches(pattern: str) -> list[str]:
+    """`pattern` split at its top-level `|` (outside groups, classes and escapes): an ordered
+    alternation is the same whether its branches are nested or flat."""
+    out: list[str] = []
+    depth, start, i, in_class = 0, 0, 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if pattern[i + 1 : i + 2] == "]":  # a literal ] first in a class
+                i += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            out.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    out.append(pattern[start:])
+    return out
+
+
 def _alternation(patterns: Sequence[str]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns))
+    """One search for many patterns, first branch winning at the leftmost position as in
+    `p1|p2|…`. Consecutive branches that start at a word boundary are kept in one group: the
+    regex engine then checks the boundary once per position and skips at once the branches
+    whose first letter differs; a branch that starts otherwise (`^`, `,`, `(`) in their midst
+    would make it try every branch at every position (two to three times slower)."""
+    groups: list[list[str]] = []
+    for branch in (b for p in patterns for b in _branches(p)):
+        bounded = branch.startswith("\\b")
+        if bounded and groups and groups[-1][0].startswith("\\b"):
+            groups[-1].append(branch)
+        else:
+            groups.append([branch])
+    return re.compile("|".join("(?:" + "|".join(f"(?:{b})" for b in g) + ")" for g in groups))
 
 
 def _excerpt(text: str, match: re.Match[str]) -> str:

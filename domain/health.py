@@ -433,13 +433,20 @@ def score(
         )
     # Round away float noise first (8.4 × 10 = 83.99999…), then to one decimal.
     final = round(round(raw, 6), 1)
+    # Each signal's pillar and place in the model (the first, as pillar_of and index give),
+    # read once rather than once per signal.
+    pillar_names: dict[str, str] = {}
+    for pillar in model.pillars:
+        for s in pillar.signal_names:
+            pillar_names.setdefault(s, pillar.name)
+    order = {s: i for i, s in reversed(list(enumerate(model.signal_names)))}
     ranked = sorted(
         (
-            SignalValue(name=s, pillar=model.pillar_of(s).name, value=v)
-            for s, v in values.items()
+            SignalValue(name=s, pillar=pillar_names[s], value=v)
+            for s, v in values.items()  # known signals only (check_signals)
             if v < SIGNAL_MAX
         ),
-        key=lambda sv: (sv.value, model.signal_names.index(sv.name)),
+        key=lambda sv: (sv.value, order[sv.name]),
     )
     return HealthScore(
         model_id=model.id,

@@ -17,7 +17,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy import String, func, select, type_coerce, union_all
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Subquery
 
 from domain import records
@@ -179,15 +180,44 @@ def latest_snapshots(tx: Transaction, client_ids: Sequence[int]) -> dict[int, Sn
     if not client_ids:
         return {}
     newest = newest_days(client_ids)
-    rows = tx.scalars(
-        select(HealthSnapshot)
-        .join(
-            newest,
-            (HealthSnapshot.client_id == newest.c.client_id) & (HealthSnapshot.day == newest.c.day),
+    h = HealthSnapshot
+    rows = tx.execute(  # columns, not entities: a thousand rows without the ORM's bookkeeping
+        select(
+            h.client_id,
+            h.day,
+            h.taken_at,
+            h.model_id,
+            h.score,
+            h.band,
+            h.band_since,
+            h.values,
+            h.derived,
+            h.overrides,
+            h.sources,
+            h.source,
+            h.changed_by,
         )
-        .order_by(HealthSnapshot.taken_at, HealthSnapshot.id)
+        .join(newest, (h.client_id == newest.c.client_id) & (h.day == newest.c.day))
+        .order_by(h.taken_at, h.id)
     )
-    return {s.client_id: _snapshot(s) for s in rows}  # the last written on the latest day wins
+    out: dict[int, Snapshot] = {}
+    for row in rows:  # the last written on the latest day wins
+        out[row.client_id] = Snapshot(
+            client_id=row.client_id,
+            day=row.day,
+            taken_at=row.taken_at,
+            model_id=row.model_id,
+            score=row.score,
+            band=Band(row.band),
+            band_since=row.band_since,
+            values=row.values or {},
+            derived=row.derived or {},
+            overrides=row.overrides or {},
+            sources=row.sources or {},
+            source=row.source,
+            changed_by=row.changed_by,
+        )
+    return out
 
 
 def _fingerprint(*parts: Any) -> str:
@@ -407,61 +437,70 @@ def signal_points(
 def board_points(
     tx: Transaction, client_ids: Sequence[int], today: dict[int, date], trend_days: int = 30
 ) -> tuple[dict[int, list[HistoryItem]], dict[int, date]]:
-    """What the board reads, without a year of history: each client's points since its trend
-    cutoff (today − trend_days), the last point on or before the cutoff (the trend's
-    baseline), and the day its current band's run began."""
+    """What the board reads, without a year of history: per client, the last point on or
+    before its trend cutoff (today − trend_days: the trend's baseline), then every point of the
+    days after it that the board looks at: the first and the last on or before today (the
+    trend's fallback baseline and its current score) and the latest of all (the score shown);
+    and the day its current band's run began (`band_since` of its newest snapshot).
+
+    The days are found in the database (an index probe per client and day on
+    ix_health_snapshot_board) and only their rows come back: one statement per distinct
+    (cutoff, today) — a day or two across timezones — whatever the number of clients."""
     out: dict[int, list[HistoryItem]] = {cid: [] for cid in client_ids}
-    if not client_ids:
-        return out, {}
-    cutoff = {cid: today[cid] - timedelta(days=trend_days) for cid in client_ids}
-    slack = 7  # a little before the cutoff: the baseline is usually in there
-    since = min(cutoff.values()) - timedelta(days=slack)
-    recent = history(tx, client_ids, since=since)
-    missing = []
+    started: dict[int, date] = {}
+    groups: dict[tuple[date, date], list[int]] = defaultdict(list)
     for cid in client_ids:
-        points = recent[cid]
-        older = [p for p in points if p[0] <= cutoff[cid]]
-        newer = [p for p in points if p[0] > cutoff[cid]]
-        out[cid] = ([older[-1]] if older else []) + newer
-        if not older:
-            missing.append(cid)
-    if missing:
-        last_old = (
-            select(HealthSnapshot.client_id, func.max(HealthSnapshot.day).label("day"))
-            .where(HealthSnapshot.client_id.in_(missing), HealthSnapshot.day < since)
-            .group_by(HealthSnapshot.client_id)
+        groups[(today[cid] - timedelta(days=trend_days), today[cid])].append(cid)
+    h = HealthSnapshot
+    for (cutoff, day), ids in sorted(groups.items()):
+        probe = aliased(HealthSnapshot)
+
+        def first_or_last(*where: Any, last: bool = True, probe: Any = probe) -> Any:
+            agg = func.max(probe.day) if last else func.min(probe.day)
+            return select(agg).where(probe.client_id == Client.id, *where).scalar_subquery()
+
+        marks = (
+            select(
+                Client.id.label("client_id"),
+                first_or_last(probe.day <= cutoff).label("base"),
+                first_or_last(probe.day > cutoff, probe.day <= day, last=False).label("first"),
+                first_or_last(probe.day > cutoff, probe.day <= day).label("current"),
+                first_or_last(probe.day > cutoff).label("top"),
+            )
+            .where(Client.id.in_(ids))
             .subquery()
         )
-        found: dict[int, HistoryItem] = {}
-        for cid, day, value, band in tx.execute(
-            select(
-                HealthSnapshot.client_id,
-                HealthSnapshot.day,
-                HealthSnapshot.score,
-                HealthSnapshot.band,
+        columns = (h.client_id, h.day, h.taken_at, h.id, h.score, h.band, h.band_since)
+        parts = [
+            select(*columns).join(
+                marks, (h.client_id == marks.c.client_id) & (h.day == marks.c[mark])
             )
-            .join(
-                last_old,
-                (HealthSnapshot.client_id == last_old.c.client_id)
-                & (HealthSnapshot.day == last_old.c.day),
-            )
-            .order_by(HealthSnapshot.taken_at, HealthSnapshot.id)
-        ):
-            found[cid] = (day, value, band)
-        for cid, point in found.items():
-            if point[0] <= cutoff[cid]:
-                out[cid].insert(0, point)
-    newest = newest_days(client_ids)
-    started: dict[int, date] = {}
-    for cid, band_start in tx.execute(
-        select(HealthSnapshot.client_id, HealthSnapshot.band_since)
-        .join(
-            newest,
-            (HealthSnapshot.client_id == newest.c.client_id) & (HealthSnapshot.day == newest.c.day),
-        )
-        .order_by(HealthSnapshot.taken_at, HealthSnapshot.id)
-    ):
-        started[cid] = band_start
+            for mark in ("base", "first", "current", "top")
+        ]
+        seen: set[int] = set()
+        rows = []
+        for row in tx.execute(union_all(*parts)):
+            if row.id not in seen:
+                seen.add(row.id)
+                rows.append(row)
+        rows.sort(key=lambda r: (r.client_id, r.day, r.id))
+        newest: dict[int, Any] = {}
+        for row in rows:
+            cid = row.client_id
+            point = (row.day, row.score, row.band)
+            if row.day <= cutoff:  # the baseline: the last written on its day
+                out[cid][:] = [point]
+            else:
+                out[cid].append(point)
+            best = newest.get(cid)
+            if best is None or (row.day, row.taken_at, row.id) > (
+                best.day,
+                best.taken_at,
+                best.id,
+            ):
+                newest[cid] = row
+        for cid, row in newest.items():
+            started[cid] = row.band_since
     return out, started
 
 

@@ -67,7 +67,7 @@ def enqueue_due(tx: Transaction, now: datetime) -> int:
         holidays = set(
             holidays_between(org.holidays_country or "", first, last, org.holidays_subdiv)
         )
-        history = store.escalation_history(tx, first, last)
+        history = store.escalation_history(tx, first, last, {c.id for c, _ in missed})
         due += [
             n
             for n in escalations(snap, missed, history, holidays)

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
+from domain.board import board_row
 from domain.health import THREE_PILLAR, band_since, trend
 from domain.health_inputs import SignalState
 from storage.db import Database
@@ -38,3 +39,50 @@ def test_band_since_and_board_points_match_the_domain_rules(db: Database) -> Non
     assert started[acme.id] == band_since(full, TODAY)
     assert trend(points[acme.id], TODAY) == trend(full, TODAY)
     assert len(points[acme.id]) < len(full)
+
+
+def test_board_rows_from_the_short_history_equal_rows_from_the_full_one(db: Database) -> None:
+    """The board's rows from the few points `board_points` reads equal its rows from the
+    whole history as the board reads it (the baseline: the last point on or before the trend's
+    cutoff, then every later point). Several clients, each day a client's own (two todays:
+    timezones), points written out of order, twice on some days, some in the future and some
+    all long before the cutoff."""
+    load_portfolio(db)
+    rnd = random.Random(23)
+    with db.transaction() as s:
+        clients = list(s.scalars(select(Client).order_by(Client.id)))
+        today = {c.id: TODAY - timedelta(days=i % 2) for i, c in enumerate(clients)}
+        spans = [(0, 200), (-5, -1), (0, 20), (40, 300), (-3, 10), (31, 31)]
+        written = 0
+        for i, client in enumerate(clients):
+            low, high = spans[i % len(spans)]
+            for _ in range(rnd.randint(1, 40)):
+                level = rnd.choice([3.0, 6.5, 7.0, 8.5, 9.0])
+                state = SignalState(values=dict.fromkeys(THREE_PILLAR.signal_names, level))
+                write_snapshot(
+                    s, client, THREE_PILLAR, state, [], source="import", by="t",
+                    now=NOW + timedelta(seconds=written),
+                    day=today[client.id] - timedelta(days=rnd.randint(low, high)),
+                    dedupe_key=f"k{written}",
+                )  # fmt: skip
+                written += 1
+        s.flush()
+        ids = [c.id for c in clients]
+        full = history(s, ids)
+        points, started = board_points(s, ids, today)
+    for client in clients:
+        cid = client.id
+        if any(p[0] <= today[cid] for p in full[cid]):  # else: the future's own band_since
+            assert started[cid] == band_since(full[cid], today[cid])
+        kwargs = {
+            "client_id": cid, "slug": client.slug, "name": client.name, "cso_id": client.cso_id,
+            "last_check": None, "today": today[cid], "last_touchpoint": None, "open_flags": 0,
+            "contract_end": None, "playbook": None,
+        }  # fmt: skip
+        cutoff = today[cid] - timedelta(days=30)
+        older = [p for p in full[cid] if p[0] <= cutoff]
+        whole = older[-1:] + [p for p in full[cid] if p[0] > cutoff]
+        short = board_row(history=points[cid], band_started=started[cid], **kwargs)  # type: ignore[arg-type]
+        reference = board_row(history=whole, band_started=started[cid], **kwargs)  # type: ignore[arg-type]
+        assert short == reference, client.slug
+        assert len(points[cid]) <= 4 * 2  # a few days, a point or two each
