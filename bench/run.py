@@ -20,6 +20,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+BENCH_TIMEOUT_S = 1800  # per benchmark
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 # (module, title, target)
@@ -94,9 +95,19 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"running {module} …", flush=True)
         start = time.monotonic()
-        proc = subprocess.run(
-            [sys.executable, "-m", module], env=env, capture_output=True, text=True, timeout=1800
-        )
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", module],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=BENCH_TIMEOUT_S,
+            )
+        except subprocess.TimeoutExpired as exc:  # one slow bench never loses the others
+            stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+            proc = subprocess.CompletedProcess(
+                exc.cmd, -1, stdout, f"timed out after {exc.timeout:g} s"
+            )
         took = time.monotonic() - start
         out = proc.stdout.strip()
         if proc.returncode != 0 and not out:
