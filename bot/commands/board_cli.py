@@ -51,5 +51,5 @@ def cmd_board(args: argparse.Namespace, settings: Settings) -> int:
                 failed += 1
                 print(f"{client.slug}: {r.source} unreachable ({r.state.error})")
             else:
-                print(f"{client.slug}: {r.source} {r.items} item(s) cached")
+                print(f"{client.slug}: {r.source} {r.items} item{'s' * (r.items != 1)} cached")
     return 1 if failed else 0

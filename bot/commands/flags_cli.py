@@ -35,7 +35,8 @@ def add_commands(sub: Any) -> None:
 
 def cmd_eval_flags(args: argparse.Namespace, settings: Settings) -> int:
     from domain.classify import MessageClassifier, RuleClassifier
-    from domain.evaluation import evaluate, format_report
+    from domain.evaluation import evaluate
+    from prompts.cli_views import flag_report
 
     path = Path(args.data) if args.data else DEFAULT_DATA
     if not path.is_file():
@@ -63,7 +64,7 @@ def cmd_eval_flags(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Classifier: {name}\n")
     print(f"== Development set: {path} ({len(items)} messages) ==")
     print("(the rules were written against these messages: not a measure of quality)\n")
-    print(format_report(evaluate(classifier, items), mistakes=max(args.mistakes, 0)))
+    print(flag_report(evaluate(classifier, items), mistakes=max(args.mistakes, 0)))
     print(f"\n== Held-out set: {heldout_path} ==")
     if heldout is None:
         print(
@@ -72,7 +73,7 @@ def cmd_eval_flags(args: argparse.Namespace, settings: Settings) -> int:
         )
     else:
         print(f"({len(heldout)} messages written independently of the rules, never tuned on)\n")
-        print(format_report(evaluate(classifier, heldout), mistakes=max(args.mistakes, 0)))
+        print(flag_report(evaluate(classifier, heldout), mistakes=max(args.mistakes, 0)))
     fallbacks = getattr(classifier, "fallbacks", 0)
     if fallbacks:
         last = getattr(classifier, "last_error", "")

@@ -52,9 +52,9 @@ def support_report(
     from domain.support import RuleSupportDetector, SupportDetector
     from domain.support_evaluation import (
         evaluate_support,
-        format_support_report,
         load_support_labelled,
     )
+    from prompts.cli_views import support_report as support_table
 
     detector: SupportDetector = RuleSupportDetector()
     name = "rules"
@@ -94,5 +94,5 @@ def support_report(
             continue
         report = evaluate_support(detector, items)
         out.append(f"\n{label} set: {path} ({len(items)} messages)")
-        out.append(format_support_report(report, mistakes=mistakes))
+        out.append(support_table(report, mistakes=mistakes))
     return "\n".join(out)

@@ -68,7 +68,7 @@ def test_health_import_keeps_good_rows_and_reports_bad_ones(db_url: str, tmp_pat
     assert out.returncode == 1
     assert 'usage.csv: line 5: "2026-11-31" is not a date' in out.stderr
     assert 'usage.csv: line 6: value "eleven" is not a number' in out.stderr
-    assert "3 row(s) kept for 1 client(s), 1 health snapshot(s) written" in out.stdout
+    assert "3 rows kept for 1 client, 1 health snapshot written" in out.stdout
     assert "Traceback" not in out.stderr
     db = Database(db_url)
     with db.session() as s:
