@@ -12,6 +12,7 @@ from tabulate import tabulate
 
 WIDTH = 80  # columns of a terminal nobody has resized
 GAP = 2  # spaces between columns ("simple" format)
+LONG_WORD = 16  # a word up to this long is kept whole while other columns can narrow
 MIN_COLUMN = 8  # a column is never squeezed below this (or its longest word, if shorter)
 
 __all__ = ["WIDTH", "table", "wrap"]
@@ -37,7 +38,7 @@ def table(
         max([_longest_line(heads[i])] + [_longest_line(row[i]) for row in body])
         for i in range(columns)
     ]
-    widths = _fit(natural, heads, width - indent - GAP * (columns - 1), set(keep))
+    widths = _fit(natural, heads, body, width - indent - GAP * (columns - 1), set(keep))
     wrapped = [[_wrap_cell(cell, w) for cell, w in zip(row, widths, strict=True)] for row in body]
     wrapped_heads = [_wrap_cell(h, w) for h, w in zip(heads, widths, strict=True)]
     # tabulate pads every header by MIN_PADDING (2) unless told otherwise: a column as wide
@@ -80,22 +81,32 @@ def _longest_line(cell: str) -> int:
     return max((len(line) for line in cell.splitlines()), default=0)
 
 
-def _fit(natural: list[int], heads: list[str], room: int, keep: set[int]) -> list[int]:
+def _fit(
+    natural: list[int], heads: list[str], cells: list[list[str]], room: int, keep: set[int]
+) -> list[int]:
+    """Narrow the columns with the most to spare until the row fits `room`: first no column
+    below its longest word (up to LONG_WORD), then, if that is not enough, down to MIN_COLUMN."""
     widths = list(natural)
-    floors = [
-        n if i in keep else f
-        for i, (n, f) in enumerate(zip(natural, _floors(natural, heads), strict=True))
-    ]
-    while sum(widths) > room:
-        i = max(range(len(widths)), key=lambda k: widths[k] - floors[k])
-        if widths[i] <= floors[i]:
-            break  # nothing left to narrow: as narrow as it gets
-        widths[i] -= 1
+    for floors in (_floors(natural, heads, cells), _floors(natural, heads, None)):
+        floors = [
+            n if i in keep else f for i, (n, f) in enumerate(zip(natural, floors, strict=True))
+        ]
+        while sum(widths) > room:
+            i = max(range(len(widths)), key=lambda k: widths[k] - floors[k])
+            if widths[i] <= floors[i]:
+                break  # as narrow as these floors allow
+            widths[i] -= 1
     return widths
 
 
-def _floors(natural: list[int], heads: list[str]) -> list[int]:
-    return [min(n, max(MIN_COLUMN, _longest_word(h))) for n, h in zip(natural, heads, strict=True)]
+def _floors(natural: list[int], heads: list[str], cells: list[list[str]] | None) -> list[int]:
+    out = []
+    for i, (n, h) in enumerate(zip(natural, heads, strict=True)):
+        floor = max(MIN_COLUMN, _longest_word(h))
+        if cells is not None:
+            floor = max(floor, min(LONG_WORD, max((_longest_word(r[i]) for r in cells), default=0)))
+        out.append(min(n, floor))
+    return out
 
 
 def _longest_word(text: str) -> int:

@@ -36,8 +36,9 @@ def _cmd_plans(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.commands import CLI_CLIENT_LIST, unknown_client_message
     from storage.db import Database
-    from storage.portfolio_store import client_by_slug, require_organization
+    from storage.portfolio_store import active_clients, client_by_slug, require_organization
     from usecases.lifecycle_actions import impact_report
 
     db = Database(settings.database_url)
@@ -46,7 +47,8 @@ def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         require_organization(tx)
         client = client_by_slug(tx, args.client)
         if client is None:
-            raise UsageError(f'unknown client "{args.client}"')
+            known = [c.slug for c in active_clients(tx)]
+            raise UsageError(unknown_client_message(args.client, known, CLI_CLIENT_LIST))
         print(impact_report(tx, client, _now(settings), args.format))
     return 0
 
