@@ -19,6 +19,7 @@ from domain.kpi import WeekKpi
 from domain.onboarding import Catalogue as OnboardingCatalogue
 from domain.portfolio import Role
 from domain.support_evaluation import LABELS, SupportEvalReport
+from prompts.render import plural
 from prompts.tables import table, wrap
 
 NO_DATA = "no data"
@@ -26,11 +27,6 @@ NO_DATA = "no data"
 
 def _pct(value: float | None) -> str:
     return NO_DATA if value is None else f"{value * 100:.1f}%"
-
-
-def plural(count: int, noun: str, many: str | None = None) -> str:
-    """`1 nudge`, `2 nudges`, `0 messages`."""
-    return f"{count} {noun if count == 1 else (many or noun + 's')}"
 
 
 # -- csobot tick -------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from domain.health import HealthModelError
 from domain.health_inputs import USAGE_CSV_HELP
 from domain.renewals import FORECAST_RULE, parse_quarter, quarter_of
 from prompts.cli_views import expansion_table, renewals_table
+from prompts.render import plural
 from prompts.tables import wrap
 from storage.db import Database
 from storage.expansion_store import expansion_rows
@@ -45,11 +46,6 @@ def _quarter(text: str, today: date) -> tuple[date, date]:
         raise UsageError(f"--quarter: {err}") from None
 
 
-def _n(count: int, noun: str) -> str:
-    """`1 row`, `3 rows`."""
-    return f"{count} {noun}{'s' * (count != 1)}"
-
-
 def _pct(value: float | None) -> str:
     return "no data" if value is None else f"{value:.1%}"
 
@@ -76,9 +72,10 @@ def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{path.name}: {problem}", file=sys.stderr)
     print(
         wrap(
-            f"Imported {path.name}: {_n(result.readings, 'row')} kept for "
-            f"{_n(len(result.clients), 'client')}, {_n(result.snapshots, 'health snapshot')} "
-            f"written; {_n(len(errors), 'bad row')} skipped."
+            f"Imported {path.name}: {plural(result.readings, 'row')} kept for "
+            f"{plural(len(result.clients), 'client')}, "
+            f"{plural(result.snapshots, 'health snapshot')} written; "
+            f"{plural(len(errors), 'bad row')} skipped."
         )
     )
     return 1 if errors else 0

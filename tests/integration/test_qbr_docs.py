@@ -143,7 +143,7 @@ def test_the_audit_marks_each_output_outcome_or_feature_only(
     _seed(bot, linear, github)
     md = _docs(bot, "audit")
     assert md.startswith("# Value Realization Audit: Acme Corp")
-    assert "1 outcome(s), 4 feature(s) only." in md
+    assert "1 outcome, 4 features only." in md
     assert "cut weekly reporting to 3 hours | outcome | Cut weekly reporting time |" in md
     assert (
         "LIN-143 Dashboard export to CSV](https://linear.app/acme/issue/lin-143) | feature only"
