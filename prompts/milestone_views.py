@@ -72,7 +72,7 @@ def closing_head(c: Closing, client_name: str, channel: str) -> bk.Block:
     return bk.section(
         f"*{escape_mrkdwn(client_name)} — “{escape_mrkdwn(c.milestone.name)}” is done* "
         f"({plural(len(c.issues), 'issue')} Done). Edit the completion summary; *Send* posts it in "
-        f"<#{channel}> as you."
+        f"<#{channel}>, from csobot with a “Posted by” line naming you."
     )
 
 
