@@ -142,7 +142,7 @@ def run_demo(keep: bool = False) -> int:
     proc: subprocess.Popen[bytes] | None = None
     try:
         _run_cli(["portfolio", "import", str(sample)], env)
-        names = _names(env)
+        names = _names(sample)
         say("  Linear and GitHub emulators: the board of Acme Corp, fetched into the cache:")
         _run_cli(["board", "fetch"], env)
         proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env)
@@ -328,16 +328,11 @@ def _indented(text: str, by: int) -> str:
     return "\n".join(" " * by + line if line else "" for line in text.split("\n"))
 
 
-def _names(env: dict[str, str]) -> dict[str, str]:
-    """Slack ID → the person's name, from the portfolio just imported."""
-    out = subprocess.run(
-        [sys.executable, "-m", "bot", "portfolio", "show", "--json"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return {p["slack_id"]: p["name"] for p in json.loads(out.stdout)["people"]}
+def _names(portfolio: Path) -> dict[str, str]:
+    """Slack ID → the person's name, from the portfolio file the demo imports."""
+    from domain.portfolio import parse_portfolio
+
+    return {p.slack_id: p.name for p in parse_portfolio(portfolio.read_text()).people}
 
 
 def _run_cli(args: list[str], env: dict[str, str]) -> None:

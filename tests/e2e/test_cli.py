@@ -17,7 +17,7 @@ from tests.conftest import NY, SAMPLE_PORTFOLIO, BotHarness, wait_until
 
 
 def run(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CSOBOT_"))}
     full_env.update(env or {})
@@ -27,7 +27,7 @@ def run(
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
     )
 
 
@@ -138,7 +138,7 @@ def test_kpi_rejects_a_bad_week(tmp_path: Path) -> None:
 
 
 def test_demo_runs_offline_and_prints_the_week(tmp_path: Path) -> None:
-    out = run("demo", cwd=tmp_path)
+    out = run("demo", cwd=tmp_path, timeout=300)  # a whole week: slow on a busy machine
     assert out.returncode == 0, out.stderr[-2000:]
     wide = [line for line in out.stdout.splitlines() if len(line) > 80]
     assert wide == [], "the demo prints lines over 80 columns:\n" + "\n".join(wide)
