@@ -11,7 +11,7 @@ bench.builders (bulk inserts). Each step is called through the entry point the b
   * board     `active_clients` + `usecases.health_actions.load_board` +
               `prompts.health_views.home_view`, the leadership view (as bench.health);
   * kpi       what `csobot kpi` runs: `require_organization` + `storage.kpi_store.load_week_kpi`
-              + `domain.kpi.format_table`.
+              + `prompts.cli_views.kpi_table`.
 
 Per size and step: seconds (best of the timed runs, warm), SQL statements, the peak of
 Python memory allocated during the step (tracemalloc, in a separate untimed first run that is
@@ -187,7 +187,7 @@ def _board(db: Database) -> Callable[[], str]:
 
 
 def _kpi(db: Database) -> Callable[[], str]:
-    from domain.kpi import format_table
+    from prompts.cli_views import kpi_table
     from storage.kpi_store import load_week_kpi
     from storage.portfolio_store import require_organization
 
@@ -195,7 +195,7 @@ def _kpi(db: Database) -> Callable[[], str]:
         with db.transaction() as tx:
             require_organization(tx)
             kpi = load_week_kpi(tx, WEEK, REPORT_AT)
-        format_table(kpi)
+        kpi_table(kpi)
         return ""
 
     return run

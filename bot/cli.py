@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint, PackageNotFoundError, entry_points, version
 from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
@@ -32,9 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.features import add_commands
 
     parser = argparse.ArgumentParser(
-        prog="csobot", description="The CSO process, running itself in Slack."
+        prog="csobot",
+        description="The CSO process, running itself in Slack.",
+        epilog="`csobot COMMAND --help` tells more about one command.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"csobot {package_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve_cli.add_commands(sub)
     portfolio_cli.add_commands(sub)
 
@@ -49,6 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
 # Sub-commands installed packages add (`csobot demo` comes from the development kit this way:
 # production code never imports it). Each entry point is an `add_commands(subparsers)`.
 PLUGIN_GROUP = "csobot.commands"
+
+
+def package_version() -> str:
+    """The installed package's version (pyproject's `version`)."""
+    try:
+        return version("csobot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def plugin_commands() -> list[EntryPoint]:
@@ -68,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     CSOBOT_LOG_LEVEL=DEBUG asks for one."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:  # bare `csobot`: what it can do
+        parser.print_help()
+        return 0
     settings: Settings | None = None
     try:
         settings = load_settings()

@@ -22,6 +22,7 @@ from devkit.board_emulators import GitHubEmulator, LinearEmulator, seed_demo_boa
 from devkit.emulator import SlackEmulator
 from devkit.signing import event_body, interaction_body, post_signed, slash_command_body
 from domain.calendar import IsoWeek
+from prompts.tables import wrap
 
 SECRET = "demo-signing-secret"
 NY = ZoneInfo("America/New_York")
@@ -122,8 +123,9 @@ def run_demo(keep: bool = False) -> int:
     }
     env.pop("OPENAI_API_KEY", None)
     env.pop("OPENAI_BASE_URL", None)
-    print(f"csobot demo — a simulated week {week} ({week.monday} to {friday}), fully offline.")
-    print(f"  Slack Web API emulator on {emulator.base_url}; bot database {db_url}")
+    say(f"csobot demo — a simulated week, {week} ({week.monday} to {friday}), fully offline.")
+    say(f"  Slack Web API emulator: {emulator.base_url}")
+    say(f"  The bot's database: {db_url}")
     sample = tmp / "portfolio.yaml"
     sample.write_text(
         files("devkit")
@@ -140,12 +142,13 @@ def run_demo(keep: bool = False) -> int:
     proc: subprocess.Popen[bytes] | None = None
     try:
         _run_cli(["portfolio", "import", str(sample)], env)
-        print("  Linear and GitHub emulators: the board of Acme Corp, fetched into the cache:")
+        names = _names(sample)
+        say("  Linear and GitHub emulators: the board of Acme Corp, fetched into the cache:")
         _run_cli(["board", "fetch"], env)
         proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env)
         base = f"http://127.0.0.1:{port}"
         _wait_healthy(base, proc)
-        print(f"  csobot serve is up on {base} (pid {proc.pid})\n")
+        say(f"  csobot serve is up on {base} (pid {proc.pid})\n")
         url = base + "/slack/events"
         for channel, user, weekday, hour, text in WEEK:
             at = datetime.combine(week.monday + timedelta(days=weekday), dtime(hour), tzinfo=NY)
@@ -160,7 +163,8 @@ def run_demo(keep: bool = False) -> int:
                 "channel_type": "channel",
             }
             status, _ = post_signed(url, SECRET, event_body(event))
-            print(f"  event  {at:%a %H:%M} {channel:<10} {user:<7} -> HTTP {status}  {text[:50]}")
+            who = names.get(user, f"{user} (client)")
+            say(f"  {at:%a %H:%M} in {channel}, {who}: {text} -> HTTP {status}", hang=6)
         _wait_recorded(db_url, expected=len(WEEK))
         for i, (user, command, text) in enumerate(COMMANDS):
             body = slash_command_body(
@@ -171,12 +175,15 @@ def run_demo(keep: bool = False) -> int:
                 response_url=emulator.response_url(f"r{i}"),
             )
             status, resp = post_signed(url, SECRET, body)
-            print(f"  {command} {text}".rstrip()[:90] + f" -> HTTP {status}")
+            say(
+                f"  {names.get(user, user)}: {command} {text}".rstrip() + f" -> HTTP {status}",
+                hang=6,
+            )
             _show_ack(resp)
         emulator.wait_for("response_url", count=7, timeout=15)
         emulator.wait_for("chat.postMessage", count=1, timeout=15)
         time.sleep(0.5)
-        print("\nWhat the bot said in Slack (as the emulator recorded it):")
+        say("\nWhat the bot said in Slack (as the emulator recorded it):")
         for call in emulator.calls():
             if call.method in ("response_url", "chat.postMessage"):
                 text = str(call.params.get("text", ""))
@@ -185,13 +192,13 @@ def run_demo(keep: bool = False) -> int:
                     if isinstance(blocks, str):
                         blocks = json.loads(blocks)
                     text = "\n".join(str(b.get("text", {}).get("text", "")) for b in blocks)
-                text = text.replace("\n", "\n      ")
                 where = call.params.get("channel", "ephemeral reply")
-                print(f"  [{call.method} → {where}]\n      {text}")
-        print()
+                say(f"  [{call.method} → {where}]")
+                say(_indented(text, 6), hang=2)
+        say("")
         _run_cli(["kpi", "--week", str(week)], env)
         _onboarding(url, emulator, week)
-        _show_what_counted(week, env)
+        _show_what_counted(week, env, names)
         return 0
     finally:
         if proc is not None:
@@ -201,7 +208,7 @@ def run_demo(keep: bool = False) -> int:
         linear.stop()
         github.stop()
         if keep:
-            print(f"\nKept {tmp}")
+            say(f"\nKept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -209,7 +216,7 @@ def run_demo(keep: bool = False) -> int:
 def _onboarding(url: str, emulator: SlackEmulator, week: IsoWeek) -> None:
     """One client onboarding: the /client new form submitted, then its checklist."""
     signed = week.monday.isoformat()
-    print(f"\nOne client onboarding: /client new, the form submitted (SMB, signed {signed})")
+    say(f"\nOne client onboarding: /client new, the form submitted (SMB, signed {signed})")
     fields = {
         "name": {"type": "plain_text_input", "value": "Hooli"},
         "slug": {"type": "plain_text_input", "value": "hooli"},
@@ -230,7 +237,7 @@ def _onboarding(url: str, emulator: SlackEmulator, week: IsoWeek) -> None:
     }
     payload = {"type": "view_submission", "user": {"id": "U0CSO1"}, "view": view}
     status, _ = post_signed(url, SECRET, interaction_body(payload))
-    print(f"  view_submission client_new_modal -> HTTP {status}")
+    say(f"  view_submission client_new_modal -> HTTP {status}")
     emulator.wait_for("chat.postMessage", where=lambda c: "Hooli" in str(c.get("text")))
     before = len(emulator.calls("response_url"))
     body = slash_command_body(
@@ -241,13 +248,14 @@ def _onboarding(url: str, emulator: SlackEmulator, week: IsoWeek) -> None:
         response_url=emulator.response_url("onboarding"),
     )
     status, _ = post_signed(url, SECRET, body)
-    print(f"  /onboarding hooli -> HTTP {status}")
+    say(f"  /onboarding hooli -> HTTP {status}")
     emulator.wait_for("response_url", count=before + 1, timeout=15)
     for call in emulator.calls():
         text = str(call.params.get("text", ""))
         if "Hooli" in text and call.method in ("response_url", "chat.postMessage"):
             where = call.params.get("channel", "ephemeral reply")
-            print(f"  [{call.method} → {where}]\n      " + text.replace("\n", "\n      "))
+            say(f"  [{call.method} → {where}]")
+            say(_indented(text, 6), hang=2)
 
 
 def _wait_recorded(db_url: str, expected: int, timeout: float = 15) -> None:
@@ -276,10 +284,10 @@ def _show_ack(resp: bytes) -> None:
     except ValueError:
         text = resp.decode(errors="replace")
     if text:
-        print("      ack: " + text.replace("\n", "\n           "))
+        say("      ack: " + text.replace("\n", "\n           "), hang=2)
 
 
-def _show_what_counted(week: IsoWeek, env: dict[str, str]) -> None:
+def _show_what_counted(week: IsoWeek, env: dict[str, str], names: dict[str, str]) -> None:
     """What counted and what did not, from `csobot kpi --json` (the evidence, the reasons)."""
     out = subprocess.run(
         [sys.executable, "-m", "bot", "kpi", "--week", str(week), "--json"],
@@ -290,23 +298,41 @@ def _show_what_counted(week: IsoWeek, env: dict[str, str]) -> None:
     )
     kpi = json.loads(out.stdout)
     clients = {c["slug"]: c for cso in kpi["csos"] for c in cso["clients"]}
-    print("\nWhat counted, and what did not (csobot kpi --json):")
+    say("\nWhat counted, and what did not (csobot kpi --json):")
     acme = clients["acme"]["daily"]
     day = min(acme["evidence"])
-    print(f"  The evidence behind acme's {day}:")
+    say(f"  The evidence behind acme's {day}:")
     for item in acme["evidence"][day]:
-        print(f"    {item['kind']} by {item['by']} at {item['at']}: {item['excerpt']!r}")
-        print(f"      {item['permalink'] or item['link'] or ''}")
-    print("  Team messages that did not count:")
+        by = names.get(item["by"], item["by"])
+        say(f"    {item['kind']} by {by} at {item['at']}: {item['excerpt']!r}", hang=4)
+        say(f"      {item['permalink'] or item['link'] or ''}")
+    say("  Team messages that did not count:")
     for slug, c in clients.items():
         for item in c["daily"]["ignored"]:
-            print(f"    {slug} {item['date']} {item['by']}: {item['excerpt']!r} — {item['reason']}")
-    print("  Weekly presentations:")
+            by = names.get(item["by"], item["by"])
+            say(f"    {slug} {item['date']} {by}: {item['excerpt']!r} — {item['reason']}", hang=4)
+    say("  Weekly presentations:")
     for slug, c in clients.items():
         wp = c["weekly_presentation"]
         if wp["win"] is not None:
             tangible = "tangible" if wp["tangible"] else "NOT tangible (a list of activity)"
-            print(f"    {slug}: {wp['status']}, {tangible}: {wp['win']!r}")
+            say(f"    {slug}: {wp['status']}, {tangible}: {wp['win']!r}", hang=4)
+
+
+def say(text: str, *, hang: int = 2) -> None:
+    """Print within 80 columns: a long line goes on, indented, on the next."""
+    print(wrap(text, hang=hang), flush=True)
+
+
+def _indented(text: str, by: int) -> str:
+    return "\n".join(" " * by + line if line else "" for line in text.split("\n"))
+
+
+def _names(portfolio: Path) -> dict[str, str]:
+    """Slack ID → the person's name, from the portfolio file the demo imports."""
+    from domain.portfolio import parse_portfolio
+
+    return {p.slack_id: p.name for p in parse_portfolio(portfolio.read_text()).people}
 
 
 def _run_cli(args: list[str], env: dict[str, str]) -> None:

@@ -38,11 +38,15 @@ def suggest(word: str, choices: Iterable[str]) -> str | None:
     return matches[0] if matches else None
 
 
-def unknown_client_message(slug: str, known: Iterable[str]) -> str:
+def unknown_client_message(slug: str, known: Iterable[str], listed_by: str = "`/pulse`") -> str:
+    """In Slack the clients are listed by `/pulse`; the command line passes its own command."""
     guess = suggest(slug, known)
     if guess:
         return f'Unknown client "{slug}" — did you mean {guess}?'
-    return f'Unknown client "{slug}". Your clients are listed by `/pulse`.'
+    return f'Unknown client "{slug}". Your clients are listed by {listed_by}.'
+
+
+CLI_CLIENT_LIST = "`csobot portfolio show`"
 
 
 class TouchpointKind(StrEnum):

@@ -227,6 +227,7 @@ class Digest(BaseModel):
     attention_items: list[str]
     attention_count: int
     on_track_line: str
+    all_on_track: bool = False  # every CSO at 100%: the only time the line is shown in green
 
     @property
     def headline(self) -> str:
@@ -339,8 +340,8 @@ def build_digest(
             attention.append(f"{s.title}: …and {s.attention_more} more")
         count += s.attention_count
     on_track: list[str] = []
+    full = sum(1 for c in csos if c.on_track)
     if kpi.has_data:
-        full = sum(1 for c in csos if c.on_track)
         on_track.append(f"{full} of {len(csos)} CSO{'s' * (len(csos) != 1)} at 100% consistency")
     on_track.extend(s.on_track for s in sections if s.status == "ok" and s.on_track)
     line = "; ".join(on_track) if on_track else "nothing to report as on track yet"
@@ -363,6 +364,7 @@ def build_digest(
         attention_items=attention,
         attention_count=count,
         on_track_line=f"On track: {line}.",
+        all_on_track=kpi.has_data and bool(csos) and full == len(csos),
     )
 
 

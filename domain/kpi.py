@@ -524,35 +524,3 @@ def week_rates(
         csos=csos,
         has_data=has_data,
     )
-
-
-def format_table(kpi: WeekKpi) -> str:
-    """A readable table for the terminal."""
-    lines = [f"Communication Consistency — {kpi.week}"]
-    if not kpi.csos:
-        lines.append("No clients in the portfolio.")
-        return "\n".join(lines)
-    header = f"{'CSO / client':<28} {'daily':>9} {'weekly':>7} {'rate':>7}  missed"
-    lines += [header, "-" * len(header)]
-    for cso in kpi.csos:
-        lines.append(f"{cso.name:<28} {'':>9} {'':>7} {_pct(cso.rate):>7}")
-        for c in cso.clients:
-            daily = f"{c.daily.done}/{c.daily.expected}"
-            weekly = f"{c.weekly_presentation.done}/{c.weekly_presentation.expected}"
-            missed = ", ".join(c.daily.missed) or "-"
-            if c.daily.exempt:
-                missed += "  (exempt: " + ", ".join(e["date"] for e in c.daily.exempt) + ")"
-            lines.append(f"  {c.slug:<26} {daily:>9} {weekly:>7} {'':>7}  {missed}")
-        if cso.cadences:
-            held = sum(1 for r in cso.cadences if r.done)
-            lines.append(f"  {'cadences done (click)':<26} {held:>4}/{len(cso.cadences):<4}")
-    lines.append("-" * len(header))
-    o = kpi.overall
-    lines.append(f"{'Overall':<28} {o.done:>4}/{o.expected:<4} {'':>7} {_pct(o.rate):>7}")
-    if not kpi.has_data:
-        lines.append("No touchpoints, wins or exemptions were recorded for this week.")
-    return "\n".join(lines)
-
-
-def _pct(value: float | None) -> str:
-    return "no data" if value is None else f"{value * 100:.1f}%"

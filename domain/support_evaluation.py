@@ -120,25 +120,3 @@ def evaluate_support(
         mistakes=mistakes,
         mean_ms=1000 * elapsed / total if total else 0.0,
     )
-
-
-def format_support_report(report: SupportEvalReport, *, mistakes: int = 0) -> str:
-    head = f"{'support label':<16}  support  predicted  precision  recall     f1"
-    lines = [head, "-" * len(head)]
-    rows = [*(report.per_label[k] for k in LABELS), report.opens, *report.feedback.values()]
-    for s in rows:
-        lines.append(
-            f"{s.label:<16}  {s.support:>7}  {s.predicted:>9}  {s.precision:>9.3f}"
-            f"  {s.recall:>6.3f}  {s.f1:>5.3f}"
-        )
-    lines.append("-" * len(head))
-    lines.append(
-        f"severity accuracy {report.accuracy:.3f}, macro F1 {report.macro_f1:.3f};"
-        f" feedback accuracy {report.feedback_accuracy:.3f} over {report.total} messages;"
-        f" {report.mean_ms:.3f} ms per message"
-    )
-    if mistakes and report.mistakes:
-        lines.append(f"first {min(mistakes, len(report.mistakes))} mistakes")
-        for expected, predicted, text in report.mistakes[:mistakes]:
-            lines.append(f"  [{expected} -> {predicted}] {text}")
-    return "\n".join(lines)

@@ -15,7 +15,7 @@ from domain.metrics import NpsCategory
 from domain.playbooks import Run, get_playbook
 from domain.renewals import Outcome
 from prompts import blocks as bk
-from prompts.render import escape_mrkdwn
+from prompts.render import escape_mrkdwn, plural
 
 MAX_HOME_BLOCKS = 100
 EDIT_ACTION = "health_edit"
@@ -207,7 +207,8 @@ def home_view(
     if len(cut) < len(out):
         listed = sum(1 for b in cut if b.get("type") == "section" and "accessory" in b)
         cut[-1] = bk.context(
-            f"…and {len(rows) - listed} more client(s) not shown (Slack allows 100 blocks): "
+            f"…and {plural(len(rows) - listed, 'more client')} not shown (Slack allows 100 "
+            "blocks): "
             "open `/health <client>` for any of them."
         )
     return {"type": "home", "blocks": cut}

@@ -10,6 +10,7 @@ from typing import Any
 from domain.metric import Metric, Period
 from prompts import blocks as bk
 from prompts.render import escape_mrkdwn
+from prompts.tables import wrap
 
 NO_DATA = "no data"
 
@@ -57,9 +58,9 @@ def metrics_table(period: Period, metrics: Sequence[Metric]) -> str:
     for group, items in grouped(metrics):
         lines.append(f"\n{group}")
         for metric in items:
-            lines.append(f"  {line(metric)}")
+            lines.append(wrap(f"  {line(metric)}", hang=4))
             if metric.formula:
-                lines.append(f"      = {metric.formula}")
+                lines.append(wrap(f"      = {metric.formula}", hang=2))
     return "\n".join(lines)
 
 

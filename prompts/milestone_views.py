@@ -7,7 +7,7 @@ from typing import Any
 
 from domain.milestone import Closing, UnknownMilestone
 from prompts import blocks as bk
-from prompts.render import escape_mrkdwn
+from prompts.render import escape_mrkdwn, plural
 
 MAX_LISTED = 25
 
@@ -24,7 +24,8 @@ def not_closable(c: Closing, client_name: str) -> str:
         who = escape_mrkdwn(client_name)
         return f"“{name}” has no Linear issue on {who}'s board: nothing to close."
     lines = [
-        f"“{name}” can't close yet: {len(c.open)} of its {len(c.issues)} issue(s) are not Done.",
+        f"“{name}” can't close yet: {len(c.open)} of its {plural(len(c.issues), 'issue')} "
+        f"{'is' if len(c.open) == 1 else 'are'} not Done.",
         *[_issue(i) for i in c.open[:MAX_LISTED]],
     ]
     if len(c.open) > MAX_LISTED:
@@ -48,7 +49,11 @@ def completion_draft(c: Closing) -> str:
     shown = "; ".join(done[:6]) + (f"; and {len(done) - 6} more" if len(done) > 6 else "")
     status = f"{c.milestone.name} is complete: {shown}."
     if c.pulls:
-        status += f" All {len(c.pulls)} change(s) are merged and live."
+        status += (
+            " Its change is merged and live."
+            if len(c.pulls) == 1
+            else f" All {len(c.pulls)} changes are merged and live."
+        )
     risks = (
         "; ".join(f"{i.title} ({'blocked' if i.blocked else 'past due'})" for i in c.risks[:3])
         if c.risks
@@ -66,8 +71,8 @@ def completion_draft(c: Closing) -> str:
 def closing_head(c: Closing, client_name: str, channel: str) -> bk.Block:
     return bk.section(
         f"*{escape_mrkdwn(client_name)} — “{escape_mrkdwn(c.milestone.name)}” is done* "
-        f"({len(c.issues)} issue(s) Done). Edit the completion summary; *Send* posts it in "
-        f"<#{channel}> as you."
+        f"({plural(len(c.issues), 'issue')} Done). Edit the completion summary; *Send* posts it in "
+        f"<#{channel}>, from csobot with a “Posted by” line naming you."
     )
 
 

@@ -19,11 +19,18 @@ def environment() -> Environment:
         keep_trailing_newline=False,
     )
     env.filters["mrkdwn"] = escape_mrkdwn
+    env.filters["plural"] = plural
     return env
 
 
 def render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context).strip()
+
+
+def plural(count: float, noun: str, many: str | None = None) -> str:
+    """`1 issue`, `3 issues`, `0 messages`, `1.5 business hours`; `many` for irregular nouns."""
+    shown = f"{count:g}" if isinstance(count, float) else str(count)
+    return f"{shown} {noun if count == 1 else (many or noun + 's')}"
 
 
 def escape_mrkdwn(text: object) -> str:

@@ -11,7 +11,7 @@ from domain.delivery import FetchState, Issue, PullRequest
 from domain.records import Client
 from domain.story import Mismatch
 from prompts import blocks as bk
-from prompts.render import escape_mrkdwn
+from prompts.render import escape_mrkdwn, plural
 
 SOURCE_NAMES = {"linear": "Linear", "github": "GitHub"}
 SAID = {"update": "an update", "win": "the win", "pulse": "the pulse", "message": "a message"}
@@ -66,7 +66,8 @@ def mismatch_line(m: Mismatch, tz: tzinfo) -> str:
         due = f"{m.milestone.target:%b %-d}" if m.milestone.target else "its date"
         return (
             f"Milestone {_link(m.milestone.url, m.milestone.name)} passed {due} with "
-            f"{len(m.issues)} issue(s) open ({', '.join(i.identifier for i in m.issues[:5])}); "
+            f"{plural(len(m.issues), 'issue')} open "
+            f"({', '.join(i.identifier for i in m.issues[:5])}); "
             "the client was not told."
         )
     if m.kind == "milestone_name" and m.milestone is not None:

@@ -9,7 +9,7 @@ from domain.calendar import WorkCalendar
 from domain.records import Client
 from domain.support import SEVERITY_LABELS, SupportRequest, business_hours_between
 from prompts import blocks as bk
-from prompts.render import escape_mrkdwn
+from prompts.render import escape_mrkdwn, plural
 
 RESOLVE = "support_resolve"
 MERGE = "support_merge"
@@ -77,7 +77,7 @@ def open_list(
     if not requests:
         text = f"*{escape_mrkdwn(client.name)}* has no open support request."
         return text, [bk.section(text)]
-    title = f"*{escape_mrkdwn(client.name)}* — {len(requests)} open support request(s)"
+    title = f"*{escape_mrkdwn(client.name)}* — {plural(len(requests), 'open support request')}"
     lines = [request_line(r, cal, now) for r in requests]
     blocks: list[bk.Block] = [bk.section(title)]
     for request, line in zip(requests, lines, strict=True):
@@ -101,7 +101,7 @@ def nudge_text(
         f":hourglass_flowing_sand: *{escape_mrkdwn(client.name)}*:"
         f" {SEVERITY_LABELS[request.severity].lower()} request #{request.id} from"
         f" <@{request.asker}> has no first response yet; the {client.segment.replace('_', '-')}"
-        f" target is {hours:g} business hour(s), due {due:%a %H:%M} ({tz_name})."
+        f" target is {plural(float(hours), 'business hour')}, due {due:%a %H:%M} ({tz_name})."
         f" “{_quote(request.excerpt)}”{where}"
     )
 
@@ -118,7 +118,7 @@ def breach_text(
     )
     return (
         f":rotating_light: *{escape_mrkdwn(client.name)}*: request #{request.id} from"
-        f" <@{request.asker}> missed its {which} target ({hours:g} business hour(s),"
+        f" <@{request.asker}> missed its {which} target ({plural(float(hours), 'business hour')},"
         f" {client.segment.replace('_', '-')}). “{_quote(request.excerpt)}”{where} {lead}"
     )
 
@@ -157,12 +157,12 @@ def feedback_list(rows: list[tuple[str, list[Client], int]]) -> tuple[str, list[
         text = "No product feedback recorded yet."
         return text, [bk.section(text)]
     lines = [
-        f"*{escape_mrkdwn(theme)}* — {len(clients)} account(s), ARR"
-        f" {_money(sum(c.arr for c in clients))}, {items} item(s):"
+        f"*{escape_mrkdwn(theme)}* — {plural(len(clients), 'account')}, ARR"
+        f" {_money(sum(c.arr for c in clients))}, {plural(items, 'item')}:"
         f" {', '.join(escape_mrkdwn(c.name) for c in clients)}"
         for theme, clients, items in rows
     ]
-    title = f"*Product feedback* — {len(rows)} theme(s), by accounts and ARR"
+    title = f"*Product feedback* — {plural(len(rows), 'theme')}, by accounts and ARR"
     blocks = [bk.section(title), *(bk.section(line) for line in lines)]
     return bk.fallback("\n".join([title, *lines])), bk.fit(blocks)
 
@@ -194,7 +194,7 @@ def reference_status(
     if tier_label is None:
         head = f"*{name}* is not in the reference pipeline."
     else:
-        head = f"*{name}* — {tier_label}; {recent} ask(s) in the last {fatigue_days} days"
+        head = f"*{name}* — {tier_label}; {plural(recent, 'ask')} in the last {fatigue_days} days"
         head += " — *fatigued: left out of suggestions*." if fatigued else "."
     lines = [
         f"• #{i} {when} <@{who}>: “{_quote(what)}” — {outcome}"
@@ -257,7 +257,7 @@ def home_support_blocks(groups: list[tuple[Client, list[str]]], total: int) -> l
         return [bk.divider(), bk.section("*Open support requests* — none.")]
     out: list[bk.Block] = [
         bk.divider(),
-        bk.section(f"*Open support requests* — {total} across {len(groups)} client(s)"),
+        bk.section(f"*Open support requests* — {total} across {plural(len(groups), 'client')}"),
     ]
     shown = groups[: HOME_MAX_BLOCKS - 3]
     for client, lines in shown:

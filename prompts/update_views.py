@@ -45,7 +45,7 @@ def update_modal(
     slot = "morning" if meta["slot"] == Slot.MORNING.value else "EOD"
     head = bk.section(
         f"*{meta['client_name']} — {slot} update.* Edit the draft; *Send* posts it in"
-        f" <#{meta['channel']}> as you."
+        f" <#{meta['channel']}>, from csobot with a “Posted by” line naming you."
     )
     view: dict[str, Any] = {
         "type": "modal",

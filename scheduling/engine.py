@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 
 from usecases.cadence_actions import render_batch
 from usecases.deps import Deps
-from usecases.noise_gate import make_gate
+from usecases.noise_gate import Wait, make_gate
 from usecases.outbox import Delivery, Gate, deliver_due, read_client
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,9 @@ class TickReport:
     enqueued: dict[str, int] = field(default_factory=dict)
     deliveries: list[Delivery] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    # Nudges the noise gate held back this tick, and why (by person).
+    waiting: list[Delivery] = field(default_factory=list)
+    waits: dict[str, Wait] = field(default_factory=dict)
 
     @property
     def sent(self) -> int:
@@ -51,6 +54,9 @@ def tick(
             logger.exception("enqueuer %s failed", name)
             report.errors[name] = type(exc).__name__
     # The gate's reads (Do Not Disturb) wait out a short Retry-After, never a long one.
-    gate = gate if gate is not None else make_gate(deps, read_client(client))
-    report.deliveries = deliver_due(deps.db, client, now, gate=gate, batcher=render_batch)
+    if gate is None:
+        gate = make_gate(deps, read_client(client), waits=report.waits)
+    report.deliveries = deliver_due(
+        deps.db, client, now, gate=gate, batcher=render_batch, postponed=report.waiting
+    )
     return report

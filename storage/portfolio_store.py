@@ -278,27 +278,3 @@ def clients_of(session: Session, slack_id: str) -> list[records.Client]:
     clients = active_clients(session)
     owned = [c for c in clients if c.cso_id == slack_id]
     return owned or [c for c in clients if slack_id in c.team_ids()]
-
-
-def format_portfolio(session: Session) -> str:
-    org = organization(session)
-    people = people_by_id(session)
-    lines = [
-        f"{org.name} — timezone {org.timezone}, holidays {org.holidays_country or 'none'}, "
-        f"leadership channel {org.leadership_channel or '-'}",
-        "",
-        "People:",
-    ]
-    for p in sorted(people.values(), key=lambda p: (p.role, p.name)):
-        lines.append(f"  {p.slack_id:<12} {p.name:<24} {p.role:<20} {p.timezone or '-'}")
-    lines += ["", "Clients:"]
-    for c in active_clients(session):
-        cso = people.get(c.cso_id)
-        end = c.contract_end.isoformat() if c.contract_end else "-"
-        lines.append(
-            f"  {c.slug:<14} {c.name:<24} CSO {cso.name if cso else c.cso_id:<18} "
-            f"{c.segment:<11} ARR {c.arr:>12,.0f}  ends {end}  channel {c.client_channel or '-'}"
-        )
-    if len(lines) == 5:
-        lines.append("  (none yet: run `csobot portfolio import FILE.yaml`)")
-    return "\n".join(lines)

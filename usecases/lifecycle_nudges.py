@@ -44,6 +44,7 @@ from domain.records import Client, Organization, Person
 from domain.renewals import effective_contract_end
 from prompts import blocks as bk
 from prompts import lifecycle_views as views
+from prompts.render import plural
 from storage import lifecycle_store as store
 from storage.db import Transaction
 from storage.flag_store import open_flag_counts
@@ -287,7 +288,7 @@ def _forecasts(
         if snap is not None and snap.band is not Band.GREEN:
             risks.append(f"health {snap.band.value}")
         if flags.get(c.id):
-            risks.append(f"{flags[c.id]} open flag(s)")
+            risks.append(plural(flags[c.id], "open flag"))
         if stage_now.get(c.id) is Stage.ONBOARDING:
             risks.append("still onboarding")
         usage = sorted(

@@ -5,6 +5,7 @@ never held back by the cap — and Slack Do Not Disturb. docs/process.md, "Caden
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -24,11 +25,21 @@ logger = logging.getLogger(__name__)
 DND_RECHECK = timedelta(minutes=15)
 
 
-def make_gate(deps: Deps, slack: WebClient | None) -> Gate:
+@dataclass(frozen=True)
+class Wait:
+    """Why a person's nudges wait, in their words: "quiet hours", in their timezone."""
+
+    reason: str  # quiet hours | out of office | a day off | the daily cap | Do Not Disturb
+    tz: str
+
+
+def make_gate(deps: Deps, slack: WebClient | None, *, waits: dict[str, Wait] | None = None) -> Gate:
     """Returns, per person, a later moment to postpone to (the outbox drops what passes its
     grace), or None to send now. What it reads (people, preferences, out-of-office, the last
-    day's DMs) is read once per gate (one tick)."""
+    day's DMs) is read once per gate (one tick). Each postponement's reason goes into `waits`
+    (by person), when given."""
     facts: list[GateFacts] = []
+    told = waits if waits is not None else {}
 
     def load(now: datetime) -> GateFacts:
         if not facts:
@@ -49,6 +60,14 @@ def make_gate(deps: Deps, slack: WebClient | None) -> Gate:
         if all(r.cadence_id in IGNORES_QUIET_HOURS for r in rows):
             return None  # a blocker to the Service Lead: whatever the hour, once
         if not cal.is_open(now):
+            today = now.astimezone(tz).date()
+            if cal.is_workday(today):
+                reason = "quiet hours"
+            elif cal.is_business_day(today):
+                reason = "out of office"
+            else:
+                reason = "a day off"
+            told[target] = Wait(reason, str(tz))
             return cal.next_open(now)
         critical = any(r.cadence_id in (CUTOFF, *ESCALATIONS) for r in rows)
         if not critical:
@@ -58,6 +77,7 @@ def make_gate(deps: Deps, slack: WebClient | None) -> Gate:
             )
             if sent_today >= prefs.daily_cap:
                 logger.info("daily DM cap reached for %s; nudges wait for tomorrow", target)
+                told[target] = Wait("the daily cap", str(tz))
                 tomorrow = datetime.combine(
                     now.astimezone(tz).date() + timedelta(days=1), cal.start, tzinfo=tz
                 )
@@ -65,6 +85,7 @@ def make_gate(deps: Deps, slack: WebClient | None) -> Gate:
         if slack is not None:
             ends = _dnd_ends(slack, target, now)
             if ends is not None:
+                told[target] = Wait("Do Not Disturb", str(tz))
                 # Check again when it ends, or sooner: people end Do Not Disturb early.
                 return min(ends, now + DND_RECHECK)
         return None

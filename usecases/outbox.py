@@ -117,7 +117,9 @@ class Delivery:
     ts: str | None = None
     error: str | None = None
     # sent | found (an unknown outcome found in Slack) | unknown | failed | limited | skipped
+    # | later (postponed by the gate, until `until`)
     outcome: str = ""
+    until: datetime | None = None
 
 
 # Decides, per target, whether to send now; returning a datetime postpones to that moment
@@ -272,9 +274,15 @@ def deliver_due(
     lease: timedelta = LEASE,
     cadences: set[str] | None = None,
     workers: int = WORKERS,
+    postponed: list[Delivery] | None = None,
 ) -> list[Delivery]:
-    """Send every due nudge exactly once. Safe to call from several processes at once."""
-    return _Pass(db, client, now, gate, batcher, lease, workers).run(cadences)
+    """Send every due nudge exactly once. Safe to call from several processes at once. What
+    the gate postponed is not among the deliveries; it is added to `postponed` when given."""
+    run = _Pass(db, client, now, gate, batcher, lease, workers)
+    deliveries = run.run(cadences)
+    if postponed is not None:
+        postponed.extend(run.postponed)
+    return deliveries
 
 
 @dataclass
@@ -323,6 +331,7 @@ class _Pass:
         self.lost = threading.Event()  # the claim could not be renewed: post nothing more
         self._gate_lock = threading.Lock()
         self._gate_warm = False
+        self.postponed: list[Delivery] = []
 
     # time: the pass's `now`, moving on with the wall clock while the pass runs
     def clock(self) -> datetime:
@@ -500,6 +509,10 @@ class _Pass:
             for row in group:
                 updates[outcome.kind].append(_recorded(row, outcome))
             if outcome.kind == "later":
+                keys = [r.key for r in group]
+                self.postponed.append(
+                    Delivery(group[0].target, keys, False, outcome="later", until=outcome.until)
+                )
                 continue
             ok = outcome.kind == "sent"
             deliveries.append(

@@ -33,6 +33,7 @@ from prompts.qbr_views import (
     render_ebr,
     render_qbr,
 )
+from prompts.render import plural
 from prompts.story_views import freshness
 from storage import connector_store, health_store, nps_store, playbook_store, qbr_store
 from storage.db import Transaction
@@ -170,7 +171,7 @@ def qbr_data(
         QbrMetric(
             name="Communication consistency (business days with a touchpoint)",
             target="100%",
-            actual=f"{_mean(cons_known):.0%} over {len(cons_known)} week(s)"
+            actual=f"{_mean(cons_known):.0%} over {plural(len(cons_known), 'week')}"
             if cons_known
             else "no data",
             trend=_direction(
@@ -231,7 +232,8 @@ def qbr_data(
     if done_issues or merged:
         achievements.append(
             QbrLine(
-                text=f"{len(done_issues)} issue(s) done and {len(merged)} pull request(s) merged"
+                text=f"{plural(len(done_issues), 'issue')} done and "
+                f"{plural(len(merged), 'pull request')} merged"
             )
         )
     achievements += [
@@ -315,9 +317,8 @@ def ebr_data(
     roi = [f"Customer since {since} ({months} months); ARR ${client.arr:,.0f}."]
     if outcomes:
         roi.append(
-            f"{len(outcomes)} outcome(s) recorded against the success criteria since {since}: "
-            + "; ".join(m.output.text for m in outcomes[-5:])
-            + "."
+            f"{plural(len(outcomes), 'outcome')} recorded against the success criteria "
+            f"since {since}: " + "; ".join(m.output.text for m in outcomes[-5:]) + "."
         )
     else:
         roi.append(f"No outcome recorded against the success criteria since {since}.")
@@ -342,7 +343,9 @@ def ebr_data(
         left = sum(1 for i in issues if not i.done)
         when = f"target {m.target}" if m.target else "no date"
         data.roadmap.append(
-            QbrLine(text=f"{m.name} ({when}): {left} of {len(issues)} issue(s) open", link=m.url)
+            QbrLine(
+                text=f"{m.name} ({when}): {left} of {plural(len(issues), 'issue')} open", link=m.url
+            )
         )
     return data
 

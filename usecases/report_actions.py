@@ -15,6 +15,7 @@ from domain.calendar import IsoWeek
 from domain.delivery import Board, Milestone
 from domain.metric import Metric, Period
 from prompts import report_views as views
+from prompts.render import plural
 from prompts.report_views import Format, MilestoneRow, ReportData, ReportLine
 from prompts.story_views import freshness
 from storage import health_store, nps_store, report_store
@@ -85,7 +86,7 @@ def report_data(
     )
     answers = nps_store.nps_answers(tx, now - timedelta(days=NPS_DAYS), now, client_id=client.id)
     nps = (
-        f"mean {sum(answers) / len(answers):.1f} from {len(answers)} answer(s)"
+        f"mean {sum(answers) / len(answers):.1f} from {plural(len(answers), 'answer')}"
         if answers
         else "no data"
     )

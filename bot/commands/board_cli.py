@@ -20,7 +20,7 @@ def add_commands(sub: Any) -> None:
 
 def cmd_board(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runtime import build_deps
-    from domain.commands import unknown_client_message
+    from domain.commands import CLI_CLIENT_LIST, unknown_client_message
     from storage import connector_store
     from storage.portfolio_store import active_clients, require_organization
     from usecases.connector_actions import refresh_client
@@ -34,7 +34,7 @@ def cmd_board(args: argparse.Namespace, settings: Settings) -> int:
     if deps.connectors is None:
         raise UsageError("no connector is configured: set LINEAR_API_KEY and/or GITHUB_TOKEN")
     if args.client and args.client not in clients:
-        raise UsageError(unknown_client_message(args.client, sorted(clients)))
+        raise UsageError(unknown_client_message(args.client, sorted(clients), CLI_CLIENT_LIST))
     chosen = [c for slug, c in clients.items() if args.client in (None, slug)]
     failed = 0
     for client in chosen:
@@ -51,5 +51,5 @@ def cmd_board(args: argparse.Namespace, settings: Settings) -> int:
                 failed += 1
                 print(f"{client.slug}: {r.source} unreachable ({r.state.error})")
             else:
-                print(f"{client.slug}: {r.source} {r.items} item(s) cached")
+                print(f"{client.slug}: {r.source} {r.items} item{'s' * (r.items != 1)} cached")
     return 1 if failed else 0

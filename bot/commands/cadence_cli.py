@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,9 @@ from bot.settings import Settings
 
 
 def _cmd_cadence(args: argparse.Namespace, settings: Settings) -> int:
-    from domain.cadence import CadenceError, effective_catalogue, format_catalogue
+    from domain.cadence import CadenceError, effective_catalogue
     from domain.portfolio import PortfolioError, parse_portfolio
+    from prompts.cli_views import catalogue_json, catalogue_table
     from prompts.render import render
     from storage.db import Database
     from storage.org_settings_store import org_settings
@@ -39,7 +41,7 @@ def _cmd_cadence(args: argparse.Namespace, settings: Settings) -> int:
             except NoOrganization:
                 overrides, imported = None, False
         source = "the imported portfolio"
-        if not imported:
+        if not imported and not args.json:
             print(render("cli/default_cadences.j2") + "\n")
     try:
         catalogue = effective_catalogue(overrides)
@@ -48,7 +50,10 @@ def _cmd_cadence(args: argparse.Namespace, settings: Settings) -> int:
         for problem in err.problems:
             print(f"  - {problem}", file=sys.stderr)
         return 1
-    print(format_catalogue(catalogue))
+    if args.json:
+        print(json.dumps(catalogue_json(catalogue), indent=2, ensure_ascii=False))
+        return 0
+    print(catalogue_table(catalogue))
     if overrides:
         print(f"\nOverrides from {source}: {', '.join(sorted(_ids(overrides)))}")
     return 0
@@ -64,4 +69,5 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("cadence", help="the cadence catalogue")
     p.add_argument("action", choices=["show"])
     p.add_argument("--portfolio", help="preview the overrides of a portfolio file")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=_cmd_cadence)

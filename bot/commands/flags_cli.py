@@ -6,6 +6,7 @@ held-out figures say how the classifier does on messages it has not seen."""
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,14 @@ def add_commands(sub: Any) -> None:
         help="held-out set, JSONL of {text, label} (default: tests/data/heldout/flags.jsonl)",
     )
     p.add_argument("--mistakes", type=int, default=0, metavar="N", help="list the first N mistakes")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_eval_flags)
 
 
 def cmd_eval_flags(args: argparse.Namespace, settings: Settings) -> int:
     from domain.classify import MessageClassifier, RuleClassifier
-    from domain.evaluation import evaluate, format_report
+    from domain.evaluation import evaluate
+    from prompts.cli_views import flag_report
 
     path = Path(args.data) if args.data else DEFAULT_DATA
     if not path.is_file():
@@ -60,10 +63,27 @@ def cmd_eval_flags(args: argparse.Namespace, settings: Settings) -> int:
             max_retries=1,
         )
         classifier, name = LLMClassifier(llm, RuleClassifier()), f"LLM ({settings.model})"
+    if args.json:
+        from bot.commands.support_cli import support_reports
+
+        dev_report = evaluate(classifier, items)
+        held_report = evaluate(classifier, heldout) if heldout is not None else None
+        out = {
+            "classifier": name,
+            "development": {"path": str(path), **dev_report.model_dump(mode="json")},
+            "heldout": (
+                {"path": str(heldout_path), **held_report.model_dump(mode="json")}
+                if held_report is not None
+                else None
+            ),
+            "support": support_reports(settings, llm=bool(args.llm)),
+        }
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
     print(f"Classifier: {name}\n")
     print(f"== Development set: {path} ({len(items)} messages) ==")
     print("(the rules were written against these messages: not a measure of quality)\n")
-    print(format_report(evaluate(classifier, items), mistakes=max(args.mistakes, 0)))
+    print(flag_report(evaluate(classifier, items), mistakes=max(args.mistakes, 0)))
     print(f"\n== Held-out set: {heldout_path} ==")
     if heldout is None:
         print(
@@ -72,7 +92,7 @@ def cmd_eval_flags(args: argparse.Namespace, settings: Settings) -> int:
         )
     else:
         print(f"({len(heldout)} messages written independently of the rules, never tuned on)\n")
-        print(format_report(evaluate(classifier, heldout), mistakes=max(args.mistakes, 0)))
+        print(flag_report(evaluate(classifier, heldout), mistakes=max(args.mistakes, 0)))
     fallbacks = getattr(classifier, "fallbacks", 0)
     if fallbacks:
         last = getattr(classifier, "last_error", "")

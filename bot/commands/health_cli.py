@@ -15,6 +15,9 @@ from domain.expansion import PIPELINE_TARGET, pipeline_share
 from domain.health import HealthModelError
 from domain.health_inputs import USAGE_CSV_HELP
 from domain.renewals import FORECAST_RULE, parse_quarter, quarter_of
+from prompts.cli_views import expansion_table, renewals_table
+from prompts.render import plural
+from prompts.tables import wrap
 from storage.db import Database
 from storage.expansion_store import expansion_rows
 from storage.portfolio_store import require_organization
@@ -68,9 +71,12 @@ def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
     for problem in errors:
         print(f"{path.name}: {problem}", file=sys.stderr)
     print(
-        f"Imported {path.name}: {result.readings} row(s) kept for {len(result.clients)} "
-        f"client(s), {result.snapshots} health snapshot(s) written; "
-        f"{len(errors)} bad row(s) skipped."
+        wrap(
+            f"Imported {path.name}: {plural(result.readings, 'row')} kept for "
+            f"{plural(len(result.clients), 'client')}, "
+            f"{plural(result.snapshots, 'health snapshot')} written; "
+            f"{plural(len(errors), 'bad row')} skipped."
+        )
     )
     return 1 if errors else 0
 
@@ -94,20 +100,13 @@ def cmd_expansion(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
         return 0
-    print(f"{'Client':<22} {'Pts':>3} {'Est. value':>12}  Signals / guardrail")
-    for r in rows:
-        if r.points == 0:
-            note = "no expansion signal"
-        elif not r.allowed:
-            note = "held: not Green for 60 days (no expansion prompt)"
-        else:
-            note = "; ".join(f"{a} → {b}" for a, b in zip(r.reasons, r.actions, strict=True))
-        value = f"{r.estimated_value:,.0f}" if r.in_pipeline else "-"
-        print(f"{r.name[:22]:<22} {r.points:>3} {value:>12}  {note}")
+    print(expansion_table(rows))
     low, high = PIPELINE_TARGET
     print(
-        f"\nPipeline {pipeline:,.0f} of portfolio ARR {total_arr:,.0f} = {_pct(share.share)} "
-        f"(target {low:.0%}–{high:.0%}: {share.status})"
+        wrap(
+            f"\nPipeline {pipeline:,.0f} of portfolio ARR {total_arr:,.0f} = {_pct(share.share)} "
+            f"(target {low:.0%}–{high:.0%}: {share.status})"
+        )
     )
     return 0
 
@@ -129,14 +128,7 @@ def cmd_renewals(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps({"quarter": quarter, "renewals": rows, "totals": totals}, indent=2))
         return 0
     print(f"Renewal forecast {quarter} ({start} – {end})")
-    print(f"{'Client':<22} {'Ends':<10} {'ARR':>10} {'Band':<7} {'Stage':<24} Call")
-    for r in rows:
-        print(
-            f"{r['name'][:22]:<22} {r['contract_end']:<10} {r['arr']:>10,.0f} "
-            f"{(r['band'] or '-'):<7} {r['stage'][:24]:<24} {r['call']}"
-        )
-    if not rows:
-        print("  (no contract ends in this quarter)")
+    print(renewals_table(rows))
     total = sum(totals.values())
     print(
         f"\nTotal {total:,.0f}: likely {totals['likely']:,.0f} · at risk "

@@ -19,7 +19,7 @@ def add_commands(sub: Any) -> None:
 def _cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli_errors import UsageError
     from domain.calendar import IsoWeek
-    from domain.kpi import format_table
+    from prompts.cli_views import kpi_table
     from storage.db import Database
     from storage.kpi_store import load_week_kpi
     from storage.portfolio_store import require_organization
@@ -38,5 +38,5 @@ def _cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(kpi.model_dump(mode="json"), indent=2))
     else:
-        print(format_table(kpi))
+        print(kpi_table(kpi))
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ def _now(settings: Settings) -> datetime:
 
 
 def _cmd_plans(args: argparse.Namespace, settings: Settings) -> int:
+    from prompts.cli_views import plans_text
     from storage.db import Database
     from storage.portfolio_store import require_organization
     from usecases.lifecycle_actions import catalogue
@@ -26,28 +28,17 @@ def _cmd_plans(args: argparse.Namespace, settings: Settings) -> int:
     with db.session() as tx:
         require_organization(tx)
         cat = catalogue(tx)
-    for segment, plan in cat.plans.items():
-        low, high = plan.window_days
-        print(f"{segment}: {plan.name} — {plan.approach} — {low}-{high} days")
-        print(f"  phases: {' → '.join(plan.phases)}")
-        for item in plan.items:
-            mark = f" [{item.marks}]" if item.marks else ""
-            print(
-                f"  {item.section:<12} {item.text:<44} due {item.anchor} +{item.due} business "
-                f"days · {item.owner}{mark}"
-            )
-    rules = cat.rules
-    print(
-        f"rules: kickoff within {rules.kickoff_within_business_days} business days; stall "
-        f"{rules.stall_hours} h (head of delivery {rules.stall_head_hours} h) in "
-        f"{', '.join(rules.stall_sections)}; renewal forecast at -{rules.renewal_forecast_days} d"
-    )
+    if args.json:
+        print(json.dumps(cat.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    else:
+        print(plans_text(cat))
     return 0
 
 
 def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.commands import CLI_CLIENT_LIST, unknown_client_message
     from storage.db import Database
-    from storage.portfolio_store import client_by_slug, require_organization
+    from storage.portfolio_store import active_clients, client_by_slug, require_organization
     from usecases.lifecycle_actions import impact_report
 
     db = Database(settings.database_url)
@@ -56,7 +47,8 @@ def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         require_organization(tx)
         client = client_by_slug(tx, args.client)
         if client is None:
-            raise UsageError(f'unknown client "{args.client}"')
+            known = [c.slug for c in active_clients(tx)]
+            raise UsageError(unknown_client_message(args.client, known, CLI_CLIENT_LIST))
         print(impact_report(tx, client, _now(settings), args.format))
     return 0
 
@@ -65,6 +57,7 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("onboarding", help="the onboarding plans by segment")
     psub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     plans = psub.add_parser("plans", help="print the effective plans and rules")
+    plans.add_argument("--json", action="store_true", help="machine-readable output")
     plans.set_defaults(handler=_cmd_plans)
     c = sub.add_parser("closeout", help="the project close-out")
     csub = c.add_subparsers(dest="action", required=True, metavar="ACTION")

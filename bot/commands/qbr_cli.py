@@ -55,7 +55,7 @@ def _write(document: str, output: str | None) -> None:
 def cmd_document(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runtime import make_llm
     from domain.calendar import IsoWeek
-    from domain.commands import unknown_client_message
+    from domain.commands import CLI_CLIENT_LIST, unknown_client_message
     from storage.db import Database
     from storage.portfolio_store import active_clients, client_by_slug, require_organization
     from usecases import qbr_actions, report_actions
@@ -72,7 +72,7 @@ def cmd_document(args: argparse.Namespace, settings: Settings) -> int:
         client = client_by_slug(tx, args.client)
         if client is None:
             known = [c.slug for c in active_clients(tx)]
-            raise UsageError(unknown_client_message(args.client, known))
+            raise UsageError(unknown_client_message(args.client, known, CLI_CLIENT_LIST))
         if args.kind == "qbr":
             start, end = _quarter(args.quarter, today)
             doc = qbr_actions.qbr_document(tx, client, start, end, args.format, now, llm)

@@ -13,8 +13,9 @@ from bot.settings import Settings
 def _cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
     from bot.features import enqueuers
     from bot.runtime import build_deps, slack_of
+    from prompts.cli_views import tick_text
     from scheduling.engine import tick
-    from storage.portfolio_store import require_organization
+    from storage.portfolio_store import people_by_id, require_organization
     from usecases.clock import FixedClock
 
     settings.require("SLACK_BOT_TOKEN")
@@ -24,16 +25,18 @@ def _cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
         require_organization(tx)
     at = deps.clock.now()
     report = tick(deps, slack_of(deps, settings), at, enqueuers())
-    failed = [d for d in report.deliveries if not d.ok]
+    with deps.db.session() as tx:
+        names = {p.slack_id: p.name for p in people_by_id(tx).values()}
     print(
-        f"tick at {at.isoformat(timespec='seconds')}: "
-        f"{sum(report.enqueued.values())} new nudge(s), {report.sent} sent in "
-        f"{len([d for d in report.deliveries if d.ok])} message(s)"
-        + (f", {len(failed)} message(s) left pending for the next tick" if failed else "")
+        tick_text(
+            at,
+            sum(report.enqueued.values()),
+            report.deliveries,
+            report.waiting,
+            report.waits,
+            names,
+        )
     )
-    for delivery in report.deliveries:
-        state = "sent" if delivery.ok else f"pending ({delivery.error})"
-        print(f"  {delivery.target}: {len(delivery.keys)} nudge(s) {state}")
     for name, error in report.errors.items():
         print(f"  enqueuer {name} failed: {error}", file=sys.stderr)
     return 1 if report.errors else 0

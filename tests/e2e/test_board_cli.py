@@ -52,8 +52,8 @@ def test_fetch_on_demand_then_the_documents(
     env = _env(db_url, lin, gh)
     out = run("board", "fetch", env=env)
     assert out.returncode == 0, out.stderr
-    assert "acme: linear 8 item(s) cached" in out.stdout  # 5 issues and 3 milestones
-    assert "acme: github 3 item(s) cached" in out.stdout
+    assert "acme: linear 8 items cached" in out.stdout  # 5 issues and 3 milestones
+    assert "acme: github 3 items cached" in out.stdout
     report = run("report", "acme", "--week", "2026-W47", env=env)
     assert report.returncode == 0, report.stderr
     assert "# Client Health Report: Acme Corp" in report.stdout and "LIN-150" in report.stdout
@@ -76,7 +76,7 @@ def test_an_unreachable_api_is_one_line_without_the_token(
     out = run("board", "fetch", "acme", env=env)
     assert out.returncode == 1
     assert "acme: linear unreachable (cannot connect" in out.stdout
-    assert "acme: github 3 item(s) cached" in out.stdout
+    assert "acme: github 3 items cached" in out.stdout
     assert "Traceback" not in out.stderr
     assert LINEAR_KEY not in out.stdout + out.stderr and GITHUB_TOKEN not in out.stdout + out.stderr
     none = run("board", "fetch", "globex", env=env)

@@ -40,13 +40,18 @@ def test_tick_now_sends_what_is_due_once(
     assert first.returncode == 0, first.stderr
     assert "tick at 2026-11-20T20:05:00+00:00:" in first.stdout
     # 6 cadence nudges, plus the health checks and the Globex renewal milestone
-    assert "U0CSO1: 9 nudge(s) sent" in first.stdout
+    assert "Dana Reyes: 9 nudges sent" in first.stdout
+    # Sam Okafor is in London, where it is 20:05 on a Friday: his nudges wait, and it says why
+    said = " ".join(first.stdout.split())
+    assert "11 new nudges; 9 sent in 1 message, 2 wait for quiet hours to end in London" in said
+    assert "Sam Okafor: 2 nudges wait for quiet hours to end in London (Mon 09:00)" in said
+    assert all(len(line) <= 80 for line in first.stdout.splitlines())
     [dm] = emulator.calls("chat.postMessage")
     assert dm["channel"] == "U0CSO1" and dm["text"].startswith(
         "Overdue touchpoints: Acme Corp, Globex"
     )
     again = run("tick", "--now", "2026-11-20T15:06:00-05:00", env=env)
-    assert "0 new nudge(s), 0 sent" in again.stdout
+    assert "0 new nudges; 0 sent in 0 messages" in again.stdout
     assert len(emulator.calls("chat.postMessage")) == 1
     kpi = json.loads(run("kpi", "--week", "2026-W47", "--json", env=env).stdout)
     dana = next(c for c in kpi["csos"] if c["slack_id"] == "U0CSO1")
@@ -68,7 +73,9 @@ def test_cadence_show_prints_the_effective_catalogue(db_url: str, tmp_path: Path
     assert run("portfolio", "import", str(_portfolio(tmp_path)), env=env).returncode == 0
     out = run("cadence", "show", env=env)
     assert out.returncode == 0, out.stderr
-    tri = next(line for line in out.stdout.splitlines() if line.startswith("triangle-sync"))
+    lines = out.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("triangle-sync"))
+    tri = " ".join(lines[at : at + 2])  # a wrapped cell goes on on the next line
     assert "10:00" in tri and "CSO+SL+EP" in tri
     evidence = next(
         line for line in out.stdout.splitlines() if line.startswith("evidence-of-value")

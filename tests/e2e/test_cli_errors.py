@@ -60,8 +60,8 @@ LONG_RUNNING = {"serve", "scheduler"}
 
 PIPE_SIZE = 4096
 NO_ORGANIZATION = (
-    "csobot: No organization yet: import a portfolio first with "
-    "`csobot portfolio import FILE.yaml`."
+    "csobot: No portfolio imported yet: import yours with "
+    "`csobot portfolio import FILE.yaml` (devkit/sample_portfolio.yaml shows the format)."
 )
 
 

@@ -68,7 +68,7 @@ def test_health_import_keeps_good_rows_and_reports_bad_ones(db_url: str, tmp_pat
     assert out.returncode == 1
     assert 'usage.csv: line 5: "2026-11-31" is not a date' in out.stderr
     assert 'usage.csv: line 6: value "eleven" is not a number' in out.stderr
-    assert "3 row(s) kept for 1 client(s), 1 health snapshot(s) written" in out.stdout
+    assert "3 rows kept for 1 client, 1 health snapshot written" in out.stdout
     assert "Traceback" not in out.stderr
     db = Database(db_url)
     with db.session() as s:
@@ -77,7 +77,7 @@ def test_health_import_keeps_good_rows_and_reports_bad_ones(db_url: str, tmp_pat
     assert snap.values == {"login_frequency": 8.0, "feature_adoption": 6.0}
     assert (snap.day, snap.source, snap.score) == (date(2026, 11, 2), "import", 70.0)
     again = run("health", "import", str(path), env=env)
-    assert "0 health snapshot(s) written" in again.stdout
+    assert "0 health snapshots written" in again.stdout
     help_text = run("health", "import", "--help", env=env).stdout
     assert "client,date,signal,value" in help_text and "line number" in help_text
 

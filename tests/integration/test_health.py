@@ -279,7 +279,7 @@ def test_a_big_portfolio_is_cut_to_100_blocks_with_a_note(bot: BotHarness) -> No
     load_portfolio(bot.db, SAMPLE_PORTFOLIO + extra + "\n")
     view = _open_home(bot, "U0CSO1")
     assert len(view["blocks"]) == 100
-    assert "more client(s) not shown" in view["blocks"][-1]["elements"][0]["text"]
+    assert "more clients not shown" in view["blocks"][-1]["elements"][0]["text"]
 
 
 def test_home_action_button_opens_the_modal(bot: BotHarness) -> None:

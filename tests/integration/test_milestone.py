@@ -46,7 +46,7 @@ def test_close_refuses_while_issues_are_open_then_drafts_the_summary(
     assert tick(bot.deps, web, NOW.astimezone(UTC), connector_jobs.ENQUEUERS).errors == {}
 
     text = _reply(bot, 'acme "Attribution v2" close', 1)
-    assert "can't close yet: 1 of its 2 issue(s) are not Done" in text
+    assert "can't close yet: 1 of its 2 issues is not Done" in text
     assert "<https://linear.app/acme/issue/lin-142|LIN-142>" in text and "In Review" in text
     assert "LIN-143" not in text  # Done: not listed
     assert bot.emulator.calls("views.open") == []

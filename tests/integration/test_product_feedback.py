@@ -81,7 +81,7 @@ def test_three_accounts_make_one_product_post_and_a_fourth_makes_none(bot: BotHa
     assert nps.theme == "dark mode"
     bot.command("/feedback", "")
     listing = bot.wait_response(2)
-    assert "*dark mode* — 4 account(s), ARR $872,000, 5 item(s)" in listing
+    assert "*dark mode* — 4 accounts, ARR $872,000, 5 items" in listing
     for channel in ("C0ACME", "C0GLOBEX", "C0INITECH", "C0HOOLI"):
         assert writes_to(bot, channel) == []
 
@@ -105,7 +105,7 @@ def test_without_a_product_channel_themes_are_kept_and_listed(bot: BotHarness) -
     raise_dark_mode(bot)
     assert run(bot, AT + timedelta(minutes=5)) == 0
     bot.command("/feedback", "")
-    assert "*dark mode* — 3 account(s)" in bot.wait_response()
+    assert "*dark mode* — 3 accounts" in bot.wait_response()
     _status, body = bot.command("/feedback", "acme")
     assert "takes nothing after it" in body
 

@@ -99,7 +99,7 @@ def test_the_qbr_is_filled_from_the_record(
     assert "| Health score | 80+ (Green) |" in md and "| up |" in md
     assert "| Active users / licensed seats | 80%+ active | 34 / 40 (85%) |" in md
     assert "- Attribution dashboards cut weekly reporting to 3 hours" in md  # achievements
-    assert "1 issue(s) done and 1 pull request(s) merged" in md
+    assert "1 issue done and 1 pull request merged" in md
     assert (
         "[Release v1.4.0 (acme/analytics)](https://github.com/acme/analytics/releases/tag/v1.4.0)"
         in md
@@ -128,11 +128,11 @@ def test_the_ebr_adds_long_term_roi_and_the_next_roadmap_increment(
     assert md.startswith("# Executive Business Review: Acme Corp")
     roi = md.split("## Long-term ROI")[1].split("##")[0]
     assert "Customer since 2025-04-01 (20 months); ARR $240,000." in roi
-    assert "1 outcome(s) recorded against the success criteria since 2025-04-01" in roi
+    assert "1 outcome recorded against the success criteria since 2025-04-01" in roi
     assert "Success criteria with an outcome: 1 of 2." in roi
     assert "Health 70 (2026-10-05) → " in roi
     roadmap = md.split("## Next Roadmap Increment")[1].split("##")[0]
-    assert "Attribution v2 (target 2026-11-30): 1 of 2 issue(s) open" in roadmap
+    assert "Attribution v2 (target 2026-11-30): 1 of 2 issues open" in roadmap
     assert roadmap.index("Self-serve onboarding") < roadmap.index("Attribution v2")
     assert not PLACEHOLDER.search(md)
 
@@ -143,7 +143,7 @@ def test_the_audit_marks_each_output_outcome_or_feature_only(
     _seed(bot, linear, github)
     md = _docs(bot, "audit")
     assert md.startswith("# Value Realization Audit: Acme Corp")
-    assert "1 outcome(s), 4 feature(s) only." in md
+    assert "1 outcome, 4 features only." in md
     assert "cut weekly reporting to 3 hours | outcome | Cut weekly reporting time |" in md
     assert (
         "LIN-143 Dashboard export to CSV](https://linear.app/acme/issue/lin-143) | feature only"

@@ -73,7 +73,7 @@ def test_green_60_days_and_nps_9_enter_the_pipeline_once(bot: BotHarness) -> Non
     bot.command("/reference", "acme")
     status = bot.wait_response(3)
     assert "Acme Corp* — Casual Reference (reference calls, brief testimonials" in status
-    assert "0 ask(s) in the last 90 days." in status
+    assert "0 asks in the last 90 days." in status
     # In the reference program, a client's lifecycle stage is advocacy (Globex is not).
     with bot.db.session() as s:
         acme, globex = client_by_slug(s, "acme"), client_by_slug(s, "globex")
@@ -126,7 +126,7 @@ def test_an_ask_its_outcome_and_fatigue_leaving_a_client_out_of_suggestions(
     ]
     bot.command("/reference", "acme")
     status = bot.wait_response(10)
-    assert "3 ask(s) in the last 90 days — *fatigued" in status and "G2 review" in status
+    assert "3 asks in the last 90 days — *fatigued" in status and "G2 review" in status
 
 
 def test_reference_input_errors(bot: BotHarness) -> None:

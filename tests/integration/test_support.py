@@ -219,7 +219,7 @@ def test_a_manual_request_a_merge_a_dismissal_and_the_resolved_button(bot: BotHa
     # /support acme lists both, with the buttons.
     bot.command("/support", "acme")
     listing = bot.wait_response(2)
-    assert "2 open support request(s)" in listing and "Jo still has no finance tab" in listing
+    assert "2 open support requests" in listing and "Jo still has no finance tab" in listing
     # Duplicate: merged into the earlier one, in one click.
     click(bot, "support_merge", str(second.id), user="U0CSO1", channel="D0CSO1", ts="1.0")
     wait_until(lambda: requests(bot)[1].status == "merged")
@@ -322,7 +322,7 @@ def test_app_home_shows_open_requests_with_their_age_against_the_target(bot: Bot
     bot.event({"type": "app_home_opened", "user": "U0CSO1", "channel": "D0X", "tab": "home"})
     [home] = bot.emulator.wait_for("views.publish")
     text = str(home.get("view"))
-    assert "Open support requests* — 1 across 1 client(s)" in text
+    assert "Open support requests* — 1 across 1 client" in text
     assert "0.5 h of 1.0 h to first response" in text and "export the churn report" in text
     bot.event({"type": "app_home_opened", "user": "U0CSO2", "channel": "D0Y", "tab": "home"})
     second = bot.emulator.wait_for("views.publish", count=2)[1]

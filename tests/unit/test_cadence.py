@@ -13,13 +13,13 @@ from domain.cadence import (
     CadenceError,
     Catalogue,
     effective_catalogue,
-    format_catalogue,
     load_default_catalogue,
     parse_catalogue,
 )
 from domain.cadence_schedule import Occurrence, due_now, occurrences_between, period_key
 from domain.calendar import WorkCalendar, is_out
 from domain.portfolio import Role
+from prompts.cli_views import catalogue_table
 
 NY = ZoneInfo("America/New_York")
 CAT = load_default_catalogue()
@@ -110,17 +110,19 @@ def test_default_catalogue_entries_say_who_when_and_what_closes_them() -> None:
     ]
 
 
-def test_format_catalogue_is_a_readable_table() -> None:
-    text = format_catalogue(CAT)
+def test_catalogue_table_is_aligned_within_80_columns() -> None:
+    text = catalogue_table(CAT)
     lines = text.splitlines()
     assert lines[0] == "23 cadences, 20 enabled (times are each person's local time)"
-    row = next(line for line in lines if line.startswith("touchpoint-cutoff "))
-    assert row.split() == [
-        *["touchpoint-cutoff", "daily", "15:00", "or", "cutoff", "pref"],
-        *["CSO", "each", "client", "touchpoint", "3h", "on"],
+    assert max(len(line) for line in lines) <= 80
+    at = lines.index(next(line for line in lines if line.startswith("touchpoint-cutoff ")))
+    # the row, and the wrapped rest of its cells on the line under it
+    assert lines[at].split() == [
+        *["touchpoint-cutoff", "15:00", "daily", "(or", "CSO,", "each", "touchpoint", "3h", "on"]
     ]
+    assert lines[at + 1].split() == ["their", "cutoff)", "client"]
     assert "CSO+SL+EP" in next(line for line in lines if line.startswith("triangle-sync "))
-    assert "why: Meeting prep: agenda" in text
+    assert "  thursday-prep: Meeting prep: agenda" in text
     assert next(line for line in lines if line.startswith("health-check-red ")).endswith("off")
 
 

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from domain.classify import RISK, Classification, RuleClassifier, is_question, normalize
-from domain.evaluation import LabelledMessage, evaluate, format_report, load_labelled
+from domain.evaluation import LabelledMessage, evaluate, load_labelled
 from domain.flags import (
     DEFAULT_REACTIONS,
     FLAG_LABELS,
@@ -19,6 +19,7 @@ from domain.flags import (
     flag_label,
     parse_kind,
 )
+from prompts.cli_views import flag_report as format_report
 
 DATASET = Path(__file__).resolve().parents[1] / "data" / "flags_dev.jsonl"
 

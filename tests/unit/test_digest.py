@@ -29,7 +29,7 @@ from domain.kpi import KpiClient, KpiPerson, WeekKpi, week_kpi
 from domain.org_settings import OrgSettingsError, parse_org_settings
 from prompts import blocks as bk
 from prompts.digest_chart import render_chart
-from prompts.digest_views import ephemeral, markdown, slack_messages
+from prompts.digest_views import ephemeral, html, markdown, slack_messages
 
 NY = ZoneInfo("America/New_York")
 W47 = IsoWeek(2026, 47)
@@ -153,9 +153,12 @@ def test_headline_counts_what_needs_leadership_and_one_line_says_what_is_on_trac
     assert d.headline == "4 items need leadership this week (2026-W47)."
     assert d.attention_items[0].startswith("CSO 0000: consistency 45.5% (5 of 11) — 5 missed days")
     assert d.on_track_line == "On track: 0 of 3 CSOs at 100% consistency."
+    assert not d.all_on_track
+    assert '<p class="muted">On track: 0 of 3' in html(d, b"")  # never green when it isn't
     good = _digest(_kpi(csos=3, all_wins=True))
     assert good.headline == "Nothing needs leadership this week (2026-W47)."
     assert good.on_track_line == "On track: 3 of 3 CSOs at 100% consistency."
+    assert good.all_on_track and '<p class="ontrack">On track: 3 of 3' in html(good, b"")
 
 
 def test_per_cso_consistency_has_daily_and_weekly_parts_misses_exemptions_and_wins() -> None:

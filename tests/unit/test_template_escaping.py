@@ -135,6 +135,7 @@ digest = NS(
     eod_done=4,
     csos=[],
     on_track_line=HOSTILE,
+    all_on_track=False,
 )
 section = NS(
     status="ok",
