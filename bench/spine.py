@@ -204,12 +204,13 @@ def run() -> str:
 
         sample = tmp / "portfolio.yaml"
         sample.write_text(files("devkit").joinpath("sample_portfolio.yaml").read_text())
-        subprocess.run(
-            [sys.executable, "-m", "bot", "portfolio", "import", str(sample)],
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        for argv in (["db", "upgrade"], ["portfolio", "import", str(sample)]):
+            subprocess.run(
+                [sys.executable, "-m", "bot", *argv],
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         bare = _run_server(
             "bare Bolt (ack only)",
             [sys.executable, "-m", "bench.bare_bolt"],

@@ -139,6 +139,7 @@ def run_demo(keep: bool = False) -> int:
     )
     proc: subprocess.Popen[bytes] | None = None
     try:
+        _run_cli(["db", "upgrade"], env)  # the release step: serve never migrates
         _run_cli(["portfolio", "import", str(sample)], env)
         print("  Linear and GitHub emulators: the board of Acme Corp, fetched into the cache:")
         _run_cli(["board", "fetch"], env)

@@ -44,12 +44,10 @@ def test_sigterm_drains_acked_work_before_exiting(
     )
     portfolio = tmp_path / "p.yaml"
     portfolio.write_text(SAMPLE_PORTFOLIO)
-    subprocess.run(
-        [sys.executable, "-m", "bot", "portfolio", "import", str(portfolio)],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    for argv in (["db", "upgrade"], ["portfolio", "import", str(portfolio)]):
+        subprocess.run(
+            [sys.executable, "-m", "bot", *argv], env=env, check=True, capture_output=True
+        )
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve"],
         env=env,
