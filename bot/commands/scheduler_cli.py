@@ -46,7 +46,9 @@ def _cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     from scheduling.runner import make_lock, run_blocking
 
     settings.require("SLACK_BOT_TOKEN")
-    configure_logging(settings.log_level, [settings.secret("slack_bot_token")])
+    configure_logging(
+        settings.log_level, [settings.secret("slack_bot_token")], fmt=settings.log_format
+    )
     # Never migrates (`csobot db upgrade` is the release step): a stale schema stops the start.
     deps = build_deps(settings, migrate=False)
     problem = deps.db.schema_state().problem()

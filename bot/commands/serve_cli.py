@@ -31,6 +31,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 "openai_api_key",
             )
         ],
+        fmt=settings.log_format,
     )
     log = logging.getLogger("csobot")
     # Acks are short I/O-bound bursts competing for the GIL with the lanes' work: a shorter
