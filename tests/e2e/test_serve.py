@@ -84,6 +84,7 @@ def test_sigterm_drains_acked_work_before_exiting(
             proc.kill()
     assert proc.returncode == 0, output.decode()[-2000:]
     assert b"xoxb-e2e" not in output  # the token never reaches the log
+    assert b"will be unused" not in output  # no spurious warning from Bolt at start
     db = Database(db_url)
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Touchpoint)) == 60

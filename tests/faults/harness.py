@@ -277,11 +277,7 @@ class Serve:
             lines = self.log_path.read_text(errors="replace").splitlines()
         except OSError:
             return ""
-        keep = [
-            ln
-            for ln in lines
-            if (" WARNING " in ln or " ERROR " in ln) and "`token` will be unused" not in ln
-        ]
+        keep = [ln for ln in lines if " WARNING " in ln or " ERROR " in ln]
         return "\n".join(keep[-limit:])
 
     # requests ----------------------------------------------------------------------------------
