@@ -12,26 +12,29 @@ from typing import Any
 from bot.settings import ConfigError, Settings
 
 
-def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+def upgrade(database_url: str) -> str:
+    """Migrate the database at `database_url` to this release's schema; what was done, in one
+    line. ConfigError when the schema is from a newer release."""
     from storage.db import Database
 
-    db = Database(settings.database_url)
+    db = Database(database_url)
     try:
         before = db.schema_state()
         if before.ahead:
             raise ConfigError(str(before.problem()))
         if before.current:
-            print("The database schema is already up to date; nothing to do.")
-            return 0
+            return "The database schema is already up to date; nothing to do."
         db.migrate()
-        heads = ", ".join(sorted(before.heads))
-        if before.empty:
-            print(f"Created the database schema (revisions {heads}).")
-        else:
-            done = ", ".join(sorted(before.applied))
-            print(f"Upgraded the database schema from {done} to {heads}.")
     finally:
         db.dispose()
+    heads = ", ".join(sorted(before.heads))
+    if before.empty:
+        return f"Created the database schema (revisions {heads})."
+    return f"Upgraded the database schema from {', '.join(sorted(before.applied))} to {heads}."
+
+
+def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    print(upgrade(settings.database_url))
     return 0
 
 
