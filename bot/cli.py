@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.cli_errors import SlackUnreachable, UsageError, configure_cli_logging, parse_when
 from bot.settings import ConfigError, Settings, load_settings
+from domain.extras import missing_extra
 from prompts.render import render
 from storage.portfolio_store import NoOrganization
 
@@ -109,6 +110,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:  # an optional extra the command needs (domain/extras.py)
+        line = missing_extra(exc)
+        if line is None:
+            return _failed(exc, args, settings)
+        _say(line)
+        return 2
     except Exception as exc:
         return _failed(exc, args, settings)
 

@@ -122,13 +122,14 @@ def configure_cli_logging(level: str, secrets: list[str]) -> None:
     """Logging for a one-shot command: warnings and errors as single lines on stderr, secrets
     redacted; everything, tracebacks included, at DEBUG. (`serve` and `scheduler` log with
     timestamps instead, see bot.logs.)"""
-    from bot.logs import RedactingFilter
+    from bot.logs import ContextFilter, RedactingFilter
 
     root = logging.getLogger()
     debug = level == "DEBUG"
     redact = RedactingFilter(secrets)
     handler = logging.StreamHandler()
     handler.setFormatter(_OneLine(debug, redact))
+    handler.addFilter(ContextFilter())  # Slack's error code on a Slack failure
     handler.addFilter(redact)
     root.handlers = [handler]
     root.setLevel(level if level in ("DEBUG", "ERROR") else "WARNING")

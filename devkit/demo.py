@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.commands.db_cli import upgrade as db_upgrade
 from devkit.board_emulators import GitHubEmulator, LinearEmulator, seed_demo_board
 from devkit.emulator import SlackEmulator
 from devkit.signing import event_body, interaction_body, post_signed, slash_command_body
@@ -141,6 +142,8 @@ def run_demo(keep: bool = False) -> int:
     )
     proc: subprocess.Popen[bytes] | None = None
     try:
+        # The release step (`csobot db upgrade`), in this process: serve never migrates.
+        print(f"  csobot db upgrade: {db_upgrade(db_url)}")
         _run_cli(["portfolio", "import", str(sample)], env)
         names = _names(sample)
         say("  Linear and GitHub emulators: the board of Acme Corp, fetched into the cache:")

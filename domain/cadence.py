@@ -66,6 +66,8 @@ def parse_hhmm(value: str | time) -> time:
 
 def parse_duration(value: str | timedelta) -> timedelta:
     """`"1d"`, `"2h"`, `"30m"`, `"1h30m"` -> timedelta."""
+    # Hand-written: one regex; no kept library reads this short form (pytimeparse is unmaintained
+    # since 2018, isodate wants ISO 8601 "PT1H30M", pandas is far too heavy for it).
     if isinstance(value, timedelta):
         return value
     if isinstance(value, str):

@@ -22,17 +22,30 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from dateutil.rrule import DAILY, MO, MONTHLY, WEEKLY, rrule, rruleset
+
 from domain.cadence import (
+    DAY_SPECS,
     Cadence,
     DailySchedule,
     DaySpec,
+    LifecycleSchedule,
     MonthlySchedule,
     QuarterlySchedule,
     WeeklySchedule,
 )
-from domain.calendar import WORKING_DAYS, IsoWeek, OooRange, WorkCalendar, is_out, local_date
+from domain.calendar import (
+    WORKING_DAYS,
+    IsoWeek,
+    OooRange,
+    WorkCalendar,
+    holidays_of_year,
+    is_out,
+    local_date,
+)
 
 _EPOCH_MONDAY = date(1970, 1, 5)
 
@@ -61,7 +74,10 @@ def period_key(cadence: Cadence, local_day: date, *, anchor_date: date | None = 
 
 
 def _nearest(days: list[date], target: int, ok: Callable[[date], bool]) -> date | None:
-    """days[target] if ok, else the closest earlier ok day, else the closest later one."""
+    """days[target] if ok, else the closest earlier ok day, else the closest later one.
+
+    Hand-written on purpose: "the nearest business day, earlier first, within this week or
+    month" is not a recurrence rule (rrule can only drop a day, not move it)."""
     for d in reversed(days[: target + 1]):
         if ok(d):
             return d
@@ -71,69 +87,124 @@ def _nearest(days: list[date], target: int, ok: Callable[[date], bool]) -> date 
     return None
 
 
-def _month_days(year: int, month: int) -> list[date]:
-    first = date(year, month, 1)
-    nxt = date(year + month // 12, month % 12 + 1, 1)
-    return [first + timedelta(days=i) for i in range((nxt - first).days)]
+def _days(rule: rrule | rruleset) -> list[date]:
+    return [moment.date() for moment in rule]
 
 
-def _day_in_month(year: int, month: int, spec: DaySpec, ok: Callable[[date], bool]) -> date | None:
-    days = _month_days(year, month)
-    if spec == "first_business_day":
-        return next((d for d in days if ok(d)), None)
-    if spec == "last_business_day":
-        return next((d for d in reversed(days) if ok(d)), None)
-    return _nearest(days, min(int(spec), len(days)) - 1, ok)
+def _business(cal: WorkCalendar, first: date, last: date, rule: rrule) -> rruleset:
+    """`rule`'s days that are business days: public holidays on working weekdays are excluded
+    (`exdate`); `rule` itself keeps to the working weekdays (`byweekday`)."""
+    days = rruleset(cache=False)
+    days.rrule(rule)
+    for year in range(first.year, last.year + 1):
+        for holiday in holidays_of_year(cal.country, cal.subdiv, year):
+            if first <= holiday <= last and holiday.weekday() in cal.working_days:
+                days.exdate(datetime.combine(holiday, datetime.min.time()))
+    return days
 
 
-def _months(first: date, last: date) -> Iterable[tuple[int, int]]:
-    y, m = first.year, first.month
-    while (y, m) <= (last.year, last.month):
-        yield y, m
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+def _month_end(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1) - timedelta(days=1)
+
+
+def _first_or_last(
+    cal: WorkCalendar, first: date, last: date, spec: DaySpec, bymonth: Sequence[int] | None
+) -> list[date]:
+    """The first (last) business day of each month: the first (last) few working weekdays of
+    the month (`bysetpos`), holidays excluded, the earliest (latest) one left."""
+    start, end = first.replace(day=1), _month_end(last)
+    at_start = spec == "first_business_day"
+    rule = rrule(
+        MONTHLY,
+        dtstart=start,
+        until=end,
+        bymonth=bymonth,
+        byweekday=cal.working_days,
+        # Enough working weekdays that a run of holidays at the month's edge still leaves one.
+        bysetpos=range(1, 8) if at_start else range(-1, -8, -1),
+        cache=False,
+    )
+    chosen: dict[tuple[int, int], date] = {}
+    for day in _days(_business(cal, start, end, rule)):
+        key = (day.year, day.month)
+        if key not in chosen or (day < chosen[key] if at_start else day > chosen[key]):
+            chosen[key] = day
+    return [chosen[k] for k in sorted(chosen)]
+
+
+@lru_cache(maxsize=4096)
+def _schedule_days(
+    schedule: DailySchedule | WeeklySchedule | MonthlySchedule | QuarterlySchedule,
+    first: date,
+    last: date,
+    cal: WorkCalendar,
+) -> tuple[date, ...]:
+    """The business days a repeating schedule falls on around [first, last] (cached: a tick asks
+    the same for every person who shares a calendar)."""
+    s = schedule
+    ok = cal.is_business_day
+    found: list[date] = []
+    if isinstance(s, DailySchedule):
+        daily = rrule(DAILY, dtstart=first, until=last, byweekday=cal.working_days, cache=False)
+        found = _days(_business(cal, first, last, daily))
+    elif isinstance(s, WeeklySchedule):
+        # Every `interval_weeks`-th ISO week, counted from the week of 1970-01-05.
+        monday = IsoWeek.of(first).monday
+        monday += timedelta(weeks=(-((monday - _EPOCH_MONDAY).days // 7)) % s.interval_weeks)
+        weeks = rrule(
+            WEEKLY,
+            dtstart=monday,
+            until=IsoWeek.of(last).monday,
+            interval=s.interval_weeks,
+            byweekday=MO,
+            cache=False,
+        )
+        for week_monday in _days(weeks):
+            day = _nearest(IsoWeek.of(week_monday).days(), s.weekday.number, ok)
+            if day is not None:
+                found.append(day)
+    else:
+        bymonth = (
+            [m for m in range(1, 13) if (m - 1) % 3 == s.month - 1]
+            if isinstance(s, QuarterlySchedule)
+            else None
+        )
+        if s.day in DAY_SPECS:
+            found = _first_or_last(cal, first, last, s.day, bymonth)
+        else:
+            months = rrule(
+                MONTHLY, dtstart=first.replace(day=1), until=last, bymonth=bymonth, cache=False
+            )
+            for month_start in _days(months):
+                days = [month_start + timedelta(days=i) for i in range(_month_end(month_start).day)]
+                day = _nearest(days, min(int(s.day), len(days)) - 1, ok)
+                if day is not None:
+                    found.append(day)
+    return tuple(found)
 
 
 def _candidate_days(
     cadence: Cadence,
     first: date,
     last: date,
-    ok: Callable[[date], bool],
+    cal: WorkCalendar,
     ooo: Sequence[OooRange],
     contract_start: date | None,
     contract_end: date | None,
 ) -> list[tuple[date, date | None]]:
     """(local day, lifecycle anchor date) pairs of the cadence's days between first and last."""
     s = cadence.schedule
-    found: list[date] = []
-    if isinstance(s, DailySchedule):
-        found = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-        found = [d for d in found if ok(d)]
-    elif isinstance(s, WeeklySchedule):
-        week, end_week = IsoWeek.of(first), IsoWeek.of(last)
-        while week <= end_week:
-            if ((week.monday - _EPOCH_MONDAY).days // 7) % s.interval_weeks == 0:
-                day = _nearest(week.days(), s.weekday.number, ok)
-                if day is not None:
-                    found.append(day)
-            week = week.shift(1)
-    elif isinstance(s, MonthlySchedule | QuarterlySchedule):
-        for y, m in _months(first, last):
-            if isinstance(s, QuarterlySchedule) and (m - 1) % 3 != s.month - 1:
-                continue
-            day = _day_in_month(y, m, s.day, ok)
-            if day is not None:
-                found.append(day)
-    else:
+    if isinstance(s, LifecycleSchedule):
         anchor = contract_start if s.anchor == "contract_start" else contract_end
         if anchor is None:
             return []
         day = anchor + timedelta(days=s.offset_days)
         for _ in range(62):  # forward past weekends, holidays and time out of office
-            if ok(day) and not is_out(day, ooo):
+            if cal.is_business_day(day) and not is_out(day, ooo):
                 return [(day, anchor)]
             day += timedelta(days=1)
         return []
-    return [(d, None) for d in found if not is_out(d, ooo)]
+    return [(d, None) for d in _schedule_days(s, first, last, cal) if not is_out(d, ooo)]
 
 
 def _aware(moment: datetime, name: str) -> None:
@@ -163,13 +234,14 @@ def occurrences_between(
     cal = WorkCalendar(
         tz, holiday_country, holiday_subdiv, working_days=tuple(sorted(set(working_days)))
     )
-    ok = cal.is_business_day
     if not cadence.enabled or end <= start:
         return []
     first = local_date(start, tz) - timedelta(days=1)
     last = local_date(end, tz) + timedelta(days=1)
     out = []
-    for day, anchor in _candidate_days(cadence, first, last, ok, ooo, contract_start, contract_end):
+    for day, anchor in _candidate_days(
+        cadence, first, last, cal, ooo, contract_start, contract_end
+    ):
         due = datetime.combine(day, cadence.at, tzinfo=tz).astimezone(UTC)
         if start <= due < end:
             period = period_key(cadence, day, anchor_date=anchor)

@@ -47,6 +47,7 @@ from storage import status as service_status
 from storage.db import Transaction
 from storage.db_errors import is_transient_database_error
 from storage.spool import Spool
+from usecases import log_fields
 from usecases.deps import Deps
 
 logger = logging.getLogger(__name__)
@@ -430,6 +431,12 @@ class Inbox:
                 self._inflight.discard(work.id)
 
     def _run(self, work: store.Work) -> None:
+        event_id = work.key.split(":", 1)[1] if work.key.startswith("event_callback:") else None
+        with log_fields.bound(request_id=f"inbox-{work.id}", event_id=event_id):
+            self._run_bound(work)
+
+    def _run_bound(self, work: store.Work) -> None:
+        started = time.monotonic()
         error: BaseException | None = None
         try:
             if work.kind == "slack":
@@ -446,8 +453,11 @@ class Inbox:
                 with self.db.transaction() as session:
                     store.complete(session, work.id, _now())
                 self.counters.done += 1
+                if logger.isEnabledFor(logging.DEBUG):
+                    ms = round((time.monotonic() - started) * 1000, 1)
+                    logger.debug("%s done in %g ms", work.key, ms, extra={"latency_ms": ms})
             else:
-                self._failed(work, error)
+                self._failed(work, error, started)
         except Exception as exc:  # the record of it failed: the lease brings it back
             self._db_error(exc)
         finally:
@@ -470,8 +480,12 @@ class Inbox:
             return RuntimeError(f"the listener answered {resp.status}")
         return None
 
-    def _failed(self, work: store.Work, error: BaseException) -> None:
+    def _failed(self, work: store.Work, error: BaseException, started: float) -> None:
         attempts = work.attempts + 1
+        fields = {
+            "latency_ms": round((time.monotonic() - started) * 1000, 1),
+            **log_fields.slack_fields(error),
+        }
         transient = is_transient(error)
         give_up = attempts >= (MAX_ATTEMPTS_TRANSIENT if transient else MAX_ATTEMPTS_OTHER)
         now = _now()
@@ -493,11 +507,17 @@ class Inbox:
                 describe(error),
                 attempts,
                 exc_info=None if transient else error,
+                extra=fields,
             )
             return
         self.counters.failed += 1
         logger.error(
-            "%s failed %d times (%s): given up", work.key, attempts, describe(error), exc_info=error
+            "%s failed %d times (%s): given up",
+            work.key,
+            attempts,
+            describe(error),
+            exc_info=error,
+            extra=fields,
         )
         self._tell_failed(work)
 

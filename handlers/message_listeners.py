@@ -42,7 +42,12 @@ def record_message(deps: Deps, msg: ChannelMessage) -> Recorded | None:
     if queued:
         deps.kick()  # the model lane picks the classification up at once
     if recorded and recorded.new:
-        logger.info("recorded %s message for %s", recorded.speaker.value, recorded.client.slug)
+        logger.info(
+            "recorded %s message for %s",
+            recorded.speaker.value,
+            recorded.client.slug,
+            extra={"client": recorded.client.slug},
+        )
     return recorded
 
 

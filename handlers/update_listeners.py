@@ -182,7 +182,9 @@ def send(
                 deps, web, client_id, day, outcome=CHANNEL_TOUCHPOINT, by=user, slots=[slot.value]
             )
         except Exception:  # the update is posted; a reminder left open is not worth a failure
-            logger.exception("could not close the update reminders for %s", slug)
+            logger.exception(
+                "could not close the update reminders for %s", slug, extra={"client": slug}
+            )
 
 
 def register(app: App) -> None:

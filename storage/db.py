@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +102,59 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "heads")
 
 
+@dataclass(frozen=True)
+class SchemaState:
+    """Where the database's schema stands against this release's migrations."""
+
+    applied: frozenset[str]  # the revisions the database records (none: an empty database)
+    heads: frozenset[str]  # this release's newest revisions
+    known: frozenset[str] = frozenset()  # every revision this release has
+
+    @property
+    def empty(self) -> bool:
+        return not self.applied
+
+    @property
+    def current(self) -> bool:
+        return self.applied == self.heads
+
+    @property
+    def ahead(self) -> bool:
+        """The database records a revision this release does not know (a newer csobot ran)."""
+        return bool(self.applied - self.known)
+
+    def problem(self) -> str | None:
+        """One line for an operator when the schema is not this release's; None when it is."""
+        if self.current:
+            return None
+        if self.empty:
+            return "the database has no schema yet: run `csobot db upgrade` first (a release step)"
+        if self.ahead:
+            return (
+                "the database schema is newer than this csobot "
+                f"({', '.join(sorted(self.applied - self.known))}): install the newer release"
+            )
+        return (
+            "the database schema is outdated: run `csobot db upgrade` first (a release step), "
+            "then start again"
+        )
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    """Compare the revisions the database records with this release's heads (reads only)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    with engine.connect() as conn:
+        applied = MigrationContext.configure(conn).get_current_heads()
+    return SchemaState(
+        applied=frozenset(applied),
+        heads=frozenset(script.get_heads()),
+        known=frozenset(rev.revision for rev in script.walk_revisions()),
+    )
+
+
 def ping(engine: Engine) -> bool:
     try:
         with engine.connect() as conn:
@@ -145,6 +199,9 @@ class Database:
 
     def migrate(self) -> None:
         migrate(self.engine)
+
+    def schema_state(self) -> SchemaState:
+        return schema_state(self.engine)
 
     def ping(self) -> bool:
         return ping(self.engine)

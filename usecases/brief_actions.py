@@ -204,7 +204,12 @@ def build(
         try:
             sentences = llm_summary(llm, facts)
         except Exception as exc:  # the model failing never stops a brief
-            logger.warning("brief for %s: model draft failed (%s)", client.slug, type(exc).__name__)
+            logger.warning(
+                "brief for %s: model draft failed (%s)",
+                client.slug,
+                type(exc).__name__,
+                extra={"client": client.slug},
+            )
         else:
             kept, dropped = grounded(sentences, facts.ids())
             if dropped:

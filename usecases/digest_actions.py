@@ -7,6 +7,7 @@ past weeks alike. Each caller hands in its one transaction (`tx`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -40,6 +41,7 @@ from domain.digest import (
     renewals_section,
 )
 from domain.expansion import open_pipeline
+from domain.extras import missing_extra
 from domain.metric import Metric, Period, month_reviewed_by
 from prompts.digest_views import DigestMessages, slack_messages
 from prompts.metrics_views import grouped, line
@@ -54,6 +56,8 @@ from usecases.intervention_actions import month_records
 from usecases.metric_sources import MetricSource, collect
 from usecases.outbox import NudgeSpec, enqueue
 from usecases.privacy import ChannelGuard
+
+logger = logging.getLogger(__name__)
 
 
 class DigestRefused(Exception):
@@ -310,7 +314,17 @@ def post_part(
 ) -> tuple[str | None, str | None]:
     """Post one part in the summary's thread: (message ts, file id)."""
     if part.kind == "chart":
-        from prompts.digest_chart import render_chart  # matplotlib loads only to draw a chart
+        try:
+            from prompts.digest_chart import render_chart  # matplotlib loads only to draw a chart
+        except ModuleNotFoundError as exc:
+            line = missing_extra(exc)
+            if line is None:
+                raise
+            logger.warning("%s; the chart's description is posted instead", line)
+            resp = client.chat_postMessage(
+                channel=part.channel, thread_ts=thread_ts, text=part.text
+            )
+            return resp.get("ts"), None
 
         chart = ChartData.model_validate(part.data["chart"])
         png = render_chart(chart, title=f"{part.data.get('title', '')} — {part.week}".strip(" —"))

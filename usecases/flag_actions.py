@@ -132,7 +132,9 @@ def reaction_added(tx: Transaction, deps: Deps, web: WebClient, r: Reaction, now
     if flag is None:
         return
     post_flag(tx, deps, web, flag, target)
-    logger.info("flag %s (%s) opened on %s", flag.id, flag.kind, target.slug)
+    logger.info(
+        "flag %s (%s) opened on %s", flag.id, flag.kind, target.slug, extra={"client": target.slug}
+    )
 
 
 def reaction_removed(
@@ -151,7 +153,7 @@ def reaction_removed(
     for key in reminder_keys(flag.id):
         close(tx, key, by="withdrawn", now=now)
     tz = client_tz(tx, target)
-    logger.info("flag %s withdrawn on %s", flag.id, target.slug)
+    logger.info("flag %s withdrawn on %s", flag.id, target.slug, extra={"client": target.slug})
     client = target
     return lambda: update_post(web, flag, client, tz)
 

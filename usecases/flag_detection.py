@@ -152,7 +152,13 @@ def record_finding(
         ),
         now,
     )
-    logger.info("suggested %s flag on %s (%s)", flag.kind, client.slug, result.source)
+    logger.info(
+        "suggested %s flag on %s (%s)",
+        flag.kind,
+        client.slug,
+        result.source,
+        extra={"client": client.slug},
+    )
     return flag
 
 

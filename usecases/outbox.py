@@ -579,7 +579,12 @@ class _Pass:
                 return _Outcome("limited", error=f"rate limited: {code}", until=until)
             if status >= 500 or code in UNKNOWN_ERRORS:
                 return self._unknown(target, _describe(exc))
-            logger.warning("nudge to %s refused by Slack (%s); it stays pending", target, code)
+            logger.warning(
+                "nudge to %s refused by Slack (%s); it stays pending",
+                target,
+                code,
+                extra={"slack_method": POST, "slack_error": code},
+            )
             return _Outcome("failed", error=_describe(exc))
         except URLError as exc:  # connecting or sending failed: Slack never had the request
             logger.warning("nudge to %s not sent (%s); it stays pending", target, exc.reason)

@@ -98,7 +98,9 @@ def forget_message(deps: Deps, channel: str, ts: str) -> bool:
     with deps.db.transaction() as tx:
         client = forget_channel_message(tx, channel, ts)
     if client is not None:
-        logger.info("a deleted message no longer counts for %s", client.slug)
+        logger.info(
+            "a deleted message no longer counts for %s", client.slug, extra={"client": client.slug}
+        )
     return client is not None
 
 
@@ -140,5 +142,9 @@ def huddle(
             outcome = logged_outcome(TouchpointKind.CALL, person)
             after_touchpoint(deps, slack, found.client.id, day, outcome=outcome, by=person)
         except Exception:  # the touchpoint is recorded; a reminder left open is not worth a failure
-            logger.exception("could not close the reminders for %s", found.client.slug)
+            logger.exception(
+                "could not close the reminders for %s",
+                found.client.slug,
+                extra={"client": found.client.slug},
+            )
     return found.new

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from bot.cli_errors import parse_when
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings
 
 
 def _cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
@@ -49,8 +49,14 @@ def _cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     from scheduling.runner import make_lock, run_blocking
 
     settings.require("SLACK_BOT_TOKEN")
-    configure_logging(settings.log_level, [settings.secret("slack_bot_token")])
-    deps = build_deps(settings)
+    configure_logging(
+        settings.log_level, [settings.secret("slack_bot_token")], fmt=settings.log_format
+    )
+    # Never migrates (`csobot db upgrade` is the release step): a stale schema stops the start.
+    deps = build_deps(settings, migrate=False)
+    problem = deps.db.schema_state().problem()
+    if problem is not None:
+        raise ConfigError(problem)
     run_blocking(deps, slack_of(deps, settings), enqueuers(), make_lock(settings.database_url))
     return 0
 

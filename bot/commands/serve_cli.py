@@ -32,13 +32,14 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 "openai_api_key",
             )
         ],
+        fmt=settings.log_format,
     )
     log = logging.getLogger("csobot")
     # Acks are short I/O-bound bursts competing for the GIL with the lanes' work: a shorter
     # switch interval lets a waiting ack run sooner (see bench/RESULTS.md).
     sys.setswitchinterval(0.001)
     deps = build_deps(settings, migrate=False)
-    schema_ready = _migrate_or_wait(deps, log)
+    schema_ready = _schema_or_wait(deps, log)
     verified = _check_slack_token(settings, log)
     service = build_service(deps, settings, token_verification=False)
     if not verified:
@@ -84,39 +85,51 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _migrate_or_wait(deps: Deps, log: logging.Logger) -> threading.Event:
-    """Bring the schema up to date; when the database can't be reached, keep serving (requests
-    go to the spool) and retry in the background. The event is set once the schema is ready."""
+def _schema_or_wait(deps: Deps, log: logging.Logger) -> threading.Event:
+    """Check the schema is this release's (`csobot db upgrade` migrates; serve never does, so N
+    processes never migrate at once). A schema that is empty or outdated stops the start (exit
+    2); a database out of reach does not: requests go to the spool and the check is retried in
+    the background. The event is set once the schema is ready."""
     ready = threading.Event()
 
-    def attempt() -> bool:
-        try:
-            deps.db.migrate()
-        except Exception as exc:
-            log.error(
-                "cannot reach the database at %s (%s): serving anyway, requests are kept in "
-                "the spool; retrying every 5 s",
-                deps.db.engine.url.render_as_string(hide_password=True),
-                type(exc).__name__,
-            )
-            return False
+    def check() -> None:
+        problem = deps.db.schema_state().problem()
+        if problem is not None:
+            raise SchemaNotReady(problem)
         ready.set()
-        return True
 
-    if not attempt():
+    try:
+        check()
+    except SchemaNotReady as err:
+        raise ConfigError(str(err)) from None
+    except Exception as exc:
+        log.error(
+            "cannot reach the database at %s (%s): serving anyway, requests are kept in "
+            "the spool; retrying every 5 s",
+            deps.db.engine.url.render_as_string(hide_password=True),
+            type(exc).__name__,
+        )
 
         def retry() -> None:
+            told = ""
             while not ready.is_set():
                 time.sleep(5)
                 try:
-                    deps.db.migrate()
-                    ready.set()
+                    check()
                     log.info("the database answers: schema up to date, work resumes")
+                except SchemaNotReady as err:
+                    if str(err) != told:
+                        told = str(err)
+                        log.error("%s; requests are kept in the spool meanwhile", err)
                 except Exception:
                     continue
 
-        threading.Thread(target=retry, name="migrate-retry", daemon=True).start()
+        threading.Thread(target=retry, name="schema-retry", daemon=True).start()
     return ready
+
+
+class SchemaNotReady(Exception):
+    """The schema is not this release's (the message names `csobot db upgrade`)."""
 
 
 def _check_slack_token(settings: Settings, log: logging.Logger) -> bool:

@@ -45,12 +45,10 @@ def test_two_schedulers_one_ticks_and_the_other_takes_over_after_kill_9(
     env = _env(db_url, emulator)
     portfolio = tmp_path / "p.yaml"
     portfolio.write_text(SAMPLE_PORTFOLIO)
-    subprocess.run(
-        [sys.executable, "-m", "bot", "portfolio", "import", str(portfolio)],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    for argv in (["db", "upgrade"], ["portfolio", "import", str(portfolio)]):
+        subprocess.run(
+            [sys.executable, "-m", "bot", *argv], env=env, check=True, capture_output=True
+        )
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
     first = _start(env, first_log)
     procs = [first]

@@ -44,12 +44,10 @@ def test_sigterm_drains_acked_work_before_exiting(
     )
     portfolio = tmp_path / "p.yaml"
     portfolio.write_text(SAMPLE_PORTFOLIO)
-    subprocess.run(
-        [sys.executable, "-m", "bot", "portfolio", "import", str(portfolio)],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    for argv in (["db", "upgrade"], ["portfolio", "import", str(portfolio)]):
+        subprocess.run(
+            [sys.executable, "-m", "bot", *argv], env=env, check=True, capture_output=True
+        )
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve"],
         env=env,
@@ -86,6 +84,7 @@ def test_sigterm_drains_acked_work_before_exiting(
             proc.kill()
     assert proc.returncode == 0, output.decode()[-2000:]
     assert b"xoxb-e2e" not in output  # the token never reaches the log
+    assert b"will be unused" not in output  # no spurious warning from Bolt at start
     db = Database(db_url)
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Touchpoint)) == 60

@@ -277,11 +277,7 @@ class Serve:
             lines = self.log_path.read_text(errors="replace").splitlines()
         except OSError:
             return ""
-        keep = [
-            ln
-            for ln in lines
-            if (" WARNING " in ln or " ERROR " in ln) and "`token` will be unused" not in ln
-        ]
+        keep = [ln for ln in lines if " WARNING " in ln or " ERROR " in ln]
         return "\n".join(keep[-limit:])
 
     # requests ----------------------------------------------------------------------------------
@@ -421,21 +417,23 @@ class ServeFactory:
         return env
 
     def import_portfolio(self, db_url: str) -> None:
-        """`csobot portfolio import` (which also migrates), once per database."""
+        """`csobot db upgrade` (the release step) and `csobot portfolio import`, once per
+        database."""
         if db_url in self._imported:
             return
         path = self.workdir / "portfolio.yaml"
         path.write_text(self.portfolio)
         env = self.env(db_url, 3000)
-        proc = subprocess.run(
-            [sys.executable, "-m", "bot", "portfolio", "import", str(path)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if proc.returncode != 0:
-            raise AssertionError(f"portfolio import failed:\n{proc.stdout}\n{proc.stderr}")
+        for argv in (["db", "upgrade"], ["portfolio", "import", str(path)]):
+            proc = subprocess.run(
+                [sys.executable, "-m", "bot", *argv],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            if proc.returncode != 0:
+                raise AssertionError(f"{' '.join(argv[:2])} failed:\n{proc.stdout}\n{proc.stderr}")
         self._imported.add(db_url)
 
     def start(
