@@ -40,6 +40,8 @@ class Lane:
         # For a background lane: True while acks are arriving, so its jobs start a little later
         # instead of taking the CPU and the database's write lock from the answers Slack awaits.
         self.defer_to: Callable[[], bool] | None = None
+        self.burst_slot: threading.Semaphore | None = None
+        self.burst_busy: Callable[[], bool] | None = None
         self._stopping = False  # queued jobs are skipped: they stay in the inbox
         self._threads = [
             threading.Thread(target=self._loop, name=f"{name}-{i}", daemon=True)
@@ -73,7 +75,7 @@ class Lane:
                     continue
                 self._running += 1
             try:
-                job()
+                self._run(job)
             except Exception:  # a job reports its own failures; this is a last resort
                 logger.exception("%s lane: a job failed", self.name)
             finally:
@@ -88,6 +90,16 @@ class Lane:
         deadline = time.monotonic() + MAX_DEFER_S
         while busy() and not self._stopping and time.monotonic() < deadline:
             time.sleep(DEFER_POLL_S)
+
+    def _run(self, job: Job) -> None:
+        """While acks are arriving, the lanes that share a burst slot run one job at a time
+        between them (the answers Slack awaits get the interpreter; the work still moves)."""
+        slot, busy = self.burst_slot, self.burst_busy
+        if slot is None or busy is None or not busy():
+            job()
+            return
+        with slot:
+            job()
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until nothing runs or waits in this lane. False on timeout."""
@@ -137,10 +149,17 @@ class Lanes:
         return self.by_name[name]
 
     def defer_background_to(self, busy: Callable[[], bool]) -> None:
-        """The events and model lanes (nobody waits on them) yield to `busy` (acks arriving),
-        each job for at most MAX_DEFER_S; commands and buttons never wait."""
-        for name in (EVENTS, MODEL):
-            self.by_name[name].defer_to = busy
+        """While `busy` (acks arriving): the events and model lanes (nobody waits on them)
+        start each job up to MAX_DEFER_S later, and the work of commands and of events runs one
+        job at a time between them (a shared slot), so acks are not starved of the interpreter
+        by a backlog of work. The model lane waits on the network, not the CPU: never slotted."""
+        slot = threading.Semaphore(1)
+        for name in (INTERACTIVE, EVENTS, MODEL):
+            lane = self.by_name[name]
+            if name != INTERACTIVE:
+                lane.defer_to = busy
+            if name != MODEL:
+                lane.burst_slot, lane.burst_busy = slot, busy
 
     def busy(self) -> int:
         return sum(lane.busy() for lane in self.by_name.values())

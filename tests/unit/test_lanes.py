@@ -1,38 +1,55 @@
-"""Background lanes let acks pass first, and still never starve."""
+"""While acks are arriving, work yields to them: background lanes start later, and commands'
+and events' work runs one job at a time between them; it still never starves."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 from handlers.lanes import EVENTS, INTERACTIVE, MODEL, Lanes, LaneSizes
 
 
-def test_background_lanes_ask_whether_acks_are_arriving_and_commands_never_wait() -> None:
-    asked: dict[str, int] = {}
+def test_during_a_burst_of_acks_commands_and_events_work_one_job_at_a_time() -> None:
+    lanes = Lanes(LaneSizes(interactive=4, events=4, model=1))
+    lanes.defer_background_to(lambda: True)  # acks keep arriving
     lock = threading.Lock()
-    lanes = Lanes(LaneSizes(interactive=1, events=1, model=1))
+    running, most = 0, 0
 
-    def busy() -> bool:
-        name = threading.current_thread().name.split("-")[0]
+    def job() -> None:
+        nonlocal running, most
         with lock:
-            asked[name] = asked.get(name, 0) + 1
-        return False
+            running += 1
+            most = max(most, running)
+        time.sleep(0.02)  # long enough for a second worker to start, if it could
+        with lock:
+            running -= 1
 
-    lanes.defer_background_to(busy)
-    ran: list[str] = []
-    for name in (INTERACTIVE, EVENTS, MODEL):
-        assert lanes[name].submit(lambda n=name: ran.append(n))
-    assert lanes.wait_idle(30)
-    assert sorted(ran) == sorted([INTERACTIVE, EVENTS, MODEL])
-    assert asked.get(EVENTS, 0) >= 1 and asked.get(MODEL, 0) >= 1
-    assert INTERACTIVE not in asked
+    for _ in range(4):
+        assert lanes[INTERACTIVE].submit(job)
+        assert lanes[EVENTS].submit(job)
+    assert lanes.wait_idle(60)
+    assert most == 1
     assert lanes.stop(5)
 
 
-def test_a_background_job_runs_even_while_acks_never_stop() -> None:
+def test_without_acks_arriving_the_lanes_run_side_by_side() -> None:
+    lanes = Lanes(LaneSizes(interactive=2, events=2, model=1))
+    lanes.defer_background_to(lambda: False)
+    both = threading.Barrier(2, timeout=30)  # passes only if two jobs run at once
+    passed: list[str] = []
+    for name in (INTERACTIVE, EVENTS):
+        assert lanes[name].submit(lambda n=name: (both.wait(), passed.append(n)))
+    assert lanes.wait_idle(60)
+    assert sorted(passed) == [EVENTS, INTERACTIVE]
+    assert lanes.stop(5)
+
+
+def test_background_and_model_jobs_run_even_while_acks_never_stop() -> None:
     lanes = Lanes(LaneSizes(interactive=1, events=1, model=1))
     lanes.defer_background_to(lambda: True)  # a burst that never ends
-    done = threading.Event()
-    assert lanes[EVENTS].submit(done.set)
-    assert done.wait(30)  # deferred a little, never starved
+    done = [threading.Event() for _ in range(3)]
+    assert lanes[EVENTS].submit(done[0].set)
+    assert lanes[MODEL].submit(done[1].set)
+    assert lanes[INTERACTIVE].submit(done[2].set)
+    assert all(d.wait(30) for d in done)  # deferred a little, never starved
     assert lanes.stop(5)
