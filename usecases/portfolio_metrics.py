@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 from domain import metrics as m
 from domain.metric import Metric, Period, at_least, quarter_containing
 from domain.renewals import RENEWED_OUTCOMES
+from prompts.render import plural
 from storage import nps_store, qbr_store, renewal_store
 from storage.db import Transaction
 from storage.org_settings_store import org_settings
@@ -125,6 +126,6 @@ def portfolio_metrics(tx: Transaction, period: Period, now: datetime) -> list[Me
             None if nps is None or average is None
             else nps >= m.TARGETS["nps"] or average >= NPS_AVERAGE_TARGET,
             f["NPS"],
-            (f"{len(answers)} answer(s), average {average}",) if answers else (),
+            (f"{plural(len(answers), 'answer')}, average {average}",) if answers else (),
         ),
     ]  # fmt: skip
