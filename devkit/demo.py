@@ -143,7 +143,7 @@ def run_demo(keep: bool = False) -> int:
     proc: subprocess.Popen[bytes] | None = None
     try:
         # The release step (`csobot db upgrade`), in this process: serve never migrates.
-        print(f"  csobot db upgrade: {db_upgrade(db_url)}")
+        print(wrap(f"  csobot db upgrade: {db_upgrade(db_url)}", hang=4))
         _run_cli(["portfolio", "import", str(sample)], env)
         names = _names(sample)
         say("  Linear and GitHub emulators: the board of Acme Corp, fetched into the cache:")

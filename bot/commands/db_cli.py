@@ -27,10 +27,11 @@ def upgrade(database_url: str) -> str:
         db.migrate()
     finally:
         db.dispose()
-    heads = ", ".join(sorted(before.heads))
+    newest = max(before.heads)
     if before.empty:
-        return f"Created the database schema (revisions {heads})."
-    return f"Upgraded the database schema from {', '.join(sorted(before.applied))} to {heads}."
+        return f"Created the database schema ({len(before.known)} migrations, newest {newest})."
+    # revisions are numbered: the highest names where the schema stood and where it stands now
+    return f"Upgraded the database schema from {max(before.applied)} to {newest}."
 
 
 def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
