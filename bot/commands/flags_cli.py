@@ -39,6 +39,7 @@ def cmd_eval_flags(args: argparse.Namespace, settings: Settings) -> int:
     from domain.classify import MessageClassifier, RuleClassifier
     from domain.evaluation import evaluate
     from prompts.cli_views import flag_report
+    from prompts.tables import wrap
 
     path = Path(args.data) if args.data else DEFAULT_DATA
     if not path.is_file():
@@ -81,14 +82,16 @@ def cmd_eval_flags(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     print(f"Classifier: {name}\n")
-    print(f"== Development set: {path} ({len(items)} messages) ==")
+    print(wrap(f"== Development set: {path} ({len(items)} messages) =="))
     print("(the rules were written against these messages: not a measure of quality)\n")
     print(flag_report(evaluate(classifier, items), mistakes=max(args.mistakes, 0)))
-    print(f"\n== Held-out set: {heldout_path} ==")
+    print("\n" + wrap(f"== Held-out set: {heldout_path} =="))
     if heldout is None:
         print(
-            "held-out file missing: no held-out figures. Add messages written independently of "
-            f"the rules (JSONL of text, label) at {heldout_path}, or pass --heldout PATH."
+            wrap(
+                "held-out file missing: no held-out figures. Add messages written independently"
+                f" of the rules (JSONL of text, label) at {heldout_path}, or pass --heldout PATH."
+            )
         )
     else:
         print(f"({len(heldout)} messages written independently of the rules, never tuned on)\n")

@@ -109,22 +109,20 @@ def support_report(
 ) -> str:
     """The support kind's figures on both sets; a missing held-out file is said plainly."""
     from prompts.cli_views import support_report as support_table
+    from prompts.tables import wrap
 
     detector, name = _detector(settings, llm)
     out = [f"Support kind — detector: {name}"]
     for label, path in (("development", dev), ("held-out", heldout)):
         result = _evaluated(detector, path)
         if result is None:
-            out.append(
-                f"\n{label} set: held-out file missing ({path})"
-                if label == "held-out"
-                else f"\n{label} set: file missing ({path})"
-            )
+            missing = "held-out file missing" if label == "held-out" else "file missing"
+            out.append("\n" + wrap(f"{label} set: {missing} ({path})"))
             continue
         count, report = result
         if report is None:
-            out.append(f"\n{label} set: {path} holds no labelled messages")
+            out.append("\n" + wrap(f"{label} set: {path} holds no labelled messages"))
             continue
-        out.append(f"\n{label} set: {path} ({count} messages)")
+        out.append("\n" + wrap(f"{label} set: {path} ({count} messages)"))
         out.append(support_table(report, mistakes=mistakes))
     return "\n".join(out)
