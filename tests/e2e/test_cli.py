@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime
@@ -193,7 +194,10 @@ def test_eval_flags_prints_scores_and_a_confusion_table(tmp_path: Path) -> None:
     assert "confusion (rows: expected, columns: predicted)" in out.stdout
     assert "== Development set: " in out.stdout and "flags_dev.jsonl" in out.stdout
     assert "not a measure of quality" in out.stdout
-    assert f"== Held-out set: {missing_heldout} ==\nheld-out file missing" in out.stdout
+    squeezed = "".join(out.stdout.split())  # a long path wraps within 80 columns
+    assert "".join(f"== Held-out set: {missing_heldout} ==held-out file missing".split()) in (
+        squeezed
+    )
     data = tmp_path / "mini.jsonl"
     data.write_text(
         json.dumps({"text": "Could you just add one more chart?", "label": "scope_creep"})
@@ -218,7 +222,9 @@ def test_eval_flags_reports_the_held_out_set_apart(tmp_path: Path) -> None:
     sample = FIXTURES / "heldout_sample.jsonl"  # our own small file, not the real held-out set
     out = run("eval-flags", "--heldout", str(sample), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    dev, _, held = out.stdout.partition(f"== Held-out set: {sample} ==")
+    heading = re.search(r"== Held-out set: .*?==", out.stdout, flags=re.S)  # may wrap
+    assert heading is not None and str(sample) in "".join(heading.group(0).split())
+    dev, held = out.stdout[: heading.start()], out.stdout[heading.end() :]
     assert "== Development set: " in dev and held
     assert "(4 messages written independently of the rules, never tuned on)" in held
     assert "over 4 messages" in held and "precision" in held
