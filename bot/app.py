@@ -9,12 +9,10 @@ listener itself runs synchronously in both. Signatures are verified once, at the
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any
 
 from slack_bolt import App, BoltContext
@@ -91,19 +89,17 @@ def create_app(
     authorize = BotTokenAuthorize(
         settings.secret("slack_bot_token") or None, client, verify=token_verification
     )
-    with _bolt_reads_no_token():
-        app = App(
-            # The app's own client carries no token: `BotTokenAuthorize` gives each request its
-            # own. (Given a token as well, Bolt warns at every start that it goes unused.)
-            client=make_web_client(settings, with_token=False),
-            authorize=authorize,  # type: ignore[arg-type]  # an Authorize is accepted as is
-            signing_secret=settings.secret("slack_signing_secret") or "verified-at-the-edge",
-            request_verification_enabled=False,
-            process_before_response=True,
-            raise_error_for_unhandled_request=False,
-            listener_executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="listener"),
-            logger=logging.getLogger("csobot.bolt"),
-        )
+    app = App(
+        # The app's own client carries no token: `BotTokenAuthorize` gives each request its own.
+        client=make_web_client(settings, with_token=False),
+        authorize=authorize,  # type: ignore[arg-type]  # an Authorize is accepted as is
+        signing_secret=settings.secret("slack_signing_secret") or "verified-at-the-edge",
+        request_verification_enabled=False,
+        process_before_response=True,
+        raise_error_for_unhandled_request=False,
+        listener_executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="listener"),
+        logger=_BOLT_LOGGER,
+    )
 
     def inject_deps(context: BoltContext, next: Any) -> None:
         context["deps"] = deps
@@ -118,21 +114,17 @@ def create_app(
     return app
 
 
-_ENV_LOCK = threading.Lock()
+class _NoUnusedTokenWarning(logging.Filter):
+    """`App()` reads $SLACK_BOT_TOKEN when no token is passed, then warns at every start that
+    the client we pass wins over it ("As you gave `client` as well, `token` will be unused"):
+    by design here (`BotTokenAuthorize` gives each request the token), so that one line goes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "will be unused" not in record.getMessage()
 
 
-@contextmanager
-def _bolt_reads_no_token() -> Iterator[None]:
-    """`App()` falls back to $SLACK_BOT_TOKEN when no token is passed, then warns that the client
-    we pass wins over it ("As you gave `client` as well, `token` will be unused"). The token is
-    already in our settings; hide the variable from Bolt while it is built."""
-    with _ENV_LOCK:
-        token = os.environ.pop("SLACK_BOT_TOKEN", None)
-        try:
-            yield
-        finally:
-            if token is not None:
-                os.environ["SLACK_BOT_TOKEN"] = token
+_BOLT_LOGGER = logging.getLogger("csobot.bolt")
+_BOLT_LOGGER.addFilter(_NoUnusedTokenWarning())
 
 
 def _on_error(error: Exception, body: dict[str, Any], context: BoltContext) -> None:
