@@ -370,6 +370,29 @@ def _evidence(touch: Touch, slot: UpdateSlot | None = None) -> EvidenceItem:
     )
 
 
+def _week_has_data(
+    in_week: AbstractSet[date],
+    touchpoint_days: Mapping[str, AbstractSet[date]],
+    recorded: Iterable[AbstractSet[date]],
+    exemptions: Mapping[str, Mapping[date, str]],
+    wins: Mapping[str, str],
+) -> bool:
+    """A week with anything recorded (a touch, counted or not, a win, an exemption) has data;
+    one with nothing says "no data", never 0%."""
+    return (
+        any(days & in_week for days in touchpoint_days.values())
+        or any(days & in_week for days in recorded)
+        or bool(wins)
+        or any(set(days) & in_week for days in exemptions.values())
+    )
+
+
+def _overall(csos: Sequence[CsoRate] | Sequence[CsoKpi], has_data: bool) -> Totals:
+    expected = sum(c.expected for c in csos)
+    done = sum(c.done for c in csos)
+    return Totals(expected=expected, done=done, rate=rate(done, expected) if has_data else None)
+
+
 def week_kpi(
     week: IsoWeek,
     now: datetime,
@@ -389,11 +412,12 @@ def week_kpi(
     A week in which nothing at all was recorded has no rate ("no data"), never 0 %."""
     # Something recorded in the week itself (never a neighbouring day read for the timezones).
     in_week = set(week.days())
-    has_data = (
-        any(days & in_week for days in touchpoint_days.values())
-        or any(t.day in in_week for items in (touches or {}).values() for t in items)
-        or bool(wins)
-        or any(set(days) & in_week for days in exemptions.values())
+    has_data = _week_has_data(
+        in_week,
+        touchpoint_days,
+        [{t.day for t in items} for items in (touches or {}).values()],
+        exemptions,
+        wins,
     )
     names = {p.slack_id: p.name for p in people}
     by_cso: dict[str, list[ClientKpi]] = defaultdict(list)
@@ -431,16 +455,7 @@ def week_kpi(
         if not has_data:
             for c in items:
                 c.rate = None
-    expected = sum(c.expected for c in csos)
-    done = sum(c.done for c in csos)
-    return WeekKpi(
-        week=str(week),
-        overall=Totals(
-            expected=expected, done=done, rate=rate(done, expected) if has_data else None
-        ),
-        csos=csos,
-        has_data=has_data,
-    )
+    return WeekKpi(week=str(week), overall=_overall(csos, has_data), csos=csos, has_data=has_data)
 
 
 @dataclass(frozen=True)
@@ -480,12 +495,7 @@ def week_rates(
     with a touch that counts; `recorded_days`: those with any team touch recorded (a week with
     only touches that don't count still has data)."""
     in_week = set(week.days())
-    has_data = (
-        any(days & in_week for days in touchpoint_days.values())
-        or any(days & in_week for days in recorded_days.values())
-        or bool(wins)
-        or any(set(days) & in_week for days in exemptions.values())
-    )
+    has_data = _week_has_data(in_week, touchpoint_days, recorded_days.values(), exemptions, wins)
     names = {p.slack_id: p.name for p in people}
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for client in clients:
@@ -514,13 +524,4 @@ def week_rates(
             totals.items(), key=lambda item: (names.get(item[0], item[0]), item[0])
         )
     ]
-    expected = sum(c.expected for c in csos)
-    done = sum(c.done for c in csos)
-    return WeekRates(
-        week=str(week),
-        overall=Totals(
-            expected=expected, done=done, rate=rate(done, expected) if has_data else None
-        ),
-        csos=csos,
-        has_data=has_data,
-    )
+    return WeekRates(week=str(week), overall=_overall(csos, has_data), csos=csos, has_data=has_data)
