@@ -89,7 +89,8 @@ class Snapshot:
         )
 
 
-def _snapshot(row: HealthSnapshot) -> Snapshot:
+def _snapshot(row: Any) -> Snapshot:
+    """A snapshot from its ORM row or from a row of its columns (same names)."""
     return Snapshot(
         client_id=row.client_id,
         day=row.day,
@@ -202,21 +203,7 @@ def latest_snapshots(tx: Transaction, client_ids: Sequence[int]) -> dict[int, Sn
     )
     out: dict[int, Snapshot] = {}
     for row in rows:  # the last written on the latest day wins
-        out[row.client_id] = Snapshot(
-            client_id=row.client_id,
-            day=row.day,
-            taken_at=row.taken_at,
-            model_id=row.model_id,
-            score=row.score,
-            band=Band(row.band),
-            band_since=row.band_since,
-            values=row.values or {},
-            derived=row.derived or {},
-            overrides=row.overrides or {},
-            sources=row.sources or {},
-            source=row.source,
-            changed_by=row.changed_by,
-        )
+        out[row.client_id] = _snapshot(row)
     return out
 
 
