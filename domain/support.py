@@ -17,6 +17,7 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from importlib.resources import files
+from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
 import yaml
@@ -456,9 +457,11 @@ def _shipped_text() -> str:
     return files("domain").joinpath("support.yaml").read_text("utf-8")
 
 
-def _shipped() -> dict[str, Any]:
+@lru_cache(maxsize=1)
+def _shipped() -> Mapping[str, Any]:
+    """Parsed once: every read of the organization's settings starts from it (never changed)."""
     data: Any = yaml.safe_load(_shipped_text())
-    return dict(data)
+    return MappingProxyType(dict(data))
 
 
 class SupportSettings(BaseModel):
@@ -497,10 +500,11 @@ class SupportSettings(BaseModel):
 
     @classmethod
     def default(cls) -> SupportSettings:
-        return cls.model_validate({})
+        return _default_support()
 
     @classmethod
     def from_org_settings(cls, settings: Mapping[str, Any] | None) -> SupportSettings:
+        """Cached by the settings' JSON (a frozen model: shared safely)."""
         raw = (settings or {}).get("support")
         return _parsed(json.dumps(raw or {}, sort_keys=True, default=str))
 
@@ -510,6 +514,11 @@ class SupportSettings(BaseModel):
             or self.slas.get("mid_market")
             or SegmentSla(response_hours=4, resolution_hours=8)
         )
+
+
+@lru_cache(maxsize=1)
+def _default_support() -> SupportSettings:
+    return SupportSettings.model_validate({})
 
 
 @lru_cache(maxsize=32)

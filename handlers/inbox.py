@@ -203,6 +203,7 @@ class GroupWriter:
     def __init__(self, inbox: Inbox):
         self.inbox = inbox
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._writer = store.GroupInsert(inbox.db.quick_engine, owner=inbox.owner, lease=LEASE)
         self._thread = threading.Thread(target=self._loop, name="inbox-writer", daemon=True)
         self._thread.start()
 
@@ -227,6 +228,7 @@ class GroupWriter:
         while True:
             first = self._queue.get()
             if first is None:
+                self._writer.close()
                 return
             group = [first]
             while len(group) < MAX_GROUP:
@@ -238,15 +240,8 @@ class GroupWriter:
                     self._queue.put(None)  # end after this group
                     break
                 group.append(nxt)
-            owner = self.inbox.owner
             try:
-                with self.inbox.db.quick_transaction() as session:
-                    ids = [
-                        store.add(
-                            session, p.item, owner=owner, lease_until=p.now + LEASE, now=p.now
-                        )
-                        for p in group
-                    ]
+                ids = self._writer.add([(p.item, p.now) for p in group])
             except Exception as exc:  # every request of the group falls back to the spool
                 for p in group:
                     p.error = exc

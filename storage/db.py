@@ -13,6 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.write_gate import connection_class
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -51,10 +53,19 @@ def check_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT_S, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str, *, busy_timeout: float = BUSY_TIMEOUT_S, urgent: bool = False, **kwargs: Any
+) -> Engine:
+    """`urgent`: on SQLite, this engine's writers go first at the process's write gate (the
+    write before an ack)."""
     if url.startswith("sqlite"):
+        factory = connection_class(
+            make_url(url).database or ":memory:", wait_s=busy_timeout, urgent=urgent
+        )
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": busy_timeout}, **kwargs
+            url,
+            connect_args={"check_same_thread": False, "timeout": busy_timeout, "factory": factory},
+            **kwargs,
         )
         busy_ms = int(busy_timeout * 1000)
 
@@ -178,7 +189,7 @@ class Database:
         """Sessions that give up within about a second (the write before an ack, /healthz)."""
         if self._quick is None:
             small = {} if self.url.startswith("sqlite") else {"pool_size": 4, "max_overflow": 8}
-            engine = make_engine(self.url, busy_timeout=QUICK_TIMEOUT_S, **small)
+            engine = make_engine(self.url, busy_timeout=QUICK_TIMEOUT_S, urgent=True, **small)
             self._quick = sessionmaker(engine, expire_on_commit=False)
         return self._quick
 
@@ -186,6 +197,12 @@ class Database:
     def quick_transaction(self) -> Iterator[Transaction]:
         with self.quick_sessions.begin() as session:
             yield session
+
+    @property
+    def quick_engine(self) -> Engine:
+        """The engine behind `quick_sessions` (the inbox writer holds a Core connection)."""
+        bind: Engine = self.quick_sessions.kw["bind"]
+        return bind
 
     @contextmanager
     def session(self) -> Iterator[Session]:

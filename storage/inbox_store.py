@@ -5,15 +5,18 @@ Only SQL lives here; when to claim, retry or give up is decided by the worker th
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import InboxItem
+
+logger = logging.getLogger(__name__)
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
 
@@ -80,6 +83,81 @@ _ADD: dict[str, Any] = {
     "sqlite": sqlite.insert(_TABLE)
     .on_conflict_do_nothing(index_elements=["key"])
     .returning(_TABLE.c.id),
+}
+
+
+def add_many(
+    conn: Connection | Session,
+    items: list[tuple[NewItem, datetime]],
+    *,
+    owner: str | None,
+    lease: timedelta,
+) -> list[int | None]:
+    """Insert a group of items in one statement (the write before each ack, group-committed),
+    each unless its key is already there. The new rows' ids, in the items' order: None for an
+    item whose key was kept before (or earlier in the same group)."""
+    rows = [
+        {
+            "key": item.key,
+            "lane": item.lane,
+            "kind": item.kind,
+            "mode": item.mode,
+            "content_type": item.content_type,
+            "body": item.body,
+            "status": PENDING,
+            "attempts": 0,
+            "next_at": now,
+            "owner": owner,
+            "lease_until": now + lease if owner is not None else None,
+            "received_at": item.received_at,
+        }
+        for item, now in items
+    ]
+    dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
+    # executemany with RETURNING: SQLAlchemy sends it as one multi-row INSERT ("insertmanyvalues")
+    new = {key: row_id for row_id, key in conn.execute(_ADD_MANY[dialect], rows)}
+    ids: list[int | None] = []
+    for item, _ in items:
+        ids.append(new.pop(item.key, None))  # a key twice in the group: the first one is new
+    return ids
+
+
+class GroupInsert:
+    """The write before each ack, for the one thread that group-commits it: a connection kept
+    open between groups (no pool checkout and reset per group); one that fails is closed, and
+    the next group connects again."""
+
+    def __init__(self, engine: Engine, *, owner: str, lease: timedelta):
+        self.engine = engine
+        self.owner = owner
+        self.lease = lease
+        self._conn: Connection | None = None
+
+    def add(self, items: list[tuple[NewItem, datetime]]) -> list[int | None]:
+        if self._conn is None:
+            self._conn = self.engine.connect()
+        conn = self._conn
+        try:
+            with conn.begin():
+                return add_many(conn, items, owner=self.owner, lease=self.lease)
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # already broken: nothing more to give back
+                logger.debug("the inbox writer's connection did not close cleanly")
+
+
+_ADD_MANY: dict[str, Any] = {
+    name: insert(_TABLE)
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(_TABLE.c.id, _TABLE.c.key)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
 }
 
 

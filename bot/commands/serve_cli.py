@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import threading
 import time
 from typing import Any
@@ -35,9 +34,6 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         fmt=settings.log_format,
     )
     log = logging.getLogger("csobot")
-    # Acks are short I/O-bound bursts competing for the GIL with the lanes' work: a shorter
-    # switch interval lets a waiting ack run sooner (see bench/RESULTS.md).
-    sys.setswitchinterval(0.001)
     deps = build_deps(settings, migrate=False)
     schema_ready = _schema_or_wait(deps, log)
     verified = _check_slack_token(settings, log)
