@@ -31,6 +31,11 @@ BUSY_TIMEOUT_S = 30.0
 QUICK_TIMEOUT_S = 0.8
 
 
+# SQLite's page cache per connection, in KiB (its default is 2,000): every pooled connection
+# keeps its own, and the operating system caches the file for all of them anyway.
+SQLITE_CACHE_KB = 512
+
+
 class BadDatabaseUrl(ValueError):
     """Not a database URL csobot can use (the message never echoes it: it may hold a password)."""
 
@@ -64,7 +69,11 @@ def make_engine(
         )
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": busy_timeout, "factory": factory},
+            connect_args={
+                "check_same_thread": False,
+                "timeout": busy_timeout,
+                "factory": factory,
+            },
             **kwargs,
         )
         busy_ms = int(busy_timeout * 1000)
@@ -74,6 +83,7 @@ def make_engine(
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
             cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.close()
 
