@@ -86,7 +86,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print("running bench.spine …", flush=True)
         start = time.monotonic()
-        sections["bench.spine"] = spine.run() + f"\n\n_(took {time.monotonic() - start:.0f} s)_"
+        sections["bench.spine"] = (
+            spine.run(env.get("BENCH_DATABASE_URL"))
+            + f"\n\n_(took {time.monotonic() - start:.0f} s)_"
+        )
         print(sections["bench.spine"], flush=True)
     for module, title, target in BENCHES:
         if only and module not in only:

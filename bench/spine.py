@@ -48,6 +48,7 @@ class Result:
     rss_kb: int
     write_ms: dict[str, float] | None = None  # the inbox write's own cost, from /healthz
     drained_s: float | None = None  # the last ack → no work left in the inbox
+    left: int = 0  # items still pending when the wait for that ended
 
     def pct(self, p: float) -> float:
         ordered = sorted(self.latencies)
@@ -87,9 +88,11 @@ def _wait(url: str, proc: subprocess.Popen[bytes], path: str = "/healthz") -> No
     raise RuntimeError("server did not start")
 
 
-def _requests(emulator_url: str) -> list[bytes]:
-    rng = random.Random(7)
-    base = datetime.now(UTC) - timedelta(days=2)
+def _requests(emulator_url: str, run: int, count: int | None = None) -> list[bytes]:
+    """The requests of one run: new to the server (no event id, timestamp or command body of an
+    earlier run, which the inbox would keep once and not work on again)."""
+    rng = random.Random(7 + run)
+    base = datetime.now(UTC) - timedelta(days=2) + timedelta(seconds=run * EVENTS * 7)
     bodies = []
     for i in range(PULSES):
         bodies.append(
@@ -97,7 +100,7 @@ def _requests(emulator_url: str) -> list[bytes]:
                 "/pulse",
                 "",
                 user_id=rng.choice(["U0CSO1", "U0CSO2"]),
-                response_url=f"{emulator_url}/response/b{i}",
+                response_url=f"{emulator_url}/response/r{run}b{i}",
             )
         )
     for i in range(EVENTS):
@@ -111,9 +114,9 @@ def _requests(emulator_url: str) -> list[bytes]:
             "event_ts": ts,
             "channel_type": "channel",
         }
-        bodies.append(event_body(event, event_id=f"EvBench{i:06d}"))
+        bodies.append(event_body(event, event_id=f"EvBench{run:03d}{i:06d}"))
     rng.shuffle(bodies)
-    return bodies
+    return bodies[:count]
 
 
 def _load(url: str, bodies: list[bytes]) -> tuple[list[float], float, int]:
@@ -184,14 +187,20 @@ def _healthz_write_ms(base: str) -> dict[str, float] | None:
     return written if isinstance(written, dict) and written.get("samples") else None
 
 
-def _drained(base: str, since: float, limit: float = 120.0) -> float | None:
-    """Seconds from `since` (the last ack) until the inbox has nothing pending or running."""
-    while time.perf_counter() - since < limit:
+DRAIN_LIMIT_S = 60.0
+
+
+def _drained(base: str, since: float) -> tuple[float | None, int]:
+    """Seconds from `since` (the last ack) until the inbox has nothing pending or running
+    (None past DRAIN_LIMIT_S), and what was still pending then."""
+    pending = -1
+    while time.perf_counter() - since < DRAIN_LIMIT_S:
         inbox = _inbox_report(base)
-        if inbox.get("pending") == 0 and inbox.get("running") == 0:
-            return time.perf_counter() - since
+        pending = int(str(inbox.get("pending", -1)))
+        if pending == 0 and inbox.get("running") == 0:
+            return time.perf_counter() - since, 0
         time.sleep(0.1)
-    return None
+    return None, pending
 
 
 def _run_server(
@@ -201,6 +210,7 @@ def _run_server(
     emulator_url: str,
     health_path: str,
     *,
+    run: int,
     profile_to: Path | None = None,
 ) -> Result:
     port = _free_port()
@@ -224,18 +234,19 @@ def _run_server(
     try:
         base = f"http://127.0.0.1:{port}"
         _wait(base, proc, health_path)
-        bodies = _requests(emulator_url)
-        _load(base + "/slack/events", bodies[:200])  # warm-up, not measured
-        latencies, wall, errors = _load(base + "/slack/events", bodies)
+        _load(base + "/slack/events", _requests(emulator_url, 2 * run, 200))  # warm-up
+        latencies, wall, errors = _load(
+            base + "/slack/events", _requests(emulator_url, 2 * run + 1)
+        )
         ended = time.perf_counter()
-        drained = written = None
+        drained, left, written = None, 0, None
         if health_path == "/healthz":  # csobot: its acked work finishes before memory is read
-            drained = _drained(base, ended)
+            drained, left = _drained(base, ended)
             written = _healthz_write_ms(base)
         else:
             time.sleep(1.0)
         rss = _peak_rss_kb(_server_pid(proc) if profile_to is not None else proc.pid)
-        return Result(name, latencies, wall, errors, rss, written, drained)
+        return Result(name, latencies, wall, errors, rss, written, drained, left)
     finally:
         proc.send_signal(signal.SIGINT if profile_to is not None else signal.SIGTERM)
         proc.wait(timeout=300)  # csobot drains its acked work before it exits
@@ -255,67 +266,98 @@ def _server_pid(proc: subprocess.Popen[bytes]) -> int:
         return proc.pid
 
 
-def run() -> str:
+def run(pg_admin_url: str | None = None) -> str:
+    """SQLite, then PostgreSQL (a private database next to `pg_admin_url`'s) when given."""
     tmp = Path(tempfile.mkdtemp(prefix="csobot-bench-"))
     emu = subprocess.Popen([sys.executable, "-m", "bench.emulator_proc"], stdout=subprocess.PIPE)
-    profile: Path | None = None
+    reports = []
     try:
         assert emu.stdout is not None
         emulator_url = emu.stdout.readline().decode().strip()
-        db_url = os.environ.get("SPINE_DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}"
-        env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": "xoxb-bench",
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": emulator_url + "/api/",
-            "DATABASE_URL": db_url,
-            "HOST": "127.0.0.1",
-            "CSOBOT_LOG_LEVEL": "WARNING",
-            "CSOBOT_SCHEDULER": "false",
-            "CSOBOT_THREADS": "16",
-        }
-        from importlib.resources import files
+        sqlite_url = os.environ.get("SPINE_DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}"
+        profile = PROFILE if _py_spy() and os.environ.get("SPINE_PROFILE", "1") != "0" else None
+        results = _rounds(sqlite_url, tmp, emulator_url, profile)
+        reports.append(_report(results, sqlite_url.split(":")[0], profile))
+        if pg_admin_url:
+            from bench.builders import scratch_postgres
 
-        sample = tmp / "portfolio.yaml"
-        sample.write_text(files("devkit").joinpath("sample_portfolio.yaml").read_text())
-        for step in (["db", "upgrade"], ["portfolio", "import", str(sample)]):
-            subprocess.run(
-                [sys.executable, "-m", "bot", *step],
-                env=env,
-                check=True,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        bare_argv = [sys.executable, "-m", "bench.bare_bolt"]
-        bot_argv = [sys.executable, "-m", "bot", "serve"]
-        # bare, csobot, bare, csobot, bare, csobot, bare: each csobot run is compared with the
-        # bare runs just before and after it, and the median of the rounds is reported.
-        results = [_run_server("bare Bolt (ack only)", bare_argv, env, emulator_url, "/")]
-        for i in range(1, ROUNDS + 1):
-            results.append(
-                _run_server(f"csobot serve, round {i}", bot_argv, env, emulator_url, "/healthz")
-            )
-            results.append(_run_server("bare Bolt (ack only)", bare_argv, env, emulator_url, "/"))
-        if _py_spy() and os.environ.get("SPINE_PROFILE", "1") != "0":
-            profile = PROFILE
-            _run_server(
-                "csobot serve, profiled",
-                bot_argv,
-                env,
-                emulator_url,
-                "/healthz",
-                profile_to=PROFILE,
-            )
+            with scratch_postgres(pg_admin_url) as pg_url:
+                results = _rounds(pg_url, tmp, emulator_url, None)
+            reports.append(_report(results, "postgresql", None, heading=False))
     finally:
         emu.terminate()
         emu.wait(timeout=10)
         shutil.rmtree(tmp, ignore_errors=True)
-    return _report(results, db_url.split(":")[0], profile)
+    return "\n\n".join(reports)
 
 
-def _report(results: list[Result], backend: str, profile: Path | None) -> str:
+def _rounds(db_url: str, tmp: Path, emulator_url: str, profile: Path | None) -> list[Result]:
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": emulator_url + "/api/",
+        "DATABASE_URL": db_url,
+        "HOST": "127.0.0.1",
+        "CSOBOT_LOG_LEVEL": "WARNING",
+        "CSOBOT_SCHEDULER": "false",
+        "CSOBOT_THREADS": "16",
+    }
+    from importlib.resources import files
+
+    sample = tmp / "portfolio.yaml"
+    sample.write_text(files("devkit").joinpath("sample_portfolio.yaml").read_text())
+    for step in (["db", "upgrade"], ["portfolio", "import", str(sample)]):
+        subprocess.run(
+            [sys.executable, "-m", "bot", *step],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    bare_argv = [sys.executable, "-m", "bench.bare_bolt"]
+    bot_argv = [sys.executable, "-m", "bot", "serve"]
+    runs = iter(range(100))
+
+    def bare() -> Result:
+        return _run_server(
+            "bare Bolt (ack only)", bare_argv, env, emulator_url, "/", run=next(runs)
+        )
+
+    # bare, csobot, bare, csobot, bare, csobot, bare: each csobot run is compared with the bare
+    # runs just before and after it, and the median of the rounds is reported. Every run sends
+    # requests the server has not seen (a repeat would be kept once and never worked on).
+    results = [bare()]
+    for i in range(1, ROUNDS + 1):
+        results.append(
+            _run_server(
+                f"csobot serve, round {i}",
+                bot_argv,
+                env,
+                emulator_url,
+                "/healthz",
+                run=next(runs),
+            )
+        )
+        results.append(bare())
+    if profile is not None:
+        _run_server(
+            "csobot serve, profiled",
+            bot_argv,
+            env,
+            emulator_url,
+            "/healthz",
+            run=next(runs),
+            profile_to=profile,
+        )
+    return results
+
+
+def _report(
+    results: list[Result], backend: str, profile: Path | None, *, heading: bool = True
+) -> str:
     lines = [
-        "## Ack latency: `csobot serve` vs bare Bolt",
+        "## Ack latency: `csobot serve` vs bare Bolt" if heading else f"### On {backend}",
         "",
         f"{PULSES} signed `/pulse` requests + {EVENTS} client-channel `message` events, "
         f"shuffled, {CONCURRENCY} concurrent keep-alive connections, waitress with 16 threads, "
@@ -333,7 +375,11 @@ def _report(results: list[Result], backend: str, profile: Path | None) -> str:
         if r.drained_s is not None:
             drained = f"{r.drained_s:.1f}"
         else:
-            drained = "—" if r.name.startswith("bare") else "not within 120 s"
+            drained = (
+                "—"
+                if r.name.startswith("bare")
+                else f"over {DRAIN_LIMIT_S:.0f} ({r.left} of {PULSES + EVENTS} left)"
+            )
         lines.append(
             f"| {r.name} | {len(r.latencies)} | {r.errors} | {r.p50:.1f} | {r.p99:.1f} | "
             f"{r.rps:.0f} | {r.rss_kb / 1024:.0f} | {written} | {drained} |"
@@ -374,4 +420,4 @@ def _report(results: list[Result], backend: str, profile: Path | None) -> str:
 
 
 if __name__ == "__main__":
-    print(run())
+    print(run(os.environ.get("BENCH_DATABASE_URL")))
