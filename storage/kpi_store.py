@@ -144,6 +144,28 @@ def counts_rule(settings: KpiSettings) -> Any:
     return and_(or_(*by), substantive)
 
 
+def last_counted(
+    tx: Transaction, client_ids: Sequence[int], start: date, end: date, settings: KpiSettings
+) -> dict[int, datetime]:
+    """Per client, when its last touch that counts (from `start` to `end`) happened: one
+    GROUP BY over the clients' days, judged by `counts_rule`."""
+    if not client_ids:
+        return {}
+    _measure_unmeasured(tx, start, end)
+    t = Touchpoint
+    rows = tx.execute(
+        select(t.client_id, func.max(t.occurred_at))
+        .join(Client, Client.id == t.client_id)
+        .where(
+            t.client_id.in_(list(client_ids)),
+            t.local_date.between(start, end),
+            counts_rule(settings),
+        )
+        .group_by(t.client_id)
+    )
+    return {client_id: at for client_id, at in rows if at is not None}
+
+
 # Days per bit mask: one BIGINT column holds up to 60 days (bit i: the i-th day of the span).
 MASK_DAYS = 60
 

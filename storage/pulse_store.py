@@ -11,6 +11,7 @@ from domain.calendar import IsoWeek, local_date
 from domain.pulse import PulseCard, Sentiment
 from domain.touch_rules import Touch, judge, permalink, role_of
 from storage.db import Transaction
+from storage.kpi_store import last_counted
 from storage.models import Exemption, Pulse, Touchpoint, Win
 from storage.org_settings_store import org_settings
 from storage.portfolio_store import client_timezone, organization, people_by_id
@@ -45,22 +46,22 @@ def load_cards(tx: Transaction, clients: list[records.Client], now: datetime) ->
     settings = org_settings(tx).kpi
     by_id = {c.id: c for c in clients}
     since = min(days) - timedelta(days=RECENT_DAYS)
-    last: dict[int, datetime] = {}  # the last touch that counts, in the last 90 days
+    # The last touch that counts, in the last 90 days: counted in SQL (like the KPI); only
+    # today's touches are read, to show what counted today and why the others did not.
+    last = last_counted(tx, ids, since, max(days), settings)
     counted_today: dict[int, str | None] = {}
     ignored_today: dict[int, list[str]] = {}
     for t in tx.scalars(
         select(Touchpoint)
-        .where(Touchpoint.client_id.in_(ids), Touchpoint.local_date >= since)
+        .where(Touchpoint.client_id.in_(ids), Touchpoint.local_date.in_(days))
         .order_by(Touchpoint.occurred_at)
     ):
+        if t.local_date != today[t.client_id]:
+            continue
         client = by_id[t.client_id]
         touch = Touch(kind=t.kind, source=t.source, author_id=t.author_id, at=t.occurred_at,
                       day=t.local_date, text=t.excerpt)  # fmt: skip
         verdict = judge(touch, role_of(client, t.author_id), settings)
-        if verdict.counts:
-            last[t.client_id] = t.occurred_at
-        if t.local_date != today[t.client_id]:
-            continue
         if verdict.counts:
             counted_today.setdefault(
                 t.client_id, permalink(t.channel, t.message_ts, t.thread_ts) or t.link
