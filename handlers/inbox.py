@@ -180,9 +180,11 @@ def backoff(attempts: int) -> float:
 ACK_BURST_S = 0.005
 
 
-# How long a request waits for its group's commit before it keeps its item in the spool instead
-# (the database's own lock wait is QUICK_TIMEOUT_S, well inside Slack's 3 seconds).
-WRITE_WAIT_S = 1.5
+# How long a request waits for its group's commit before it keeps its item in the spool instead.
+# The writer itself gives up sooner: up to QUICK_TIMEOUT_S at the process's write gate, then up
+# to QUICK_TIMEOUT_S more at SQLite's lock (a writer in another process): 1.6 s, so its own
+# error, not this wait, sends the group to the spool; all well inside Slack's 3 seconds.
+WRITE_WAIT_S = 2.0
 MAX_GROUP = 64
 
 
