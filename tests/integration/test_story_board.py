@@ -26,7 +26,9 @@ def _web(bot: BotHarness) -> WebClient:
 
 def _story_nudges(bot: BotHarness) -> list[Nudge]:
     with bot.db.session() as s:
-        return list(s.scalars(select(Nudge).where(Nudge.cadence_id == "story_mismatch")))
+        # in the order they were written (PostgreSQL returns updated rows in any order)
+        stmt = select(Nudge).where(Nudge.cadence_id == "story_mismatch").order_by(Nudge.id)
+        return list(s.scalars(stmt))
 
 
 def _tell(bot: BotHarness, text: str, at: datetime) -> None:
