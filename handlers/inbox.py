@@ -44,7 +44,7 @@ from handlers.lanes import EVENTS, INTERACTIVE, Lanes
 from prompts.render import render
 from storage import inbox_store as store
 from storage import status as service_status
-from storage.db import Transaction
+from storage.db import QUICK_TIMEOUT_S, Transaction
 from storage.db_errors import is_transient_database_error
 from storage.spool import Spool
 from usecases import log_fields
@@ -123,7 +123,7 @@ def add_task(session: Transaction, name: str, key: str, payload: dict[str, Any])
         body=json.dumps(payload),
         received_at=now,
     )
-    return store.add(session, item, owner=None, lease_until=None, now=now) is not None
+    return store.add(session, item, now=now) is not None
 
 
 # -- the request itself ---------------------------------------------------------------------------
@@ -181,10 +181,10 @@ ACK_BURST_S = 0.005
 
 
 # How long a request waits for its group's commit before it keeps its item in the spool instead.
-# The writer itself gives up sooner: up to QUICK_TIMEOUT_S at the process's write gate, then up
-# to QUICK_TIMEOUT_S more at SQLite's lock (a writer in another process): 1.6 s, so its own
-# error, not this wait, sends the group to the spool; all well inside Slack's 3 seconds.
-WRITE_WAIT_S = 2.0
+# The writer itself gives up sooner: after QUICK_TIMEOUT_S at the process's write gate and as
+# long again at SQLite's lock (a writer in another process), so its own error, not this wait,
+# sends the group to the spool; all well inside Slack's 3 seconds.
+WRITE_WAIT_S = 2 * QUICK_TIMEOUT_S + 0.4
 MAX_GROUP = 64
 
 
@@ -203,7 +203,6 @@ class GroupWriter:
     request still waits for its own row's commit before it is acked."""
 
     def __init__(self, inbox: Inbox):
-        self.inbox = inbox
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._writer = store.GroupInsert(inbox.db.quick_engine, owner=inbox.owner, lease=LEASE)
         self._thread = threading.Thread(target=self._loop, name="inbox-writer", daemon=True)
@@ -611,7 +610,7 @@ class Inbox:
                         mode=r.get("mode", "http"),
                         content_type=r.get("content_type"),
                     )
-                    if store.add(session, item, owner=None, lease_until=None, now=now):
+                    if store.add(session, item, now=now):
                         moved += 1
             self.spool.finish(path)
         if moved:

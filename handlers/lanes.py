@@ -106,7 +106,8 @@ class Lane:
         with slot:
             began = time.monotonic()
             job()
-            rest_until = time.monotonic() + (time.monotonic() - began) * REST_PER_WORK
+            ended = time.monotonic()
+            rest_until = ended + (ended - began) * REST_PER_WORK
             while busy() and not self._stopping and time.monotonic() < rest_until:
                 time.sleep(DEFER_POLL_S)
 

@@ -47,55 +47,22 @@ class Work:
     received_at: datetime
 
 
-def add(
-    session: Session,
-    item: NewItem,
-    *,
-    owner: str | None,
-    lease_until: datetime | None,
-    now: datetime,
-) -> int | None:
-    """Insert the item unless its key is already there. The new row's id, or None."""
-    values = {
-        "key": item.key,
-        "lane": item.lane,
-        "kind": item.kind,
-        "mode": item.mode,
-        "content_type": item.content_type,
-        "body": item.body,
-        "status": PENDING,
-        "attempts": 0,
-        "next_at": now,
-        "owner": owner,
-        "lease_until": lease_until,
-        "received_at": item.received_at,
-    }
-    return session.execute(_ADD[session.get_bind().dialect.name], values).scalar()
-
-
-# The write before every ack, built once (building the statement per request cost more than
-# running it): a Core insert with the row as its parameters.
-_TABLE: Any = InboxItem.__table__
-_ADD: dict[str, Any] = {
-    "postgresql": postgresql.insert(_TABLE)
-    .on_conflict_do_nothing(index_elements=["key"])
-    .returning(_TABLE.c.id),
-    "sqlite": sqlite.insert(_TABLE)
-    .on_conflict_do_nothing(index_elements=["key"])
-    .returning(_TABLE.c.id),
-}
+def add(session: Session, item: NewItem, *, now: datetime) -> int | None:
+    """Insert one unowned item (a follow-up task, a request from the spool) in the session's
+    transaction unless its key is already there. The new row's id, or None."""
+    return add_many(session.connection(), [(item, now)], owner=None, lease=None)[0]
 
 
 def add_many(
-    conn: Connection | Session,
+    conn: Connection,
     items: list[tuple[NewItem, datetime]],
     *,
     owner: str | None,
-    lease: timedelta,
+    lease: timedelta | None,
 ) -> list[int | None]:
     """Insert a group of items in one statement (the write before each ack, group-committed),
-    each unless its key is already there. The new rows' ids, in the items' order: None for an
-    item whose key was kept before (or earlier in the same group)."""
+    each unless its key is already there; `owner` holds them for `lease`. The new rows' ids, in
+    the items' order: None for an item whose key was kept before (or earlier in the group)."""
     rows = [
         {
             "key": item.key,
@@ -108,18 +75,24 @@ def add_many(
             "attempts": 0,
             "next_at": now,
             "owner": owner,
-            "lease_until": now + lease if owner is not None else None,
+            "lease_until": now + lease if lease is not None else None,
             "received_at": item.received_at,
         }
         for item, now in items
     ]
-    dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
     # executemany with RETURNING: SQLAlchemy sends it as one multi-row INSERT ("insertmanyvalues")
-    new = {key: row_id for row_id, key in conn.execute(_ADD_MANY[dialect], rows)}
-    ids: list[int | None] = []
-    for item, _ in items:
-        ids.append(new.pop(item.key, None))  # a key twice in the group: the first one is new
-    return ids
+    new = {key: row_id for row_id, key in conn.execute(_ADD[conn.dialect.name], rows)}
+    return [new.pop(item.key, None) for item, _ in items]  # a key twice: the first one is new
+
+
+# Built once (building the statement per request cost more than running it).
+_TABLE: Any = InboxItem.__table__
+_ADD: dict[str, Any] = {
+    name: insert(_TABLE)
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(_TABLE.c.id, _TABLE.c.key)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 
 
 class GroupInsert:
@@ -151,14 +124,6 @@ class GroupInsert:
                 conn.close()
             except Exception:  # already broken: nothing more to give back
                 logger.debug("the inbox writer's connection did not close cleanly")
-
-
-_ADD_MANY: dict[str, Any] = {
-    name: insert(_TABLE)
-    .on_conflict_do_nothing(index_elements=["key"])
-    .returning(_TABLE.c.id, _TABLE.c.key)
-    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
 
 
 def _claimable(now: datetime) -> object:
