@@ -248,3 +248,18 @@ def test_the_digest_says_what_did_not_count_and_where_the_evidence_is(bot: BotHa
     blob = json.dumps(bot.emulator.calls("response_url")[0]["blocks"], ensure_ascii=False)
     assert "Not counted: 1 team message — e.g. Acme Corp: “ok” — an acknowledgement" in blob
     assert "`csobot kpi --week 2026-W47 --json` (`daily.evidence`, `daily.ignored`)" in blob
+
+
+def test_pulse_says_when_the_last_touch_that_counts_was_within_90_days(bot: BotHarness) -> None:
+    bot.message("C0ACME", "U0CSO1", SUBSTANTIVE, AT - timedelta(days=100))  # past the 90 days
+    settled(bot)
+    bot.command("/pulse")
+    blob = json.dumps(bot.emulator.wait_for("response_url", count=1)[0]["blocks"])
+    assert "Last touchpoint: none in 90 days" in blob
+    bot.message("C0ACME", "U0CSO1", SUBSTANTIVE, AT - timedelta(days=3))
+    bot.message("C0ACME", "U0CSO1", "ok", AT - timedelta(days=1))  # does not count
+    settled(bot)
+    bot.command("/pulse")
+    blob = json.dumps(bot.emulator.wait_for("response_url", count=2)[1]["blocks"])
+    acme_card = blob[blob.index("Acme") :]
+    assert "Last touchpoint: 3 days ago" in acme_card.split("Weekly win")[0]

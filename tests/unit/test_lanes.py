@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from handlers.lanes import EVENTS, INTERACTIVE, MODEL, Lanes, LaneSizes
+from handlers.lanes import EVENTS, INTERACTIVE, MODEL, REST_PER_WORK, Lanes, LaneSizes
 
 
 def test_during_a_burst_of_acks_commands_and_events_work_one_job_at_a_time() -> None:
@@ -52,4 +52,26 @@ def test_background_and_model_jobs_run_even_while_acks_never_stop() -> None:
     assert lanes[MODEL].submit(done[1].set)
     assert lanes[INTERACTIVE].submit(done[2].set)
     assert all(d.wait(30) for d in done)  # deferred a little, never starved
+    assert lanes.stop(5)
+
+
+def test_during_a_burst_each_job_is_followed_by_a_rest_of_three_times_its_length() -> None:
+    """Work takes at most a quarter of the interpreter while acks arrive (REST_PER_WORK)."""
+    lanes = Lanes(LaneSizes(interactive=1, events=1, model=1))
+    lanes.defer_background_to(lambda: True)  # acks keep arriving
+    spans: list[tuple[float, float]] = []
+    lock = threading.Lock()
+
+    def job() -> None:
+        began = time.monotonic()
+        time.sleep(0.05)
+        with lock:
+            spans.append((began, time.monotonic()))
+
+    assert lanes[INTERACTIVE].submit(job)
+    assert lanes[EVENTS].submit(job)
+    assert lanes.wait_idle(60)
+    (first_start, first_end), (second_start, _) = sorted(spans)
+    ran = first_end - first_start
+    assert second_start - first_end >= REST_PER_WORK * ran * 0.9  # sleeps last at least that
     assert lanes.stop(5)
