@@ -159,9 +159,21 @@ def _merge(existing: str, sections: dict[str, str]) -> str:
         )
         if index is None:
             parts.append(section)
-        else:
-            parts[index] = section
+            continue
+        # A section may hold several headings: it starts after the previous section's footer.
+        first = index
+        while first > 0 and not _FOOTER.search(parts[first - 1]):
+            first -= 1
+        last = index
+        if module == "bench.spine":  # found by its heading: it ends at its own footer
+            while last + 1 < len(parts) and not _FOOTER.search(parts[last]):
+                last += 1
+        parts[first : last + 1] = [section]
     return head.rstrip("\n") + "\n\n" + "\n\n".join(parts) + "\n"
+
+
+# Every section ends with a footer in italics that says how long it took.
+_FOOTER = re.compile(r"^_\(.*\btook \d+ s\b.*\)_$", re.MULTILINE)
 
 
 if __name__ == "__main__":

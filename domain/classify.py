@@ -191,8 +191,6 @@ DEADLINE_CHANGE = KindRules(
         rf"\b(?:is|are) {_WHEN} now\b",
         r"\b(?:sooner|earlier|later) than (?:we )?(?:planned|expected|thought|agreed)\b",
         rf"\b(?:have|has) to wait (?:until|till)\b|\bwaits? (?:until|till) (?:after )?{_WHEN}",
-        rf", not {_WHEN}",
-        rf"\(was {_WHEN}",
         r"\b(?:a|one|two|three|\d+) (?:day|week|month)s? (?:sooner|earlier|later|early|late)\b",
         r"\b(?:starts?|begins?|happens?|lands?) (?:a (?:week|day|month) )?(?:earlier|later)"
         r" (?:this year|than)\b",
@@ -200,6 +198,10 @@ DEADLINE_CHANGE = KindRules(
         rf"\b(?:need|needs|have to|has to|must)\b(?: {_W}){{0,8}}? (?:by|before|no later than)"
         rf" (?:{_WHEN}|then\b|that date\b|that\b)",
         rf"\b(?:done|ready|live|finished|completed?|in prod) (?:by|before) {_WHEN}",
+        # Last: they start at punctuation, where no word-boundary pattern can start, so the
+        # patterns before them are searched as one group (see `_alternation`).
+        rf", not {_WHEN}",
+        rf"\(was {_WHEN}",
     ),
     negatives=(
         r"\bno rush\b",
@@ -292,7 +294,9 @@ NEGATIVE_SENTIMENT = KindRules(
         r"|sick of|upset|angry|furious|let down|a mess)\b",
         r"\b(?:sigh|ugh|argh|letdown|let-down)\b",
         r"\b(?:struggling|hard|difficult) to trust\b|\b(?:can't|don't|cannot) trust\b",
-        r"^again\b|\b(?:this is|that's|it's) not (?:ok(?:ay)?|acceptable)\b",
+        # "again" opening the message: `^again`, written with a word boundary first so that it
+        # is searched in one group with the others (see `_alternation`)
+        r"\b(?<![\s\S])again\b|\b(?:this is|that's|it's) not (?:ok(?:ay)?|acceptable)\b",
         r"\b(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th)) time (?:i've|we've|i have|we have)"
         r" (?:had to )?ask",
         r"\bwhat (?:we've|we have|we're|we are) (?:been )?paying for\b",
