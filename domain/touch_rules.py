@@ -145,7 +145,11 @@ def words_of(text: str) -> list[str]:
     plain = _LINK.sub(lambda m: " link ", text)
     plain = _MENTION.sub(" ", plain)
     plain = _EMOJI_CODE.sub(" ", plain)
-    return [w for w in _NON_WORD.split(plain.lower()) if w and any(ch.isalnum() for ch in w)]
+    return [
+        w
+        for w in _NON_WORD.split(plain.lower())
+        if w and (w.isalnum() or any(ch.isalnum() for ch in w))
+    ]
 
 
 def text_facts(text: str) -> tuple[int, bool]:
@@ -229,9 +233,13 @@ def update_slot(
     if role is not TouchRole.CSO or not judge(touch, role, settings).counts:
         return None
     w = settings.updates
+    morning = w.morning_from <= local < w.morning_until
+    eod = w.eod_from <= local <= w.eod_until
+    if not (morning or eod):
+        return None
     words = words_of(touch.text)
-    if w.morning_from <= local < w.morning_until and _cued(words, MORNING_CUES):
+    if morning and _cued(words, MORNING_CUES):
         return "morning"
-    if w.eod_from <= local <= w.eod_until and _cued(words, EOD_CUES):
+    if eod and _cued(words, EOD_CUES):
         return "eod"
     return None

@@ -44,6 +44,7 @@ def _cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     from bot.features import enqueuers
+    from bot.heap import settle_heap
     from bot.logs import configure_logging
     from bot.runtime import build_deps, slack_of
     from scheduling.runner import make_lock, run_blocking
@@ -57,7 +58,9 @@ def _cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     problem = deps.db.schema_state().problem()
     if problem is not None:
         raise ConfigError(problem)
-    run_blocking(deps, slack_of(deps, settings), enqueuers(), make_lock(settings.database_url))
+    slack = slack_of(deps, settings)
+    settle_heap()  # what the loop keeps is built: out of the collector's way (bot/heap.py)
+    run_blocking(deps, slack, enqueuers(), make_lock(settings.database_url))
     return 0
 
 

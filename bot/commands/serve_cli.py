@@ -10,6 +10,7 @@ import threading
 import time
 from typing import Any
 
+from bot.heap import settle_heap
 from bot.settings import ConfigError, Settings
 from usecases.deps import Deps
 
@@ -61,13 +62,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if not verified:
         log.warning("Slack's token check is postponed until Slack answers")
     service.on_serve.append(start_scheduler)
-    # Everything built so far lives as long as the process: keep it out of the collector's
-    # generations, and collect less often, so GC pauses don't land on acks.
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 50, 100)
+    settle_heap()  # everything built so far lives as long as the process
 
     def start_work() -> None:
         schema_ready.wait()
