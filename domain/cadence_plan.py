@@ -186,7 +186,8 @@ def _clients_for(
 def _applies_to_person(
     cadence: Cadence, person: PlanPerson, rel: dict[Role, list[PlanClient]]
 ) -> bool:
-    return any(person.role == r.value or rel.get(r) for r in cadence.roles)
+    # Role is a StrEnum: the person's role (a str) compares to it directly.
+    return person.role in cadence.roles or any(rel.get(r) for r in cadence.roles)
 
 
 def _is_closed(
