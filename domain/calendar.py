@@ -4,7 +4,10 @@ loops and the KPI share. docs/process.md, "Business days and time zones"."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -56,10 +59,36 @@ class IsoWeek:
         return f"{self.year}-W{self.week:02d}"
 
 
+_COUNTRIES = "holidays.countries"
+_countries_lock = threading.Lock()
+
+
+def _one_country_at_a_time() -> None:
+    """Let the holidays library load the countries asked for, and only those.
+
+    Its `holidays.countries` package imports all of its ~250 countries (about 8 MB resident,
+    for the life of the process) when any one is asked for, though its own loader
+    (`holidays.registry.EntityLoader`) then imports that country's module by name, which needs
+    nothing of the package but its path. So the package is registered without running its
+    `__init__`: a country's module loads alone (a US calendar costs under 1 MB). Nothing in the
+    library reads the package's names at run time. Once per process, before the first calendar;
+    if the package is already imported, it is left as it is."""
+    if _COUNTRIES in sys.modules:
+        return
+    with _countries_lock:
+        if _COUNTRIES in sys.modules:
+            return
+        spec = importlib.util.find_spec(_COUNTRIES)
+        if spec is None or spec.submodule_search_locations is None:
+            return  # not the layout this expects: the library imports as it always does
+        sys.modules[_COUNTRIES] = importlib.util.module_from_spec(spec)
+
+
 @lru_cache(maxsize=64)
 def _holiday_calendar(country: str, subdiv: str | None, years: tuple[int, ...]) -> dict[date, str]:
     if not country:
         return {}
+    _one_country_at_a_time()
     cal = holidays_lib.country_holidays(country, subdiv=subdiv, years=years)
     return {d: str(name) for d, name in cal.items()}
 
@@ -68,6 +97,7 @@ def validate_holiday_country(country: str, subdiv: str | None = None) -> None:
     """Raise ValueError with a readable message if the country/subdivision is unknown."""
     if not country:
         return
+    _one_country_at_a_time()
     try:
         holidays_lib.country_holidays(country, subdiv=subdiv, years=2026)
     except NotImplementedError:
