@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import sqlite3
+import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -18,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 from devkit.signing import sign
 from domain.calendar import IsoWeek
 from handlers.common import after_ack
-from handlers.inbox import add_task, task
+from handlers.inbox import SWEEP_GAP, add_task, task
 from handlers.lanes import EVENTS
 from storage import status as service_status
 from storage.models import InboxItem, Pulse, Touchpoint
@@ -303,3 +305,33 @@ def test_requests_arriving_together_are_each_kept_once_by_the_group_writer(
     group = [k for k in keys if "EvGroup" in k]
     assert len(group) == len(set(group)) == 24  # every one kept, none twice
     assert bot.inbox.spool.waiting() == 0
+
+
+def test_a_burst_of_kicks_is_a_few_sweeps_not_one_each(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each client message kicks the sweeper (its classification waits in the model lane): the
+    sweeps of a burst start SWEEP_GAP apart, each taking what arrived meanwhile."""
+    inbox = bot.inbox
+    sweeps: list[float] = []
+    sweep = inbox.sweep
+
+    def counted() -> int:
+        sweeps.append(time.monotonic())
+        return sweep()
+
+    monkeypatch.setattr(inbox, "sweep", counted)
+    inbox.kick()
+    assert wait_until(lambda: bool(sweeps), 5)
+    began = time.monotonic()
+    kicks = 200
+    for _ in range(kicks):
+        inbox.kick()
+        time.sleep(0.001)
+    time.sleep(2 * SWEEP_GAP)
+    elapsed = time.monotonic() - began
+    during = [t for t in sweeps if t >= began]
+    assert during, "the kicks brought no sweep"
+    assert len(during) <= elapsed / SWEEP_GAP + 2, (len(during), elapsed)
+    gaps = [b - a for a, b in itertools.pairwise(during)]
+    assert all(g >= SWEEP_GAP * 0.9 for g in gaps), gaps
