@@ -404,7 +404,7 @@ class HealthRecord(BaseModel):
 def band_counts(records: Sequence[HealthRecord], day: date) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for r in records:
-        band = current_band(_history(r), day)
+        band = current_band(r.history, day)
         if band is not None:
             counts[band.value] += 1
     return {b.value: counts.get(b.value, 0) for b in Band}

@@ -510,18 +510,30 @@ class Trend(BaseModel):
     direction: Literal["up", "down", "flat"]
 
 
+def _band(band: Band | str) -> Band:
+    """`Band(band)` without the enum's lookup (a history holds thousands of them)."""
+    return band if isinstance(band, Band) else _BANDS.get(band) or Band(band)
+
+
+_BANDS: dict[str, Band] = {b.value: b for b in Band}
+
+
 def _normalise(history: Sequence[HistoryItem], today: date) -> list[tuple[date, float, Band]]:
     """Points on or before today, oldest first, one per day (the last given wins)."""
     by_day: dict[date, tuple[date, float, Band]] = {}
     for day, value, band in history:
         if day <= today:
-            by_day[day] = (day, float(value), Band(band))
+            by_day[day] = (day, float(value), _band(band))
     return [by_day[d] for d in sorted(by_day)]
 
 
 def current_band(history: Sequence[HistoryItem], today: date) -> Band | None:
-    points = _normalise(history, today)
-    return points[-1][2] if points else None
+    """The band of the latest score on or before today (of a day's scores, the last given)."""
+    latest: HistoryItem | None = None
+    for item in history:
+        if item[0] <= today and (latest is None or item[0] >= latest[0]):
+            latest = item
+    return None if latest is None else _band(latest[2])
 
 
 def detect_change(history: Sequence[HistoryItem], today: date) -> list[HealthAlert]:

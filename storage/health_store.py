@@ -410,14 +410,19 @@ def signal_points(
     out: dict[int, list[tuple[date, float]]] = defaultdict(list)
     if not client_ids:
         return out
-    for cid, day, values in tx.execute(
-        select(HealthSnapshot.client_id, HealthSnapshot.day, HealthSnapshot.values)
-        .where(HealthSnapshot.client_id.in_(client_ids), HealthSnapshot.day >= since)
+    # The one value read out of each snapshot's JSON by the database: a snapshot's whole
+    # `values` document is never decoded here.
+    value = HealthSnapshot.values[signal].as_float()
+    for cid, day, found in tx.execute(
+        select(HealthSnapshot.client_id, HealthSnapshot.day, value)
+        .where(
+            HealthSnapshot.client_id.in_(client_ids),
+            HealthSnapshot.day >= since,
+            value.is_not(None),
+        )
         .order_by(HealthSnapshot.day, HealthSnapshot.taken_at)
     ):
-        value = (values or {}).get(signal)
-        if value is not None:
-            out[cid].append((day, value))
+        out[cid].append((day, found))
     return out
 
 
