@@ -111,9 +111,8 @@ def signalled_clients(
 ) -> list[str]:
     """The clients whose expansion signals suggest an opportunity at `at` (the same rows as
     `csobot expansion`): suggestions only, never counted in the pipeline."""
-    slugs = {c.slug for c in clients}
-    rows, _arr = expansion_rows(tx, at)
-    return [r.name for r in rows if r.in_pipeline and r.slug in slugs]
+    rows, _arr = expansion_rows(tx, at, clients)
+    return [r.name for r in rows if r.in_pipeline]
 
 
 def nps_scores(

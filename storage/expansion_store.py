@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from domain import records
 from domain.expansion import (
     CLOSED_STAGES,
     ExpansionInputs,
@@ -61,9 +62,12 @@ def pulse_hooks(
     return out
 
 
-def expansion_rows(tx: Transaction, now: datetime) -> tuple[list[ExpansionRow], float]:
-    """Every active client scored, most points first, and the portfolio's ARR."""
-    clients = active_clients(tx)
+def expansion_rows(
+    tx: Transaction, now: datetime, clients: Sequence[records.Client] | None = None
+) -> tuple[list[ExpansionRow], float]:
+    """Every active client scored, most points first, and the portfolio's ARR. `clients`: as
+    `active_clients` reads them in this transaction, when the caller has them already."""
+    clients = active_clients(tx) if clients is None else clients
     ids = [c.id for c in clients]
     today = client_days(tx, clients, now)
     hist = history(tx, ids)
