@@ -105,10 +105,17 @@ class GroupInsert:
         self.owner = owner
         self.lease = lease
         self._conn: Connection | None = None
+        # On PostgreSQL a group is one INSERT … RETURNING in autocommit: one round trip, and
+        # its answer comes once the server has committed it (no BEGIN and COMMIT of their
+        # own). SQLite keeps its transaction: the write gate is given back at its commit.
+        self._autocommit = engine.dialect.name == "postgresql"
 
     def add(self, items: list[tuple[NewItem, datetime]]) -> list[int | None]:
         if self._conn is None:
-            self._conn = self.engine.connect()
+            conn = self.engine.connect()
+            if self._autocommit:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            self._conn = conn
         conn = self._conn
         try:
             with conn.begin():
