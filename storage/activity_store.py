@@ -13,7 +13,7 @@ from sqlalchemy import update as update_rows
 
 from domain.calendar import IsoWeek, local_date
 from domain.flag_loops import FlagStatus
-from storage.db import Transaction
+from storage.db import Transaction, id_list
 from storage.models import (
     Exemption,
     Flag,
@@ -189,7 +189,7 @@ def record_pulse(
 def last_touchpoints(tx: Transaction, client_ids: list[int]) -> dict[int, datetime]:
     rows = tx.execute(
         select(Touchpoint.client_id, func.max(Touchpoint.occurred_at))
-        .where(Touchpoint.client_id.in_(client_ids))
+        .where(Touchpoint.client_id.in_(id_list(client_ids)))
         .group_by(Touchpoint.client_id)
     )
     return {client_id: at for client_id, at in rows if at is not None}

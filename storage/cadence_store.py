@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, bindparam, func, select, type_coerce, update
+from sqlalchemy import String, func, select, type_coerce, update
 
 from domain import records
 from domain.cadence_plan import (
@@ -26,7 +26,7 @@ from domain.cadence_plan import (
 )
 from domain.calendar import OooRange
 from domain.prefs import Prefs, SetPref
-from storage.db import Transaction
+from storage.db import Transaction, id_list
 from storage.lifecycle_store import current_stages
 from storage.models import (
     CadenceDone,
@@ -232,14 +232,6 @@ def _day_pairs(rows: Iterable[Any]) -> set[tuple[Any, date]]:
     return {(a, day if isinstance(day, date) else parse(day)) for a, day in rows}
 
 
-def _inline(ids: Collection[int]) -> Any:
-    """Client ids written into the statement (integers): tens of thousands of them stay one
-    statement, under the drivers' limits on bound parameters."""
-    return bindparam(
-        "client_ids", sorted(int(i) for i in ids), expanding=True, literal_execute=True
-    )
-
-
 def _touch_days(
     tx: Transaction, lo: date, hi: date, client_ids: Collection[int] | None = None
 ) -> set[tuple[int, date]]:
@@ -247,7 +239,7 @@ def _touch_days(
         Touchpoint.local_date.between(lo, hi)
     )
     if client_ids is not None:
-        query = query.where(Touchpoint.client_id.in_(_inline(client_ids)))
+        query = query.where(Touchpoint.client_id.in_(id_list(client_ids)))
     return _day_pairs(tx.execute(query.distinct()))
 
 
@@ -258,7 +250,7 @@ def _exempt_days(
         Exemption.day.between(lo, hi)
     )
     if client_ids is not None:
-        query = query.where(Exemption.client_id.in_(_inline(client_ids)))
+        query = query.where(Exemption.client_id.in_(id_list(client_ids)))
     return _day_pairs(tx.execute(query))
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, bindparam, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
@@ -239,3 +239,12 @@ class Database:
             bind = self._quick.kw.get("bind")
             if bind is not None:
                 bind.dispose()
+
+
+def id_list(ids: Collection[int]) -> Any:
+    """Row ids for `column.in_(…)`, written into the statement as integers: a whole portfolio
+    (100,000 clients) stays one statement, under the drivers' limits on bound parameters
+    (SQLite 32,766; PostgreSQL 65,535). Integers only, so nothing is quoted from outside."""
+    return bindparam(
+        None, sorted(int(i) for i in ids), unique=True, expanding=True, literal_execute=True
+    )

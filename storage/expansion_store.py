@@ -23,7 +23,7 @@ from domain.expansion import (
     score_expansion,
 )
 from domain.renewals import effective_contract_end
-from storage.db import Transaction
+from storage.db import Transaction, id_list
 from storage.health_store import client_days, history, latest_facts, signal_points
 from storage.models import ExpansionOpportunity, Pulse
 from storage.portfolio_store import active_clients
@@ -55,7 +55,9 @@ def pulse_hooks(
         return out
     for cid, hook in tx.execute(
         select(Pulse.client_id, Pulse.hook).where(
-            Pulse.client_id.in_(client_ids), Pulse.created_at >= since, Pulse.hook.is_not(None)
+            Pulse.client_id.in_(id_list(client_ids)),
+            Pulse.created_at >= since,
+            Pulse.hook.is_not(None),
         )
     ):
         out[cid].append(hook or "")

@@ -21,7 +21,7 @@ from domain import records
 from domain.flag_loops import Decision, FlagSettings, FlagStatus, WorkCalendar
 from domain.flags import Flag, FlagKind
 from storage.activity_store import excerpt
-from storage.db import Transaction
+from storage.db import Transaction, id_list
 from storage.models import Client, ClientQuestion, InboundMessage, InternalMessage, Touchpoint
 from storage.models import Flag as FlagRow
 from storage.org_settings_store import org_settings
@@ -348,7 +348,7 @@ def open_flag_counts(tx: Transaction, client_ids: Iterable[int]) -> dict[int, in
         return out
     rows = tx.execute(
         select(FlagRow.client_id, func.count())
-        .where(FlagRow.client_id.in_(ids), FlagRow.status == FlagStatus.OPEN.value)
+        .where(FlagRow.client_id.in_(id_list(ids)), FlagRow.status == FlagStatus.OPEN.value)
         .group_by(FlagRow.client_id)
     )
     for client_id, n in rows:

@@ -38,7 +38,7 @@ from domain.health_inputs import (
     response_delays,
     response_time_signal,
 )
-from storage.db import Transaction
+from storage.db import Transaction, id_list
 from storage.models import (
     Client,
     HealthSnapshot,
@@ -171,7 +171,7 @@ def newest_days(client_ids: Sequence[int], *, source: str | None = None) -> Subq
         inner = inner.where(HealthSnapshot.source == source)
     return (
         select(Client.id.label("client_id"), inner.scalar_subquery().label("day"))
-        .where(Client.id.in_(client_ids))
+        .where(Client.id.in_(id_list(client_ids)))
         .subquery()
     )
 
@@ -377,7 +377,7 @@ def history(
         HealthSnapshot.id,
         HealthSnapshot.score,
         HealthSnapshot.band,
-    ).where(HealthSnapshot.client_id.in_(client_ids))
+    ).where(HealthSnapshot.client_id.in_(id_list(client_ids)))
     if since is not None:
         query = query.where(HealthSnapshot.day >= since)
     rows = sorted(tx.execute(query), key=lambda r: (r[0], str(r[1]), r[2]))
@@ -416,7 +416,7 @@ def signal_points(
     for cid, day, found in tx.execute(
         select(HealthSnapshot.client_id, HealthSnapshot.day, value)
         .where(
-            HealthSnapshot.client_id.in_(client_ids),
+            HealthSnapshot.client_id.in_(id_list(client_ids)),
             HealthSnapshot.day >= since,
             value.is_not(None),
         )
@@ -459,7 +459,7 @@ def board_points(
                 first_or_last(probe.day > cutoff, probe.day <= day).label("current"),
                 first_or_last(probe.day > cutoff).label("top"),
             )
-            .where(Client.id.in_(ids))
+            .where(Client.id.in_(id_list(ids)))
             .subquery()
         )
         columns = (h.client_id, h.day, h.taken_at, h.id, h.score, h.band, h.band_since)
@@ -523,7 +523,7 @@ def derive_signals(
     asked: dict[int, list[datetime]] = defaultdict(list)
     for cid, at in tx.execute(
         select(InboundMessage.client_id, InboundMessage.occurred_at).where(
-            InboundMessage.client_id.in_(ids),
+            InboundMessage.client_id.in_(id_list(ids)),
             InboundMessage.occurred_at >= now - timedelta(days=RESPONSE_WINDOW_DAYS),
             InboundMessage.occurred_at <= now,
         )
@@ -533,7 +533,7 @@ def derive_signals(
     channels = {c.id: c.client_channel for c in clients}
     for cid, at, channel in tx.execute(
         select(Touchpoint.client_id, Touchpoint.occurred_at, Touchpoint.channel).where(
-            Touchpoint.client_id.in_(ids),
+            Touchpoint.client_id.in_(id_list(ids)),
             Touchpoint.kind == "slack",
             Touchpoint.occurred_at >= now - timedelta(days=RESPONSE_WINDOW_DAYS),
             Touchpoint.occurred_at <= now,
@@ -544,7 +544,7 @@ def derive_signals(
     answers: dict[int, list[int]] = defaultdict(list)
     for cid, value in tx.execute(
         select(NpsResponse.client_id, NpsResponse.score).where(
-            NpsResponse.client_id.in_(ids),
+            NpsResponse.client_id.in_(id_list(ids)),
             NpsResponse.recorded_at >= now - timedelta(days=NPS_WINDOW_DAYS),
             NpsResponse.recorded_at <= now,
         )
@@ -554,7 +554,7 @@ def derive_signals(
         tx.execute(
             select(Touchpoint.client_id, func.count())
             .where(
-                Touchpoint.client_id.in_(ids),
+                Touchpoint.client_id.in_(id_list(ids)),
                 Touchpoint.kind == "meeting",
                 Touchpoint.occurred_at >= now - timedelta(days=MEETING_WINDOW_DAYS),
                 Touchpoint.occurred_at <= now,
@@ -660,7 +660,10 @@ def latest_facts(
         return out
     for cid, signal, value in tx.execute(
         select(SignalReading.client_id, SignalReading.signal, SignalReading.value)
-        .where(SignalReading.client_id.in_(client_ids), SignalReading.signal.in_(list(signals)))
+        .where(
+            SignalReading.client_id.in_(id_list(client_ids)),
+            SignalReading.signal.in_(list(signals)),
+        )
         .order_by(SignalReading.day)
     ):
         out[cid][signal] = value

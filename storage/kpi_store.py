@@ -47,7 +47,7 @@ from domain.kpi import (
     week_rates,
 )
 from domain.touch_rules import HUDDLE, KpiSettings, Touch, TouchRole, role_of, text_facts
-from storage.db import Transaction
+from storage.db import Transaction, id_list
 from storage.models import (
     CadenceDone,
     Client,
@@ -157,7 +157,7 @@ def last_counted(
         select(t.client_id, func.max(t.occurred_at))
         .join(Client, Client.id == t.client_id)
         .where(
-            t.client_id.in_(list(client_ids)),
+            t.client_id.in_(id_list(client_ids)),
             t.local_date.between(start, end),
             counts_rule(settings),
         )

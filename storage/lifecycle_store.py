@@ -19,7 +19,7 @@ from domain.onboarding import (
 )
 from domain.portfolio import ClientSpec
 from storage import models as m
-from storage.db import Transaction
+from storage.db import Transaction, id_list
 from storage.qbr_store import success_plans
 from storage.upsert import insert_ignore
 
@@ -112,7 +112,7 @@ def start_onboarding(
 def lifecycles(tx: Transaction, client_ids: Sequence[int] | None = None) -> dict[int, Lifecycle]:
     q = select(m.ClientLifecycle)
     if client_ids is not None:
-        q = q.where(m.ClientLifecycle.client_id.in_(client_ids))
+        q = q.where(m.ClientLifecycle.client_id.in_(id_list(client_ids)))
     rows = list(tx.scalars(q))
     # The criteria themselves live with the success plan (one record for the handoff and the
     # QBR); the lifecycle row keeps what was said at signature only as history.
@@ -132,7 +132,7 @@ def items_of(tx: Transaction, client_ids: Sequence[int]) -> dict[int, list[Item]
         return out
     rows = tx.scalars(
         select(m.OnboardingItem)
-        .where(m.OnboardingItem.client_id.in_(client_ids))
+        .where(m.OnboardingItem.client_id.in_(id_list(client_ids)))
         .order_by(m.OnboardingItem.client_id, m.OnboardingItem.position)
     )
     for r in rows:
@@ -233,7 +233,7 @@ def hours_by_client(tx: Transaction, client_ids: Sequence[int]) -> dict[int, flo
         return {}
     rows = tx.execute(
         select(m.OnboardingHours.client_id, func.sum(m.OnboardingHours.hours))
-        .where(m.OnboardingHours.client_id.in_(client_ids))
+        .where(m.OnboardingHours.client_id.in_(id_list(client_ids)))
         .group_by(m.OnboardingHours.client_id)
     )
     return {cid: float(total or 0) for cid, total in rows}
@@ -247,7 +247,7 @@ def current_stages(tx: Transaction, client_ids: Sequence[int]) -> dict[int, tupl
         return out
     rows = tx.scalars(
         select(m.LifecycleStageRecord)
-        .where(m.LifecycleStageRecord.client_id.in_(client_ids))
+        .where(m.LifecycleStageRecord.client_id.in_(id_list(client_ids)))
         .order_by(m.LifecycleStageRecord.since, m.LifecycleStageRecord.id)
     )
     for r in rows:
@@ -276,7 +276,9 @@ def expansion_clients(tx: Transaction, client_ids: Sequence[int]) -> set[int]:
         return set()
     return set(
         tx.scalars(
-            select(m.ExpansionPackage.client_id).where(m.ExpansionPackage.client_id.in_(client_ids))
+            select(m.ExpansionPackage.client_id).where(
+                m.ExpansionPackage.client_id.in_(id_list(client_ids))
+            )
         )
     )
 
@@ -420,7 +422,7 @@ def closed_clients(tx: Transaction, client_ids: Sequence[int]) -> set[int]:
     return set(
         tx.scalars(
             select(m.Closeout.client_id).where(
-                m.Closeout.client_id.in_(client_ids), m.Closeout.closed_at.is_not(None)
+                m.Closeout.client_id.in_(id_list(client_ids)), m.Closeout.closed_at.is_not(None)
             )
         )
     )
@@ -432,7 +434,7 @@ def first_wins(tx: Transaction, client_ids: Sequence[int]) -> dict[int, datetime
         return {}
     rows = tx.execute(
         select(m.Win.client_id, func.min(m.Win.created_at))
-        .where(m.Win.client_id.in_(client_ids))
+        .where(m.Win.client_id.in_(id_list(client_ids)))
         .group_by(m.Win.client_id)
     )
     return {cid: at for cid, at in rows if at is not None}

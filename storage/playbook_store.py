@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from domain import records
 from domain.playbooks import Run, Step, instantiate
-from storage.db import Transaction
+from storage.db import Transaction, id_list
 from storage.models import PlaybookRun, PlaybookRunStep
 from storage.upsert import insert_ignore
 
@@ -91,7 +91,7 @@ def active_runs(tx: Transaction, client_ids: Sequence[int]) -> dict[int, list[Ru
         return out
     for run in tx.scalars(
         select(PlaybookRun)
-        .where(PlaybookRun.client_id.in_(client_ids), PlaybookRun.status == "active")
+        .where(PlaybookRun.client_id.in_(id_list(client_ids)), PlaybookRun.status == "active")
         .options(selectinload(PlaybookRun.steps))
         .order_by(PlaybookRun.started_at, PlaybookRun.id)
     ):

@@ -10,7 +10,7 @@ from domain import records
 from domain.calendar import IsoWeek, local_date
 from domain.pulse import PulseCard, Sentiment
 from domain.touch_rules import Touch, judge, permalink, role_of
-from storage.db import Transaction
+from storage.db import Transaction, id_list
 from storage.kpi_store import last_counted
 from storage.models import Exemption, Pulse, Touchpoint, Win
 from storage.org_settings_store import org_settings
@@ -31,7 +31,7 @@ def load_cards(tx: Transaction, clients: list[records.Client], now: datetime) ->
 
     latest: dict[int, dict[str, object]] = {cid: {} for cid in ids}
     for p in tx.scalars(
-        select(Pulse).where(Pulse.client_id.in_(ids)).order_by(Pulse.created_at.desc())
+        select(Pulse).where(Pulse.client_id.in_(id_list(ids))).order_by(Pulse.created_at.desc())
     ):
         slot = latest[p.client_id]
         if "sentiment" not in slot and p.source != "detected":  # detected rows: a hook only
@@ -53,7 +53,7 @@ def load_cards(tx: Transaction, clients: list[records.Client], now: datetime) ->
     ignored_today: dict[int, list[str]] = {}
     for t in tx.scalars(
         select(Touchpoint)
-        .where(Touchpoint.client_id.in_(ids), Touchpoint.local_date.in_(days))
+        .where(Touchpoint.client_id.in_(id_list(ids)), Touchpoint.local_date.in_(days))
         .order_by(Touchpoint.occurred_at)
     ):
         if t.local_date != today[t.client_id]:
@@ -73,13 +73,13 @@ def load_cards(tx: Transaction, clients: list[records.Client], now: datetime) ->
     exempt = {
         (e.client_id, e.day): e.reason
         for e in tx.scalars(
-            select(Exemption).where(Exemption.client_id.in_(ids), Exemption.day.in_(days))
+            select(Exemption).where(Exemption.client_id.in_(id_list(ids)), Exemption.day.in_(days))
         )
     }
     wins: dict[int, str] = {}
     for w in tx.scalars(
         select(Win)
-        .where(Win.client_id.in_(ids), Win.iso_week.in_(set(weeks.values())))
+        .where(Win.client_id.in_(id_list(ids)), Win.iso_week.in_(set(weeks.values())))
         .order_by(Win.created_at)
     ):
         if w.iso_week == weeks[w.client_id]:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.value import SuccessCriterion
-from storage.db import Transaction
+from storage.db import Transaction, id_list
 from storage.models import Client, QbrRecord, SuccessPlan, Touchpoint, Win
 from storage.upsert import insert_ignore
 
@@ -120,7 +120,7 @@ def save_success_plans(session: Session, by_slug: dict[str, list[SuccessCriterio
 
 def success_plans(tx: Transaction, client_ids: Sequence[int]) -> dict[int, list[SuccessCriterion]]:
     """Each client's success criteria, for many clients in one query."""
-    rows = tx.scalars(select(SuccessPlan).where(SuccessPlan.client_id.in_(client_ids)))
+    rows = tx.scalars(select(SuccessPlan).where(SuccessPlan.client_id.in_(id_list(client_ids))))
     return {r.client_id: [SuccessCriterion(**c) for c in r.criteria] for r in rows}
 
 

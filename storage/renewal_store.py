@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from domain import records
 from domain.health import Band
 from domain.renewals import Outcome, RenewalOutcome, arr_after_renewal
-from storage.db import Transaction
+from storage.db import Transaction, id_list
 from storage.models import Nudge, RenewalOutcomeRecord
 from storage.upsert import insert_ignore
 
@@ -37,7 +37,7 @@ def outcomes_by_client(
     if not client_ids:
         return out
     for r in tx.scalars(
-        select(RenewalOutcomeRecord).where(RenewalOutcomeRecord.client_id.in_(client_ids))
+        select(RenewalOutcomeRecord).where(RenewalOutcomeRecord.client_id.in_(id_list(client_ids)))
     ):
         out[r.client_id][r.contract_end] = _outcome(r)
     return out

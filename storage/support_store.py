@@ -28,7 +28,7 @@ from domain.support import (
     SupportSettings,
     support_signal,
 )
-from storage.db import Transaction
+from storage.db import Transaction, id_list
 from storage.models import (
     CaseStudyCandidateRow,
     FeedbackItemRow,
@@ -374,7 +374,7 @@ def requests_opened(
         SupportRequestRow.status.in_([RequestStatus.OPEN.value, RequestStatus.RESOLVED.value]),
     )
     if client_ids is not None:
-        q = q.where(SupportRequestRow.client_id.in_(client_ids))
+        q = q.where(SupportRequestRow.client_id.in_(id_list(client_ids)))
     return [_record(r) for r in tx.scalars(q.order_by(SupportRequestRow.opened_at))]
 
 
@@ -385,7 +385,7 @@ def active_askers(
     rows = tx.execute(
         select(InboundMessage.client_id, func.count(func.distinct(InboundMessage.author_id)))
         .where(
-            InboundMessage.client_id.in_(client_ids),
+            InboundMessage.client_id.in_(id_list(client_ids)),
             InboundMessage.occurred_at >= start,
             InboundMessage.occurred_at < end,
         )
@@ -689,7 +689,7 @@ def latest_nps_scores(tx: Transaction, client_ids: Sequence[int]) -> dict[int, i
     out: dict[int, int] = {}
     for cid, score in tx.execute(
         select(NpsResponse.client_id, NpsResponse.score)
-        .where(NpsResponse.client_id.in_(client_ids))
+        .where(NpsResponse.client_id.in_(id_list(client_ids)))
         .order_by(NpsResponse.recorded_at, NpsResponse.id)
     ):
         out[int(cid)] = int(score)
