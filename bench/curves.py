@@ -55,6 +55,7 @@ from bench.builders import (
     record_health_history,
     scratch_postgres,
 )
+from bot.heap import settle_heap
 from domain.calendar import IsoWeek
 from storage.db import Database
 
@@ -212,8 +213,9 @@ MAKERS: dict[str, Callable[[Database], Callable[[], str]]] = {
 # -- measuring ---------------------------------------------------------------------------------
 def measure(db: Database, step: str, clients: int, backend: str, repeats: int) -> Point:
     """A first, untimed run traced by tracemalloc (the peak of Python memory the step
-    allocates; also the warm-up), then the best of `repeats` timed runs and their statements.
-    The tick's nudges are deleted before each run after the first."""
+    allocates; also the warm-up), then the heap settled as the bot's processes settle it, then
+    the best of `repeats` timed runs and their statements. The tick's nudges are deleted before
+    each run after the first."""
     run = MAKERS[step](db)
     reset: Callable[[], None] | None = getattr(run, "reset", None)
     gc.collect()
@@ -226,6 +228,7 @@ def measure(db: Database, step: str, clients: int, backend: str, repeats: int) -
         tracemalloc.stop()
     if time.perf_counter() - t0 > 2.0:
         repeats = 1  # slow enough that one run is the figure; keeps the whole curve bounded
+    settle_heap()  # the collector as `csobot serve`, `csobot scheduler` and the CLI set it
     best, statements = math.inf, 0
     for _ in range(repeats):
         if reset:
@@ -406,8 +409,9 @@ def report(runs: dict[str, Run], png: Path | None) -> str:
         "best of 3 warm runs (1 from 10,000 up or when a run takes over 2 s); statements: "
         "`before_cursor_execute`, an executemany counting once; peak MB: Python allocations "
         "during the step (tracemalloc, "
-        "in a first untimed run that is also the warm-up). The tick's nudges are deleted "
-        "between its runs.",
+        "in a first untimed run that is also the warm-up); after it, the heap is settled as "
+        "the bot's processes and its CLI settle it (bot/heap.py). The tick's nudges are "
+        "deleted between its runs.",
         "",
         "| database | clients | people | touchpoints | snapshots | history depth | build s |",
         "|---|---:|---:|---:|---:|---|---:|",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from slack_sdk.errors import SlackApiError
 
 from bot.cli_errors import SlackUnreachable, UsageError, configure_cli_logging, parse_when
+from bot.heap import settle_heap
 from bot.settings import ConfigError, Settings, load_settings
 from domain.extras import missing_extra
 from prompts.render import render
@@ -86,8 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings: Settings | None = None
     try:
         settings = load_settings()
-        if args.command not in LONG_RUNNING:
+        if args.command not in LONG_RUNNING:  # those settle their heap once they are built
             configure_cli_logging(settings.log_level, secrets_of(settings))
+            settle_heap()  # a report over a whole portfolio spends less on the collector
         code = int(args.handler(args, settings))
         sys.stdout.flush()  # a closed pipe shows here, not at exit
         return code
