@@ -89,7 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         if args.command not in LONG_RUNNING:  # those settle their heap once they are built
             configure_cli_logging(settings.log_level, secrets_of(settings))
-            settle_heap()  # a report over a whole portfolio spends less on the collector
+            if argv is None:  # the process's own command (`csobot …`): its heap is this run's
+                settle_heap()  # a report over a whole portfolio spends less on the collector
         code = int(args.handler(args, settings))
         sys.stdout.flush()  # a closed pipe shows here, not at exit
         return code

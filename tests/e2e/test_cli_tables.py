@@ -137,3 +137,44 @@ def test_a_cli_error_suggests_a_cli_command_not_a_slack_one(
     assert main(["closeout", "report", "zzz"]) == 2
     err = capsys.readouterr().err
     assert "`csobot portfolio show`" in err and "`/pulse`" not in err
+
+
+def test_a_command_settles_the_heap_of_its_own_process_not_of_a_caller(
+    seeded: None, capsys: pytest.CaptureFixture[str], db_url: str, tmp_path: Path
+) -> None:
+    """`csobot kpi` over a whole portfolio spends less on the garbage collector (bot/heap.py);
+    `main(argv)` called from other code leaves that code's collector as it was."""
+    import gc
+    import os
+    import subprocess
+    import sys
+
+    from bot.heap import THRESHOLDS
+
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)  # Python's defaults, whatever ran before in this process
+    try:
+        frozen = gc.get_freeze_count()
+        _cli(["kpi", "--week", "2026-W47"], capsys)
+        assert gc.get_threshold() == (700, 10, 10)
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.set_threshold(*before)
+    probe = (
+        "import gc, sys\n"
+        "from bot.cli import main\n"
+        "sys.argv = ['csobot', 'kpi', '--week', '2026-W47']\n"
+        "code = main()\n"
+        "print(list(gc.get_threshold()), file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "DATABASE_URL": db_url, "CSOBOT_NOW": NOW},
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == str(list(THRESHOLDS))
