@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from storage.db import Transaction
 from storage.models import Intervention
@@ -35,9 +35,12 @@ def record_intervention(
     dedupe_key: str,
     by: str,
     now: datetime,
+    posted_at: datetime | None = None,
 ) -> bool:
-    """True when recorded now; False when the same one (its key) already was."""
-    return insert_ignore(
+    """True when recorded now; False when the same one (its key) already was. With
+    `posted_at` (a founder's message), the earliest message of those sharing the key is the one
+    kept, in whatever order they arrive."""
+    new = insert_ignore(
         tx,
         Intervention,
         {
@@ -50,8 +53,22 @@ def record_intervention(
             "dedupe_key": dedupe_key,
             "recorded_by": by,
             "created_at": now,
+            "posted_at": posted_at,
         },
     )
+    if not new and posted_at is not None:
+        tx.execute(
+            update(Intervention)
+            .where(Intervention.dedupe_key == dedupe_key, Intervention.posted_at > posted_at)
+            .values(
+                founder_id=founder_id,
+                source=source,
+                reason=reason[:300],
+                link=link,
+                posted_at=posted_at,
+            )
+        )
+    return new
 
 
 def intervention_by_key(tx: Transaction, key: str) -> InterventionRow | None:

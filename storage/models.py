@@ -896,6 +896,8 @@ class Intervention(Base):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     recorded_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When the founder's message was posted (None for one recorded by hand).
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     dismissed_by: Mapped[str | None] = mapped_column(String(32))
     dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

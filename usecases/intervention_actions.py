@@ -77,6 +77,7 @@ def note_founder_message(tx: Transaction, msg: ChannelMessage, now: datetime) ->
         dedupe_key=key,
         by="csobot",
         now=now,
+        posted_at=at,
     )
     if new:
         _tell_founder(tx, client, msg.user, key, source, day.isoformat(), now)

@@ -52,6 +52,20 @@ def test_a_founder_posting_in_a_client_channel_is_one_intervention_a_day(
     assert "Founder interventions a month: 1 (target < 1 a month: off target)" in blob
 
 
+def test_the_days_first_message_is_the_one_quoted_in_whatever_order_they_are_processed(
+    bot: BotHarness,
+) -> None:
+    bot.message("C0ACME", "U0FND", "Update: the export is fixed.", AT.replace(hour=14))
+    bot.settle()
+    assert rows(bot)[0].reason.startswith("Update")
+    bot.message("C0ACME", "U0FND", "Jumping in here: we will fix the export today.", AT)
+    bot.message("C0ACME", "U0FND", "One more thing on the export.", AT.replace(hour=16))
+    bot.settle()
+    [row] = rows(bot)
+    assert row.reason.startswith("Jumping in here")
+    assert row.posted_at == AT.astimezone(UTC)
+
+
 def test_not_an_intervention_in_one_click(bot: BotHarness) -> None:
     bot.message("C0ACME", "U0FND", "Happy to help with the renewal conversation.", AT)
     bot.settle()
