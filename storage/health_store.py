@@ -588,6 +588,9 @@ class UsageResult:
     clients: set[str] = field(default_factory=set)
 
 
+SLUGS_PER_STATEMENT = 1000
+
+
 def import_usage(
     tx: Transaction,
     rows: Sequence[UsageRow],
@@ -599,10 +602,13 @@ def import_usage(
     """Keep every reading (the same client, day and signal again: the new value wins) and
     write one snapshot per client and day with model signals, oldest day first."""
     result = UsageResult()
-    clients = {
-        c.slug: c
-        for c in tx.scalars(select(Client).where(Client.slug.in_({r.client for r in rows})))
-    }
+    slugs = sorted({r.client for r in rows})
+    clients: dict[str, Client] = {}
+    for i in range(0, len(slugs), SLUGS_PER_STATEMENT):  # under the drivers' bound-parameter caps
+        chunk = slugs[i : i + SLUGS_PER_STATEMENT]
+        clients.update(
+            (c.slug, c) for c in tx.scalars(select(Client).where(Client.slug.in_(chunk)))
+        )
     for r in rows:
         client = clients[r.client]
         values = {

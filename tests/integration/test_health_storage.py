@@ -6,11 +6,13 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from domain.board import board_row
 from domain.health import THREE_PILLAR, band_since, trend
-from domain.health_inputs import SignalState
+from domain.health_inputs import SignalState, UsageRow
+from storage import health_store
 from storage.db import Database
 from storage.health_store import board_points, history, write_snapshot
 from storage.models import Client
@@ -86,3 +88,23 @@ def test_board_rows_from_the_short_history_equal_rows_from_the_full_one(db: Data
         reference = board_row(history=whole, band_started=started[cid], **kwargs)  # type: ignore[arg-type]
         assert short == reference, client.slug
         assert len(points[cid]) <= 4 * 2  # a few days, a point or two each
+
+
+def test_a_usage_import_across_more_clients_than_one_statement_names(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clients a usage file names are read in chunks (a portfolio of 100,000 clients is past
+    SQLite's cap on bound parameters): every client's reading lands with a chunk of 2."""
+    monkeypatch.setattr(health_store, "SLUGS_PER_STATEMENT", 2)
+    load_portfolio(db)
+    with db.transaction() as s:
+        slugs = [c.slug for c in s.scalars(select(Client).order_by(Client.id))]
+        assert len(slugs) > 2
+        signal = THREE_PILLAR.signal_names[0]
+        rows = [
+            UsageRow(line=i + 2, client=slug, day=TODAY, signal=signal, value=7.0)
+            for i, slug in enumerate(slugs)
+        ]
+        result = health_store.import_usage(s, rows, THREE_PILLAR, source="t.csv", now=NOW)
+    assert result.readings == len(slugs)
+    assert result.clients == set(slugs)
