@@ -50,19 +50,10 @@ def cmd_eval_flags(args: argparse.Namespace, settings: Settings) -> int:
     classifier: MessageClassifier = RuleClassifier()
     name = "rules"
     if args.llm:
-        if not settings.llm_enabled:
-            raise UsageError("--llm needs OPENAI_API_KEY or OPENAI_BASE_URL")
+        from bot.commands.eval_model import evaluation_model
         from llm.classifier import LLMClassifier
-        from llm.client import LLMClient
 
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-        llm = LLMClient(
-            api_key=key,
-            base_url=settings.openai_base_url,
-            model=settings.model,
-            timeout=settings.llm_timeout,
-            max_retries=1,
-        )
+        llm = evaluation_model(settings)
         classifier, name = LLMClassifier(llm, RuleClassifier()), f"LLM ({settings.model})"
     if args.json:
         from bot.commands.support_cli import support_reports

@@ -53,19 +53,10 @@ def _detector(settings: Settings, llm: bool) -> tuple[SupportDetector, str]:
 
     if not llm:
         return RuleSupportDetector(), "rules"
-    if not settings.llm_enabled:
-        raise UsageError("--llm needs OPENAI_API_KEY or OPENAI_BASE_URL")
-    from llm.client import LLMClient
+    from bot.commands.eval_model import evaluation_model
     from llm.support_classifier import LLMSupportDetector
 
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-    client = LLMClient(
-        api_key=key,
-        base_url=settings.openai_base_url,
-        model=settings.model,
-        timeout=settings.llm_timeout,
-        max_retries=1,
-    )
+    client = evaluation_model(settings)
     return LLMSupportDetector(client, RuleSupportDetector()), f"LLM ({settings.model})"
 
 
