@@ -28,6 +28,7 @@ from domain.portfolio import parse_portfolio
 from storage.db import Database
 from storage.models import Base
 from storage.portfolio_store import import_portfolio
+from tests.llm_server import FakeLLMServer
 from usecases.clock import FixedClock
 
 SECRET = "test-signing-secret"
@@ -202,6 +203,21 @@ def settings(db_url: str, emulator: SlackEmulator, tmp_path: Path) -> Settings:
         CSOBOT_SCHEDULER=False,
         CSOBOT_SPOOL_DIR=str(tmp_path / "spool"),
         _env_file=None,
+    )
+
+
+@pytest.fixture
+def llm() -> Iterator[FakeLLMServer]:
+    """The local OpenAI-compatible model server (real HTTP, loopback)."""
+    with FakeLLMServer() as server:
+        yield server
+
+
+def with_model(settings: Settings, llm: FakeLLMServer, *, timeout: float = 0.5) -> Settings:
+    """The test settings with the local model server configured; a test module that talks to
+    the model overrides `settings` with this."""
+    return settings.model_copy(
+        update={"openai_base_url": llm.base_url, "model": "test-model", "llm_timeout": timeout}
     )
 
 

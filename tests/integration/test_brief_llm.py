@@ -5,7 +5,6 @@ leaves the template's summary."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -13,10 +12,9 @@ from slack_sdk import WebClient
 
 from bot.settings import Settings
 from devkit.board_emulators import GitHubEmulator, LinearEmulator
-from devkit.emulator import SlackEmulator
 from scheduling import connector_jobs
 from scheduling.engine import tick
-from tests.conftest import NY, SECRET, TOKEN, BotHarness
+from tests.conftest import NY, BotHarness, with_model
 from tests.integration.board_helpers import connect, github, linear, seed_board
 from tests.integration.test_brief import brief
 from tests.llm_server import FakeLLMServer
@@ -27,24 +25,8 @@ NOW = datetime(2026, 11, 20, 10, 0, tzinfo=NY)
 
 
 @pytest.fixture
-def llm() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture
-def settings(db_url: str, emulator: SlackEmulator, llm: FakeLLMServer) -> Settings:
-    return Settings(
-        SLACK_BOT_TOKEN=TOKEN,  # type: ignore[call-arg]
-        SLACK_SIGNING_SECRET=SECRET,
-        SLACK_API_URL=emulator.api_url,
-        DATABASE_URL=db_url,
-        CSOBOT_SCHEDULER=False,
-        OPENAI_BASE_URL=llm.base_url,
-        CSOBOT_MODEL="test-model",
-        CSOBOT_LLM_TIMEOUT=2,
-        _env_file=None,
-    )
+def settings(settings: Settings, llm: FakeLLMServer) -> Settings:
+    return with_model(settings, llm, timeout=2)
 
 
 def _ready(bot: BotHarness, linear: LinearEmulator, github: GitHubEmulator) -> None:

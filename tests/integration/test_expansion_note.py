@@ -5,7 +5,6 @@ configured), the CSO edits it, and it goes to the leadership channel through the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC
 from typing import Any
 
@@ -13,9 +12,8 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.settings import Settings
-from devkit.emulator import SlackEmulator
 from scheduling.engine import tick
-from tests.conftest import SECRET, TOKEN, BotHarness
+from tests.conftest import BotHarness, with_model
 from tests.integration.test_cadence_buttons import submit
 from tests.llm_server import FakeLLMServer
 
@@ -68,23 +66,8 @@ def test_another_clients_cso_cannot_post_the_note(bot: BotHarness) -> None:
 
 class TestWithAModel:
     @pytest.fixture
-    def llm(self) -> Iterator[FakeLLMServer]:
-        with FakeLLMServer() as server:
-            yield server
-
-    @pytest.fixture
-    def settings(self, db_url: str, emulator: SlackEmulator, llm: FakeLLMServer) -> Settings:
-        return Settings(
-            SLACK_BOT_TOKEN=TOKEN,  # type: ignore[call-arg]
-            SLACK_SIGNING_SECRET=SECRET,
-            SLACK_API_URL=emulator.api_url,
-            DATABASE_URL=db_url,
-            CSOBOT_SCHEDULER=False,
-            OPENAI_BASE_URL=llm.base_url,
-            CSOBOT_MODEL="test-model",
-            CSOBOT_LLM_TIMEOUT=0.5,
-            _env_file=None,
-        )
+    def settings(self, settings: Settings, llm: FakeLLMServer) -> Settings:
+        return with_model(settings, llm)
 
     def test_the_model_drafts_the_note_from_the_signals(
         self, bot: BotHarness, llm: FakeLLMServer

@@ -5,7 +5,6 @@ the keywords."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,10 +13,9 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.settings import Settings
-from devkit.emulator import SlackEmulator
 from scheduling import support_jobs
 from storage.models import FeedbackItemRow, Organization
-from tests.conftest import NY, SECRET, TOKEN, BotHarness
+from tests.conftest import NY, BotHarness, with_model
 from tests.integration.flag_helpers import posts
 from tests.llm_server import FakeLLMServer
 from usecases.outbox import deliver_due
@@ -31,24 +29,8 @@ ASKS = [
 
 
 @pytest.fixture
-def llm() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture
-def settings(db_url: str, emulator: SlackEmulator, llm: FakeLLMServer) -> Settings:
-    return Settings(
-        SLACK_BOT_TOKEN=TOKEN,  # type: ignore[call-arg]
-        SLACK_SIGNING_SECRET=SECRET,
-        SLACK_API_URL=emulator.api_url,
-        DATABASE_URL=db_url,
-        CSOBOT_SCHEDULER=False,
-        OPENAI_BASE_URL=llm.base_url,
-        CSOBOT_MODEL="test-model",
-        CSOBOT_LLM_TIMEOUT=0.5,
-        _env_file=None,
-    )
+def settings(settings: Settings, llm: FakeLLMServer) -> Settings:
+    return with_model(settings, llm)
 
 
 def same_theme(body: dict[str, Any]) -> str:

@@ -4,7 +4,6 @@ what the rules missed and sets the severity it saw; a failure leaves the rules' 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,33 +11,16 @@ import pytest
 from sqlalchemy import select
 
 from bot.settings import Settings
-from devkit.emulator import SlackEmulator
 from storage.models import SupportRequestRow
-from tests.conftest import NY, SECRET, TOKEN, BotHarness, wait_until
+from tests.conftest import NY, BotHarness, wait_until, with_model
 from tests.llm_server import FakeLLMServer
 
 AT = datetime(2026, 11, 24, 10, 0, tzinfo=NY)
 
 
 @pytest.fixture
-def llm() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture
-def settings(db_url: str, emulator: SlackEmulator, llm: FakeLLMServer) -> Settings:
-    return Settings(
-        SLACK_BOT_TOKEN=TOKEN,  # type: ignore[call-arg]
-        SLACK_SIGNING_SECRET=SECRET,
-        SLACK_API_URL=emulator.api_url,
-        DATABASE_URL=db_url,
-        CSOBOT_SCHEDULER=False,
-        OPENAI_BASE_URL=llm.base_url,
-        CSOBOT_MODEL="test-model",
-        CSOBOT_LLM_TIMEOUT=0.5,
-        _env_file=None,
-    )
+def settings(settings: Settings, llm: FakeLLMServer) -> Settings:
+    return with_model(settings, llm)
 
 
 def requests(bot: BotHarness) -> list[SupportRequestRow]:
