@@ -285,3 +285,23 @@ def test_the_shipped_models_are_read_from_yaml_and_validated() -> None:
         parse_health_models(twice)
     with pytest.raises(HealthModelError, match="not valid YAML"):
         parse_health_models("models: [")
+
+
+def test_current_band_is_the_band_of_the_last_point_the_history_rules_keep() -> None:
+    """`current_band` reads a history in one pass; it answers as the full reading does (points
+    on or before today, one per day, the last given of a day winning), including same-day
+    duplicates, points after today and bands given as strings."""
+    import random
+
+    from domain.health import Band, _normalise, current_band
+
+    rnd = random.Random(5)
+    today = date(2026, 11, 20)
+    bands: list[Band | str] = [*Band, *(b.value for b in Band)]
+    for _ in range(500):
+        history = [
+            (today + timedelta(days=rnd.randint(-6, 2)), rnd.uniform(0, 100), rnd.choice(bands))
+            for _ in range(rnd.randint(0, 8))
+        ]
+        points = _normalise(history, today)
+        assert current_band(history, today) == (points[-1][2] if points else None)
