@@ -25,9 +25,12 @@ Job = Callable[[], None]
 # Slack's 3-second answer first; the work is kept in the inbox meanwhile, never dropped).
 MAX_DEFER_S = 0.05
 DEFER_POLL_S = 0.002
-# While acks are arriving, work that shares the burst slot rests this many times as long as
-# each job took before the next job starts: work takes at most a quarter of the interpreter
-# from the answers Slack awaits, and still moves at a quarter of its speed under a long burst.
+# While acks are arriving, slotted work rests this many times as long as each job took before
+# the next job starts: work takes at most a quarter of the interpreter from the answers Slack
+# awaits, and still moves at a quarter of its speed under a long burst. A command's or an
+# event's job is measured on the wall clock (its database writes count: on SQLite they hold
+# the lock the write before an ack needs); the model lane's in CPU time (a call that waits on
+# the model for seconds used the interpreter for microseconds).
 REST_PER_WORK = 3.0
 
 
@@ -46,6 +49,7 @@ class Lane:
         self.defer_to: Callable[[], bool] | None = None
         self.burst_slot: threading.Semaphore | None = None
         self.burst_busy: Callable[[], bool] | None = None
+        self.rest_by_cpu = False  # rest after a job for its CPU time, not its wall time
         self._stopping = False  # queued jobs are skipped: they stay in the inbox
         self._threads = [
             threading.Thread(target=self._loop, name=f"{name}-{i}", daemon=True)
@@ -72,13 +76,14 @@ class Lane:
             job = self._queue.get()
             if job is None:
                 return
-            self._defer()
-            with self._lock:
-                if self._stopping:  # not started: it stays in the inbox for the next start
-                    self._idle.notify_all()
-                    continue
+            with self._lock:  # taken: busy from now on, while it waits out a burst too
                 self._running += 1
             try:
+                self._defer()
+                with self._lock:
+                    stopping = self._stopping
+                if stopping:  # not started: it stays in the inbox for the next start
+                    continue
                 self._run(job)
             except Exception:  # a job reports its own failures; this is a last resort
                 logger.exception("%s lane: a job failed", self.name)
@@ -103,11 +108,12 @@ class Lane:
         if slot is None or busy is None or not busy():
             job()
             return
+        clock = time.thread_time if self.rest_by_cpu else time.monotonic
         with slot:
-            began = time.monotonic()
+            began = clock()
             job()
-            ended = time.monotonic()
-            rest_until = ended + (ended - began) * REST_PER_WORK
+            spent = clock() - began
+            rest_until = time.monotonic() + spent * REST_PER_WORK
             while busy() and not self._stopping and time.monotonic() < rest_until:
                 time.sleep(DEFER_POLL_S)
 
@@ -160,16 +166,19 @@ class Lanes:
 
     def defer_background_to(self, busy: Callable[[], bool]) -> None:
         """While `busy` (acks arriving): the events and model lanes (nobody waits on them)
-        start each job up to MAX_DEFER_S later, and the work of commands and of events runs one
-        job at a time between them (a shared slot), so acks are not starved of the interpreter
-        by a backlog of work. The model lane waits on the network, not the CPU: never slotted."""
-        slot = threading.Semaphore(1)
+        start each job up to MAX_DEFER_S later; the work of commands and of events runs one
+        job at a time between them (a shared slot), and the model lane's one at a time on its
+        own slot (a call that waits seconds on the model never holds up the others), each job
+        followed by its rest: acks are not starved of the interpreter by a backlog of work
+        (a burst of client messages is a burst of classifications, on the rules when no model
+        is configured)."""
+        shared, model = threading.Semaphore(1), threading.Semaphore(1)
         for name in (INTERACTIVE, EVENTS, MODEL):
             lane = self.by_name[name]
             if name != INTERACTIVE:
                 lane.defer_to = busy
-            if name != MODEL:
-                lane.burst_slot, lane.burst_busy = slot, busy
+            lane.burst_slot, lane.burst_busy = (model if name == MODEL else shared), busy
+        self.by_name[MODEL].rest_by_cpu = True
 
     def busy(self) -> int:
         return sum(lane.busy() for lane in self.by_name.values())

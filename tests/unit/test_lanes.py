@@ -75,3 +75,67 @@ def test_during_a_burst_each_job_is_followed_by_a_rest_of_three_times_its_length
     ran = first_end - first_start
     assert second_start - first_end >= REST_PER_WORK * ran * 0.9  # sleeps last at least that
     assert lanes.stop(5)
+
+
+def test_during_a_burst_the_model_lane_works_one_job_at_a_time_on_its_own_slot() -> None:
+    """A burst of client messages is a burst of classifications: the model lane takes its turn
+    too, one job at a time, but on its own slot, so a call that waits on the model never holds
+    up a command's or an event's work."""
+    lanes = Lanes(LaneSizes(interactive=1, events=1, model=3))
+    lanes.defer_background_to(lambda: True)  # acks keep arriving
+    lock = threading.Lock()
+    running, most = 0, 0
+
+    def classify() -> None:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.02)
+        with lock:
+            running -= 1
+
+    for _ in range(3):
+        assert lanes[MODEL].submit(classify)
+    both = threading.Barrier(2, timeout=30)  # passes only if a model job and an event's run at once
+    passed: list[str] = []
+    assert lanes[MODEL].submit(lambda: (both.wait(), passed.append(MODEL)))
+    assert lanes[EVENTS].submit(lambda: (both.wait(), passed.append(EVENTS)))
+    assert lanes.wait_idle(60)
+    assert most == 1
+    assert sorted(passed) == [EVENTS, MODEL]
+    assert lanes.stop(5)
+
+
+def test_during_a_burst_a_model_job_rests_for_its_cpu_time_not_its_wait() -> None:
+    """A call that waits on the model for a long time used the interpreter for next to nothing:
+    the next one is not held back three times that wait (a command's job is, on the wall
+    clock: its database writes count)."""
+    lanes = Lanes(LaneSizes(interactive=1, events=1, model=1))
+    lanes.defer_background_to(lambda: True)  # acks keep arriving
+    spans: list[tuple[float, float]] = []
+
+    def call_the_model() -> None:
+        began = time.monotonic()
+        time.sleep(0.3)  # waiting on the network
+        spans.append((began, time.monotonic()))
+
+    assert lanes[MODEL].submit(call_the_model)
+    assert lanes[MODEL].submit(call_the_model)
+    assert lanes.wait_idle(60)
+    (_, first_end), (second_start, _) = sorted(spans)
+    assert second_start - first_end < REST_PER_WORK * 0.3 * 0.6  # the wall-clock rest: 0.9 s
+    assert lanes.stop(5)
+
+
+def test_a_job_waiting_out_a_burst_counts_as_busy() -> None:
+    """Taken from the queue but not started yet (deferred while acks arrive): the lane is not
+    idle, so nobody reads "nothing left to do" in that gap."""
+    lanes = Lanes(LaneSizes(interactive=1, events=1, model=1))
+    lanes.defer_background_to(lambda: True)  # acks keep arriving: each event job waits first
+    done = threading.Event()
+    assert lanes[EVENTS].submit(done.set)
+    time.sleep(0.01)  # the worker has taken it and is waiting out the burst
+    assert lanes.wait_idle(60)
+    assert done.is_set()
+    assert lanes.stop(5)
