@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, bindparam, create_engine, event, text
+from sqlalchemy import Engine, bindparam, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
@@ -162,18 +164,54 @@ class SchemaState:
 
 
 def schema_state(engine: Engine) -> SchemaState:
-    """Compare the revisions the database records with this release's heads (reads only)."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
+    """Compare the revisions the database records with this release's heads (reads only).
 
-    script = ScriptDirectory.from_config(alembic_config(engine))
+    Without alembic: `serve` and `scheduler` check the schema at every start, and alembic with
+    the migrations it imports would then stay in their memory (about 10 MB). The database's
+    revisions are alembic's own table; this release's come from the migration files' text
+    (tests/integration/test_schema_state.py checks both against alembic's reading)."""
+    known, heads = release_revisions()
     with engine.connect() as conn:
-        applied = MigrationContext.configure(conn).get_current_heads()
-    return SchemaState(
-        applied=frozenset(applied),
-        heads=frozenset(script.get_heads()),
-        known=frozenset(rev.revision for rev in script.walk_revisions()),
-    )
+        applied: frozenset[str] = frozenset()
+        if inspect(conn).has_table(VERSION_TABLE):
+            applied = frozenset(
+                conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars()
+            )
+    return SchemaState(applied=applied, heads=heads, known=known)
+
+
+VERSION_TABLE = "alembic_version"  # where alembic records the revisions a database is at
+
+
+@cache
+def release_revisions() -> tuple[frozenset[str], frozenset[str]]:
+    """This release's migrations, read from their files (`revision = …`, `down_revision = …`)
+    without importing them: every revision, and the heads (those no other one revises)."""
+    known: set[str] = set()
+    revised: set[str] = set()
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        values: dict[str, Any] = {}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            target, value = _assignment(node)
+            if target in ("revision", "down_revision"):
+                values[target] = ast.literal_eval(value)
+        revision = values.get("revision")
+        if not isinstance(revision, str):
+            continue
+        known.add(revision)
+        down = values.get("down_revision")
+        revised.update([down] if isinstance(down, str) else (down or ()))
+    return frozenset(known), frozenset(known - revised)
+
+
+def _assignment(node: ast.stmt) -> tuple[str | None, Any]:
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
+        return node.target.id, node.value
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target = node.targets[0]
+        if isinstance(target, ast.Name):
+            return target.id, node.value
+    return None, None
 
 
 def ping(engine: Engine) -> bool:
