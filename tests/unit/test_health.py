@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date, timedelta
 
 import pytest
@@ -12,6 +13,8 @@ from domain.health import (
     THREE_PILLAR,
     Band,
     HealthModelError,
+    _normalise,
+    current_band,
     days_in_band,
     detect_change,
     get_model,
@@ -291,10 +294,6 @@ def test_current_band_is_the_band_of_the_last_point_the_history_rules_keep() -> 
     """`current_band` reads a history in one pass; it answers as the full reading does (points
     on or before today, one per day, the last given of a day winning), including same-day
     duplicates, points after today and bands given as strings."""
-    import random
-
-    from domain.health import Band, _normalise, current_band
-
     rnd = random.Random(5)
     today = date(2026, 11, 20)
     bands: list[Band | str] = [*Band, *(b.value for b in Band)]

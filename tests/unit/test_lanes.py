@@ -9,26 +9,32 @@ import time
 from handlers.lanes import EVENTS, INTERACTIVE, MODEL, REST_PER_WORK, Lanes, LaneSizes
 
 
+class Overlap:
+    """A job that notes how many of its kind ran at once (`most`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self.most = 0
+
+    def job(self) -> None:
+        with self._lock:
+            self._running += 1
+            self.most = max(self.most, self._running)
+        time.sleep(0.02)  # long enough for a second worker to start, if it could
+        with self._lock:
+            self._running -= 1
+
+
 def test_during_a_burst_of_acks_commands_and_events_work_one_job_at_a_time() -> None:
     lanes = Lanes(LaneSizes(interactive=4, events=4, model=1))
     lanes.defer_background_to(lambda: True)  # acks keep arriving
-    lock = threading.Lock()
-    running, most = 0, 0
-
-    def job() -> None:
-        nonlocal running, most
-        with lock:
-            running += 1
-            most = max(most, running)
-        time.sleep(0.02)  # long enough for a second worker to start, if it could
-        with lock:
-            running -= 1
-
+    overlap = Overlap()
     for _ in range(4):
-        assert lanes[INTERACTIVE].submit(job)
-        assert lanes[EVENTS].submit(job)
+        assert lanes[INTERACTIVE].submit(overlap.job)
+        assert lanes[EVENTS].submit(overlap.job)
     assert lanes.wait_idle(60)
-    assert most == 1
+    assert overlap.most == 1
     assert lanes.stop(5)
 
 
@@ -83,26 +89,15 @@ def test_during_a_burst_the_model_lane_works_one_job_at_a_time_on_its_own_slot()
     up a command's or an event's work."""
     lanes = Lanes(LaneSizes(interactive=1, events=1, model=3))
     lanes.defer_background_to(lambda: True)  # acks keep arriving
-    lock = threading.Lock()
-    running, most = 0, 0
-
-    def classify() -> None:
-        nonlocal running, most
-        with lock:
-            running += 1
-            most = max(most, running)
-        time.sleep(0.02)
-        with lock:
-            running -= 1
-
+    classifications = Overlap()
     for _ in range(3):
-        assert lanes[MODEL].submit(classify)
+        assert lanes[MODEL].submit(classifications.job)
     both = threading.Barrier(2, timeout=30)  # passes only if a model job and an event's run at once
     passed: list[str] = []
     assert lanes[MODEL].submit(lambda: (both.wait(), passed.append(MODEL)))
     assert lanes[EVENTS].submit(lambda: (both.wait(), passed.append(EVENTS)))
     assert lanes.wait_idle(60)
-    assert most == 1
+    assert classifications.most == 1
     assert sorted(passed) == [EVENTS, MODEL]
     assert lanes.stop(5)
 
