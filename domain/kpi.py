@@ -13,7 +13,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
@@ -188,23 +188,28 @@ def client_kpi(
     touches: Sequence[Touch] = (),
     kpi_settings: KpiSettings | None = None,
     win_is_activity: bool = False,
+    evidence: bool = True,
 ) -> ClientKpi:
     """One client's week. `touchpoint_days` are local dates (in the client's timezone) known
     to count; `touches` are the team's recorded touches, judged here (docs/process.md,
     "What counts"): those that count make their day, with their evidence; the rest are listed
-    with the reason they did not."""
+    with the reason they did not. `evidence=False`: the same numbers, the counted touches not
+    listed (a reader of the counts alone, such as the digest)."""
     tz = ZoneInfo(client.timezone)
     settings = kpi_settings or KpiSettings()
     counted: dict[date, list[Touch]] = defaultdict(list)
     slots: dict[date, set[UpdateSlot]] = defaultdict(set)
     slot_of: dict[int, UpdateSlot] = {}
     ignored: list[IgnoredItem] = []
+    monday, sunday = week.monday, week.sunday
     for touch in sorted(touches, key=lambda t: (t.at, t.message_ts or "")):
-        if not week.monday <= touch.day <= week.sunday:
+        if not monday <= touch.day <= sunday:
             continue
         role = client.team.get(touch.author_id)
         verdict = judge(touch, role, settings)
-        slot = update_slot(touch, role, settings, touch.at.astimezone(tz).time())
+        slot = update_slot(
+            touch, role, settings, touch.at.astimezone(tz).time(), counts=verdict.counts
+        )
         if slot is not None:
             slots[touch.day].add(slot)
             slot_of[id(touch)] = slot
@@ -212,9 +217,12 @@ def client_kpi(
             counted[touch.day].append(touch)
         else:
             ignored.append(
-                IgnoredItem(**_evidence(touch).model_dump(), date=touch.day.isoformat(),
-                            reason=verdict.reason or "")
-            )  # fmt: skip
+                IgnoredItem(
+                    **_evidence_fields(touch, None),
+                    date=touch.day.isoformat(),
+                    reason=verdict.reason or "",
+                )
+            )
     days = client_days(
         tz,
         week,
@@ -243,7 +251,7 @@ def client_kpi(
             evidence={
                 d.isoformat(): [_evidence(t, slot_of.get(id(t))) for t in counted[d]]
                 for d in done_days
-                if counted[d]
+                if evidence and counted[d]
             },
             ignored=ignored,
         ),
@@ -270,6 +278,17 @@ def _week_calendar(
     """The week's Monday and its business days (Monday to Friday, public holidays excepted)."""
     hol = holidays_between(holiday_country, week.monday, week.sunday, holiday_subdiv)
     return week.monday, tuple(d for d in week.days() if d.weekday() < 5 and d not in hol)
+
+
+@lru_cache(maxsize=1024)
+def _week_frame(
+    tz: ZoneInfo, week: IsoWeek, now: datetime, holiday_country: str, holiday_subdiv: str | None
+) -> tuple[date, date, tuple[date, ...], tuple[date, ...]]:
+    """The week as seen from `tz` at `now`: today there, the Monday, the business days and
+    those of them already begun. The same for every client in one timezone."""
+    today = local_date(now, tz)
+    monday, business = _week_calendar(week, holiday_country, holiday_subdiv)
+    return today, monday, business, tuple(d for d in business if d <= today)
 
 
 @dataclass(frozen=True)
@@ -312,16 +331,17 @@ def client_days(
 ) -> ClientDays:
     """The days expected of a client in `week` and those done: `touchpoint_days` are its local
     dates with a touch that counts, `exemptions` the days not expected, `win` the week's win."""
-    today = local_date(now, tz)
-    monday, business = _week_calendar(week, holiday_country, holiday_subdiv)
-    working = [d for d in business if d <= today]
-    exempt = [d for d in working if d in exemptions]
-    expected_days = [d for d in working if d not in exemptions]
+    today, monday, business, working = _week_frame(tz, week, now, holiday_country, holiday_subdiv)
+    if exemptions:
+        exempt = [d for d in working if d in exemptions]
+        expected_days = [d for d in working if d not in exemptions]
+        # The formal weekly presentation is expected once per week with any working day in it.
+        whole_week_working: Sequence[date] = [d for d in business if d not in exemptions]
+    else:
+        exempt, expected_days, whole_week_working = [], list(working), business
     done_days = [d for d in expected_days if d in touchpoint_days]
     pending = [d for d in expected_days if d == today and d not in touchpoint_days]
     missed = [d for d in expected_days if d not in touchpoint_days and d != today]
-    # The formal weekly presentation is expected once per week with any working day in it.
-    whole_week_working = [d for d in business if d not in exemptions]
     # Pending until the week's last business day has ended (a presentation can come on
     # Friday): only then is one not given a miss. One given earlier counts at once.
     presented = win is not None and bool(whole_week_working) and monday <= today
@@ -359,15 +379,19 @@ def _slot_part(
 
 
 def _evidence(touch: Touch, slot: UpdateSlot | None = None) -> EvidenceItem:
-    return EvidenceItem(
-        kind=kind_of(touch),
-        update=slot,
-        by=touch.author_id,
-        at=touch.at.astimezone(UTC).isoformat(),
-        excerpt=touch.text,
-        permalink=permalink(touch.channel, touch.message_ts, touch.thread_ts),
-        link=touch.link,
-    )
+    return EvidenceItem(**_evidence_fields(touch, slot))
+
+
+def _evidence_fields(touch: Touch, slot: UpdateSlot | None) -> dict[str, Any]:
+    return {
+        "kind": kind_of(touch),
+        "update": slot,
+        "by": touch.author_id,
+        "at": touch.at.astimezone(UTC).isoformat(),
+        "excerpt": touch.text,
+        "permalink": permalink(touch.channel, touch.message_ts, touch.thread_ts),
+        "link": touch.link,
+    }
 
 
 def _week_has_data(
@@ -407,9 +431,11 @@ def week_kpi(
     touches: dict[str, list[Touch]] | None = None,
     kpi_settings: KpiSettings | None = None,
     activity_wins: Collection[str] = (),
+    evidence: bool = True,
 ) -> WeekKpi:
     """The week's KPI. `activity_wins`: the clients whose win reads as a list of activity.
-    A week in which nothing at all was recorded has no rate ("no data"), never 0 %."""
+    A week in which nothing at all was recorded has no rate ("no data"), never 0 %.
+    `evidence=False`: the same numbers without the counted touches listed."""
     # Something recorded in the week itself (never a neighbouring day read for the timezones).
     in_week = set(week.days())
     has_data = _week_has_data(
@@ -435,6 +461,7 @@ def week_kpi(
                 touches=(touches or {}).get(client.slug, ()),
                 kpi_settings=kpi_settings,
                 win_is_activity=client.slug in activity_wins,
+                evidence=evidence,
             )
         )
     csos: list[CsoKpi] = []

@@ -214,32 +214,46 @@ def kind_of(touch: Touch) -> str:
     return touch.kind
 
 
-def _cued(words: list[str], cues: tuple[str, ...]) -> bool:
-    text = f" {' '.join(words)} "
-    return any(f" {cue} " in text for cue in cues)
+def _cue_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
+    """A cue as whole words of the words joined by spaces: `f" {cue} "` in `f" {joined} "`."""
+    return re.compile(r"(?<![^ ])(?:" + "|".join(map(re.escape, cues)) + r")(?![^ ])")
+
+
+_MORNING_CUED = _cue_pattern(MORNING_CUES)
+_EOD_CUED = _cue_pattern(EOD_CUES)
 
 
 def update_slot(
-    touch: Touch, role: TouchRole | None, settings: KpiSettings, local: time
+    touch: Touch,
+    role: TouchRole | None,
+    settings: KpiSettings,
+    local: time,
+    *,
+    counts: bool | None = None,
 ) -> UpdateSlot | None:
     """Whether a touch is the day's morning update or end-of-day recap: one sent with
     `/update … morning|eod`, or a CSO's written message that counts, sent in the slot's window
     (`local`: its time in the client's timezone) and reading like one — the morning's plan
-    ("today we're working on …") or the day's results ("completed …, shipped …")."""
+    ("today we're working on …") or the day's results ("completed …, shipped …").
+    `counts`: `judge`'s verdict on the touch when the caller has it already."""
     if touch.source in UPDATE_SOURCES:
-        return UPDATE_SOURCES[touch.source] if judge(touch, role, settings).counts else None
-    if touch.kind != "slack" or touch.source == HUDDLE:
-        return None
-    if role is not TouchRole.CSO or not judge(touch, role, settings).counts:
+        if counts is None:
+            counts = judge(touch, role, settings).counts
+        return UPDATE_SOURCES[touch.source] if counts else None
+    if touch.kind != "slack" or touch.source == HUDDLE or role is not TouchRole.CSO:
         return None
     w = settings.updates
     morning = w.morning_from <= local < w.morning_until
     eod = w.eod_from <= local <= w.eod_until
     if not (morning or eod):
         return None
-    words = words_of(touch.text)
-    if morning and _cued(words, MORNING_CUES):
+    if counts is None:
+        counts = judge(touch, role, settings).counts
+    if not counts:
+        return None
+    words = " ".join(words_of(touch.text))
+    if morning and _MORNING_CUED.search(words):
         return "morning"
-    if eod and _cued(words, EOD_CUES):
+    if eod and _EOD_CUED.search(words):
         return "eod"
     return None

@@ -96,13 +96,15 @@ def load_kpi_and_rates(
     people: dict[str, records.Person] | None = None,
     clients: list[records.Client] | None = None,
 ) -> tuple[WeekKpi, list[WeekRates]]:
-    """`week` in full and the rates of the `history` weeks, every table read once: the digest
-    (its week, and its chart's past weeks). `people` and `clients`: as `people_by_id` and
+    """`week` and the rates of the `history` weeks, every table read once: the digest (its
+    week, and its chart's past weeks). The week has every number `load_kpi` gives it and the
+    touches that did not count, but not the evidence of those that did (the digest shows
+    counts; `csobot kpi` shows the evidence). `people` and `clients`: as `people_by_id` and
     `active_clients` read them in this transaction, when the caller has them already."""
     facts = _facts(tx, [*history, week], people, clients)
     [(_, touches)] = _touches(tx, facts, [week])
     cadences = _cadence_nudges(tx, [week])
-    return _week_kpi(facts, cadences, week, now, touches), [
+    return _week_kpi(facts, cadences, week, now, touches, evidence=False), [
         _week_rates(facts, w, now) for w in history
     ]
 
@@ -394,6 +396,8 @@ def _week_kpi(
     week: IsoWeek,
     now: datetime,
     touches: dict[str, list[Touch]],
+    *,
+    evidence: bool = True,
 ) -> WeekKpi:
     kpi = week_kpi(
         week,
@@ -408,6 +412,7 @@ def _week_kpi(
         exemptions=_exemptions(facts, week),
         wins=dict(facts.wins.get(str(week), {})),
         activity_wins=facts.activity.get(str(week), set()),
+        evidence=evidence,
     )
     by_person = _cadence_rows(cadences, week, {c.id: c.slug for c in facts.clients})
     for cso in kpi.csos:

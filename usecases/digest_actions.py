@@ -163,7 +163,8 @@ def _sections(
     out.append(escalations_section(found, month_start.strftime("%B %Y")))
     # Founder interventions this month (to the week's end), with who, which client and why
     month = Period(month_start, week.sunday, month_start.strftime("%Y-%m"))
-    out.append(interventions_section(month_records(tx, month), month_start.strftime("%B %Y")))
+    founders = month_records(tx, month, people=people, clients=clients)
+    out.append(interventions_section(founders, month_start.strftime("%B %Y")))
     # Record gaps
     tz = ZoneInfo(org.timezone or "UTC")
     local_start = datetime.combine(week.monday, time(0), tzinfo=tz)

@@ -166,10 +166,18 @@ def record_by_hand(
     )
 
 
-def month_records(tx: Transaction, period: Period) -> list[InterventionRecord]:
-    """Every intervention in the period, with the escalations that reached a founder."""
-    people = people_by_id(tx)
-    clients = active_clients(tx)
+def month_records(
+    tx: Transaction,
+    period: Period,
+    *,
+    people: dict[str, records.Person] | None = None,
+    clients: list[records.Client] | None = None,
+) -> list[InterventionRecord]:
+    """Every intervention in the period, with the escalations that reached a founder.
+    `people` and `clients`: as `people_by_id` and `active_clients` read them in this
+    transaction, when the caller has them already."""
+    people = people_by_id(tx) if people is None else people
+    clients = active_clients(tx) if clients is None else clients
     names = {c.id: c.name for c in clients}
     out = [
         InterventionRecord(

@@ -20,7 +20,7 @@ from domain.calendar import IsoWeek
 from storage.activity_store import record_exemption, record_touchpoint, record_win
 from storage.cadence_store import add_ooo
 from storage.db import Database
-from storage.kpi_store import load_week_kpi, load_week_rates
+from storage.kpi_store import load_kpi_and_rates, load_week_kpi, load_week_rates
 from storage.models import Client, Exemption, OutOfOffice, Touchpoint, Win
 from tests.conftest import load_portfolio
 
@@ -216,3 +216,10 @@ def test_kpi_json_equals_the_brute_force_computation(db: Database, case: dict[st
     assert rates.has_data == want["has_data"]
     assert {c.slack_id: c.rate for c in rates.csos} == want["cso_rates"]
     assert rates.overall.rate == want["overall"]
+    # The digest's week: every number and every touch that did not count, no evidence listed.
+    with db.session() as tx:
+        digest_week, _ = load_kpi_and_rates(tx, week, [], now)
+    for cso in kpi["csos"]:
+        for c in cso["clients"]:
+            c["daily"]["evidence"] = {}
+    assert digest_week.model_dump(mode="json") == kpi

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, time
 
 import pytest
 
 from domain.org_settings import OrgSettingsError, parse_org_settings
 from domain.touch_rules import (
+    EOD_CUES,
+    MORNING_CUES,
     KpiSettings,
     Touch,
     TouchRole,
     judge,
     message_verdict,
     permalink,
+    update_slot,
     words_of,
 )
 
@@ -73,3 +77,49 @@ def test_permalinks() -> None:
     assert permalink("C1", "1795186800.000200") == "https://slack.com/archives/C1/p1795186800000200"
     assert permalink("C1", "2.0", "1.0") == "https://slack.com/archives/C1/p20?thread_ts=1.0&cid=C1"
     assert permalink(None, "1.0") is None
+
+
+def _reads_like(text: str, cues: tuple[str, ...]) -> bool:
+    """The rule as written: a cue is whole words of what the reader sees."""
+    seen = f" {' '.join(words_of(text))} "
+    return any(f" {cue} " in seen for cue in cues)
+
+
+def test_update_slot_reads_cues_as_whole_words() -> None:
+    """Random messages of cue words, their near misses and markup, in each window: the slot is
+    the morning's when a morning cue reads in it, the evening's when an evening one does."""
+    rng = random.Random(16)
+    pieces = [
+        *MORNING_CUES, *EOD_CUES, "doneness", "replan", "today's", "Today,", "WORKING", "on",
+        "we", "the", "deck", "<@U0X>", "<https://x.io/done|done>", ":done:", "re-done",
+        "plans", "end", "of", "day", "eod!", "TOMORROW.", "up", "next",
+    ]  # fmt: skip
+    settings = KpiSettings()
+    hits = {"morning": 0, "eod": 0}
+    for _ in range(3000):
+        text = " ".join(rng.choice(pieces) for _ in range(rng.randrange(5, 12)))
+        touch = _touch(text)
+        for local in (time(9), time(17)):
+            want = None
+            if local == time(9) and _reads_like(text, MORNING_CUES):
+                want = "morning"
+            elif local == time(17) and _reads_like(text, EOD_CUES):
+                want = "eod"
+            counts = judge(touch, TouchRole.CSO, settings).counts
+            assert update_slot(touch, TouchRole.CSO, settings, local) == (want if counts else None)
+            got = update_slot(touch, TouchRole.CSO, settings, local, counts=counts)
+            assert got == (want if counts else None), text
+            hits[want or "eod"] += want is not None
+    assert hits["morning"] > 100 and hits["eod"] > 100
+
+
+def test_update_slot_needs_a_cso_a_window_and_a_touch_that_counts() -> None:
+    settings = KpiSettings()
+    plan = _touch("Today we are working on the export fix")
+    assert update_slot(plan, TouchRole.CSO, settings, time(9)) == "morning"
+    assert update_slot(plan, TouchRole.CSO, settings, time(13)) is None
+    assert update_slot(plan, TouchRole.SERVICE_LEAD, settings, time(9)) is None
+    assert update_slot(plan, TouchRole.CSO, settings, time(9), counts=False) is None
+    drafted = _touch("Anything at all here", source="update-eod")
+    assert update_slot(drafted, TouchRole.CSO, settings, time(3)) is None  # under 5 words
+    assert update_slot(drafted, TouchRole.CSO, settings, time(3), counts=True) == "eod"
