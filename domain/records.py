@@ -6,6 +6,7 @@ cases read them and never hold a database row.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -54,3 +55,10 @@ class Client:
 
     def team_ids(self) -> set[str]:
         return {i for i in (self.cso_id, self.service_lead_id, self.engagement_partner_id) if i}
+
+
+def clients_of_person(clients: Iterable[Client], slack_id: str) -> list[Client]:
+    """The clients a person owns as CSO; failing that, the ones they serve on."""
+    clients = list(clients)
+    owned = [c for c in clients if c.cso_id == slack_id]
+    return owned or [c for c in clients if slack_id in c.team_ids()]

@@ -279,6 +279,4 @@ def client_by_channel(session: Session, channel: str) -> records.Client | None:
 
 def clients_of(session: Session, slack_id: str) -> list[records.Client]:
     """Clients a person owns as CSO; failing that, the ones they serve on."""
-    clients = active_clients(session)
-    owned = [c for c in clients if c.cso_id == slack_id]
-    return owned or [c for c in clients if slack_id in c.team_ids()]
+    return records.clients_of_person(active_clients(session), slack_id)

@@ -19,11 +19,19 @@ from storage.portfolio_store import client_timezone, organization, people_by_id
 RECENT_DAYS = 90
 
 
-def load_cards(tx: Transaction, clients: list[records.Client], now: datetime) -> list[PulseCard]:
+def load_cards(
+    tx: Transaction,
+    clients: list[records.Client],
+    now: datetime,
+    *,
+    people: dict[str, records.Person] | None = None,
+    org: records.Organization | None = None,
+) -> list[PulseCard]:
+    """`people` and `org`: as this transaction reads them, when the caller has them already."""
     if not clients:
         return []
-    org = organization(tx)
-    people = people_by_id(tx)
+    org = organization(tx) if org is None else org
+    people = people_by_id(tx) if people is None else people
     ids = [c.id for c in clients]
     tzs = {c.id: client_timezone(c, people, org) for c in clients}
     today = {cid: local_date(now, tz) for cid, tz in tzs.items()}

@@ -242,13 +242,19 @@ def stages(
 
 
 def lifecycle_labels(
-    tx: Transaction, clients: Sequence[records.Client], now: datetime
+    tx: Transaction,
+    clients: Sequence[records.Client],
+    now: datetime,
+    *,
+    people: dict[str, records.Person] | None = None,
+    org: records.Organization | None = None,
 ) -> dict[str, str]:
-    """Each client's stage as a person reads it, by slug (for /pulse and the board)."""
+    """Each client's stage as a person reads it, by slug (for /pulse and the board).
+    `people` and `org`: as this transaction reads them, when the caller has them already."""
     if not clients:
         return {}
-    people = people_by_id(tx)
-    org = organization(tx)
+    people = people_by_id(tx) if people is None else people
+    org = organization(tx) if org is None else org
     today = {c.id: local_date(now, client_timezone(c, people, org)) for c in clients}
     found = stages(tx, clients, today)
     return {c.slug: views.stage_label(found[c.id]) for c in clients if found[c.id] is not None}

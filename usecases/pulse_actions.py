@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.pulse import PulseCard, PulseUpdate
-from domain.records import Client
+from domain.records import Client, clients_of_person
 from storage.activity_store import record_pulse
 from storage.db import Transaction
-from storage.portfolio_store import active_clients, clients_of
+from storage.portfolio_store import active_clients, organization, people_by_id
 from storage.pulse_store import load_cards
 from usecases.lifecycle_actions import lifecycle_labels
 
@@ -45,9 +45,15 @@ class Cards:
 
 
 def cards_of(tx: Transaction, user_id: str, now: datetime) -> Cards:
-    """The cards of the person's own clients."""
-    mine = clients_of(tx, user_id)
-    channels = frozenset(c.client_channel for c in active_clients(tx) if c.client_channel)
-    stages = lifecycle_labels(tx, mine, now)
-    cards = [c.model_copy(update={"stage": stages.get(c.slug)}) for c in load_cards(tx, mine, now)]
+    """The cards of the person's own clients (the clients, people and organization read once
+    for the cards and their stages)."""
+    clients = active_clients(tx)
+    mine = clients_of_person(clients, user_id)
+    channels = frozenset(c.client_channel for c in clients if c.client_channel)
+    people, org = people_by_id(tx), organization(tx)
+    stages = lifecycle_labels(tx, mine, now, people=people, org=org)
+    cards = [
+        c.model_copy(update={"stage": stages.get(c.slug)})
+        for c in load_cards(tx, mine, now, people=people, org=org)
+    ]
     return Cards(cards, channels)
