@@ -64,18 +64,27 @@ from storage.portfolio_store import active_clients, client_timezone, organizatio
 MARGIN = timedelta(days=1)
 
 
-def load_week_kpi(tx: Transaction, week: IsoWeek, now: datetime) -> WeekKpi:
-    [kpi] = load_kpi(tx, [week], now)
+def load_week_kpi(
+    tx: Transaction, week: IsoWeek, now: datetime, *, evidence: bool = True
+) -> WeekKpi:
+    [kpi] = load_kpi(tx, [week], now, evidence=evidence)
     return kpi
 
 
-def load_kpi(tx: Transaction, weeks: Sequence[IsoWeek], now: datetime) -> list[WeekKpi]:
-    """The KPI of each week, in full (evidence and all), in the order given."""
+def load_kpi(
+    tx: Transaction, weeks: Sequence[IsoWeek], now: datetime, *, evidence: bool = True
+) -> list[WeekKpi]:
+    """The KPI of each week, in full, in the order given. `evidence=False`: the same numbers
+    and the touches that did not count, without listing the evidence of those that did (a
+    reader of the numbers, such as `csobot kpi`'s table)."""
     if not weeks:
         return []
     facts = _facts(tx, weeks)
     cadences = _cadence_nudges(tx, weeks)
-    return [_week_kpi(facts, cadences, week, now, touches) for week, touches in _touches(tx, facts)]
+    return [
+        _week_kpi(facts, cadences, week, now, touches, evidence=evidence)
+        for week, touches in _touches(tx, facts)
+    ]
 
 
 def load_week_rates(tx: Transaction, weeks: Sequence[IsoWeek], now: datetime) -> list[WeekRates]:

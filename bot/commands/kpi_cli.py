@@ -34,7 +34,7 @@ def _cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
     db.migrate()
     with db.transaction() as tx:
         require_organization(tx)
-        kpi = load_week_kpi(tx, week, now)
+        kpi = load_week_kpi(tx, week, now, evidence=args.json)  # the table shows no evidence
     if args.json:
         print(json.dumps(kpi.model_dump(mode="json"), indent=2))
     else:
