@@ -13,6 +13,7 @@ from sqlalchemy import select
 from domain import records
 from domain.expansion import (
     CLOSED_STAGES,
+    GREEN_DAYS_REQUIRED,
     ExpansionInputs,
     Opportunity,
     Stage,
@@ -72,7 +73,9 @@ def expansion_rows(
     clients = active_clients(tx) if clients is None else clients
     ids = [c.id for c in clients]
     today = client_days(tx, clients, now)
-    hist = history(tx, ids)
+    # The guardrail reads back to the Green run that began 60 days before today at the latest.
+    since = min(today.values(), default=now.date()) - timedelta(days=GREEN_DAYS_REQUIRED)
+    hist = history(tx, ids, since, with_day_before=True)
     facts = latest_facts(
         tx, ids, ["active_users", "premium_feature_requests", "new_department_interest"]
     )

@@ -361,25 +361,38 @@ def refresh_derived(
 
 
 def history(
-    tx: Transaction, client_ids: Sequence[int], since: date | None = None
+    tx: Transaction,
+    client_ids: Sequence[int],
+    since: date | None = None,
+    *,
+    with_day_before: bool = False,
 ) -> dict[int, list[HistoryItem]]:
     """(day, score, band) per client, oldest first, in one query (sorted here: cheaper than
-    asking the database to sort a year of rows)."""
+    asking the database to sort a year of rows). `since`: the scores from that day on;
+    `with_day_before`: and each client's scores of its last day before it, so a run in one
+    band that began earlier still reads as begun by then."""
     out: dict[int, list[HistoryItem]] = {cid: [] for cid in client_ids}
     if not client_ids:
         return out
     # Days come back as text on SQLite: parsed here with date.fromisoformat (fast) instead
     # of the generic type processor. Rows written later on the same day have larger ids.
-    raw_day = type_coerce(HealthSnapshot.day, String)
-    query = select(
-        HealthSnapshot.client_id,
-        raw_day,
-        HealthSnapshot.id,
-        HealthSnapshot.score,
-        HealthSnapshot.band,
-    ).where(HealthSnapshot.client_id.in_(id_list(client_ids)))
-    if since is not None:
-        query = query.where(HealthSnapshot.day >= since)
+    h = HealthSnapshot
+    raw_day = type_coerce(h.day, String)
+    query = select(h.client_id, raw_day, h.id, h.score, h.band).where(
+        h.client_id.in_(id_list(client_ids))
+    )
+    if since is not None and with_day_before:
+        before = (
+            select(h.client_id, func.max(h.day).label("day"))
+            .where(h.client_id.in_(id_list(client_ids)), h.day < since)
+            .group_by(h.client_id)
+            .subquery()
+        )
+        query = query.outerjoin(before, before.c.client_id == h.client_id).where(
+            h.day >= func.coalesce(before.c.day, since)
+        )
+    elif since is not None:
+        query = query.where(h.day >= since)
     rows = sorted(tx.execute(query), key=lambda r: (r[0], str(r[1]), r[2]))
     parse = date.fromisoformat
     for cid, day, _id, value, band in rows:

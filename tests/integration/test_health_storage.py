@@ -7,15 +7,16 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from domain.board import board_row
+from domain.expansion import GREEN_DAYS_REQUIRED, expansion_allowed
 from domain.health import THREE_PILLAR, band_since, trend
 from domain.health_inputs import SignalState, UsageRow
 from storage import health_store
 from storage.db import Database
 from storage.health_store import board_points, history, write_snapshot
-from storage.models import Client
+from storage.models import Client, HealthSnapshot
 from tests.conftest import load_portfolio
 
 NOW = datetime(2026, 11, 20, 15, tzinfo=UTC)
@@ -108,3 +109,42 @@ def test_a_usage_import_across_more_clients_than_one_statement_names(
         result = health_store.import_usage(s, rows, THREE_PILLAR, source="t.csv", now=NOW)
     assert result.readings == len(slugs)
     assert result.clients == set(slugs)
+
+
+def test_the_expansion_guardrail_reads_the_same_from_its_window_as_from_the_whole_history(
+    db: Database,
+) -> None:
+    """`expansion_rows` reads each client's scores from 60 days before the earliest today on,
+    with the client's last day before that: the guardrail (Green for the last 60 days) decides
+    the same as over the whole history. Runs that began long before, runs broken inside the
+    window, scores on the window's edge, several a day, two todays (timezones)."""
+    load_portfolio(db)
+    rnd = random.Random(61)
+    with db.transaction() as s:
+        clients = list(s.scalars(select(Client).order_by(Client.id)))
+        today = {c.id: TODAY - timedelta(days=i % 2) for i, c in enumerate(clients)}
+        since = min(today.values()) - timedelta(days=GREEN_DAYS_REQUIRED)
+        verdicts: set[bool] = set()
+        for trial in range(12):
+            s.execute(delete(HealthSnapshot))
+            for i, client in enumerate(clients):
+                red_gap = rnd.choice([None, 10, 59, 60, 61, 90])  # days ago a low score was given
+                for k in range(rnd.randint(1, 30)):
+                    ago = rnd.choice([0, 1, 30, 59, 60, 61, 62, 120, 300, rnd.randint(0, 200)])
+                    level = 3.0 if ago == red_gap else rnd.choice([8.5, 9.0, 9.0, 7.0])
+                    state = SignalState(values=dict.fromkeys(THREE_PILLAR.signal_names, level))
+                    write_snapshot(
+                        s, client, THREE_PILLAR, state, [], source="import", by="t",
+                        now=NOW + timedelta(seconds=k), day=today[client.id] - timedelta(days=ago),
+                        dedupe_key=f"k{trial}:{i}:{k}",
+                    )  # fmt: skip
+            s.flush()
+            ids = [c.id for c in clients]
+            full = history(s, ids)
+            window = history(s, ids, since, with_day_before=True)
+            for cid in ids:
+                want = expansion_allowed(full[cid], today[cid])
+                assert expansion_allowed(window[cid], today[cid]) == want, (trial, cid)
+                verdicts.add(want)
+            assert sum(map(len, window.values())) < sum(map(len, full.values()))
+    assert verdicts == {True, False}
