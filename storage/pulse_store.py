@@ -14,7 +14,7 @@ from storage.db import Transaction, id_list
 from storage.kpi_store import last_counted
 from storage.models import Exemption, Pulse, Touchpoint, Win
 from storage.org_settings_store import org_settings
-from storage.portfolio_store import client_timezone, organization, people_by_id
+from storage.portfolio_store import client_timezone
 
 RECENT_DAYS = 90
 
@@ -24,14 +24,12 @@ def load_cards(
     clients: list[records.Client],
     now: datetime,
     *,
-    people: dict[str, records.Person] | None = None,
-    org: records.Organization | None = None,
+    people: dict[str, records.Person],
+    org: records.Organization,
 ) -> list[PulseCard]:
-    """`people` and `org`: as this transaction reads them, when the caller has them already."""
+    """The clients' cards; `people` and `org` as this transaction reads them."""
     if not clients:
         return []
-    org = organization(tx) if org is None else org
-    people = people_by_id(tx) if people is None else people
     ids = [c.id for c in clients]
     tzs = {c.id: client_timezone(c, people, org) for c in clients}
     today = {cid: local_date(now, tz) for cid, tz in tzs.items()}
