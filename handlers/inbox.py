@@ -663,11 +663,15 @@ class Inbox:
             self.kick()
             if not self.lanes.wait_idle(max(0.0, deadline - time.monotonic())):
                 return False
+            # The spool before the database: a drain commits its rows before it removes its
+            # file, so a spool seen empty here means those rows are visible to the count below
+            # (the other order can miss a drain that commits between the two looks).
+            spooled = self.spool.waiting()
             with self.db.session() as session:
                 left = store.due_count(session, _now())
             with self._lock:
                 running = bool(self._inflight)
-            if not left and not running and self.spool.waiting() == 0:
+            if not spooled and not left and not running:
                 return True
             time.sleep(0.02)
         return False
