@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, String, and_, literal, select, union_all
+from sqlalchemy.sql import func
 
 from domain import records
 from domain.calendar import IsoWeek, local_date
@@ -36,16 +38,10 @@ def load_cards(
     weeks = {cid: str(IsoWeek.of(day)) for cid, day in today.items()}
 
     latest: dict[int, dict[str, object]] = {cid: {} for cid in ids}
-    for p in tx.scalars(
-        select(Pulse).where(Pulse.client_id.in_(id_list(ids))).order_by(Pulse.created_at.desc())
-    ):
-        slot = latest[p.client_id]
-        if "sentiment" not in slot and p.source != "detected":  # detected rows: a hook only
-            slot["sentiment"], slot["sentiment_at"] = p.sentiment, p.created_at
-        if p.hook and "hook" not in slot:
-            slot["hook"] = p.hook
-        if p.update and "update" not in slot:
-            slot["update"] = p.update
+    for client_id, field, value, at in tx.execute(_latest_pulse_fields(ids)):
+        latest[client_id][field] = value
+        if field == "sentiment":
+            latest[client_id]["sentiment_at"] = at
 
     days = set(today.values())
     # Judged like the KPI (docs/process.md, "What counts"): the last 90 days' touches.
@@ -120,3 +116,40 @@ def load_cards(
             )
         )
     return cards
+
+
+def _latest_pulse_fields(client_ids: list[int]) -> Select[Any]:
+    """Per client, its latest sentiment (detected rows carry a hook only), latest hook and
+    latest update: one statement that returns at most three rows a client, however long its
+    history."""
+    p = Pulse
+    fields = (
+        ("sentiment", p.sentiment, p.source != "detected"),
+        ("hook", p.hook, and_(p.hook.is_not(None), p.hook != "")),
+        ("update", p.update, and_(p.update.is_not(None), p.update != "")),
+    )
+    parts = []
+    for name, column, present in fields:
+        newest = (
+            func.row_number()
+            .over(partition_by=p.client_id, order_by=(p.created_at.desc(), p.id.desc()))
+            .label("newest")
+        )
+        ranked = (
+            select(
+                p.client_id.label("client_id"),
+                literal(name, String).label("field"),
+                column.label("value"),
+                p.created_at.label("at"),
+                newest,
+            )
+            .where(p.client_id.in_(id_list(client_ids)), present)
+            .subquery()
+        )
+        parts.append(
+            select(ranked.c.client_id, ranked.c.field, ranked.c.value, ranked.c.at).where(
+                ranked.c.newest == 1
+            )
+        )
+    every = union_all(*parts).subquery()
+    return select(every.c.client_id, every.c.field, every.c.value, every.c.at)
