@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 from bot.features import FEATURES, Feature
 from bot.runtime import make_web_client, slack_of
 from bot.settings import Settings
-from handlers.common import gate, use_retrying_respond
+from handlers.common import RequestSetup
 from handlers.inbox import describe, job_of
 from prompts.render import render
 from usecases.deps import Deps
@@ -101,13 +101,7 @@ def create_app(
         logger=_BOLT_LOGGER,
     )
 
-    def inject_deps(context: BoltContext, next: Any) -> None:
-        context["deps"] = deps
-        next()
-
-    app.middleware(inject_deps)
-    app.middleware(use_retrying_respond)
-    app.middleware(gate)
+    app.use(RequestSetup(deps))
     app.error(_on_error)
     for feature in features:
         feature.listeners(app)
