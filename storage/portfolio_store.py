@@ -13,6 +13,7 @@ from domain import records
 from domain.portfolio import ClientSpec, OrganizationSpec, PersonSpec, Portfolio
 from storage.connector_store import save_sources
 from storage.models import Client, Organization, Person
+from storage.org_settings_store import organization_row
 from storage.qbr_store import save_success_plans
 
 
@@ -82,7 +83,7 @@ def _client_values(c: ClientSpec) -> dict[str, object]:
 def import_portfolio(session: Session, portfolio: Portfolio) -> ImportResult:
     """Upsert organization, people and clients. The caller owns the transaction."""
     result = ImportResult()
-    org = session.get(Organization, 1)
+    org = organization_row(session)
     if org is None:
         org = Organization(id=1)
         session.add(org)
@@ -211,13 +212,13 @@ def client_record(row: Client | Row[Any]) -> records.Client:
 
 def organization(session: Session) -> records.Organization:
     """The organization, or a stand-in with defaults (UTC, no holidays) before any import."""
-    org = session.get(Organization, 1)
+    org = organization_row(session)
     return organization_record(org) if org is not None else records.Organization()
 
 
 def require_organization(session: Session) -> records.Organization:
     """The imported organization; NoOrganization when no portfolio was imported yet."""
-    org = session.get(Organization, 1)
+    org = organization_row(session)
     if org is None:
         raise NoOrganization
     return organization_record(org)

@@ -41,6 +41,7 @@ from storage.models import (
     ReferenceEntryRow,
     SupportRequestRow,
 )
+from storage.org_settings_store import organization_row
 from storage.portfolio_store import (
     client_timezone,
     organization,
@@ -55,7 +56,7 @@ EXCERPT = 300
 def support_settings(tx: Transaction) -> SupportSettings:
     """The organization's support settings (only this key is parsed: the ingest path reads
     it for every request it opens)."""
-    org = tx.get(Organization, 1)
+    org = organization_row(tx)
     return SupportSettings.from_org_settings(org.settings if org is not None else None)
 
 
@@ -573,7 +574,7 @@ class ReferenceAsk:
 
 
 def advocacy_settings(tx: Transaction) -> AdvocacySettings:
-    org = tx.get(Organization, 1)
+    org = organization_row(tx)
     return AdvocacySettings.from_org_settings(org.settings if org is not None else None)
 
 
