@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -234,8 +235,9 @@ def client_timezone(
 
 
 def timezone_of(session: Session, client: records.Client) -> ZoneInfo:
-    """`client_timezone`, with the people and the organization read here."""
-    return client_timezone(client, people_by_id(session), organization(session))
+    """`client_timezone`, with the client's CSO and the organization read here."""
+    cso = people_by_slack_ids(session, [client.cso_id])
+    return client_timezone(client, cso, organization(session))
 
 
 def person_timezone(session: Session, slack_id: str) -> ZoneInfo:
@@ -247,6 +249,16 @@ def person_timezone(session: Session, slack_id: str) -> ZoneInfo:
 
 def people_by_id(session: Session) -> dict[str, records.Person]:
     return {p.slack_id: person_record(p) for p in session.scalars(select(Person))}
+
+
+def people_by_slack_ids(session: Session, slack_ids: Collection[str]) -> dict[str, records.Person]:
+    """Only these people (those of them on record), by Slack id: what one request needs,
+    without reading the whole organization's people."""
+    wanted = sorted(set(slack_ids))
+    if not wanted:
+        return {}
+    rows = session.scalars(select(Person).where(Person.slack_id.in_(wanted)))
+    return {p.slack_id: person_record(p) for p in rows}
 
 
 def person_by_slack_id(session: Session, slack_id: str) -> records.Person | None:

@@ -25,7 +25,12 @@ from storage.activity_store import claim_event, excerpt, record_inbound, record_
 from storage.db import Transaction
 from storage.models import InboundMessage, Touchpoint
 from storage.org_settings_store import org_settings
-from storage.portfolio_store import client_by_channel, client_timezone, organization, people_by_id
+from storage.portfolio_store import (
+    client_by_channel,
+    client_timezone,
+    organization,
+    people_by_slack_ids,
+)
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,8 @@ def record_channel_message(tx: Transaction, msg: ChannelMessage, now: datetime) 
     client = client_by_channel(tx, msg.channel)
     if client is None:
         return None
-    people = people_by_id(tx)
+    # The author (are they one of us?) and the CSO (the client's timezone), not everyone.
+    people = people_by_slack_ids(tx, [msg.user, client.cso_id])
     speaker = speaker_of(client, msg.user, set(people))
     if msg.event_id and not claim_event(tx, msg.event_id, now):
         return Recorded(client, speaker, new=False)
@@ -172,13 +178,14 @@ def record_huddle(
     client = client_by_channel(tx, channel)
     if client is None:
         return None
-    everyone = people_by_id(tx)
-    speakers = {p: speaker_of(client, p, set(everyone)) for p in people}
+    # Those in the huddle (are they one of us?) and the CSO (the client's timezone).
+    ours = people_by_slack_ids(tx, [*people, client.cso_id])
+    speakers = {p: speaker_of(client, p, set(ours)) for p in people}
     clients_in = [p for p, s in speakers.items() if s is Speaker.CLIENT]
     team = [p for p, s in speakers.items() if s is Speaker.TEAM]
     if not clients_in:
         return Huddle(client, [], [])
-    tz = client_timezone(client, everyone, organization(tx))
+    tz = client_timezone(client, ours, organization(tx))
     n = len(clients_in)
     new = [
         person

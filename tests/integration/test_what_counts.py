@@ -263,3 +263,18 @@ def test_pulse_says_when_the_last_touch_that_counts_was_within_90_days(bot: BotH
     blob = json.dumps(bot.emulator.wait_for("response_url", count=2)[1]["blocks"])
     acme_card = blob[blob.index("Acme") :]
     assert "Last touchpoint: 3 days ago" in acme_card.split("Weekly win")[0]
+
+
+def test_a_colleague_outside_the_clients_team_is_neither_a_touch_nor_the_client(
+    bot: BotHarness,
+) -> None:
+    """Sam (a CSO, not on Acme's team) in Acme's channel: one of us, so not the client's
+    message nor, in a huddle with only the CSO, the client's presence that makes a call."""
+    bot.message("C0ACME", "U0CSO2", SUBSTANTIVE, AT)
+    ended = fixture("huddle_ended.json")
+    ended["message"]["room"]["participant_history"] = ["U0CSO1", "U0CSO2"]
+    bot.event(ended)
+    settled(bot)
+    assert touchpoints(bot) == []
+    with bot.db.session() as s:
+        assert list(s.scalars(select(InboundMessage))) == []
