@@ -23,7 +23,10 @@ from handlers.slash import Call, Command, Reply, register_command
 from prompts.render import render
 from prompts.win_views import EDIT_ACTION, EDIT_CALLBACK, edit_modal, win_reply
 from storage.activity_store import edit_win, record_win, win_by_id, win_by_request
-from storage.portfolio_store import client_by_id, client_timezone, organization, people_by_id
+from storage.portfolio_store import (
+    client_by_id,
+    timezone_of,
+)
 from usecases.reminders import after_recorded
 
 
@@ -31,7 +34,7 @@ def record(call: Call[WinRequest]) -> Reply:
     request, client, tx = call.request, call.client, call.tx
     assert client is not None  # slug_of names it; the helper resolved it
     activity = looks_like_activity_list(request.text)
-    tz = client_timezone(client, people_by_id(tx), organization(tx))
+    tz = timezone_of(tx, client)
     week = IsoWeek.of(local_date(call.now, tz))
     record_win(
         tx,

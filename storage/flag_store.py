@@ -25,7 +25,12 @@ from storage.db import Transaction, id_list
 from storage.models import Client, ClientQuestion, InboundMessage, InternalMessage, Touchpoint
 from storage.models import Flag as FlagRow
 from storage.org_settings_store import org_settings
-from storage.portfolio_store import client_record, client_timezone, organization, people_by_id
+from storage.portfolio_store import (
+    client_record,
+    client_timezone,
+    organization,
+    people_by_slack_ids,
+)
 from storage.upsert import insert_ignore
 
 INTERNAL_EXCERPT_CHARS = 120
@@ -128,7 +133,7 @@ def flag_settings(tx: Transaction) -> FlagSettings:
 def work_calendar(tx: Transaction, client: records.Client, settings: FlagSettings) -> WorkCalendar:
     org = organization(tx)
     return WorkCalendar(
-        tz=client_timezone(client, people_by_id(tx), org),
+        tz=client_timezone(client, people_by_slack_ids(tx, [client.cso_id]), org),
         country=org.holidays_country or "",
         subdiv=org.holidays_subdiv,
         start=settings.workday_start,

@@ -45,7 +45,7 @@ from storage.org_settings_store import organization_row
 from storage.portfolio_store import (
     client_timezone,
     organization,
-    people_by_id,
+    people_by_slack_ids,
 )
 from storage.types import UTCDateTime
 from storage.upsert import insert_ignore
@@ -69,7 +69,7 @@ def support_calendar(
     tz = (
         ZoneInfo(client.timezone)
         if client.timezone
-        else client_timezone(client, people_by_id(tx), org)
+        else client_timezone(client, people_by_slack_ids(tx, [client.cso_id]), org)
     )
     return WorkCalendar(
         tz=tz,

@@ -18,7 +18,7 @@ from prompts import blocks as bk
 from prompts.flag_views import flag_post
 from storage.db import Transaction
 from storage.flag_store import client_channels, set_post
-from storage.portfolio_store import client_timezone, organization, people_by_id
+from storage.portfolio_store import timezone_of
 from usecases.deps import Deps
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def permalink_of(web: WebClient, channel: str, ts: str) -> str | None:
 
 # -- where a flag goes -------------------------------------------------------------------------
 def client_tz(tx: Transaction, client: Client) -> ZoneInfo:
-    return client_timezone(client, people_by_id(tx), organization(tx))
+    return timezone_of(tx, client)
 
 
 def internal_destination(

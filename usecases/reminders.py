@@ -24,7 +24,10 @@ from storage import cadence_store as store
 from storage.cadence_store import Message
 from storage.db import Transaction
 from storage.org_settings_store import org_settings
-from storage.portfolio_store import client_by_slug, client_timezone, organization, people_by_id
+from storage.portfolio_store import (
+    client_by_slug,
+    timezone_of,
+)
 from storage.touchpoint_store import Recorded
 from usecases.cadence_actions import refresh_messages
 from usecases.deps import Deps
@@ -109,7 +112,7 @@ def after_message(deps: Deps, slack: WebClient | None, recorded: Recorded | None
     if not recorded.counts:  # an "ok", a thumbs-up: kept, but it answers no reminder
         return
     with deps.db.session() as tx:
-        tz = client_timezone(recorded.client, people_by_id(tx), organization(tx))
+        tz = timezone_of(tx, recorded.client)
     day = local_date(slack_ts_to_datetime(ts), tz)
     _close(
         deps, slack, recorded.client.id, day, views.CHANNEL_TOUCHPOINT, "touchpoint",
@@ -131,7 +134,7 @@ def after_logged(
         client = client_by_slug(tx, request.slug)
         if client is None:
             return
-        tz = client_timezone(client, people_by_id(tx), organization(tx))
+        tz = timezone_of(tx, client)
     day = day or local_date(deps.clock.now(), tz)
     if isinstance(request, SkipRequest):  # nothing is expected that day: no update either
         outcome = views.skipped_today_outcome(user_id, request.reason)
