@@ -60,6 +60,9 @@ class Counter:
         self.n += 1
 
 
+TARGET_SECONDS = 0.5  # a tick's enqueuing
+
+
 @dataclass
 class Result:
     label: str
@@ -181,7 +184,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {name} | {r.label} | {r.seconds:.2f} | {r.statements} | {r.note} |")
     if not pg:
         print("\nPostgreSQL skipped: set BENCH_DATABASE_URL or TEST_DATABASE_URL.")
-    return 0
+    missed = False
+    print()
+    for name, results in runs:
+        [cutoff] = [r for r in results if r.label.startswith("tick at the cutoff")]
+        meets = cutoff.seconds < TARGET_SECONDS
+        missed = missed or not meets
+        verdict = "meets" if meets else "MISSES"
+        print(f"- {name}: tick at the cutoff {cutoff.seconds:.2f} s (target < 0.5 s): {verdict}")
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":
