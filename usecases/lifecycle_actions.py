@@ -50,6 +50,7 @@ from storage.portfolio_store import (
     import_portfolio,
     organization,
     people_by_id,
+    people_by_slack_ids,
     portfolio_of,
     timezone_of,
 )
@@ -253,7 +254,8 @@ def lifecycle_labels(
     `people` and `org`: as this transaction reads them, when the caller has them already."""
     if not clients:
         return {}
-    people = people_by_id(tx) if people is None else people
+    if people is None:  # the clients' CSOs: their timezones
+        people = people_by_slack_ids(tx, {c.cso_id for c in clients})
     org = organization(tx) if org is None else org
     today = {c.id: local_date(now, client_timezone(c, people, org)) for c in clients}
     found = stages(tx, clients, today)

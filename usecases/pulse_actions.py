@@ -10,7 +10,7 @@ from domain.pulse import PulseCard, PulseUpdate
 from domain.records import Client, clients_of_person
 from storage.activity_store import record_pulse
 from storage.db import Transaction
-from storage.portfolio_store import active_clients, organization, people_by_id
+from storage.portfolio_store import active_clients, organization, people_by_slack_ids
 from storage.pulse_store import load_cards
 from usecases.lifecycle_actions import lifecycle_labels
 
@@ -50,7 +50,8 @@ def cards_of(tx: Transaction, user_id: str, now: datetime) -> Cards:
     clients = active_clients(tx)
     mine = clients_of_person(clients, user_id)
     channels = frozenset(c.client_channel for c in clients if c.client_channel)
-    people, org = people_by_id(tx), organization(tx)
+    # The people read are those the cards need: each client's CSO (its timezone).
+    people, org = people_by_slack_ids(tx, {c.cso_id for c in mine}), organization(tx)
     stages = lifecycle_labels(tx, mine, now, people=people, org=org)
     cards = [
         c.model_copy(update={"stage": stages.get(c.slug)})

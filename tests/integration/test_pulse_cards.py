@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from domain.pulse import Sentiment
+from storage.activity_store import record_touchpoint
 from storage.db import Database
 from storage.models import Pulse
-from storage.portfolio_store import active_clients, organization, people_by_id
+from storage.portfolio_store import active_clients, client_by_slug, organization, people_by_id
 from storage.pulse_store import load_cards
 from tests.conftest import load_portfolio
+from usecases.pulse_actions import cards_of
 
 NOW = datetime(2026, 11, 20, 15, tzinfo=UTC)
+SUBSTANTIVE = "Here is the renewal summary we discussed on the call"
 
 
 def test_each_card_shows_the_newest_sentiment_hook_and_update_of_its_history(
@@ -69,3 +73,20 @@ def test_each_card_shows_the_newest_sentiment_hook_and_update_of_its_history(
         assert card.hook == (hooks[0] if hooks else None)
         assert card.update == (updates[0] if updates else None)
     assert cards[clients[-1].slug].sentiment is None and cards[clients[-1].slug].hook is None
+
+
+def test_a_client_without_its_own_timezone_is_on_its_csos_day(db: Database) -> None:
+    """Initech has no timezone of its own; its CSO is in London. At 04:30 in London (23:30 the
+    evening before in New York, the organization's timezone) a touch from 04:20 is today's."""
+    load_portfolio(db)
+    now = datetime(2026, 11, 21, 4, 30, tzinfo=UTC)
+    with db.transaction() as s:
+        initech = client_by_slug(s, "initech")
+        assert initech is not None and not initech.timezone
+        record_touchpoint(
+            s, client_id=initech.id, author_id="U0CSO2", kind="slack", source="event",
+            occurred_at=now - timedelta(minutes=10), tz=ZoneInfo("Europe/London"),
+            dedupe_key="t1", now=now, text=SUBSTANTIVE, channel="C0INITECH", message_ts="1.1",
+        )  # fmt: skip
+        [card] = cards_of(s, "U0CSO2", now).cards
+    assert card.slug == "initech" and card.touched_today and card.last_touchpoint_days == 0
