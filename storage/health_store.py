@@ -48,7 +48,12 @@ from storage.models import (
     Touchpoint,
 )
 from storage.org_settings_store import org_settings
-from storage.portfolio_store import client_record, client_timezone, organization, people_by_id
+from storage.portfolio_store import (
+    client_record,
+    client_timezone,
+    organization,
+    people_by_slack_ids,
+)
 from storage.support_store import support_signals
 from storage.upsert import insert_ignore
 
@@ -124,13 +129,13 @@ def client_days(
 ) -> dict[int, date]:
     """Today in each client's timezone."""
     org = organization(tx)
-    people = people_by_id(tx)
+    people = people_by_slack_ids(tx, {c.cso_id for c in clients})  # their timezones
     return {c.id: local_date(now, client_timezone(c, people, org)) for c in clients}
 
 
 def client_zones(tx: Transaction, clients: Sequence[records.Client]) -> dict[int, ZoneInfo]:
     org = organization(tx)
-    people = people_by_id(tx)
+    people = people_by_slack_ids(tx, {c.cso_id for c in clients})  # their timezones
     return {c.id: client_timezone(c, people, org) for c in clients}
 
 

@@ -49,7 +49,6 @@ from storage.portfolio_store import (
     client_timezone,
     import_portfolio,
     organization,
-    people_by_id,
     people_by_slack_ids,
     portfolio_of,
     timezone_of,
@@ -205,9 +204,10 @@ def owner_ids(client: records.Client, life: Lifecycle | None) -> dict[str, str]:
 
 
 def owner_names(tx: Transaction, client: records.Client, life: Lifecycle | None) -> dict[str, str]:
-    people = people_by_id(tx)
+    owners = owner_ids(client, life)
+    people = people_by_slack_ids(tx, owners.values())
     out = {}
-    for role, pid in owner_ids(client, life).items():
+    for role, pid in owners.items():
         person = people.get(pid)
         out[role] = person.name if person else f"<@{pid}>"
     return out
