@@ -23,10 +23,7 @@ from handlers.slash import Call, Command, Reply, register_command
 from prompts.render import render
 from prompts.win_views import EDIT_ACTION, EDIT_CALLBACK, edit_modal, win_reply
 from storage.activity_store import edit_win, record_win, win_by_id, win_by_request
-from storage.portfolio_store import (
-    client_by_id,
-    timezone_of,
-)
+from storage.portfolio_store import client_by_id, timezone_of
 from usecases.reminders import after_recorded
 
 

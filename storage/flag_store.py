@@ -27,9 +27,8 @@ from storage.models import Flag as FlagRow
 from storage.org_settings_store import org_settings
 from storage.portfolio_store import (
     client_record,
-    client_timezone,
     organization,
-    people_by_slack_ids,
+    timezone_of,
 )
 from storage.upsert import insert_ignore
 
@@ -133,7 +132,7 @@ def flag_settings(tx: Transaction) -> FlagSettings:
 def work_calendar(tx: Transaction, client: records.Client, settings: FlagSettings) -> WorkCalendar:
     org = organization(tx)
     return WorkCalendar(
-        tz=client_timezone(client, people_by_slack_ids(tx, [client.cso_id]), org),
+        tz=timezone_of(tx, client),
         country=org.holidays_country or "",
         subdiv=org.holidays_subdiv,
         start=settings.workday_start,

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, func, select, type_coerce, union_all
 from sqlalchemy.orm import aliased
@@ -50,9 +49,7 @@ from storage.models import (
 from storage.org_settings_store import org_settings
 from storage.portfolio_store import (
     client_record,
-    client_timezone,
-    organization,
-    people_by_slack_ids,
+    timezones_of,
 )
 from storage.support_store import support_signals
 from storage.upsert import insert_ignore
@@ -128,15 +125,7 @@ def client_days(
     tx: Transaction, clients: Sequence[records.Client], now: datetime
 ) -> dict[int, date]:
     """Today in each client's timezone."""
-    org = organization(tx)
-    people = people_by_slack_ids(tx, {c.cso_id for c in clients})  # their timezones
-    return {c.id: local_date(now, client_timezone(c, people, org)) for c in clients}
-
-
-def client_zones(tx: Transaction, clients: Sequence[records.Client]) -> dict[int, ZoneInfo]:
-    org = organization(tx)
-    people = people_by_slack_ids(tx, {c.cso_id for c in clients})  # their timezones
-    return {c.id: client_timezone(c, people, org) for c in clients}
+    return {cid: local_date(now, tz) for cid, tz in timezones_of(tx, clients).items()}
 
 
 # -- snapshots ------------------------------------------------------------------------------------

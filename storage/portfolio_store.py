@@ -236,8 +236,15 @@ def client_timezone(
 
 def timezone_of(session: Session, client: records.Client) -> ZoneInfo:
     """`client_timezone`, with the client's CSO and the organization read here."""
-    cso = people_by_slack_ids(session, [client.cso_id])
-    return client_timezone(client, cso, organization(session))
+    return timezones_of(session, [client])[client.id]
+
+
+def timezones_of(session: Session, clients: Collection[records.Client]) -> dict[int, ZoneInfo]:
+    """Each client's `client_timezone`, by id: the CSOs of those without a timezone of their
+    own, and the organization, read here."""
+    csos = people_by_slack_ids(session, {c.cso_id for c in clients if not c.timezone})
+    org = organization(session)
+    return {c.id: client_timezone(c, csos, org) for c in clients}
 
 
 def person_timezone(session: Session, slack_id: str) -> ZoneInfo:

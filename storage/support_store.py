@@ -43,9 +43,8 @@ from storage.models import (
 )
 from storage.org_settings_store import organization_row
 from storage.portfolio_store import (
-    client_timezone,
     organization,
-    people_by_slack_ids,
+    timezone_of,
 )
 from storage.types import UTCDateTime
 from storage.upsert import insert_ignore
@@ -65,14 +64,8 @@ def support_calendar(
 ) -> WorkCalendar:
     """The client's business hours: its timezone, the organization's holidays."""
     org = organization(tx)
-    # The client's own timezone needs no read of the people (the ingest path opens requests).
-    tz = (
-        ZoneInfo(client.timezone)
-        if client.timezone
-        else client_timezone(client, people_by_slack_ids(tx, [client.cso_id]), org)
-    )
     return WorkCalendar(
-        tz=tz,
+        tz=timezone_of(tx, client),
         country=org.holidays_country or "",
         subdiv=org.holidays_subdiv,
         start=settings.workday_start,

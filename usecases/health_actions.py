@@ -33,12 +33,13 @@ from storage import health_store, nps_store, playbook_store, qbr_store, renewal_
 from storage.activity_store import last_touchpoints
 from storage.db import Transaction
 from storage.flag_store import open_flag_counts
-from storage.health_store import all_clients, client_days, client_zones, org_model
+from storage.health_store import all_clients, client_days, org_model
 from storage.portfolio_store import (
     active_clients,
     client_by_id,
     clients_of,
     people_by_id,
+    timezones_of,
 )
 from usecases.feedback_actions import add_nps_feedback
 from usecases.lifecycle_actions import home_blocks as lifecycle_home_blocks
@@ -62,7 +63,7 @@ def load_board(tx: Transaction, clients: Sequence[records.Client], now: datetime
     today = client_days(tx, clients, now)
     hist, started = health_store.board_points(tx, ids, today)
     checks = health_store.last_checks(tx, ids)
-    zones = client_zones(tx, clients)
+    zones = timezones_of(tx, clients)
     touched = last_touchpoints(tx, ids)
     flags = open_flag_counts(tx, ids)
     outcomes = renewal_store.outcomes_by_client(tx, ids)

@@ -52,6 +52,7 @@ from storage.portfolio_store import (
     people_by_slack_ids,
     portfolio_of,
     timezone_of,
+    timezones_of,
 )
 from storage.portfolio_store import (
     client_by_id as stored_client,
@@ -254,10 +255,11 @@ def lifecycle_labels(
     `people` and `org`: as this transaction reads them, when the caller has them already."""
     if not clients:
         return {}
-    if people is None:  # the clients' CSOs: their timezones
-        people = people_by_slack_ids(tx, {c.cso_id for c in clients})
-    org = organization(tx) if org is None else org
-    today = {c.id: local_date(now, client_timezone(c, people, org)) for c in clients}
+    if people is None or org is None:
+        zones = timezones_of(tx, clients)
+    else:
+        zones = {c.id: client_timezone(c, people, org) for c in clients}
+    today = {cid: local_date(now, tz) for cid, tz in zones.items()}
     found = stages(tx, clients, today)
     return {c.slug: views.stage_label(found[c.id]) for c in clients if found[c.id] is not None}
 
