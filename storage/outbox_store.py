@@ -6,13 +6,14 @@ Every statement the exactly-once outbox (usecases/outbox.py) runs is here; it ge
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import String, bindparam, case, cast, func, literal, or_, select, update
+from sqlalchemy import JSON, String, bindparam, case, cast, func, literal, or_, select, update
 
 from domain.nudge import NudgeSpec
 from storage.db import Transaction
@@ -90,18 +91,22 @@ def enqueue(tx: Transaction, spec: NudgeSpec, now: datetime) -> bool:
     return insert_ignore(tx, Nudge, _values(spec, now))
 
 
-def _bound_columns(specs: Sequence[NudgeSpec], now: datetime, dialect: Any) -> dict[str, list[Any]]:
+def _bound_columns(
+    specs: Sequence[NudgeSpec], now: datetime, dialect: Any, *, raw_json: bool = False
+) -> dict[str, list[Any]]:
     """`_values` of every spec, column by column, through each column's own bind processor
     (UTC datetimes, JSON, booleans). A value repeated across rows (the due time of an
-    occurrence, `now`, no blocks) is processed once."""
+    occurrence, `now`, no blocks) is processed once. `raw_json`: JSON columns are left as
+    Python values (for `_unnest_insert` to serialize)."""
     table: Any = Nudge.__table__
     out: dict[str, list[Any]] = {}
     raw: dict[str, list[Any]] = {name: list(map(get, specs)) for name, get in _FROM_SPEC.items()}
     raw.update({name: [value] * len(specs) for name, value in _PENDING.items()})
     raw["created_at"] = [now] * len(specs)
     for name, values in raw.items():
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is None:
+        kind = table.c[name].type
+        process = kind.dialect_impl(dialect).bind_processor(dialect)
+        if process is None or (raw_json and isinstance(kind, JSON)):
             out[name] = values
             continue
         seen: dict[Any, Any] = {}
@@ -119,23 +124,58 @@ def _bound_columns(specs: Sequence[NudgeSpec], now: datetime, dialect: Any) -> d
 
 def enqueue_many(tx: Transaction, specs: Sequence[NudgeSpec], now: datetime) -> int:
     """`enqueue` for many nudges in one statement (INSERT … ON CONFLICT DO NOTHING): at the
-    cadence cutoff this writes thousands of rows, built column by column and handed to the
-    driver's executemany (pipelined by psycopg). One JSON document read by the server with
-    json_to_recordset was tried on PostgreSQL: no faster at 19,000 rows, so not kept."""
+    cadence cutoff this writes thousands of rows, built column by column. On PostgreSQL each
+    column goes as one binary array, unnested by the server (`_unnest_insert`); elsewhere the
+    rows go to the driver's executemany. One JSON document read with json_to_recordset, and
+    psycopg's pipelined executemany, were each slower on PostgreSQL at 19,000 rows."""
     if not specs:
         return 0
     conn = tx.connection()
     dialect = conn.dialect
     table: Any = Nudge.__table__
-    columns = _bound_columns(specs, now, dialect)
+    postgres = dialect.name == "postgresql"
+    columns = _bound_columns(specs, now, dialect, raw_json=postgres)
     quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    if postgres:
+        _unnest_insert(conn, quote(table.name), names, columns)
+        return len(specs)
     mark = "?" if dialect.paramstyle in ("qmark", "numeric") else "%s"
     sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"INSERT INTO {quote(table.name)} ({names}) "
         f"VALUES ({', '.join([mark] * len(columns))}) ON CONFLICT DO NOTHING"
     )
     conn.exec_driver_sql(sql, list(zip(*columns.values(), strict=True)))
     return len(specs)
+
+
+def _unnest_insert(conn: Any, table: str, names: str, columns: dict[str, list[Any]]) -> None:
+    """PostgreSQL: INSERT … SELECT FROM unnest(one array per column) in binary (`%b`), so the
+    driver does no per-row work and the server parses no text. JSON goes as text and is cast;
+    every other array is cast to its column's type. 19,006 nudges: 0.6–0.75 s, against
+    1.1–1.2 s through executemany (the server's own insert: about 0.6 s)."""
+    types: dict[str, str] = {}
+    values: list[list[Any]] = []
+    dialect = conn.dialect
+    for name, column in columns.items():
+        kind = Nudge.__table__.c[name].type
+        if isinstance(kind, JSON):
+            types[name] = "json"
+            null = json.dumps(None)  # JSON null, as the driver writes None (most rows' blocks)
+            values.append([null if v is None else json.dumps(v) for v in column])
+        else:
+            types[name] = kind.compile(dialect=dialect)
+            values.append(column)
+    unnest = ", ".join("%b::text[]" if t == "json" else f"%b::{t}[]" for t in types.values())
+    aliases = [f"u{i}" for i in range(len(types))]
+    select_list = ", ".join(
+        f"{a}::json" if t == "json" else a for a, t in zip(aliases, types.values(), strict=True)
+    )
+    conn.exec_driver_sql(
+        f"INSERT INTO {table} ({names}) SELECT {select_list} "
+        f"FROM unnest({unnest}) AS u({', '.join(aliases)}) ON CONFLICT DO NOTHING",
+        tuple(values),
+    )
 
 
 def close(tx: Transaction, key: str, *, by: str, now: datetime) -> OutboxNudge | None:

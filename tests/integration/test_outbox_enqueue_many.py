@@ -1,0 +1,102 @@
+"""`enqueue_many` (the tick's one-statement write; on PostgreSQL one binary array per column)
+writes exactly the rows `enqueue` writes one by one, and skips keys already written."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from domain.nudge import NudgeSpec
+from storage import outbox_store
+from storage.db import Database
+from storage.models import Client, Nudge
+
+NOW = datetime(2026, 11, 18, 20, 5, tzinfo=UTC)
+NY = ZoneInfo("America/New_York")
+
+
+def _specs(client_id: int) -> list[NudgeSpec]:
+    due = datetime(2026, 11, 18, 11, 0, tzinfo=NY)  # aware, not UTC: stored as UTC
+    return [
+        NudgeSpec(  # a person's, for a client, with blocks and nested data
+            cadence_id="triangle-sync",
+            period="2026-W47",
+            target="UCSO",
+            text="Triangle Sync — Acme & <Co> “quoted”",
+            due_at=due,
+            expires_at=due + timedelta(hours=6),
+            person_id="UCSO",
+            client_id=client_id,
+            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "*Acme* ✓"}}],
+            data={"view": "cadence", "day": "2026-11-18", "nested": {"n": [1, 2.5, None]}},
+        ),
+        NudgeSpec(  # a channel's: no person, no client, no blocks, no data, not batched
+            cadence_id="leadership-digest",
+            period="2026-W47",
+            target="CLEADS",
+            text="The week",
+            due_at=NOW,
+            expires_at=NOW + timedelta(days=1),
+            batch=False,
+            key="digest:2026-W47:CLEADS",
+        ),
+    ]
+
+
+def _client_id(db: Database) -> int:
+    with db.transaction() as tx:
+        client = Client(slug="acme", name="Acme", cso_id="UCSO")
+        tx.add(client)
+        tx.flush()
+        return client.id
+
+
+def _rows(db: Database) -> dict[str, dict[str, Any]]:
+    with db.transaction() as tx:
+        rows = tx.scalars(select(Nudge)).all()
+        return {
+            r.key: {c.name: getattr(r, c.name) for c in Nudge.__table__.c if c.name != "id"}
+            for r in rows
+        }
+
+
+def test_enqueue_many_writes_what_enqueue_writes(db: Database) -> None:
+    client_id = _client_id(db)
+    specs = _specs(client_id)
+    with db.transaction() as tx:
+        assert all(outbox_store.enqueue(tx, s, NOW) for s in specs)
+    one_by_one = _rows(db)
+    with db.transaction() as tx:
+        tx.execute(Nudge.__table__.delete())
+    with db.transaction() as tx:
+        assert outbox_store.enqueue_many(tx, specs, NOW) == 2
+    together = _rows(db)
+    assert together == one_by_one
+    row = together["digest:2026-W47:CLEADS"]
+    assert (row["person_id"], row["client_id"], row["blocks"]) == (None, None, None)
+    assert row["data"] == {}
+    triangle = together[specs[0].natural_key()]
+    assert triangle["due_at"] == datetime(2026, 11, 18, 16, 0, tzinfo=UTC)
+    assert triangle["due_at"].tzinfo is not None
+    assert triangle["data"]["nested"] == {"n": [1, 2.5, None]}
+    assert triangle["status"] == "pending" and triangle["created_at"] == NOW
+
+
+def test_enqueue_many_keeps_what_is_written_and_adds_the_rest(db: Database) -> None:
+    client_id = _client_id(db)
+    first, second = _specs(client_id)
+    with db.transaction() as tx:
+        outbox_store.enqueue_many(tx, [first], NOW)
+    with db.transaction() as tx:
+        tx.execute(Nudge.__table__.update().values(status="sent"))
+    changed = NudgeSpec(**{**first.__dict__, "text": "rewritten"})
+    with db.transaction() as tx:
+        outbox_store.enqueue_many(tx, [changed, second], NOW + timedelta(minutes=1))
+    rows = _rows(db)
+    assert set(rows) == {first.natural_key(), second.natural_key()}
+    kept = rows[first.natural_key()]
+    assert (kept["status"], kept["text"], kept["created_at"]) == ("sent", first.text, NOW)
+    assert rows[second.natural_key()]["created_at"] == NOW + timedelta(minutes=1)
