@@ -100,3 +100,15 @@ def test_enqueue_many_keeps_what_is_written_and_adds_the_rest(db: Database) -> N
     kept = rows[first.natural_key()]
     assert (kept["status"], kept["text"], kept["created_at"]) == ("sent", first.text, NOW)
     assert rows[second.natural_key()]["created_at"] == NOW + timedelta(minutes=1)
+
+
+def test_enqueue_many_with_a_column_of_nothing_but_nulls(db: Database) -> None:
+    """Every row without a person, a client and blocks (an array of NULLs has no element type
+    to go by)."""
+    _, channel = _specs(_client_id(db))
+    other = NudgeSpec(**{**channel.__dict__, "key": "digest:2026-W47:COTHER", "target": "COTHER"})
+    with db.transaction() as tx:
+        assert outbox_store.enqueue_many(tx, [channel, other], NOW) == 2
+    rows = _rows(db)
+    assert {r["target"] for r in rows.values()} == {"CLEADS", "COTHER"}
+    assert all(r["person_id"] is None and r["client_id"] is None for r in rows.values())
