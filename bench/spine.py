@@ -215,10 +215,45 @@ def _run_server(
 ) -> Result:
     port = _free_port()
     env = {**env, "PORT": str(port)}
-    if profile_to is not None:  # py-spy samples without stopping the process
-        argv = [
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    spy: subprocess.Popen[bytes] | None = None
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait(base, proc, health_path)
+        _load(base + "/slack/events", _requests(emulator_url, 2 * run, 200))  # warm-up
+        if profile_to is not None:  # the burst alone: py-spy attaches now, stops when it ends
+            spy = _attach_py_spy(proc.pid, profile_to)
+        latencies, wall, errors = _load(
+            base + "/slack/events", _requests(emulator_url, 2 * run + 1)
+        )
+        ended = time.perf_counter()
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)  # py-spy writes the flame graph on SIGINT
+            spy.wait(timeout=120)
+        drained, left, written = None, 0, None
+        if health_path == "/healthz":  # csobot: its acked work finishes before memory is read
+            drained, left = _drained(base, ended)
+            written = _healthz_write_ms(base)
+        else:
+            time.sleep(1.0)
+        rss = _peak_rss_kb(proc.pid)
+        return Result(name, latencies, wall, errors, rss, written, drained, left)
+    finally:
+        if spy is not None and spy.poll() is None:
+            spy.kill()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=300)  # csobot drains its acked work before it exits
+
+
+def _attach_py_spy(pid: int, profile_to: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling `pid` without stopping it (every thread, idle ones left out), from now
+    until it is sent SIGINT."""
+    spy = subprocess.Popen(
+        [
             *_py_spy(),
             "record",
+            "--pid",
+            str(pid),
             "--nonblocking",
             "--threads",
             "--rate",
@@ -227,43 +262,17 @@ def _run_server(
             "flamegraph" if profile_to.suffix == ".svg" else "raw",
             "--output",
             str(profile_to),
-            "--",
-            *argv,
-        ]
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait(base, proc, health_path)
-        _load(base + "/slack/events", _requests(emulator_url, 2 * run, 200))  # warm-up
-        latencies, wall, errors = _load(
-            base + "/slack/events", _requests(emulator_url, 2 * run + 1)
-        )
-        ended = time.perf_counter()
-        drained, left, written = None, 0, None
-        if health_path == "/healthz":  # csobot: its acked work finishes before memory is read
-            drained, left = _drained(base, ended)
-            written = _healthz_write_ms(base)
-        else:
-            time.sleep(1.0)
-        rss = _peak_rss_kb(_server_pid(proc) if profile_to is not None else proc.pid)
-        return Result(name, latencies, wall, errors, rss, written, drained, left)
-    finally:
-        proc.send_signal(signal.SIGINT if profile_to is not None else signal.SIGTERM)
-        proc.wait(timeout=300)  # csobot drains its acked work before it exits
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)  # attached before the burst starts
+    return spy
 
 
 def _py_spy() -> list[str]:
     found = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     return [found] if Path(found).exists() else []
-
-
-def _server_pid(proc: subprocess.Popen[bytes]) -> int:
-    """The profiled server: py-spy's child."""
-    try:
-        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-        return int(children[0]) if children else proc.pid
-    except OSError:
-        return proc.pid
 
 
 def run(pg_admin_url: str | None = None) -> str:
@@ -413,8 +422,9 @@ def _report(
         )
     if profile is not None:
         lines.append(
-            f"- where the time goes: a py-spy flame graph of one more csobot run under the same"
-            f" load, `bench/{profile.name}` (sampled, not stopped: it runs a little slower)"
+            f"- where the time goes: a py-spy flame graph of the burst alone (attached after the"
+            f" warm-up, stopped at the last answer) in one more csobot run under the same load,"
+            f" `bench/{profile.name}` (sampled, not stopped: it runs a little slower)"
         )
     return "\n".join(lines)
 
