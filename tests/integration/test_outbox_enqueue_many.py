@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DBAPIError
 
 from domain.nudge import NudgeSpec
 from storage import outbox_store
@@ -70,7 +71,7 @@ def test_enqueue_many_writes_what_enqueue_writes(db: Database) -> None:
         assert all(outbox_store.enqueue(tx, s, NOW) for s in specs)
     one_by_one = _rows(db)
     with db.transaction() as tx:
-        tx.execute(Nudge.__table__.delete())
+        tx.execute(delete(Nudge))
     with db.transaction() as tx:
         assert outbox_store.enqueue_many(tx, specs, NOW) == 2
     together = _rows(db)
@@ -91,7 +92,7 @@ def test_enqueue_many_keeps_what_is_written_and_adds_the_rest(db: Database) -> N
     with db.transaction() as tx:
         outbox_store.enqueue_many(tx, [first], NOW)
     with db.transaction() as tx:
-        tx.execute(Nudge.__table__.update().values(status="sent"))
+        tx.execute(update(Nudge).values(status="sent"))
     changed = NudgeSpec(**{**first.__dict__, "text": "rewritten"})
     with db.transaction() as tx:
         outbox_store.enqueue_many(tx, [changed, second], NOW + timedelta(minutes=1))
@@ -112,3 +113,19 @@ def test_enqueue_many_with_a_column_of_nothing_but_nulls(db: Database) -> None:
     rows = _rows(db)
     assert {r["target"] for r in rows.values()} == {"CLEADS", "COTHER"}
     assert all(r["person_id"] is None and r["client_id"] is None for r in rows.values())
+
+
+def test_enqueue_many_never_cuts_a_value_too_long_for_its_column(db: Database) -> None:
+    """A target longer than its column: refused (PostgreSQL) or kept whole (SQLite, which does
+    not check lengths), never cut to fit."""
+    _, channel = _specs(_client_id(db))
+    target = "C" + "X" * 40  # the column holds 32
+    long = NudgeSpec(**{**channel.__dict__, "target": target})
+    try:
+        with db.transaction() as tx:
+            outbox_store.enqueue_many(tx, [long], NOW)
+    except DBAPIError:
+        assert db.engine.dialect.name == "postgresql"
+        assert _rows(db) == {}
+        return
+    assert [r["target"] for r in _rows(db).values()] == [target]
