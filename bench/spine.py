@@ -246,8 +246,8 @@ def _run_server(
 
 
 def _attach_py_spy(pid: int, profile_to: Path) -> subprocess.Popen[bytes]:
-    """py-spy sampling `pid` without stopping it (every thread, idle ones left out), from now
-    until it is sent SIGINT."""
+    """py-spy sampling `pid` without stopping it, every thread (a thread waiting on a lock is
+    sampled too: the graph shows where requests wait), from now until it is sent SIGINT."""
     spy = subprocess.Popen(
         [
             *_py_spy(),
