@@ -124,20 +124,21 @@ def _bound_columns(
 
 def enqueue_many(tx: Transaction, specs: Sequence[NudgeSpec], now: datetime) -> int:
     """`enqueue` for many nudges in one statement (INSERT … ON CONFLICT DO NOTHING): at the
-    cadence cutoff this writes thousands of rows, built column by column. On PostgreSQL each
-    column goes as one binary array, unnested by the server (`_unnest_insert`); elsewhere the
-    rows go to the driver's executemany. One JSON document read with json_to_recordset, and
-    psycopg's pipelined executemany, were each slower on PostgreSQL at 19,000 rows."""
+    cadence cutoff this writes thousands of rows, built column by column. On PostgreSQL (with
+    psycopg) each column goes as one binary array, unnested by the server (`_unnest_insert`);
+    elsewhere the rows go to the driver's executemany. One JSON document read with
+    json_to_recordset, and psycopg's pipelined executemany, were each slower on PostgreSQL at
+    19,000 rows."""
     if not specs:
         return 0
     conn = tx.connection()
     dialect = conn.dialect
     table: Any = Nudge.__table__
-    postgres = dialect.name == "postgresql"
-    columns = _bound_columns(specs, now, dialect, raw_json=postgres)
+    unnest = dialect.name == "postgresql" and dialect.driver == "psycopg"  # `%b` is psycopg's
+    columns = _bound_columns(specs, now, dialect, raw_json=unnest)
     quote = dialect.identifier_preparer.quote
     names = ", ".join(quote(c) for c in columns)
-    if postgres:
+    if unnest:
         _unnest_insert(conn, quote(table.name), names, columns)
         return len(specs)
     mark = "?" if dialect.paramstyle in ("qmark", "numeric") else "%s"
