@@ -25,11 +25,7 @@ from storage.db import Transaction, id_list
 from storage.models import Client, ClientQuestion, InboundMessage, InternalMessage, Touchpoint
 from storage.models import Flag as FlagRow
 from storage.org_settings_store import org_settings
-from storage.portfolio_store import (
-    client_record,
-    organization,
-    timezone_of,
-)
+from storage.portfolio_store import client_record, organization, timezone_of
 from storage.upsert import insert_ignore
 
 INTERNAL_EXCERPT_CHARS = 120

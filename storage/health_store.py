@@ -47,10 +47,7 @@ from storage.models import (
     Touchpoint,
 )
 from storage.org_settings_store import org_settings
-from storage.portfolio_store import (
-    client_record,
-    timezones_of,
-)
+from storage.portfolio_store import client_record, timezones_of
 from storage.support_store import support_signals
 from storage.upsert import insert_ignore
 

@@ -42,10 +42,7 @@ from storage.models import (
     SupportRequestRow,
 )
 from storage.org_settings_store import organization_row
-from storage.portfolio_store import (
-    organization,
-    timezone_of,
-)
+from storage.portfolio_store import organization, timezone_of
 from storage.types import UTCDateTime
 from storage.upsert import insert_ignore
 

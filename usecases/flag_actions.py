@@ -41,10 +41,9 @@ from storage.flag_store import (
     promote_suggestion,
     withdraw_flag,
 )
-from storage.portfolio_store import client_by_channel, client_by_id
+from storage.portfolio_store import client_by_channel, client_by_id, timezone_of
 from usecases.deps import Deps
 from usecases.flag_posts import (
-    client_tz,
     fetch_message,
     permalink_of,
     post_flag,
@@ -152,7 +151,7 @@ def reaction_removed(
         return None
     for key in reminder_keys(flag.id):
         close(tx, key, by="withdrawn", now=now)
-    tz = client_tz(tx, target)
+    tz = timezone_of(tx, target)
     logger.info("flag %s withdrawn on %s", flag.id, target.slug, extra={"client": target.slug})
     client = target
     return lambda: update_post(web, flag, client, tz)
@@ -174,7 +173,7 @@ def decide(
         return Answer(text=already(get_flag(tx, shown.id) or shown))
     for key in reminder_keys(flag.id):
         close(tx, key, by=clicked.user, now=now)
-    tz = client_tz(tx, client)
+    tz = timezone_of(tx, client)
     decided = flag
 
     def after() -> None:

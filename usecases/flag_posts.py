@@ -68,10 +68,6 @@ def permalink_of(web: WebClient, channel: str, ts: str) -> str | None:
 
 
 # -- where a flag goes -------------------------------------------------------------------------
-def client_tz(tx: Transaction, client: Client) -> ZoneInfo:
-    return timezone_of(tx, client)
-
-
 def internal_destination(
     tx: Transaction, deps: Deps, web: WebClient, client: Client
 ) -> tuple[str, bool]:
@@ -93,7 +89,7 @@ def reminder_keys(flag_id: int) -> list[str]:
 def post_flag(tx: Transaction, deps: Deps, web: WebClient, flag: Flag, client: Client) -> Flag:
     """Post (or, for a re-opened flag, restore) the flag's internal message; where it went is
     written in the caller's transaction."""
-    tz = client_tz(tx, client)
+    tz = timezone_of(tx, client)
     if flag.post_channel and flag.post_ts:
         text, blocks = flag_post(flag, client, dm=flag.posted_in_dm, tz=tz)
         try:

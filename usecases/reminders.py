@@ -24,10 +24,7 @@ from storage import cadence_store as store
 from storage.cadence_store import Message
 from storage.db import Transaction
 from storage.org_settings_store import org_settings
-from storage.portfolio_store import (
-    client_by_slug,
-    timezone_of,
-)
+from storage.portfolio_store import client_by_slug, timezone_of
 from storage.touchpoint_store import Recorded
 from usecases.cadence_actions import refresh_messages
 from usecases.deps import Deps
