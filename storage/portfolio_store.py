@@ -258,6 +258,10 @@ def people_by_id(session: Session) -> dict[str, records.Person]:
     return {p.slack_id: person_record(p) for p in session.scalars(select(Person))}
 
 
+# More Slack ids than this are read as all the people (the drivers bind each id separately).
+MANY_PEOPLE = 500
+
+
 def people_by_slack_ids(session: Session, slack_ids: Collection[str]) -> dict[str, records.Person]:
     """Only these people (those of them on record), by Slack id: what one request needs,
     without reading the whole organization's people."""
@@ -269,10 +273,6 @@ def people_by_slack_ids(session: Session, slack_ids: Collection[str]) -> dict[st
         return {i: everyone[i] for i in wanted if i in everyone}
     rows = session.scalars(select(Person).where(Person.slack_id.in_(wanted)))
     return {p.slack_id: person_record(p) for p in rows}
-
-
-# More Slack ids than this are read as all the people (the drivers bind each id separately).
-MANY_PEOPLE = 500
 
 
 def person_by_slack_id(session: Session, slack_id: str) -> records.Person | None:
