@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError
 
@@ -115,17 +116,22 @@ def test_enqueue_many_with_a_column_of_nothing_but_nulls(db: Database) -> None:
     assert all(r["person_id"] is None and r["client_id"] is None for r in rows.values())
 
 
-def test_enqueue_many_never_cuts_a_value_too_long_for_its_column(db: Database) -> None:
+@pytest.mark.parametrize("rows", [1, 2])
+def test_enqueue_many_never_cuts_a_value_too_long_for_its_column(db: Database, rows: int) -> None:
     """A target longer than its column: refused (PostgreSQL) or kept whole (SQLite, which does
-    not check lengths), never cut to fit."""
+    not check lengths), never cut to fit; in one row, or in two that share it (a value every
+    row shares goes to PostgreSQL once, as a parameter, not as an array)."""
     _, channel = _specs(_client_id(db))
     target = "C" + "X" * 40  # the column holds 32
-    long = NudgeSpec(**{**channel.__dict__, "target": target})
+    long = [
+        NudgeSpec(**{**channel.__dict__, "target": target, "key": f"digest:2026-W47:{i}"})
+        for i in range(rows)
+    ]
     try:
         with db.transaction() as tx:
-            outbox_store.enqueue_many(tx, [long], NOW)
+            outbox_store.enqueue_many(tx, long, NOW)
     except DBAPIError:
         assert db.engine.dialect.name == "postgresql"
         assert _rows(db) == {}
         return
-    assert [r["target"] for r in _rows(db).values()] == [target]
+    assert [r["target"] for r in _rows(db).values()] == [target] * rows
