@@ -3,7 +3,9 @@
 `plan(snapshot, now)` works out each person's occurrences with `domain.cadence_schedule.due_now`
 (once per distinct person setting, never per client), leaves out what is already closed (a
 touchpoint or an exemption today, this week's win, a pulse today, a *Done* click) or already in
-the outbox, and returns the new nudges. At the touchpoint cutoff a second missed business day in
+the outbox, and returns the new nudges: a cadence closed by a click, due the same day for all
+of a person's clients, as one reminder listing them (`lists_clients`; docs/process.md,
+"Cadences"). At the touchpoint cutoff a second missed business day in
 a row for a client also tells its Service Lead, a third the head of delivery (`escalations`):
 docs/process.md, "Escalation ladder".
 """
@@ -28,7 +30,7 @@ from domain.cadence import (
 )
 from domain.cadence_schedule import Occurrence, due_now
 from domain.calendar import WORKING_DAYS, IsoWeek, OooRange, WorkCalendar, is_out
-from domain.nudge import NudgeSpec
+from domain.nudge import NudgeSpec, checklist_key
 from domain.org_settings import OrgSettings
 from domain.portfolio import Role
 from domain.prefs import Prefs
@@ -339,6 +341,7 @@ def plan(
                     out.append(_planned(cadence, occ, person, None))
                 continue
             shared = None if lifecycle else occurrences.of(cadence, tz, ooo, None, today)
+            grouped = lists_clients(cadence)
             if not lifecycle and shared is None:
                 continue
             sched = cadence.schedule
@@ -346,6 +349,7 @@ def plan(
             offset = sched.offset_days if isinstance(sched, LifecycleSchedule) else 0
             shared_occ: Occurrence | None = None
             shared_data: dict[str, Any] | None = None
+            checklist: list[PlanClient] = []
             for client in _clients_for(cadence.roles, person, rel, snap.clients):
                 if lifecycle:
                     anchor = client.contract_start if anchor_start else client.contract_end
@@ -362,12 +366,56 @@ def plan(
                     continue
                 if _is_closed(cadence, occ, client, person, tz, snap):
                     continue
+                if grouped:
+                    checklist.append(client)
+                    continue
                 if occ is not shared_occ:
                     shared_occ, shared_data = occ, _data(cadence, occ, None)
                 out.append(_planned(cadence, occ, person, client, shared_data))
                 if cadence.id == CUTOFF:
                     missed.append((client, occ))
+            if checklist and shared is not None:
+                out.extend(_checklist(cadence, shared, person, checklist, existing))
     return out, missed
+
+
+def lists_clients(cadence: Cadence) -> bool:
+    """A cadence whose reminder lists a person's clients (a checklist): one for each client,
+    closed by a click, due the same day for all of them."""
+    return (
+        cadence.per_client
+        and cadence.closes_by == "click"
+        and not isinstance(cadence.schedule, LifecycleSchedule)
+    )
+
+
+def _checklist(
+    cadence: Cadence,
+    occ: Occurrence,
+    person: PlanPerson,
+    clients: list[PlanClient],
+    existing: set[str],
+) -> list[NudgeSpec]:
+    """The clients' reminders as one checklist (two clients or more). A client that joins the
+    person's list after the checklist was written gets a reminder of its own."""
+    key = checklist_key(cadence.id, person.slack_id, occ.period)
+    shared = _data(cadence, occ, None)
+    if len(clients) == 1 or key in existing:
+        return [_planned(cadence, occ, person, c, shared) for c in clients]
+    listed = [{"id": c.id, "name": c.name, "slug": c.slug} for c in clients]
+    return [
+        NudgeSpec(
+            cadence_id=cadence.id,
+            period=occ.period,
+            target=person.slack_id,
+            person_id=person.slack_id,
+            text=f"{cadence.title} — {', '.join(c.name for c in clients)}",
+            due_at=occ.due_at,
+            expires_at=occ.expires_at,
+            data={**shared, "clients": listed},
+            key=key,
+        )
+    ]
 
 
 # -- escalation: a second and third missed business day in a row ----------------------------------

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from domain.cadence_plan import CUTOFF, ESCALATE_WHY, ESCALATIONS
 from domain.commands import TouchpointKind
+from domain.nudge import lines
 from domain.prefs import Prefs
 from prompts import blocks as bk
 from prompts.expansion_views import ADD_ACTION, NOTE_ACTION
@@ -56,6 +57,11 @@ class NudgeLike(Protocol):
 
 def is_cadence(row: NudgeLike) -> bool:
     return (row.data or {}).get("view") == "cadence"
+
+
+def expand(rows: Sequence[NudgeLike]) -> list[NudgeLike]:
+    """The reminders as the lines they show: a checklist is one line per client it lists."""
+    return [line for row in rows for line in lines(row)]
 
 
 # -- one message per person and slot --------------------------------------------------------------
@@ -165,7 +171,7 @@ def _cadence_blocks(rows: Sequence[NudgeLike]) -> list[bk.Block]:
         offers = OFFERS.get(row.cadence_id, ()) if not done and row.client_id else ()
         if offers:
             buttons = [bk.button(text, action, row.key) for text, action in offers]
-            out.append(bk.actions(*buttons, block_id=f"offers-{row.id}"))
+            out.append(bk.actions(*buttons, block_id=f"offers-{row.id}-{row.client_id}"))
     tune = TUNE
     if d0.get("person_time"):
         tune = f"Tune it: `/cso prefs {d0['person_time']} HH:MM`, or `/cso prefs`."
@@ -184,7 +190,7 @@ def _groups(rows: Sequence[NudgeLike]) -> dict[str, list[NudgeLike]]:
 def message(rows: Sequence[NudgeLike]) -> tuple[str, list[bk.Block]]:
     """One person's nudges as one message: grouped by cadence, each with why and how to tune.
     (Too much for one Slack message: `summary`, one line per client, instead.)"""
-    groups = _groups(rows)
+    groups = _groups(expand(rows))
     out: list[bk.Block] = []
     texts: list[str] = []
     if len(groups) > 1:
@@ -266,6 +272,7 @@ class Summary:
 def summary(rows: Sequence[NudgeLike]) -> Summary:
     """One line per client with its count (and, for an overdue touchpoint, its menu: Log /
     Skip / Snooze)."""
+    rows = expand(rows)
     groups = summary_groups(rows)
     lines: list[str] = []
     line_blocks: list[bk.Block] = []
@@ -300,7 +307,7 @@ def full_list(rows: Sequence[NudgeLike]) -> list[tuple[list[str], list[bk.Block]
     button per client. Parts in order, each text lines (to pack into sections) then blocks."""
     parts: list[tuple[list[str], list[bk.Block]]] = []
     lines: list[str] = []
-    for cadence_id, group in _groups(rows).items():
+    for cadence_id, group in _groups(expand(rows)).items():
         d0 = group[0].data or {}
         closes = str(d0.get("closes", "click"))
         if cadence_id == CUTOFF or cadence_id in ESCALATIONS:

@@ -25,6 +25,7 @@ from domain.cadence_plan import (
     iso_week,
 )
 from domain.calendar import OooRange
+from domain.nudge import CHECKLIST, Line, client_key, lines, listed, split_line_key
 from domain.prefs import Prefs, SetPref
 from storage.db import Transaction, id_list
 from storage.lifecycle_store import current_stages
@@ -302,15 +303,20 @@ def load_snapshot(tx: Transaction, now: datetime) -> Snapshot:
     )
     # Keys already in the outbox around now (index ix_nudge_status_due): only new ones are
     # written, so a steady-state tick writes nothing.
-    snap.existing = set(
-        tx.scalars(
-            select(Nudge.key).where(
-                Nudge.status.in_(ALL_STATUSES),
-                Nudge.due_at.between(now - timedelta(days=2), now + timedelta(days=2)),
-            )
-        )
+    around = (
+        Nudge.status.in_(ALL_STATUSES),
+        Nudge.due_at.between(now - timedelta(days=2), now + timedelta(days=2)),
     )
+    snap.existing = set(tx.scalars(select(Nudge.key).where(*around)))
+    # A client a checklist lists has its reminder already.
+    for key, data in tx.execute(select(Nudge.key, Nudge.data).where(*around, _is_checklist())):
+        snap.existing.update(client_key(key, int(c["id"])) for c in listed(data))
     return snap
+
+
+def _is_checklist() -> Any:
+    """A checklist's row: no client of its own, CHECKLIST in its key."""
+    return Nudge.client_id.is_(None) & Nudge.key.contains(f":{CHECKLIST}:", autoescape=True)
 
 
 def escalation_history(
@@ -359,8 +365,26 @@ def gate_facts(tx: Transaction, now: datetime) -> GateFacts:
 
 # -- reminders: look up, close, mark done ---------------------------------------------------------
 def nudge_by_key(tx: Transaction, key: str) -> NudgeRecord | None:
+    """The reminder under `key`; a checklist's line (`<key>|<client id>`) as a reminder about
+    that client, None when the checklist does not list it."""
     row = tx.scalars(select(Nudge).where(Nudge.key == key)).first()
-    return _nudge_record(row) if row else None
+    if row is not None:
+        return _nudge_record(row)
+    line = split_line_key(key)
+    if line is None:
+        return None
+    row = tx.scalars(select(Nudge).where(Nudge.key == line[0])).first()
+    found = [x for x in lines(row) if x.client_id == line[1]] if row is not None else []
+    if row is None or not found or not isinstance(found[0], Line):
+        return None
+    return dataclasses.replace(
+        _nudge_record(row),
+        key=found[0].key,
+        client_id=found[0].client_id,
+        status=found[0].status,
+        text=found[0].text,
+        data=found[0].data,
+    )
 
 
 def nudge_key_by_id(tx: Transaction, nudge_id: int) -> str | None:
@@ -442,12 +466,41 @@ def mark_done(
 def close_occurrence(
     tx: Transaction, nudge: NudgeRecord, *, by: str, outcome: str, now: datetime
 ) -> set[Message]:
-    """Close every nudge of the same occurrence (the client's, or the person's)."""
+    """Close every nudge of the same occurrence (the client's, or the person's): a client's is
+    also closed on every checklist that lists it, and a checklist whose clients are all closed
+    closes."""
     query = select(Nudge).where(Nudge.cadence_id == nudge.cadence_id, Nudge.period == nudge.period)
-    if nudge.client_id is not None:
-        query = query.where(Nudge.client_id == nudge.client_id)
-    else:
+    if nudge.client_id is None:
         query = query.where(Nudge.person_id == nudge.person_id)
-    messages = _close_rows(list(tx.scalars(query)), by=by, outcome=outcome, now=now)
+        messages = _close_rows(list(tx.scalars(query)), by=by, outcome=outcome, now=now)
+        tx.flush()
+        return messages
+    messages = _close_rows(
+        list(tx.scalars(query.where(Nudge.client_id == nudge.client_id))),
+        by=by,
+        outcome=outcome,
+        now=now,
+    )
+    # Locked: two people closing two clients of one checklist at once both land.
+    checklists = query.where(Nudge.status.in_(OPEN), _is_checklist()).with_for_update()
+    for row in tx.scalars(checklists):
+        messages |= _close_line(row, nudge.client_id, by=by, outcome=outcome, now=now)
     tx.flush()
     return messages
+
+
+def _close_line(
+    row: Nudge, client_id: int, *, by: str, outcome: str, now: datetime
+) -> set[Message]:
+    """Close one client's line of an open checklist (the whole checklist once every line is
+    closed): the message to update, if it was sent."""
+    clients = listed(row.data)
+    if not any(c.get("id") == client_id and not c.get("outcome") for c in clients):
+        return set()
+    clients = [{**c, "outcome": outcome} if c.get("id") == client_id else c for c in clients]
+    row.data = {**(row.data or {}), "clients": clients}
+    if all(c.get("outcome") for c in clients):
+        return _close_rows([row], by=by, outcome=outcome, now=now)
+    if row.status == "sent" and row.message_channel and row.message_ts:
+        return {(row.message_channel, row.message_ts)}
+    return set()

@@ -46,6 +46,7 @@ from domain.kpi import (
     week_kpi,
     week_rates,
 )
+from domain.nudge import listed
 from domain.touch_rules import HUDDLE, KpiSettings, Touch, TouchRole, role_of, text_facts
 from storage.db import Transaction, id_list
 from storage.models import (
@@ -474,22 +475,25 @@ def _cadence_rows(
             continue
         if not week.monday.isoformat() <= day <= week.sunday.isoformat():
             continue
-        subject = f"c{n.client_id}" if n.client_id is not None else f"p{n.person_id}"
-        key = f"{n.cadence_id}:{subject}:{n.period}"
-        if (n.person_id, key) in seen:
-            continue  # a snoozed copy of the same occurrence
-        seen.add((n.person_id, key))
-        d = done.get(key)
-        out[n.person_id].append(
-            CadenceRow(
-                cadence=n.cadence_id,
-                title=str(data.get("title", n.cadence_id)),
-                client=slugs.get(n.client_id) if n.client_id is not None else None,
-                day=day,
-                period=n.period,
-                done=d is not None,
-                done_by=d.done_by if d else None,
-                done_at=d.done_at.isoformat() if d else None,
+        # A checklist counts once per client it lists, as the clients' own reminders do.
+        subjects: list[int | None] = [int(c["id"]) for c in listed(data)] or [n.client_id]
+        for client_id in subjects:
+            subject = f"c{client_id}" if client_id is not None else f"p{n.person_id}"
+            key = f"{n.cadence_id}:{subject}:{n.period}"
+            if (n.person_id, key) in seen:
+                continue  # a snoozed copy of the same occurrence
+            seen.add((n.person_id, key))
+            d = done.get(key)
+            out[n.person_id].append(
+                CadenceRow(
+                    cadence=n.cadence_id,
+                    title=str(data.get("title", n.cadence_id)),
+                    client=slugs.get(client_id) if client_id is not None else None,
+                    day=day,
+                    period=n.period,
+                    done=d is not None,
+                    done_by=d.done_by if d else None,
+                    done_at=d.done_at.isoformat() if d else None,
+                )
             )
-        )
     return dict(out)

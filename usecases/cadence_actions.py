@@ -24,6 +24,7 @@ from domain.cadence_plan import (
     touchpoint_closers,
 )
 from domain.calendar import holidays_between
+from domain.nudge import split_line_key
 from domain.prefs import Prefs, SetPref
 from domain.records import Person
 from prompts import blocks as bk
@@ -162,8 +163,8 @@ def skip_day(
 def snooze(tx: Transaction, nudge: NudgeRecord, *, by: str, now: datetime) -> set[Message] | None:
     """Snooze 1h: the reminder again in an hour (once), this one closed. None when it is not
     sent (nothing to snooze)."""
-    if nudge.status != "sent":
-        return None
+    if nudge.status != "sent" or split_line_key(nudge.key) is not None:
+        return None  # a checklist's line is closed by Done, never snoozed
     tz = person_tz(person_by_slack_id(tx, nudge.target), organization(tx))
     due = now + SNOOZE
     data = dict(nudge.data)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from devkit.emulator import Call
 from domain.calendar import IsoWeek
+from domain.nudge import line_key, listed
 from scheduling.engine import tick
 from storage import cadence_store
 from storage.kpi_store import load_week_kpi
@@ -38,13 +40,23 @@ def at(bot: BotHarness, moment: datetime) -> Any:
 
 
 def nudge(bot: BotHarness, key_prefix: str, target: str = "U0CSO1", slug_id: int | None = None):
+    """The reminder about the client (a checklist's line for it: the checklist's row, with the
+    line's address as its key, as the line's button carries it)."""
     with bot.db.session() as s:
         rows = s.scalars(
             select(Nudge).where(Nudge.key.startswith(key_prefix), Nudge.target == target)
         ).all()
+        for row in rows:
+            if slug_id in [c["id"] for c in listed(row.data)]:
+                line = {"key": line_key(row.key, slug_id), "client_id": slug_id}
+                return SimpleNamespace(**{**row_values(row), **line})
         rows = [r for r in rows if slug_id is None or r.client_id == slug_id]
         assert rows, f"no nudge {key_prefix} for {target}"
         return rows[0]
+
+
+def row_values(row: Nudge) -> dict[str, Any]:
+    return {c.name: getattr(row, c.name) for c in Nudge.__table__.c}
 
 
 def client_id(bot: BotHarness, slug: str) -> int:
@@ -55,7 +67,7 @@ def client_id(bot: BotHarness, slug: str) -> int:
         return row.id
 
 
-def click(bot: BotHarness, row: Nudge, action_id: str, user: str = "U0CSO1") -> None:
+def click(bot: BotHarness, row: Any, action_id: str, user: str = "U0CSO1") -> None:
     payload = {
         "type": "block_actions",
         "team": {"id": "T0EMU"},
@@ -207,8 +219,18 @@ def test_done_on_triangle_sync_closes_it_for_the_whole_triangle_and_counts_in_th
     dana = nudge(bot, "triangle-sync", target="U0CSO1", slug_id=acme)
     bot.clock.set(WEDNESDAY_SYNC + timedelta(hours=1))
     click(bot, lee, "cadence_done", user="U0SL1")
+    globex = client_id(bot, "globex")
     for row in (lee, dana):
-        assert "Done — <@U0SL1>, Wed 2026-11-18 12:01" in texts(update_of(bot, row.message_ts))
+        # One reminder lists the person's clients: Acme is done, Globex still has its button.
+        blocks = update_of(bot, row.message_ts)["blocks"]
+        lines = {b["text"]["text"]: b.get("accessory") for b in blocks if b["type"] == "section"}
+        done = "• Acme Corp — :white_check_mark: Done — <@U0SL1>, Wed 2026-11-18 12:01"
+        assert lines[done] is None
+        button = lines["• Globex"]
+        assert button is not None and button["value"] == row.key.replace(f"|{acme}", f"|{globex}")
+    with bot.db.session() as s:
+        for row in (lee, dana):
+            assert s.get(Nudge, row.id).status == "sent"  # open, for Globex
     with bot.db.session() as s:
         [done] = s.scalars(select(CadenceDone)).all()
     assert (done.cadence_id, done.client_id, done.done_by) == ("triangle-sync", acme, "U0SL1")
@@ -219,6 +241,50 @@ def test_done_on_triangle_sync_closes_it_for_the_whole_triangle_and_counts_in_th
     assert tri["acme"]["done"] is True and tri["acme"]["done_by"] == "U0SL1"
     assert tri["globex"]["done"] is False
     assert set(kpi.model_dump(mode="json")) == {"week", "overall", "csos", "has_data"}
+
+
+def test_the_last_client_done_closes_the_checklist_and_done_stays_done(
+    bot: BotHarness,
+) -> None:
+    at(bot, WEDNESDAY_SYNC)
+    acme, globex = client_id(bot, "acme"), client_id(bot, "globex")
+    lee = nudge(bot, "triangle-sync", target="U0SL1", slug_id=acme)
+    dana_acme = nudge(bot, "triangle-sync", slug_id=acme)
+    dana_globex = nudge(bot, "triangle-sync", slug_id=globex)
+    click(bot, dana_acme, "cadence_done")
+    update_of(bot, dana_acme.message_ts)
+    click(bot, dana_globex, "cadence_done")
+    update_of(bot, dana_globex.message_ts, count=2)
+    with bot.db.session() as s:
+        assert s.get(Nudge, dana_acme.id).status == "closed"  # both of Dana's clients done
+        assert s.get(Nudge, lee.id).status == "sent"  # Lee still has Initech
+        done = {(d.client_id, d.done_by) for d in s.scalars(select(CadenceDone))}
+    assert done == {(acme, "U0CSO1"), (globex, "U0CSO1")}
+    click(bot, lee, "cadence_done", user="U0SL1")  # Acme again, from a stale copy of Lee's
+    bot.settle()
+    with bot.db.session() as s:
+        again = {(d.client_id, d.done_by) for d in s.scalars(select(CadenceDone))}
+    assert again == done  # done once, by whoever was first
+
+
+def test_a_line_is_for_its_clients_team_and_only_for_a_client_it_lists(
+    bot: BotHarness,
+) -> None:
+    at(bot, WEDNESDAY_SYNC)
+    acme = client_id(bot, "acme")
+    dana = nudge(bot, "triangle-sync", slug_id=acme)
+    # Sam is Initech's CSO, not on Acme's team: refused, nothing written.
+    click(bot, dana, "cadence_done", user="U0CSO2")
+    assert wait_until(lambda: [t for t in bot.responses() if t.startswith("Sorry —")])
+    # Dana's list does not have Initech: a made-up line for it is no reminder at all.
+    initech = client_id(bot, "initech")
+    made_up = SimpleNamespace(**{**vars(dana), "key": dana.key.replace(f"|{acme}", f"|{initech}")})
+    click(bot, made_up, "cadence_done", user="U0SL1")  # Lee is on Initech's team
+    assert wait_until(lambda: [t for t in bot.responses() if "no longer open" in t])
+    bot.settle()
+    with bot.db.session() as s:
+        assert s.scalars(select(CadenceDone)).all() == []
+        assert s.get(Nudge, dana.id).status == "sent"
 
 
 def test_a_button_on_a_closed_reminder_says_so(bot: BotHarness) -> None:

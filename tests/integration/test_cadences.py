@@ -300,9 +300,11 @@ def test_a_kill_between_the_key_write_and_the_send_is_sent_on_the_next_tick_once
     first = tick(bot.deps, web(bot), now + timedelta(minutes=1), bot.jobs)
     # The dead process's claim holds its lease; everything else goes out.
     assert {d.target: len(d.keys) for d in first.deliveries} == {
-        "U0CSO1": 7,  # 4 cadence nudges + 2 first health checks + the Globex renewal
-        "U0EP1": 2,
-        "U0SL1": 2,
+        # 2 overdue touchpoints + Triangle Sync (one reminder listing both clients) + 2 first
+        # health checks + the Globex renewal
+        "U0CSO1": 6,
+        "U0EP1": 1,
+        # Lee's one reminder (Triangle Sync, listing his three clients) is the claimed one.
     }
     later = tick(bot.deps, web(bot), now + timedelta(minutes=4), bot.jobs)
     assert [(d.target, d.keys) for d in later.deliveries] == [("U0SL1", [row_key])]
@@ -310,7 +312,7 @@ def test_a_kill_between_the_key_write_and_the_send_is_sent_on_the_next_tick_once
     assert Counter(c["channel"] for c in bot.emulator.calls("chat.postMessage")) == {
         "U0CSO1": 1,
         "U0EP1": 1,
-        "U0SL1": 2,  # the claimed nudge's own message, and the rest of its batch
+        "U0SL1": 1,  # the claimed reminder, once its lease ran out
     }
     # (Sam's health/renewal nudges wait for London's working hours.)
     assert {n.status for n in nudges(bot) if n.target != "U0CSO2"} == {"sent"}

@@ -117,7 +117,7 @@ def _friday_reminder(bot: BotHarness) -> Any:
     assert sent, "the Friday reminder offers Add opportunity"
     offers = [
         b for b in sent[-1]["blocks"]
-        if b["type"] == "actions" and b.get("block_id") == f"offers-{row.id}"
+        if b["type"] == "actions" and b.get("block_id") == f"offers-{row.id}-{row.client_id}"
     ]  # fmt: skip
     offered = [
         (e["text"]["text"], e["action_id"], e["value"]) for b in offers for e in b["elements"]

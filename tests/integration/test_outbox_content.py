@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from domain.cadence_plan import CUTOFF
 from prompts import blocks as bk
+from prompts.cadence_views import expand
 from storage.models import Nudge
 from tests.conftest import NY, SAMPLE_PORTFOLIO, BotHarness, load_portfolio
 from tests.integration.test_cadence_buttons import at
@@ -125,11 +126,14 @@ def test_a_cso_with_many_clients_sees_every_nudge_or_its_line_and_the_full_list(
     blocks = dm["blocks"]
     _within_limits(blocks)
     with bot.db.session() as s:
-        rows = list(s.scalars(select(Nudge).where(Nudge.target == "U0CSO1")))
+        sent = list(s.scalars(select(Nudge).where(Nudge.target == "U0CSO1")))
+    assert {r.status for r in sent} == {"sent"}
+    [ts] = {r.message_ts for r in sent}
+    channel = str(sent[0].message_channel)
+    # What the message shows: a reminder listing clients is one line per client.
+    rows = expand(sent)
+    assert len(sent) < len(rows)
     assert len(rows) > 3 * clients  # many overdue cadences per client
-    assert {r.status for r in rows} == {"sent"}
-    [ts] = {r.message_ts for r in rows}
-    channel = str(rows[0].message_channel)
 
     # In the DM: one line per client with its count, and what each nudge is.
     names = {r.client_id: r.data["client"] for r in rows if (r.data or {}).get("client")}
