@@ -373,18 +373,21 @@ def nudge_by_key(tx: Transaction, key: str) -> NudgeRecord | None:
     line = split_line_key(key)
     if line is None:
         return None
-    row = tx.scalars(select(Nudge).where(Nudge.key == line[0])).first()
-    found = [x for x in lines(row) if x.client_id == line[1]] if row is not None else []
-    if row is None or not found or not isinstance(found[0], Line):
+    key, client_id = line
+    row = tx.scalars(select(Nudge).where(Nudge.key == key)).first()
+    if row is None:
         return None
-    return dataclasses.replace(
-        _nudge_record(row),
-        key=found[0].key,
-        client_id=found[0].client_id,
-        status=found[0].status,
-        text=found[0].text,
-        data=found[0].data,
-    )
+    for x in lines(row):
+        if isinstance(x, Line) and x.client_id == client_id:
+            return dataclasses.replace(
+                _nudge_record(row),
+                key=x.key,
+                client_id=x.client_id,
+                status=x.status,
+                text=x.text,
+                data=x.data,
+            )
+    return None
 
 
 def nudge_key_by_id(tx: Transaction, nudge_id: int) -> str | None:
@@ -481,8 +484,11 @@ def close_occurrence(
         outcome=outcome,
         now=now,
     )
-    # Locked: two people closing two clients of one checklist at once both land.
-    checklists = query.where(Nudge.status.in_(OPEN), _is_checklist()).with_for_update()
+    # Locked (in one order, so two clicks never wait on each other): two people closing two
+    # clients of one checklist at once both land.
+    checklists = (
+        query.where(Nudge.status.in_(OPEN), _is_checklist()).order_by(Nudge.id).with_for_update()
+    )
     for row in tx.scalars(checklists):
         messages |= _close_line(row, nudge.client_id, by=by, outcome=outcome, now=now)
     tx.flush()

@@ -19,7 +19,7 @@ class Kind(StrEnum):
 
 
 def test_documents_read_back_as_the_json_module_reads_them() -> None:
-    value = {"a": [1, 2.5, None, True], "b": {"c": "é — \"q\"\n"}, 3: "int key", "k": Kind.CALL}
+    value = {"a": [1, 2.5, None, True], "b": {"c": 'é — "q"\n'}, 3: "int key", "k": Kind.CALL}
     text = json_text(value)
     assert json_value(text) == json.loads(json.dumps(value))
     assert json_value(text)["3"] == "int key"  # a non-string key becomes a string, as in json
