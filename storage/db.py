@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import json
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,7 +10,6 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from sqlalchemy import Engine, bindparam, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -38,29 +36,6 @@ QUICK_TIMEOUT_S = 0.8
 # SQLite's page cache per connection, in KiB (its default is 2,000): every pooled connection
 # keeps its own, and the operating system caches the file for all of them anyway.
 SQLITE_CACHE_KB = 512
-
-
-# JSON columns go through orjson, ten times quicker than the json module both ways (a tick at the
-# cutoff encodes one document per nudge, 19,000 of them). The options keep json.dumps' rules:
-# keys that are not strings become strings, and a datetime or a dataclass is refused rather
-# than written in a shape nothing reads back.
-_JSON_OPTIONS = (
-    orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-)
-
-
-def json_text(value: Any) -> str:
-    """A JSON column's value as the text stored (every engine's json_serializer)."""
-    return orjson.dumps(value, option=_JSON_OPTIONS).decode()
-
-
-def json_value(text: str | bytes) -> Any:
-    """A JSON column's stored text read back (every engine's json_deserializer). A document
-    orjson refuses (NaN, which json.dumps once wrote on SQLite) is read by the json module."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
 
 
 class BadDatabaseUrl(ValueError):
@@ -90,8 +65,6 @@ def make_engine(
 ) -> Engine:
     """`urgent`: on SQLite, this engine's writers go first at the process's write gate (the
     write before an ack)."""
-    kwargs.setdefault("json_serializer", json_text)
-    kwargs.setdefault("json_deserializer", json_value)
     if url.startswith("sqlite"):
         factory = connection_class(
             make_url(url).database or ":memory:", wait_s=busy_timeout, urgent=urgent

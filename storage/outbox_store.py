@@ -6,6 +6,7 @@ Every statement the exactly-once outbox (usecases/outbox.py) runs is here; it ge
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, String, bindparam, case, cast, func, literal, or_, select, update
 
 from domain.nudge import NudgeSpec
-from storage.db import Transaction, json_text
+from storage.db import Transaction
 from storage.models import Nudge
 from storage.upsert import insert_ignore
 
@@ -106,7 +107,7 @@ def _bound_columns(
         kind = table.c[name].type
         process = kind.dialect_impl(dialect).bind_processor(dialect)
         if json_as_text and isinstance(kind, JSON):
-            process = json_text
+            process = json.dumps
         if process is None:
             out[name] = values
             continue
@@ -157,8 +158,8 @@ def _unnest_insert(conn: Any, table: str, names: str, columns: dict[str, list[An
     every row (the status, the creation time, no blocks) goes once, as a parameter, not as an
     array. Strings and JSON go as text: the INSERT converts them to their column and checks a
     string's length (an explicit cast to VARCHAR(n) would cut one that is too long without a
-    word). 19,006 nudges: 0.6–0.75 s, against 1.1–1.2 s through executemany (the server's own
-    insert: about 0.6 s)."""
+    word). Writing 19,006 nudges took about half as long as through executemany; sending the
+    shared columns once took it from 0.50–0.57 s to 0.43–0.47 s (best of six, alternating)."""
     arrays: list[str] = []
     selected: list[str] = []
     params: list[list[Any]] = []
