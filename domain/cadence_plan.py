@@ -403,19 +403,10 @@ def _checklist(
     if len(clients) == 1 or key in existing:
         return [_planned(cadence, occ, person, c, shared) for c in clients]
     listed = [{"id": c.id, "name": c.name, "slug": c.slug} for c in clients]
-    return [
-        NudgeSpec(
-            cadence_id=cadence.id,
-            period=occ.period,
-            target=person.slack_id,
-            person_id=person.slack_id,
-            text=f"{cadence.title} — {', '.join(c.name for c in clients)}",
-            due_at=occ.due_at,
-            expires_at=occ.expires_at,
-            data={**shared, "clients": listed},
-            key=key,
-        )
-    ]
+    spec = _planned(cadence, occ, person, None, {**shared, "clients": listed})
+    spec.text += f" — {', '.join(c.name for c in clients)}"
+    spec.key = key
+    return [spec]
 
 
 # -- escalation: a second and third missed business day in a row ----------------------------------

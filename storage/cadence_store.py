@@ -367,18 +367,12 @@ def gate_facts(tx: Transaction, now: datetime) -> GateFacts:
 def nudge_by_key(tx: Transaction, key: str) -> NudgeRecord | None:
     """The reminder under `key`; a checklist's line (`<key>|<client id>`) as a reminder about
     that client, None when the checklist does not list it."""
-    row = tx.scalars(select(Nudge).where(Nudge.key == key)).first()
-    if row is not None:
-        return _nudge_record(row)
     line = split_line_key(key)
-    if line is None:
-        return None
-    key, client_id = line
-    row = tx.scalars(select(Nudge).where(Nudge.key == key)).first()
-    if row is None:
-        return None
+    row = tx.scalars(select(Nudge).where(Nudge.key == (line[0] if line else key))).first()
+    if row is None or line is None:
+        return _nudge_record(row) if row is not None else None
     for x in lines(row):
-        if isinstance(x, Line) and x.client_id == client_id:
+        if isinstance(x, Line) and x.client_id == line[1]:
             return dataclasses.replace(
                 _nudge_record(row),
                 key=x.key,

@@ -281,9 +281,13 @@ def test_a_line_is_for_its_clients_team_and_only_for_a_client_it_lists(
     made_up = SimpleNamespace(**{**vars(dana), "key": dana.key.replace(f"|{acme}", f"|{initech}")})
     click(bot, made_up, "cadence_done", user="U0SL1")  # Lee is on Initech's team
     assert wait_until(lambda: [t for t in bot.responses() if "no longer open" in t])
+    # A line is closed by Done, never snoozed (a forged Snooze queues nothing).
+    click(bot, dana, "cadence_snooze")
+    assert wait_until(lambda: len([t for t in bot.responses() if "no longer open" in t]) == 2)
     bot.settle()
     with bot.db.session() as s:
         assert s.scalars(select(CadenceDone)).all() == []
+        assert s.scalars(select(Nudge).where(Nudge.key.contains("snooze"))).all() == []
         assert s.get(Nudge, dana.id).status == "sent"
 
 
