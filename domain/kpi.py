@@ -11,14 +11,14 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from domain.calendar import IsoWeek, holidays_between, local_date
+from domain.calendar import DaySet, IsoWeek, day_mask, holidays_between, local_date
 from domain.touch_rules import (
     KpiSettings,
     Touch,
@@ -229,7 +229,11 @@ def client_kpi(
         now,
         holiday_country=holiday_country,
         holiday_subdiv=holiday_subdiv,
-        touchpoint_days=set(touchpoint_days) | set(counted),
+        touchpoint_days=(
+            touchpoint_days
+            if all(day in touchpoint_days for day in counted)
+            else set(touchpoint_days) | set(counted)
+        ),
         exemptions=exemptions,
         win=win,
     )
@@ -367,6 +371,83 @@ def client_days(
     )
 
 
+def client_totals(
+    tz: ZoneInfo,
+    week: IsoWeek,
+    now: datetime,
+    *,
+    holiday_country: str,
+    holiday_subdiv: str | None,
+    touchpoint_days: AbstractSet[date],
+    exemptions: Collection[date],
+    presented: bool,
+) -> tuple[int, int]:
+    """`client_days(...).expected` and `.done` — a client's week as two numbers (the chart's
+    past weeks); `presented`: a win is recorded for the week. With `touchpoint_days` a
+    `DaySet`, counted with bit operations, no day listed: the same rules as `client_days`,
+    which answers any other set."""
+    if isinstance(touchpoint_days, DaySet):
+        bits = _week_bits(tz, week, now, holiday_country, holiday_subdiv, touchpoint_days.first)
+        if bits is not None:
+            return bits.totals(touchpoint_days.bits, exemptions, presented)
+    days = client_days(
+        tz,
+        week,
+        now,
+        holiday_country=holiday_country,
+        holiday_subdiv=holiday_subdiv,
+        touchpoint_days=touchpoint_days,
+        exemptions=exemptions,
+        win="" if presented else None,  # it reads only whether there is one
+    )
+    return days.expected, days.done
+
+
+@dataclass(frozen=True)
+class _WeekBits:
+    """`_week_frame` as bits from `first`: the same for every client in one timezone."""
+
+    first: date
+    today: date
+    begun: bool  # the week's Monday has come
+    business: int
+    working: int
+
+    def totals(self, counted: int, exemptions: Collection[date], win: bool) -> tuple[int, int]:
+        business, working = self.business, self.working
+        if exemptions:
+            exempt = day_mask(self.first, exemptions)
+            business &= ~exempt
+            working &= ~exempt
+        expected = working.bit_count()
+        done = (working & counted).bit_count()
+        # As `client_days`: the presentation counts once given in a begun week with a working
+        # day; it is expected too once that week's last working day has ended.
+        presented = win and bool(business) and self.begun
+        ended = bool(business) and (
+            self.today > self.first + timedelta(days=business.bit_length() - 1)
+        )
+        return expected + (presented or ended), done + presented
+
+
+@lru_cache(maxsize=1024)
+def _week_bits(
+    tz: ZoneInfo,
+    week: IsoWeek,
+    now: datetime,
+    holiday_country: str,
+    holiday_subdiv: str | None,
+    first: date,
+) -> _WeekBits | None:
+    """None: the week starts before `first` (its days have no bits)."""
+    today, monday, business, working = _week_frame(tz, week, now, holiday_country, holiday_subdiv)
+    if monday < first:
+        return None
+    return _WeekBits(
+        first, today, monday <= today, day_mask(first, business), day_mask(first, working)
+    )
+
+
 def _slot_part(
     slot: UpdateSlot, days: Sequence[date], slots: dict[date, set[UpdateSlot]], today: date
 ) -> SlotPart:
@@ -399,7 +480,7 @@ def _week_has_data(
     touchpoint_days: Mapping[str, AbstractSet[date]],
     recorded: Iterable[AbstractSet[date]],
     exemptions: Mapping[str, Mapping[date, str]],
-    wins: Mapping[str, str],
+    wins: Collection[str],
 ) -> bool:
     """A week with anything recorded (a touch, counted or not, a win, an exemption) has data;
     one with nothing says "no data", never 0%."""
@@ -516,29 +597,40 @@ def week_rates(
     touchpoint_days: Mapping[str, AbstractSet[date]],
     recorded_days: Mapping[str, AbstractSet[date]],
     exemptions: dict[str, dict[date, str]],
-    wins: dict[str, str],
+    wins: Collection[str],
 ) -> WeekRates:
     """The week's rates as `week_kpi` gives them. `touchpoint_days`: each client's local dates
     with a touch that counts; `recorded_days`: those with any team touch recorded (a week with
-    only touches that don't count still has data)."""
+    only touches that don't count still has data); `wins`: the clients with a win recorded
+    for the week."""
     in_week = set(week.days())
     has_data = _week_has_data(in_week, touchpoint_days, recorded_days.values(), exemptions, wins)
     names = {p.slack_id: p.name for p in people}
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    frames: dict[tuple[str, date], _WeekBits | None] = {}  # one per timezone
+
+    def frame(timezone: str, first: date) -> _WeekBits | None:
+        key = (timezone, first)
+        if key not in frames:
+            frames[key] = _week_bits(
+                ZoneInfo(timezone), week, now, holiday_country, holiday_subdiv, first
+            )
+        return frames[key]
+
     for client in clients:
-        days = client_days(
-            ZoneInfo(client.timezone),
-            week,
-            now,
-            holiday_country=holiday_country,
-            holiday_subdiv=holiday_subdiv,
-            touchpoint_days=touchpoint_days.get(client.slug, set()),
-            exemptions=exemptions.get(client.slug, {}),
-            win=wins.get(client.slug),
-        )
+        days = touchpoint_days.get(client.slug, frozenset())
+        exempt, win = exemptions.get(client.slug, {}), client.slug in wins
+        if isinstance(days, DaySet) and (bits := frame(client.timezone, days.first)):
+            expected, done = bits.totals(days.bits, exempt, win)
+        else:
+            expected, done = client_totals(
+                ZoneInfo(client.timezone), week, now, holiday_country=holiday_country,
+                holiday_subdiv=holiday_subdiv, touchpoint_days=days, exemptions=exempt,
+                presented=win,
+            )  # fmt: skip
         total = totals[client.cso]
-        total[0] += days.expected
-        total[1] += days.done
+        total[0] += expected
+        total[1] += done
     csos = [
         CsoRate(
             slack_id=cso_id,

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -118,9 +119,11 @@ class Touch:
     channel: str | None = None
     message_ts: str | None = None
     thread_ts: str | None = None
-    # `text_facts(text)` when already known (stored with the touchpoint): not measured again.
+    # `text_facts(text)` and `cue_bits(text)` when already known (stored with the touchpoint):
+    # not measured again.
     words: int | None = None
     acknowledgement: bool | None = None
+    cues: int | None = None
 
 
 @dataclass(frozen=True)
@@ -156,8 +159,31 @@ def text_facts(text: str) -> tuple[int, bool]:
     """What the rules need of a message's text whatever the settings, kept with the touchpoint
     so the KPI counts its days in SQL: how many words it has, and whether it is an
     acknowledgement. A message counts when it has at least `min_words` and is not one."""
+    words, acknowledgement, _ = message_facts(text)
+    return words, acknowledgement
+
+
+# `cue_bits`: the text reads like a morning update, like an end-of-day recap.
+MORNING_CUE, EOD_CUE = 1, 2
+
+
+def cue_bits(text: str) -> int:
+    """Whether the text reads like a morning update (`MORNING_CUE`) or a recap (`EOD_CUE`),
+    whatever its time or author: kept with the touchpoint, so the KPI reads only the touches
+    that can be an update (`update_slot` adds the window and the author)."""
+    return message_facts(text)[2]
+
+
+@lru_cache(maxsize=64)
+def message_facts(text: str) -> tuple[int, bool, int]:
+    """`text_facts` and `cue_bits` of one text, its words split once (a row's columns are
+    filled one after another from the same excerpt)."""
     words = words_of(text)
-    return len(words), " ".join(words) in ACKNOWLEDGEMENTS
+    joined = " ".join(words)
+    cues = (MORNING_CUE if _MORNING_CUED.search(joined) else 0) | (
+        EOD_CUE if _EOD_CUED.search(joined) else 0
+    )
+    return len(words), joined in ACKNOWLEDGEMENTS, cues
 
 
 def message_verdict(text: str, min_words: int, *, is_file: bool = False) -> Verdict:
@@ -251,9 +277,9 @@ def update_slot(
         counts = judge(touch, role, settings).counts
     if not counts:
         return None
-    words = " ".join(words_of(touch.text))
-    if morning and _MORNING_CUED.search(words):
+    cues = touch.cues if touch.cues is not None else cue_bits(touch.text)
+    if morning and cues & MORNING_CUE:
         return "morning"
-    if eod and _EOD_CUED.search(words):
+    if eod and cues & EOD_CUE:
         return "eod"
     return None

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 
 from domain import records
-from domain.calendar import IsoWeek
+from domain.calendar import DaySet, IsoWeek
 from domain.kpi import (
     CadenceRow,
     KpiClient,
@@ -47,7 +47,15 @@ from domain.kpi import (
     week_rates,
 )
 from domain.nudge import listed
-from domain.touch_rules import HUDDLE, KpiSettings, Touch, TouchRole, role_of, text_facts
+from domain.touch_rules import (
+    HUDDLE,
+    UPDATE_SOURCES,
+    KpiSettings,
+    Touch,
+    TouchRole,
+    message_facts,
+    role_of,
+)
 from storage.db import Transaction, id_list
 from storage.models import (
     CadenceDone,
@@ -84,7 +92,7 @@ def load_kpi(
     cadences = _cadence_nudges(tx, weeks)
     return [
         _week_kpi(facts, cadences, week, now, touches, evidence=evidence)
-        for week, touches in _touches(tx, facts)
+        for week, touches in _touches(tx, facts, evidence=evidence)
     ]
 
 
@@ -93,7 +101,7 @@ def load_week_rates(tx: Transaction, weeks: Sequence[IsoWeek], now: datetime) ->
     same rates as `load_kpi`, without loading a touch."""
     if not weeks:
         return []
-    facts = _facts(tx, weeks)
+    facts = _facts(tx, weeks, texts=[])
     return [_week_rates(facts, week, now) for week in weeks]
 
 
@@ -111,8 +119,8 @@ def load_kpi_and_rates(
     touches that did not count, but not the evidence of those that did (the digest shows
     counts; `csobot kpi` shows the evidence). `people` and `clients`: as `people_by_id` and
     `active_clients` read them in this transaction, when the caller has them already."""
-    facts = _facts(tx, [*history, week], people, clients)
-    [(_, touches)] = _touches(tx, facts, [week])
+    facts = _facts(tx, [*history, week], people, clients, texts=[week])
+    [(_, touches)] = _touches(tx, facts, [week], evidence=False)
     cadences = _cadence_nudges(tx, [week])
     return _week_kpi(facts, cadences, week, now, touches, evidence=False), [
         _week_rates(facts, w, now) for w in history
@@ -125,8 +133,8 @@ class TouchedDays:
     """A client's local days with a team touch recorded, and those with a touch that counts."""
 
     client_id: int
-    recorded: frozenset[date]
-    counted: frozenset[date]
+    recorded: DaySet
+    counted: DaySet
 
 
 def counts_rule(settings: KpiSettings) -> Any:
@@ -187,7 +195,8 @@ def touched_days(
 ) -> list[TouchedDays]:
     """Per client, its days from `start` to `end` with a team touch recorded and those with a
     touch that counts: one GROUP BY client over `ix_touchpoint_day_counts`, each day a bit
-    (SUM of DISTINCT powers of two is their OR), so a row per client whatever the span."""
+    (SUM of DISTINCT powers of two is their OR), so a row per client whatever the span, read
+    as `DaySet`s (no date built per day)."""
     _measure_unmeasured(tx, start, end)
     t = Touchpoint
     number = _day_number(tx, start)
@@ -205,18 +214,14 @@ def touched_days(
         .where(t.local_date.between(start, end))
         .group_by(t.client_id)
     )
-    days = [start + timedelta(days=i) for i in range(span)]
     out = []
     for client_id, *masks in rows:
-        found: tuple[list[date], list[date]] = ([], [])  # recorded, counted
-        for i, mask in enumerate(masks):
-            into, base = found[i % 2], (i // 2) * MASK_DAYS
-            bits = int(mask or 0)
-            while bits:
-                low = bits & -bits
-                into.append(days[base + low.bit_length() - 1])
-                bits ^= low
-        out.append(TouchedDays(client_id, frozenset(found[0]), frozenset(found[1])))
+        recorded = counted = 0
+        for i in range(0, len(masks), 2):
+            base = (i // 2) * MASK_DAYS
+            recorded |= int(masks[i] or 0) << base
+            counted |= int(masks[i + 1] or 0) << base
+        out.append(TouchedDays(client_id, DaySet(start, recorded), DaySet(start, counted)))
     return out
 
 
@@ -229,17 +234,17 @@ def _day_number(tx: Transaction, start: date) -> Any:
 
 
 def _measure_unmeasured(tx: Transaction, start: date, end: date) -> None:
-    """Rows written without their words (by a process older than the column): measured now,
+    """Rows written without their text facts (by a process older than the columns): measured now,
     so the counts judge them like any other."""
     t = Touchpoint
     rows = tx.execute(
-        select(t.id, t.excerpt).where(t.local_date.between(start, end), t.words.is_(None))
-    ).all()
+        select(t.id, t.excerpt).where(t.local_date.between(start, end), t.cues.is_(None))
+    ).all()  # over ix_touchpoint_unmeasured: nothing read when every row is measured
     if rows:
         params = []
         for row_id, text in rows:
-            words, ack = text_facts(text or "")
-            params.append({"id": row_id, "words": words, "acknowledgement": ack})
+            words, ack, cues = message_facts(text or "")
+            params.append({"id": row_id, "words": words, "acknowledgement": ack, "cues": cues})
         tx.execute(update(Touchpoint), params)
 
 
@@ -254,12 +259,13 @@ class _Facts:
     settings: KpiSettings
     start: date
     end: date
-    counted: dict[str, frozenset[date]] = field(default_factory=dict)
-    recorded: dict[str, frozenset[date]] = field(default_factory=dict)
+    counted: dict[str, DaySet] = field(default_factory=dict)
+    recorded: dict[str, DaySet] = field(default_factory=dict)
     exempt: dict[date, list[tuple[str, str]]] = field(default_factory=dict)
     away: list[tuple[str, date, date]] = field(default_factory=list)
-    wins: dict[str, dict[str, str]] = field(default_factory=dict)
+    wins: dict[str, dict[str, str]] = field(default_factory=dict)  # week: client: its win
     activity: dict[str, set[str]] = field(default_factory=dict)
+    presented: dict[str, set[str]] = field(default_factory=dict)  # week: clients with a win
 
 
 def _facts(
@@ -267,7 +273,12 @@ def _facts(
     weeks: Sequence[IsoWeek],
     people: dict[str, records.Person] | None = None,
     clients: list[records.Client] | None = None,
+    *,
+    texts: Sequence[IsoWeek] | None = None,
 ) -> _Facts:
+    """Every week's inputs. `texts`: the weeks whose wins are read in full (all by default);
+    of the others, only which clients presented one (the rates need no more)."""
+    texts = weeks if texts is None else texts
     org = organization(tx)
     people = people_by_id(tx) if people is None else people
     clients = active_clients(tx) if clients is None else clients
@@ -323,7 +334,7 @@ def _facts(
     activity: dict[str, set[str]] = defaultdict(set)
     for client_id, iso_week, text, activity_list in tx.execute(
         select(Win.client_id, Win.iso_week, Win.text, Win.activity_list)
-        .where(Win.iso_week.in_([str(w) for w in weeks]))
+        .where(Win.iso_week.in_([str(w) for w in texts]))
         .order_by(Win.created_at, Win.id)
     ):
         if client_id not in by_id:
@@ -336,6 +347,17 @@ def _facts(
             else:
                 activity[iso_week].discard(slug)
     facts.wins, facts.activity = dict(wins), dict(activity)
+    others = {str(w) for w in weeks} - {str(w) for w in texts}
+    presented: dict[str, set[str]] = defaultdict(set)
+    if others:
+        for client_id, iso_week in tx.execute(
+            select(Win.client_id, Win.iso_week).where(Win.iso_week.in_(sorted(others))).distinct()
+        ):  # over ix_win_week
+            if client_id in by_id:
+                presented[iso_week].add(by_id[client_id].slug)
+    for iso_week, slugs in wins.items():
+        presented[iso_week] = set(slugs)
+    facts.presented = dict(presented)
     return facts
 
 
@@ -365,29 +387,46 @@ def _week_rates(facts: _Facts, week: IsoWeek, now: datetime) -> WeekRates:
         touchpoint_days=facts.counted,
         recorded_days=facts.recorded,
         exemptions=_exemptions(facts, week),
-        wins=facts.wins.get(str(week), {}),
+        wins=facts.presented.get(str(week), set()),
     )
 
 
 def _touches(
-    tx: Transaction, facts: _Facts, weeks: Sequence[IsoWeek] | None = None
+    tx: Transaction,
+    facts: _Facts,
+    weeks: Sequence[IsoWeek] | None = None,
+    *,
+    evidence: bool = True,
 ) -> list[tuple[IsoWeek, dict[str, list[Touch]]]]:
-    """The team touches of each week's days (and a day either side), by client: evidence."""
+    """The team touches of each week's days (and a day either side), by client: evidence.
+    `evidence=False`: only those the numbers need beyond the counts of `touched_days` — the
+    touches that do not count (listed with their reason), and those that can be the day's
+    morning update or recap (sent with /update, or reading like one)."""
     weeks = facts.weeks if weeks is None else list(weeks)
     start = min(w.monday for w in weeks) - MARGIN
     end = max(w.sunday for w in weeks) + MARGIN
     slugs = {c.id: c.slug for c in facts.clients}
     t = Touchpoint
+    query = select(
+        t.client_id, t.kind, t.source, t.author_id, t.occurred_at, t.local_date, t.excerpt,
+        t.link, t.channel, t.message_ts, t.thread_ts, t.words, t.acknowledgement, t.cues,
+    ).where(t.local_date.between(start, end))  # fmt: skip
+    if not evidence:
+        _measure_unmeasured(tx, start, end)
+        query = query.join(Client, Client.id == t.client_id).where(
+            or_(
+                case((counts_rule(facts.settings), False), else_=True),  # NULL: does not count
+                t.source.in_(UPDATE_SOURCES),
+                t.cues > 0,
+            )
+        )
     by_day: dict[date, list[tuple[str, Touch]]] = defaultdict(list)
-    for row in tx.execute(
-        select(
-            t.client_id, t.kind, t.source, t.author_id, t.occurred_at, t.local_date,
-            t.excerpt, t.link, t.channel, t.message_ts, t.thread_ts, t.words, t.acknowledgement,
-        ).where(t.local_date.between(start, end))
-    ):  # fmt: skip
-        cid, kind, source, author, at, day, text, link, channel, ts, thread, n, ack = row
+    for row in tx.execute(query):
+        cid, kind, source, author, at, day, text, link, channel, ts, thread, n, ack, cue = row
         if cid in slugs:
-            touch = Touch(kind, source, author, at, day, text, link, channel, ts, thread, n, ack)
+            touch = Touch(
+                kind, source, author, at, day, text, link, channel, ts, thread, n, ack, cue
+            )
             by_day[day].append((slugs[cid], touch))
     out = []
     for week in weeks:

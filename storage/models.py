@@ -13,13 +13,15 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from domain.touch_rules import text_facts
+from domain.touch_rules import message_facts
 from storage.types import UTCDateTime
 
 
@@ -81,11 +83,12 @@ class Client(Base):
 
 
 def _text_fact(i: int) -> Any:
-    """The touch rules' facts about the row's excerpt (domain.touch_rules.text_facts), filled
-    in for every insert that does not give them."""
+    """The touch rules' facts about the row's excerpt (domain.touch_rules.message_facts: its
+    words, whether it is an acknowledgement, its update cues), filled in for every insert that
+    does not give them."""
 
     def default(context: Any) -> Any:
-        return text_facts(str(context.get_current_parameters().get("excerpt") or ""))[i]
+        return message_facts(str(context.get_current_parameters().get("excerpt") or ""))[i]
 
     return default
 
@@ -96,7 +99,8 @@ class Touchpoint(Base):
     __tablename__ = "touchpoint"
     __table_args__ = (
         Index("ix_touchpoint_client_day", "client_id", "local_date"),
-        # Covers the KPI's per-client, per-day counts (storage.kpi_store.touched_days).
+        # Covers the KPI's per-client, per-day counts (storage.kpi_store.touched_days) and its
+        # choice of the touches it reads (those that don't count or can be an update).
         Index(
             "ix_touchpoint_day_counts",
             "local_date",
@@ -106,6 +110,14 @@ class Touchpoint(Base):
             "source",
             "words",
             "acknowledgement",
+            "cues",
+        ),
+        # Rows written by a process older than their text facts, measured when read.
+        Index(
+            "ix_touchpoint_unmeasured",
+            "local_date",
+            sqlite_where=text("cues IS NULL"),
+            postgresql_where=text("cues IS NULL"),
         ),
     )
 
@@ -123,10 +135,12 @@ class Touchpoint(Base):
     thread_ts: Mapped[str | None] = mapped_column(String(32))
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # The excerpt's words and whether it is an acknowledgement (domain.touch_rules.text_facts),
-    # set with the excerpt; None only on rows written before they were kept.
+    # The excerpt's words, whether it is an acknowledgement, and whether it reads like a
+    # morning update or a recap (domain.touch_rules.message_facts), set with the excerpt; None
+    # only on rows written before they were kept.
     words: Mapped[int | None] = mapped_column(Integer, default=_text_fact(0))
     acknowledgement: Mapped[bool | None] = mapped_column(Boolean, default=_text_fact(1))
+    cues: Mapped[int | None] = mapped_column(SmallInteger, default=_text_fact(2))
 
     client: Mapped[Client] = relationship()
 
@@ -168,7 +182,10 @@ class Win(Base):
     """The weekly value presentation and its tangible win (docs/process.md, "Cadences")."""
 
     __tablename__ = "win"
-    __table_args__ = (Index("ix_win_client_week", "client_id", "iso_week"),)
+    __table_args__ = (
+        Index("ix_win_client_week", "client_id", "iso_week"),
+        Index("ix_win_week", "iso_week", "client_id"),  # the weeks the KPI reads
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))

@@ -16,8 +16,8 @@ from domain.touch_rules import (
     Touch,
     UpdateSlot,
     judge,
+    message_facts,
     role_of,
-    text_facts,
     update_slot,
 )
 from domain.touchpoint import ChannelMessage, Speaker, speaker_of
@@ -147,8 +147,8 @@ def edit_channel_message(tx: Transaction, channel: str, ts: str, text: str) -> b
 
 
 def _facts(text: str) -> dict[str, object]:
-    words, ack = text_facts(text)
-    return {"words": words, "acknowledgement": ack}
+    words, ack, cues = message_facts(text)
+    return {"words": words, "acknowledgement": ack, "cues": cues}
 
 
 def _count(result: object) -> int:

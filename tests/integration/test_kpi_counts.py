@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
-from domain.touch_rules import KpiSettings, Touch, TouchRole, judge, role_of
+from domain.touch_rules import MORNING_CUE, KpiSettings, Touch, TouchRole, judge, role_of
 from storage.activity_store import record_touchpoint
 from storage.db import Database
 from storage.kpi_store import touched_days
@@ -147,5 +147,18 @@ def test_an_edit_a_deletion_and_an_unmeasured_row_are_counted_as_they_now_read(
         s.execute(delete(Touchpoint).where(Touchpoint.message_ts == "1700000001.000100"))
     assert _by_sql(db, kpi) == {acme: ({monday}, {monday})}
     with db.transaction() as s:  # as a process older than the words column writes it
-        s.execute(update(Touchpoint).values(words=None, acknowledgement=None, excerpt="ok"))
-    assert _by_sql(db, kpi) == {acme: ({monday}, set())} == _by_rules(db, kpi)
+        s.execute(
+            update(Touchpoint).values(
+                words=None, acknowledgement=None, cues=None,
+                excerpt="This morning we are working on the renewal summary",
+            )
+        )  # fmt: skip
+    assert _by_sql(db, kpi) == {acme: ({monday}, {monday})} == _by_rules(db, kpi)
+    with db.transaction() as s:  # as a process older than the cues column writes it
+        s.execute(update(Touchpoint).values(words=1, acknowledgement=True, cues=None))
+    assert _by_sql(db, kpi) == {acme: ({monday}, {monday})}
+    with db.transaction() as s:  # measured as it now reads, its update cues with it
+        touched_days(s, monday, monday, kpi)
+    with db.session() as s:
+        row = s.scalars(select(Touchpoint)).one()
+        assert (row.words, row.acknowledgement, row.cues) == (9, False, MORNING_CUE)

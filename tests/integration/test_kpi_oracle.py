@@ -40,6 +40,10 @@ TEXTS = [
     ("Thanks!", False),
     (":+1:", False),
     ("Dashboard is live!", False),
+    # read like a morning update and a recap: the digest's week finds them among the touches
+    ("Today we are working on the tag QA and the renewal summary", True),
+    ("Completed the tag QA and shipped two fixes for your review", True),
+    ("Done for today", False),
 ]
 WINS = [None, ("Demoed the new pipeline: reports 2 days faster", False),
         ("Closed 15 tickets and had 3 meetings", True)]  # fmt: skip
@@ -52,6 +56,7 @@ class Touch:
     day_offset: int  # from the week's Monday, in the client's zone (−1 .. 7)
     hour: int
     text: int
+    source: str = "event"  # or sent with /update (update-morning, update-eod)
 
 
 touches = st.builds(
@@ -61,6 +66,7 @@ touches = st.builds(
     day_offset=st.integers(-1, 7),
     hour=st.integers(0, 23),
     text=st.integers(0, len(TEXTS) - 1),
+    source=st.sampled_from(["event", "event", "event", "update-morning", "update-eod"]),
 )
 cases = st.fixed_dictionaries(
     {
@@ -94,7 +100,7 @@ def _record(db: Database, case: dict[str, Any], now: datetime) -> None:
             at = datetime.combine(day, time(t.hour, 7), tzinfo=tz)
             record_touchpoint(
                 s, client_id=ids[t.slug], author_id=CSO[t.slug] if t.author == "cso" else SL,
-                kind="slack", source="event", occurred_at=at, tz=tz, dedupe_key=f"o{i}",
+                kind="slack", source=t.source, occurred_at=at, tz=tz, dedupe_key=f"o{i}",
                 now=now, text=TEXTS[t.text][0], channel="C0X", message_ts=f"{at.timestamp()}",
             )  # fmt: skip
         for slug, offset in case["exempt"]:
