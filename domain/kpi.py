@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -336,6 +336,8 @@ def client_days(
     """The days expected of a client in `week` and those done: `touchpoint_days` are its local
     dates with a touch that counts, `exemptions` the days not expected, `win` the week's win."""
     today, monday, business, working = _week_frame(tz, week, now, holiday_country, holiday_subdiv)
+    if isinstance(touchpoint_days, DaySet):
+        touchpoint_days = touchpoint_days.among(working)
     if exemptions:
         exempt = [d for d in working if d in exemptions]
         expected_days = [d for d in working if d not in exemptions]
@@ -408,7 +410,7 @@ class _WeekBits:
     """`_week_frame` as bits from `first`: the same for every client in one timezone."""
 
     first: date
-    today: date
+    today: int  # today's bit: (today - first) in days
     begun: bool  # the week's Monday has come
     business: int
     working: int
@@ -419,14 +421,12 @@ class _WeekBits:
             exempt = day_mask(self.first, exemptions)
             business &= ~exempt
             working &= ~exempt
-        expected = working.bit_count()
-        done = (working & counted).bit_count()
         # As `client_days`: the presentation counts once given in a begun week with a working
-        # day; it is expected too once that week's last working day has ended.
-        presented = win and bool(business) and self.begun
-        ended = bool(business) and (
-            self.today > self.first + timedelta(days=business.bit_length() - 1)
-        )
+        # day; it is expected too once that week's last working day has ended (its bit is
+        # below today's).
+        presented = win and self.begun and business != 0
+        ended = business != 0 and business.bit_length() <= self.today
+        expected, done = working.bit_count(), (working & counted).bit_count()
         return expected + (presented or ended), done + presented
 
 
@@ -444,18 +444,22 @@ def _week_bits(
     if monday < first:
         return None
     return _WeekBits(
-        first, today, monday <= today, day_mask(first, business), day_mask(first, working)
+        first,
+        (today - first).days,
+        monday <= today,
+        day_mask(first, business),
+        day_mask(first, working),
     )
 
 
 def _slot_part(
     slot: UpdateSlot, days: Sequence[date], slots: dict[date, set[UpdateSlot]], today: date
 ) -> SlotPart:
-    done = [d for d in days if slot in slots.get(d, ())]
+    done = [d for d in days if slot in slots.get(d, ())] if slots else []
     return SlotPart(
         done=len(done),
         missed=[d.isoformat() for d in days if d not in done and d != today],
-        pending=[d.isoformat() for d in days if d not in done and d == today],
+        pending=[today.isoformat()] if today in days and today not in done else [],
     )
 
 

@@ -26,7 +26,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    distinct,
     func,
     literal,
     or_,
@@ -194,26 +193,30 @@ def touched_days(
     tx: Transaction, start: date, end: date, settings: KpiSettings
 ) -> list[TouchedDays]:
     """Per client, its days from `start` to `end` with a team touch recorded and those with a
-    touch that counts: one GROUP BY client over `ix_touchpoint_day_counts`, each day a bit
-    (SUM of DISTINCT powers of two is their OR), so a row per client whatever the span, read
-    as `DaySet`s (no date built per day)."""
+    touch that counts, read as `DaySet`s (no date built per day): a GROUP BY day and client in
+    the order of `ix_touchpoint_day_counts` (whether one of the day's touches counts), then a
+    GROUP BY client adding each day's bit, so a row per client whatever the span."""
     _measure_unmeasured(tx, start, end)
     t = Touchpoint
-    number = _day_number(tx, start)
-    rule = counts_rule(settings)
-    span = (end - start).days + 1
-    columns = []
-    for lo in range(0, span, MASK_DAYS):
-        hi = min(lo + MASK_DAYS, span) - 1
-        bit = case((number.between(lo, hi), cast(literal(1), BigInteger).op("<<")(number - lo)))
-        columns.append(func.sum(distinct(bit)))
-        columns.append(func.sum(distinct(case((rule, bit)))))
-    rows = tx.execute(
-        select(t.client_id, *columns)
+    days = (
+        select(
+            t.client_id.label("client_id"),
+            _day_number(tx, start).label("n"),
+            func.max(case((counts_rule(settings), 1), else_=0)).label("counted"),
+        )
         .join(Client, Client.id == t.client_id)
         .where(t.local_date.between(start, end))
-        .group_by(t.client_id)
+        .group_by(t.local_date, t.client_id)
+        .subquery()
     )
+    span = (end - start).days + 1
+    columns = []
+    for lo in range(0, span, MASK_DAYS):  # a BIGINT holds MASK_DAYS days
+        hi = min(lo + MASK_DAYS, span) - 1
+        bit = cast(literal(1), BigInteger).op("<<")(days.c.n - lo)
+        columns.append(func.sum(case((days.c.n.between(lo, hi), bit))))
+        columns.append(func.sum(case((and_(days.c.n.between(lo, hi), days.c.counted == 1), bit))))
+    rows = tx.execute(select(days.c.client_id, *columns).group_by(days.c.client_id))
     out = []
     for client_id, *masks in rows:
         recorded = counted = 0

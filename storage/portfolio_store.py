@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -189,26 +190,21 @@ def person_record(row: Person) -> records.Person:
     )
 
 
+# records.Client's fields, in order: the columns `active_clients` reads, taken by position.
+_CLIENT_FIELDS = tuple(f.name for f in dataclass_fields(records.Client))
+_ARR, _CONTACTS = _CLIENT_FIELDS.index("arr"), _CLIENT_FIELDS.index("contacts")
+
+
 def client_record(row: Client | Row[Any]) -> records.Client:
     """The record of a client, from its mapped object or a row of its table's columns."""
-    return records.Client(
-        id=row.id,
-        slug=row.slug,
-        name=row.name,
-        cso_id=row.cso_id,
-        service_lead_id=row.service_lead_id,
-        engagement_partner_id=row.engagement_partner_id,
-        client_channel=row.client_channel,
-        internal_channel=row.internal_channel,
-        segment=row.segment,
-        arr=float(row.arr or 0),
-        contract_start=row.contract_start,
-        contract_end=row.contract_end,
-        timezone=row.timezone,
-        contacts=tuple(row.contacts or ()),
-        licensed_seats=row.licensed_seats,
-        active=row.active,
-    )
+    return _client([getattr(row, name) for name in _CLIENT_FIELDS])
+
+
+def _client(values: list[Any]) -> records.Client:
+    """A client record from its columns in `_CLIENT_FIELDS` order."""
+    values[_ARR] = float(values[_ARR] or 0)
+    values[_CONTACTS] = tuple(values[_CONTACTS] or ())
+    return records.Client(*values)
 
 
 def organization(session: Session) -> records.Organization:
@@ -283,8 +279,9 @@ def person_by_slack_id(session: Session, slack_id: str) -> records.Person | None
 def active_clients(session: Session) -> list[records.Client]:
     """Every active client, by slug: read as plain rows (the digest and the tick read all of
     them; loading each into the session as an object cost more than the query)."""
-    rows = session.execute(select(*Client.__table__.c).where(Client.active).order_by(Client.slug))
-    return [client_record(row) for row in rows]
+    columns = [Client.__table__.c[name] for name in _CLIENT_FIELDS]
+    rows = session.execute(select(*columns).where(Client.active).order_by(Client.slug))
+    return [_client(list(row)) for row in rows]
 
 
 def client_by_id(session: Session, client_id: int) -> records.Client | None:
