@@ -17,6 +17,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        auto_reload=False,  # package files: not changed under a running process (no stat per use)
     )
     env.filters["mrkdwn"] = escape_mrkdwn
     env.filters["plural"] = plural
