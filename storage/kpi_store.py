@@ -2,10 +2,11 @@
 its chart all read (no per-client queries; each table read once for all the weeks).
 
 Whether a day is done comes from one set-based count shared by every caller (`touched_days`:
-per client, its local days with a team touch recorded and with one that counts, one GROUP BY
-over the index that covers it). `load_kpi` adds the week's touches themselves (the evidence, the
-touches that did not count, the morning updates and recaps); `load_week_rates` (the chart's
-past weeks) needs only the counts.
+per client, its local days with a team touch recorded and with one that counts, one statement
+over the index that covers it, each client's days one number). `load_kpi` adds the week's
+touches themselves (the evidence, the touches that did not count, the morning updates and
+recaps; the digest's week, without the evidence, only the last two); `load_week_rates` (the
+chart's past weeks) needs only the counts.
 
 Each week gets exactly the inputs it would get on its own — touchpoints, recorded exemptions
 and wins of its days, its CSOs' out-of-office days, its click-closed cadences — so the chart's
