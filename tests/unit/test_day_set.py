@@ -33,7 +33,7 @@ def test_a_day_set_is_the_set_of_its_days(days: set[date], first_offset: int, pr
     assert found == frozenset(inside)
     assert found & {probe} == frozenset(inside & {probe})
     assert "2026-10-01" not in found
-    week = DAYS[first_offset : first_offset + 7] + [FIRST - timedelta(days=1)]
+    week = [*DAYS[first_offset : first_offset + 7], FIRST - timedelta(days=1)]
     assert found.among(week) == frozenset(d for d in week if d in inside)
 
 
