@@ -415,8 +415,7 @@ def _touches(
         t.client_id, t.kind, t.source, t.author_id, t.occurred_at, t.local_date, t.excerpt,
         t.link, t.channel, t.message_ts, t.thread_ts, t.words, t.acknowledgement, t.cues,
     ).where(t.local_date.between(start, end))  # fmt: skip
-    if not evidence:
-        _measure_unmeasured(tx, start, end)
+    if not evidence:  # rows unmeasured before were measured with `facts` (their span holds these)
         query = query.join(Client, Client.id == t.client_id).where(
             or_(
                 case((counts_rule(facts.settings), False), else_=True),  # NULL: does not count

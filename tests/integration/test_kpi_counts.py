@@ -14,10 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
+from domain.calendar import IsoWeek
 from domain.touch_rules import MORNING_CUE, KpiSettings, Touch, TouchRole, judge, role_of
 from storage.activity_store import record_touchpoint
 from storage.db import Database
-from storage.kpi_store import touched_days
+from storage.kpi_store import load_kpi_and_rates, touched_days
 from storage.models import Client, Touchpoint
 from storage.portfolio_store import client_record
 from storage.touchpoint_store import edit_channel_message
@@ -162,3 +163,25 @@ def test_an_edit_a_deletion_and_an_unmeasured_row_are_counted_as_they_now_read(
     with db.session() as s:
         row = s.scalars(select(Touchpoint)).one()
         assert (row.words, row.acknowledgement, row.cues) == (9, False, MORNING_CUE)
+
+
+def test_a_row_written_before_its_cues_still_makes_the_digests_morning_update(
+    db: Database,
+) -> None:
+    """The digest's week reads only the touches that don't count or can be an update; a row an
+    older process wrote without its cues is measured first, so its update is not missed."""
+    load_portfolio(db)
+    at = datetime.combine(MONDAY, datetime.min.time(), TZ) + timedelta(hours=10)
+    with db.transaction() as s:
+        record_touchpoint(
+            s, client_id=_clients(db)["acme"].id, author_id="U0CSO1", kind="slack",
+            source="event", occurred_at=at, tz=TZ, dedupe_key="k0", now=NOW,
+            text="This morning we are working on the renewal summary", channel="C0X",
+            message_ts="1700000000.000100",
+        )  # fmt: skip
+        s.execute(update(Touchpoint).values(cues=None))  # as a process older than the column
+    with db.transaction() as tx:
+        week, _ = load_kpi_and_rates(tx, IsoWeek.of(MONDAY), [], NOW)
+    [acme] = [c for cso in week.csos for c in cso.clients if c.slug == "acme"]
+    assert acme.updates is not None
+    assert (acme.updates.morning.done, acme.daily.ignored) == (1, [])
