@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import TypeAdapter
 
 from domain.calendar import DaySet, IsoWeek, day_mask, holidays_between, local_date
 from domain.touch_rules import (
@@ -31,21 +31,24 @@ from domain.touch_rules import (
 )
 
 
-class KpiClient(BaseModel):
+@dataclass(kw_only=True, slots=True)
+class KpiClient:
     slug: str
     name: str
     cso: str
     timezone: str
     # The client's team by Slack id (cso, service_lead, engagement_partner): whose touch counts.
-    team: dict[str, TouchRole] = Field(default_factory=dict)
+    team: dict[str, TouchRole] = field(default_factory=dict)
 
 
-class KpiPerson(BaseModel):
+@dataclass(kw_only=True, slots=True)
+class KpiPerson:
     slack_id: str
     name: str
 
 
-class EvidenceItem(BaseModel):
+@dataclass(kw_only=True, slots=True)
+class EvidenceItem:
     """A touch that made its day: what, by whom, when, a glimpse, and where to see it."""
 
     kind: str  # message | me_message | file | update | huddle | email | call | meeting
@@ -57,6 +60,7 @@ class EvidenceItem(BaseModel):
     link: str | None = None  # a logged touchpoint's link
 
 
+@dataclass(kw_only=True, slots=True)
 class IgnoredItem(EvidenceItem):
     """A team touch that did not count, and why."""
 
@@ -64,24 +68,27 @@ class IgnoredItem(EvidenceItem):
     reason: str
 
 
-class DailyPart(BaseModel):
+@dataclass(kw_only=True, slots=True)
+class DailyPart:
     expected: int
     done: int
-    missed: list[str] = Field(default_factory=list)
-    exempt: list[dict[str, str]] = Field(default_factory=list)
-    pending: list[str] = Field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
+    exempt: list[dict[str, str]] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
     # Per done day (ISO date), the touches that counted; then the team's touches that didn't.
-    evidence: dict[str, list[EvidenceItem]] = Field(default_factory=dict)
-    ignored: list[IgnoredItem] = Field(default_factory=list)
+    evidence: dict[str, list[EvidenceItem]] = field(default_factory=dict)
+    ignored: list[IgnoredItem] = field(default_factory=list)
 
 
-class SlotPart(BaseModel):
+@dataclass(kw_only=True, slots=True)
+class SlotPart:
     done: int
-    missed: list[str] = Field(default_factory=list)
-    pending: list[str] = Field(default_factory=list)  # today, until the day ends
+    missed: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # today, until the day ends
 
 
-class UpdatesPart(BaseModel):
+@dataclass(kw_only=True, slots=True)
+class UpdatesPart:
     """The daily client updates: a morning update and an end-of-day recap on each expected
     day. A separate measure: not part of the rate."""
 
@@ -93,7 +100,8 @@ class UpdatesPart(BaseModel):
 WeeklyStatus = Literal["done", "missed", "pending", "not_expected"]
 
 
-class WeeklyPart(BaseModel):
+@dataclass(kw_only=True, slots=True)
+class WeeklyPart:
     expected: int  # 1 once presented, or once the week's last business day has ended
     done: int  # 1 when a presentation (its win) is recorded
     win: str | None = None
@@ -104,7 +112,8 @@ class WeeklyPart(BaseModel):
     status: WeeklyStatus = "not_expected"
 
 
-class ClientKpi(BaseModel):
+@dataclass(kw_only=True, slots=True)
+class ClientKpi:
     slug: str
     name: str
     daily: DailyPart
@@ -113,13 +122,15 @@ class ClientKpi(BaseModel):
     updates: UpdatesPart | None = None
 
 
-class Totals(BaseModel):
+@dataclass(kw_only=True, slots=True)
+class Totals:
     expected: int
     done: int
     rate: float | None
 
 
-class CadenceRow(BaseModel):
+@dataclass(kw_only=True, slots=True)
+class CadenceRow:
     """A cadence closed by a click (Triangle Sync held...): nudged, and done or not."""
 
     cadence: str
@@ -132,18 +143,31 @@ class CadenceRow(BaseModel):
     done_at: str | None = None
 
 
+@dataclass(kw_only=True, slots=True)
 class CsoKpi(Totals):
     slack_id: str
     name: str
     clients: list[ClientKpi]
-    cadences: list[CadenceRow] = Field(default_factory=list)
+    cadences: list[CadenceRow] = field(default_factory=list)
 
 
-class WeekKpi(BaseModel):
+@dataclass(kw_only=True, slots=True)
+class WeekKpi:
     week: str
     overall: Totals
     csos: list[CsoKpi]
     has_data: bool = True
+
+
+@lru_cache(maxsize=1)
+def _week_kpi_adapter() -> TypeAdapter[WeekKpi]:
+    return TypeAdapter(WeekKpi)
+
+
+def kpi_json(kpi: WeekKpi) -> dict[str, Any]:
+    """The week's KPI as plain JSON values: what `csobot kpi --json` prints."""
+    data: dict[str, Any] = _week_kpi_adapter().dump_python(kpi, mode="json")
+    return data
 
 
 OUT_OF_OFFICE = "out of office"

@@ -19,6 +19,7 @@ def add_commands(sub: Any) -> None:
 def _cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli_errors import UsageError
     from domain.calendar import IsoWeek
+    from domain.kpi import kpi_json
     from prompts.cli_views import kpi_table
     from storage.db import Database
     from storage.kpi_store import load_week_kpi
@@ -36,7 +37,7 @@ def _cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
         require_organization(tx)
         kpi = load_week_kpi(tx, week, now, evidence=args.json)  # the table shows no evidence
     if args.json:
-        print(json.dumps(kpi.model_dump(mode="json"), indent=2))
+        print(json.dumps(kpi_json(kpi), indent=2))
     else:
         print(kpi_table(kpi))
     return 0

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from devkit.emulator import Call
 from domain.calendar import IsoWeek
+from domain.kpi import kpi_json
 from domain.nudge import line_key, listed
 from scheduling.engine import tick
 from storage import cadence_store
@@ -236,11 +237,11 @@ def test_done_on_triangle_sync_closes_it_for_the_whole_triangle_and_counts_in_th
     assert (done.cadence_id, done.client_id, done.done_by) == ("triangle-sync", acme, "U0SL1")
     with bot.db.session() as s:
         kpi = load_week_kpi(s, IsoWeek(2026, 47), WEDNESDAY_SYNC + timedelta(hours=2))
-    rows = next(c for c in kpi.csos if c.slack_id == "U0CSO1").model_dump(mode="json")["cadences"]
+    rows = next(c for c in kpi_json(kpi)["csos"] if c["slack_id"] == "U0CSO1")["cadences"]
     tri = {r["client"]: r for r in rows if r["cadence"] == "triangle-sync"}
     assert tri["acme"]["done"] is True and tri["acme"]["done_by"] == "U0SL1"
     assert tri["globex"]["done"] is False
-    assert set(kpi.model_dump(mode="json")) == {"week", "overall", "csos", "has_data"}
+    assert set(kpi_json(kpi)) == {"week", "overall", "csos", "has_data"}
 
 
 def test_the_last_client_done_closes_the_checklist_and_done_stays_done(

@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 
 from domain.calendar import IsoWeek
+from domain.kpi import kpi_json
 from storage.kpi_store import load_kpi, load_week_kpi
 from tests.conftest import NY, BotHarness
 from tests.e2e.test_cli import run
@@ -19,7 +20,7 @@ SUBSTANTIVE = "Here is the Globex renewal summary we discussed this morning"
 
 def kpi(bot: BotHarness, week: IsoWeek) -> dict[str, object]:
     with bot.db.session() as tx:
-        return load_week_kpi(tx, week, bot.clock.now()).model_dump(mode="json")
+        return kpi_json(load_week_kpi(tx, week, bot.clock.now()))
 
 
 def client(report: dict[str, object], slug: str) -> dict[str, object]:

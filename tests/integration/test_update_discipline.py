@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.calendar import IsoWeek
+from domain.kpi import kpi_json
 from storage.kpi_store import load_week_kpi
 from tests.conftest import NY, BotHarness
 from tests.integration.test_cadence_buttons import at, client_id, nudge
@@ -20,7 +21,7 @@ NEITHER = "Here is the renewal summary with the numbers you asked about"
 
 def updates(bot: BotHarness, slug: str) -> dict[str, Any]:
     with bot.db.session() as tx:
-        kpi = load_week_kpi(tx, W47, bot.clock.now()).model_dump(mode="json")
+        kpi = kpi_json(load_week_kpi(tx, W47, bot.clock.now()))
     [c] = [c for cso in kpi["csos"] for c in cso["clients"] if c["slug"] == slug]
     return dict(c["updates"])
 
@@ -45,7 +46,7 @@ def test_the_morning_reminder_closes_only_on_a_morning_update(bot: BotHarness) -
                                                   "2026-11-19"], "pending": []}  # fmt: skip
     assert u["eod"]["pending"] == ["2026-11-20"] and u["eod"]["done"] == 0
     with bot.db.session() as tx:
-        kpi = load_week_kpi(tx, W47, bot.clock.now()).model_dump(mode="json")
+        kpi = kpi_json(load_week_kpi(tx, W47, bot.clock.now()))
     [globex] = [c for cso in kpi["csos"] for c in cso["clients"] if c["slug"] == "globex"]
     slots = [i["update"] for i in globex["daily"]["evidence"]["2026-11-20"]]
     assert slots == [None, "morning"]  # the evidence shows which touch was the update

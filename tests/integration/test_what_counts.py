@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from domain.calendar import IsoWeek
+from domain.kpi import kpi_json
 from storage.kpi_store import load_week_kpi
 from storage.models import InboundMessage, Touchpoint
 from tests.conftest import NY, SAMPLE_PORTFOLIO, BotHarness, load_portfolio
@@ -33,7 +34,7 @@ def fixture(name: str, **changes: Any) -> dict[str, Any]:
 def acme(bot: BotHarness) -> dict[str, Any]:
     """Acme's part of `csobot kpi --week 2026-W47 --json`."""
     with bot.db.session() as tx:
-        kpi = load_week_kpi(tx, W47, bot.clock.now()).model_dump(mode="json")
+        kpi = kpi_json(load_week_kpi(tx, W47, bot.clock.now()))
     [client] = [c for cso in kpi["csos"] for c in cso["clients"] if c["slug"] == "acme"]
     return dict(client["daily"])
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from domain.calendar import IsoWeek, business_days
-from domain.kpi import KpiClient, KpiPerson, week_kpi
+from domain.kpi import KpiClient, KpiPerson, kpi_json, week_kpi
 
 NY = ZoneInfo("America/New_York")
 W47 = IsoWeek.parse("2026-W47")
@@ -47,7 +47,7 @@ def _kpi(**kw: object) -> dict[str, object]:
         "wins": {},
     }
     args.update(kw)
-    return week_kpi(W47, AFTER_W47, **args).model_dump(mode="json")  # type: ignore[arg-type]
+    return kpi_json(week_kpi(W47, AFTER_W47, **args))  # type: ignore[arg-type]
 
 
 def test_daily_and_weekly_parts_sum_to_the_cso_and_overall_totals() -> None:
@@ -89,7 +89,7 @@ def test_exemptions_are_not_expected_and_keep_their_reason() -> None:
 
 def test_current_week_counts_only_days_up_to_today_and_today_is_pending() -> None:
     wednesday = datetime(2026, 11, 18, 11, tzinfo=NY)
-    out = week_kpi(
+    kpi = week_kpi(
         W47,
         wednesday,
         people=[],
@@ -98,8 +98,8 @@ def test_current_week_counts_only_days_up_to_today_and_today_is_pending() -> Non
         touchpoint_days={"acme": {W47.monday}},
         exemptions={},
         wins={},
-    ).model_dump(mode="json")
-    daily = out["csos"][0]["clients"][0]["daily"]
+    )
+    daily = kpi_json(kpi)["csos"][0]["clients"][0]["daily"]
     assert daily["expected"] == 3
     assert daily["missed"] == ["2026-11-17"]
     assert daily["pending"] == ["2026-11-18"]
