@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -144,26 +144,30 @@ class Section(BaseModel):
         return cls(id=id, title=title, status="not_tracked", summary=why)
 
 
-class Miss(BaseModel):
+@dataclass(kw_only=True, slots=True)
+class Miss:
     client: str
     slug: str
     days: list[date]
 
 
-class Exempt(BaseModel):
+@dataclass(kw_only=True, slots=True)
+class Exempt:
     client: str
     slug: str
     day: date
     reason: str
 
 
-class WinItem(BaseModel):
+@dataclass(kw_only=True, slots=True)
+class WinItem:
     client: str
     slug: str
     text: str
 
 
-class CsoDigest(BaseModel):
+@dataclass(kw_only=True, slots=True)
+class CsoDigest:
     slack_id: str
     name: str
     expected: int
@@ -174,12 +178,12 @@ class CsoDigest(BaseModel):
     weekly_expected: int
     weekly_done: int
     clients: int
-    misses: list[Miss] = Field(default_factory=list)
-    presentations_missing: list[str] = Field(default_factory=list)
-    exemptions: list[Exempt] = Field(default_factory=list)
-    wins: list[WinItem] = Field(default_factory=list)
+    misses: list[Miss] = field(default_factory=list)
+    presentations_missing: list[str] = field(default_factory=list)
+    exemptions: list[Exempt] = field(default_factory=list)
+    wins: list[WinItem] = field(default_factory=list)
     # Presentations recorded with a win that reads as a list of activity, not an outcome.
-    not_tangible: list[WinItem] = Field(default_factory=list)
+    not_tangible: list[WinItem] = field(default_factory=list)
     attention: bool = False
     # The team's touches that did not count (docs/process.md, "What counts"): how many, and
     # the first as an example ("Acme Corp: “ok” — an acknowledgement").

@@ -264,7 +264,8 @@ def client_kpi(
     expected_days, done_days, pending, missed = (
         days.expected_days, days.done_days, days.pending, days.missed
     )  # fmt: skip
-    exempt = [{"date": d.isoformat(), "reason": exemptions[d]} for d in days.exempt_days]
+    iso = _iso_days(week)
+    exempt = [{"date": iso[d], "reason": exemptions[d]} for d in days.exempt_days]
     weekly_expected, weekly_done, status = days.weekly_expected, days.weekly_done, days.status
     daily_expected = len(expected_days)
     return ClientKpi(
@@ -273,11 +274,11 @@ def client_kpi(
         daily=DailyPart(
             expected=len(expected_days),
             done=len(done_days),
-            missed=[d.isoformat() for d in missed],
+            missed=[iso[d] for d in missed],
             exempt=exempt,
-            pending=[d.isoformat() for d in pending],
+            pending=[iso[d] for d in pending],
             evidence={
-                d.isoformat(): [_evidence(t, slot_of.get(id(t))) for t in counted[d]]
+                iso[d]: [_evidence(t, slot_of.get(id(t))) for t in counted[d]]
                 for d in done_days
                 if evidence and counted[d]
             },
@@ -293,8 +294,8 @@ def client_kpi(
         rate=days.rate,
         updates=UpdatesPart(
             expected=daily_expected,
-            morning=_slot_part("morning", expected_days, slots, days.today),
-            eod=_slot_part("eod", expected_days, slots, days.today),
+            morning=_slot_part("morning", expected_days, slots, days.today, iso),
+            eod=_slot_part("eod", expected_days, slots, days.today, iso),
         ),
     )
 
@@ -477,14 +478,24 @@ def _week_bits(
 
 
 def _slot_part(
-    slot: UpdateSlot, days: Sequence[date], slots: dict[date, set[UpdateSlot]], today: date
+    slot: UpdateSlot,
+    days: Sequence[date],
+    slots: dict[date, set[UpdateSlot]],
+    today: date,
+    iso: Mapping[date, str],
 ) -> SlotPart:
     done = [d for d in days if slot in slots.get(d, ())] if slots else []
     return SlotPart(
         done=len(done),
-        missed=[d.isoformat() for d in days if d not in done and d != today],
-        pending=[today.isoformat()] if today in days and today not in done else [],
+        missed=[iso[d] for d in days if d != today and d not in done],
+        pending=[iso[today]] if today in days and today not in done else [],
     )
+
+
+@lru_cache(maxsize=64)
+def _iso_days(week: IsoWeek) -> dict[date, str]:
+    """The week's days as ISO strings, written once per week rather than once per client."""
+    return {d: d.isoformat() for d in week.days()}
 
 
 def _evidence(touch: Touch, slot: UpdateSlot | None = None) -> EvidenceItem:

@@ -15,8 +15,10 @@ past weeks equal `csobot kpi --week W --json` week by week.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -33,6 +35,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from domain import records
 from domain.calendar import DaySet, IsoWeek
@@ -89,6 +93,7 @@ def load_kpi(
     if not weeks:
         return []
     facts = _facts(tx, weeks)
+    _add_counts(tx, facts)
     cadences = _cadence_nudges(tx, weeks)
     return [
         _week_kpi(facts, cadences, week, now, touches, evidence=evidence)
@@ -102,6 +107,7 @@ def load_week_rates(tx: Transaction, weeks: Sequence[IsoWeek], now: datetime) ->
     if not weeks:
         return []
     facts = _facts(tx, weeks, texts=[])
+    _add_counts(tx, facts)
     return [_week_rates(facts, week, now) for week in weeks]
 
 
@@ -113,15 +119,21 @@ def load_kpi_and_rates(
     *,
     people: dict[str, records.Person] | None = None,
     clients: list[records.Client] | None = None,
+    counts: Counts | None = None,
 ) -> tuple[WeekKpi, list[WeekRates]]:
     """`week` and the rates of the `history` weeks, every table read once: the digest (its
     week, and its chart's past weeks). The week has every number `load_kpi` gives it and the
     touches that did not count, but not the evidence of those that did (the digest shows
     counts; `csobot kpi` shows the evidence). `people` and `clients`: as `people_by_id` and
-    `active_clients` read them in this transaction, when the caller has them already."""
+    `active_clients` read them in this transaction, when the caller has them already;
+    `counts`: the count of these weeks, started earlier with `count_ahead`."""
     facts = _facts(tx, [*history, week], people, clients, texts=[week])
+    if counts is None:
+        _add_counts(tx, facts)  # measures the span's rows first: the touches below need them
     [(_, touches)] = _touches(tx, facts, [week], evidence=False)
     cadences = _cadence_nudges(tx, [week])
+    if counts is not None:
+        _add_counts(tx, facts, counts)  # counted apart meanwhile
     return _week_kpi(facts, cadences, week, now, touches, evidence=False), [
         _week_rates(facts, w, now) for w in history
     ]
@@ -191,13 +203,15 @@ MASK_DAYS = 60
 
 
 def touched_days(
-    tx: Transaction, start: date, end: date, settings: KpiSettings
+    tx: Transaction, start: date, end: date, settings: KpiSettings, *, measured: bool = False
 ) -> list[TouchedDays]:
     """Per client, its days from `start` to `end` with a team touch recorded and those with a
     touch that counts, read as `DaySet`s (no date built per day): a GROUP BY day and client in
     the order of `ix_touchpoint_day_counts` (whether one of the day's touches counts), then a
-    GROUP BY client adding each day's bit, so a row per client whatever the span."""
-    _measure_unmeasured(tx, start, end)
+    GROUP BY client adding each day's bit, so a row per client whatever the span.
+    `measured`: the span's rows were measured already (`count_ahead`)."""
+    if not measured:
+        _measure_unmeasured(tx, start, end)
     t = Touchpoint
     days = (
         select(
@@ -229,6 +243,55 @@ def touched_days(
     return out
 
 
+class Counts:
+    """`touched_days` over a span, started ahead of its use: on its own connection while the
+    caller reads the rest (the database counts while Python works), or done at once where a
+    second connection could not see the same rows."""
+
+    def __init__(self, start: date, end: date, result: Callable[[], list[TouchedDays]]):
+        self.start, self.end = start, end
+        self._result = result
+
+    def result(self) -> list[TouchedDays]:
+        return self._result()
+
+
+_ahead: ThreadPoolExecutor | None = None
+_ahead_lock = threading.Lock()
+
+
+def count_ahead(tx: Transaction, weeks: Sequence[IsoWeek]) -> Counts:
+    """Start the count of `weeks` (as `load_kpi_and_rates` reads them) on a connection of its
+    own, so the database counts while the caller loads everything else.
+
+    The count reads what is committed; the caller's transaction only reads too. Rows written
+    before their text facts are measured here first, in the caller's transaction: if there
+    were any, the count runs in that transaction after them (it must judge them measured). An
+    in-memory SQLite database is one connection's own: counted in the transaction too."""
+    start = min(w.monday for w in weeks) - MARGIN
+    end = max(w.sunday for w in weeks) + MARGIN
+    settings = org_settings(tx).kpi
+    bind = tx.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    memory = engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
+    if _measure_unmeasured(tx, start, end) or memory:
+        rows = touched_days(tx, start, end, settings, measured=True)
+        return Counts(start, end, lambda: rows)
+    global _ahead
+    with _ahead_lock:
+        if _ahead is None:
+            _ahead = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kpi-count")
+    future = _ahead.submit(_count_apart, engine, start, end, settings)
+    return Counts(start, end, future.result)
+
+
+def _count_apart(
+    engine: Engine, start: date, end: date, settings: KpiSettings
+) -> list[TouchedDays]:
+    with Session(engine) as session, session.begin():
+        return touched_days(session, start, end, settings, measured=True)
+
+
 def _day_number(tx: Transaction, start: date) -> Any:
     """The touchpoint's local date as a day number from `start` (0: `start`)."""
     if tx.get_bind().dialect.name == "sqlite":
@@ -237,7 +300,7 @@ def _day_number(tx: Transaction, start: date) -> Any:
     return Touchpoint.local_date - start
 
 
-def _measure_unmeasured(tx: Transaction, start: date, end: date) -> None:
+def _measure_unmeasured(tx: Transaction, start: date, end: date) -> int:
     """Rows written without their text facts (by a process older than the columns): measured now,
     so the counts judge them like any other."""
     t = Touchpoint
@@ -250,6 +313,7 @@ def _measure_unmeasured(tx: Transaction, start: date, end: date) -> None:
             words, ack, cues = message_facts(text or "")
             params.append({"id": row_id, "words": words, "acknowledgement": ack, "cues": cues})
         tx.execute(update(Touchpoint), params)
+    return len(rows)
 
 
 # -- every week's inputs, read once ----------------------------------------------------------------
@@ -280,8 +344,9 @@ def _facts(
     *,
     texts: Sequence[IsoWeek] | None = None,
 ) -> _Facts:
-    """Every week's inputs. `texts`: the weeks whose wins are read in full (all by default);
-    of the others, only which clients presented one (the rates need no more)."""
+    """Every week's inputs but the counts (`_add_counts`). `texts`: the weeks whose wins are
+    read in full (all by default); of the others, only which clients presented one (the rates
+    need no more)."""
     texts = weeks if texts is None else texts
     org = organization(tx)
     people = people_by_id(tx) if people is None else people
@@ -309,11 +374,6 @@ def _facts(
         start=start,
         end=end,
     )
-    for row in touched_days(tx, start, end, settings):
-        if row.client_id in by_id:
-            slug = by_id[row.client_id].slug
-            facts.recorded[slug] = row.recorded
-            facts.counted[slug] = row.counted
     exempt: dict[date, list[tuple[str, str]]] = defaultdict(list)
     for client_id, day, reason in tx.execute(
         select(Exemption.client_id, Exemption.day, Exemption.reason).where(
@@ -363,6 +423,24 @@ def _facts(
         presented[iso_week] = set(slugs)
     facts.presented = dict(presented)
     return facts
+
+
+def _add_counts(tx: Transaction, facts: _Facts, counts: Counts | None = None) -> None:
+    """Each client's days recorded and counted over the facts' span (measuring the span's
+    unmeasured rows first), or those of `counts`, started ahead."""
+    if counts is not None and (counts.start, counts.end) != (facts.start, facts.end):
+        raise ValueError("the count started ahead covers other weeks")
+    rows = (
+        counts.result()
+        if counts is not None
+        else touched_days(tx, facts.start, facts.end, facts.settings)
+    )
+    slugs = {c.id: c.slug for c in facts.clients}
+    for row in rows:
+        slug = slugs.get(row.client_id)
+        if slug is not None:
+            facts.recorded[slug] = row.recorded
+            facts.counted[slug] = row.counted
 
 
 def _exemptions(facts: _Facts, week: IsoWeek) -> dict[str, dict[date, str]]:

@@ -48,7 +48,7 @@ from prompts.metrics_views import grouped, line
 from storage import digest_store
 from storage.db import Transaction
 from storage.expansion_store import opportunities_of
-from storage.kpi_store import load_kpi_and_rates
+from storage.kpi_store import count_ahead, load_kpi_and_rates
 from storage.org_settings_store import org_settings
 from storage.portfolio_store import active_clients, organization, people_by_id
 from storage.status import rate_limited_minutes
@@ -82,14 +82,17 @@ def load_digest(
     org = organization(tx)
     if settings is None:
         settings = org_settings(tx).digest
+    weeks = [week.shift(-i) for i in range(settings.history_weeks - 1, -1, -1)]
+    counts = count_ahead(tx, weeks)  # the database counts while the rest is read
     people = people_by_id(tx)
     clients = active_clients(tx)
-    weeks = [week.shift(-i) for i in range(settings.history_weeks - 1, -1, -1)]
-    # The digest's numbers: exactly `csobot kpi`'s; its chart's past weeks from the same counts.
-    kpi, rates = load_kpi_and_rates(tx, week, weeks[:-1], now, people=people, clients=clients)
     names = {p.slack_id: p.name for p in people.values()}
     health = digest_store.health_records(tx, clients, names, week.sunday)
     sections = _sections(tx, week, settings, org, people, clients, health)
+    # The digest's numbers: exactly `csobot kpi`'s; its chart's past weeks from the same counts.
+    kpi, rates = load_kpi_and_rates(
+        tx, week, weeks[:-1], now, people=people, clients=clients, counts=counts
+    )
     month = month_reviewed_by(week)
     if month is not None:
         sections += leadership_sections(month, collect(sources, tx, month, now))
