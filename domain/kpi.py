@@ -213,46 +213,47 @@ def client_kpi(
     kpi_settings: KpiSettings | None = None,
     win_is_activity: bool = False,
     evidence: bool = True,
+    frame: WeekFrame | None = None,
 ) -> ClientKpi:
     """One client's week. `touchpoint_days` are local dates (in the client's timezone) known
     to count; `touches` are the team's recorded touches, judged here (docs/process.md,
     "What counts"): those that count make their day, with their evidence; the rest are listed
     with the reason they did not. `evidence=False`: the same numbers, the counted touches not
-    listed (a reader of the counts alone, such as the digest)."""
-    tz = ZoneInfo(client.timezone)
-    settings = kpi_settings or KpiSettings()
-    counted: dict[date, list[Touch]] = defaultdict(list)
-    slots: dict[date, set[UpdateSlot]] = defaultdict(set)
+    listed (a reader of the counts alone, such as the digest). `frame`: the week as seen from
+    the client's timezone (`week_frame`), when the caller has it already."""
+    if frame is None:
+        frame = week_frame(ZoneInfo(client.timezone), week, now, holiday_country, holiday_subdiv)
+    counted: dict[date, list[Touch]] = {}
+    slots: dict[date, set[UpdateSlot]] = {}
     slot_of: dict[int, UpdateSlot] = {}
     ignored: list[IgnoredItem] = []
-    monday, sunday = week.monday, week.sunday
-    for touch in sorted(touches, key=lambda t: (t.at, t.message_ts or "")):
-        if not monday <= touch.day <= sunday:
-            continue
-        role = client.team.get(touch.author_id)
-        verdict = judge(touch, role, settings)
-        slot = update_slot(
-            touch, role, settings, touch.at.astimezone(tz).time(), counts=verdict.counts
-        )
-        if slot is not None:
-            slots[touch.day].add(slot)
-            slot_of[id(touch)] = slot
-        if verdict.counts:
-            counted[touch.day].append(touch)
-        else:
-            ignored.append(
-                IgnoredItem(
-                    **_evidence_fields(touch, None),
-                    date=touch.day.isoformat(),
-                    reason=verdict.reason or "",
-                )
+    if touches:
+        tz = ZoneInfo(client.timezone)
+        settings = kpi_settings or KpiSettings()
+        monday, sunday = week.monday, week.sunday
+        for touch in sorted(touches, key=lambda t: (t.at, t.message_ts or "")):
+            if not monday <= touch.day <= sunday:
+                continue
+            role = client.team.get(touch.author_id)
+            verdict = judge(touch, role, settings)
+            slot = update_slot(
+                touch, role, settings, touch.at.astimezone(tz).time(), counts=verdict.counts
             )
-    days = client_days(
-        tz,
-        week,
-        now,
-        holiday_country=holiday_country,
-        holiday_subdiv=holiday_subdiv,
+            if slot is not None:
+                slots.setdefault(touch.day, set()).add(slot)
+                slot_of[id(touch)] = slot
+            if verdict.counts:
+                counted.setdefault(touch.day, []).append(touch)
+            else:
+                ignored.append(
+                    IgnoredItem(
+                        **_evidence_fields(touch, None),
+                        date=touch.day.isoformat(),
+                        reason=verdict.reason or "",
+                    )
+                )
+    days = _client_days(
+        frame,
         touchpoint_days=(
             touchpoint_days
             if all(day in touchpoint_days for day in counted)
@@ -268,20 +269,32 @@ def client_kpi(
     exempt = [{"date": iso[d], "reason": exemptions[d]} for d in days.exempt_days]
     weekly_expected, weekly_done, status = days.weekly_expected, days.weekly_done, days.status
     daily_expected = len(expected_days)
+    daily_done = len(done_days)
+    if slots:
+        morning = _slot_part("morning", expected_days, slots, days.today, iso)
+        eod = _slot_part("eod", expected_days, slots, days.today, iso)
+    else:  # no update on any day: both slots missed or pending alike
+        today = days.today
+        not_done = [iso[d] for d in expected_days if d != today]
+        now_pending = [iso[today]] if today in expected_days else []
+        morning = SlotPart(done=0, missed=not_done, pending=now_pending)
+        eod = SlotPart(done=0, missed=list(not_done), pending=list(now_pending))
     return ClientKpi(
         slug=client.slug,
         name=client.name,
         daily=DailyPart(
-            expected=len(expected_days),
-            done=len(done_days),
+            expected=daily_expected,
+            done=daily_done,
             missed=[iso[d] for d in missed],
             exempt=exempt,
             pending=[iso[d] for d in pending],
             evidence={
                 iso[d]: [_evidence(t, slot_of.get(id(t))) for t in counted[d]]
                 for d in done_days
-                if evidence and counted[d]
-            },
+                if d in counted
+            }
+            if evidence and counted
+            else {},
             ignored=ignored,
         ),
         weekly_presentation=WeeklyPart(
@@ -291,12 +304,8 @@ def client_kpi(
             tangible=None if win is None else not win_is_activity,
             status=status,
         ),
-        rate=days.rate,
-        updates=UpdatesPart(
-            expected=daily_expected,
-            morning=_slot_part("morning", expected_days, slots, days.today, iso),
-            eod=_slot_part("eod", expected_days, slots, days.today, iso),
-        ),
+        rate=rate(daily_done + weekly_done, daily_expected + weekly_expected),
+        updates=UpdatesPart(expected=daily_expected, morning=morning, eod=eod),
     )
 
 
@@ -309,10 +318,15 @@ def _week_calendar(
     return week.monday, tuple(d for d in week.days() if d.weekday() < 5 and d not in hol)
 
 
+# The week as seen from one timezone at one moment: today there, the Monday, the business days
+# and those of them already begun.
+WeekFrame = tuple[date, date, tuple[date, ...], tuple[date, ...]]
+
+
 @lru_cache(maxsize=1024)
-def _week_frame(
+def week_frame(
     tz: ZoneInfo, week: IsoWeek, now: datetime, holiday_country: str, holiday_subdiv: str | None
-) -> tuple[date, date, tuple[date, ...], tuple[date, ...]]:
+) -> WeekFrame:
     """The week as seen from `tz` at `now`: today there, the Monday, the business days and
     those of them already begun. The same for every client in one timezone."""
     today = local_date(now, tz)
@@ -360,7 +374,22 @@ def client_days(
 ) -> ClientDays:
     """The days expected of a client in `week` and those done: `touchpoint_days` are its local
     dates with a touch that counts, `exemptions` the days not expected, `win` the week's win."""
-    today, monday, business, working = _week_frame(tz, week, now, holiday_country, holiday_subdiv)
+    return _client_days(
+        week_frame(tz, week, now, holiday_country, holiday_subdiv),
+        touchpoint_days=touchpoint_days,
+        exemptions=exemptions,
+        win=win,
+    )
+
+
+def _client_days(
+    frame: WeekFrame,
+    *,
+    touchpoint_days: Collection[date],
+    exemptions: Collection[date],
+    win: str | None,
+) -> ClientDays:
+    today, monday, business, working = frame
     if isinstance(touchpoint_days, DaySet):
         touchpoint_days = touchpoint_days.among(working)
     if exemptions:
@@ -432,7 +461,7 @@ def client_totals(
 
 @dataclass(frozen=True)
 class _WeekBits:
-    """`_week_frame` as bits from `first`: the same for every client in one timezone."""
+    """`week_frame` as bits from `first`: the same for every client in one timezone."""
 
     first: date
     today: int  # today's bit: (today - first) in days
@@ -465,7 +494,7 @@ def _week_bits(
     first: date,
 ) -> _WeekBits | None:
     """None: the week starts before `first` (its days have no bits)."""
-    today, monday, business, working = _week_frame(tz, week, now, holiday_country, holiday_subdiv)
+    today, monday, business, working = week_frame(tz, week, now, holiday_country, holiday_subdiv)
     if monday < first:
         return None
     return _WeekBits(
@@ -567,7 +596,14 @@ def week_kpi(
     )
     names = {p.slack_id: p.name for p in people}
     by_cso: dict[str, list[ClientKpi]] = defaultdict(list)
+    frames: dict[str, WeekFrame] = {}  # one per timezone
+    touches = touches or {}
     for client in sorted(clients, key=lambda c: c.slug):
+        frame = frames.get(client.timezone)
+        if frame is None:
+            frame = frames[client.timezone] = week_frame(
+                ZoneInfo(client.timezone), week, now, holiday_country, holiday_subdiv
+            )
         by_cso[client.cso].append(
             client_kpi(
                 client,
@@ -575,13 +611,14 @@ def week_kpi(
                 now,
                 holiday_country=holiday_country,
                 holiday_subdiv=holiday_subdiv,
-                touchpoint_days=touchpoint_days.get(client.slug, set()),
+                touchpoint_days=touchpoint_days.get(client.slug, frozenset()),
                 exemptions=exemptions.get(client.slug, {}),
                 win=wins.get(client.slug),
-                touches=(touches or {}).get(client.slug, ()),
+                touches=touches.get(client.slug, ()),
                 kpi_settings=kpi_settings,
                 win_is_activity=client.slug in activity_wins,
                 evidence=evidence,
+                frame=frame,
             )
         )
     csos: list[CsoKpi] = []
