@@ -25,6 +25,7 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlparse
 
 from devkit.signing import content_type_for, event_body, sign, slash_command_body
@@ -34,6 +35,8 @@ CONCURRENCY = 32
 PULSES = 2000
 EVENTS = 2000
 ROUNDS = int(os.environ.get("SPINE_ROUNDS", "3"))  # fewer for a quick look, never in RESULTS
+# The HTTP server's threads, the same for both servers (csobot's default: `CSOBOT_THREADS`).
+THREADS = int(os.environ.get("SPINE_THREADS", "16"))
 PROFILE = Path(__file__).resolve().parent / "ack_flame.svg"
 CHANNELS = ["C0ACME", "C0GLOBEX", "C0INITECH"]
 AUTHORS = ["U0CSO1", "U0SL1", "U0EXT1", "U0CSO2", "U0EXT3"]
@@ -215,11 +218,35 @@ def _run_server(
 ) -> Result:
     port = _free_port()
     env = {**env, "PORT": str(port)}
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Its stderr goes to a file: a pipe nobody reads fills up (waitress warns of a deep task
+    # queue under this load), and the server's loop then blocks on the write.
+    with tempfile.TemporaryFile() as log:
+        return _serve_and_load(
+            name, argv, env, emulator_url, health_path, port, log, run=run, profile_to=profile_to
+        )
+
+
+def _serve_and_load(
+    name: str,
+    argv: list[str],
+    env: dict[str, str],
+    emulator_url: str,
+    health_path: str,
+    port: int,
+    log: IO[bytes],
+    *,
+    run: int,
+    profile_to: Path | None,
+) -> Result:
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=log)
     spy: subprocess.Popen[bytes] | None = None
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait(base, proc, health_path)
+        try:
+            _wait(base, proc, health_path)
+        except RuntimeError as exc:
+            log.seek(0)
+            raise RuntimeError(f"{exc}: {log.read()[-2000:].decode(errors='replace')}") from None
         _load(base + "/slack/events", _requests(emulator_url, 2 * run, 200))  # warm-up
         if profile_to is not None:  # the burst alone: py-spy attaches now, stops when it ends
             spy = _attach_py_spy(proc.pid, profile_to)
@@ -310,7 +337,7 @@ def _rounds(db_url: str, tmp: Path, emulator_url: str, profile: Path | None) -> 
         "HOST": "127.0.0.1",
         "CSOBOT_LOG_LEVEL": "WARNING",
         "CSOBOT_SCHEDULER": "false",
-        "CSOBOT_THREADS": "16",
+        "CSOBOT_THREADS": str(THREADS),
     }
     from importlib.resources import files
 
@@ -369,7 +396,8 @@ def _report(
         "## Ack latency: `csobot serve` vs bare Bolt" if heading else f"### On {backend}",
         "",
         f"{PULSES} signed `/pulse` requests + {EVENTS} client-channel `message` events, "
-        f"shuffled, {CONCURRENCY} concurrent keep-alive connections, waitress with 16 threads, "
+        f"shuffled, {CONCURRENCY} concurrent keep-alive connections, "
+        f"waitress with {THREADS} threads, "
         f"database: {backend}; every csobot request is written to the inbox before its ack. "
         f"Bare Bolt and csobot alternate ({ROUNDS} csobot rounds, each compared with the bare "
         "runs just before and after it): the machine is shared and noisy.",
