@@ -162,10 +162,19 @@ def estimated_value(arr: float, points: int) -> float:
 def expansion_allowed(band_history: Sequence[HistoryItem], today: date) -> bool:
     """The guardrail: no expansion push unless the client has been Green for the last
     60 days — its latest score is Green and its unbroken Green run began ≥ 60 days ago."""
-    if current_band(band_history, today) is not Band.GREEN:
-        return False
-    since = band_since(band_history, today)
-    return since is not None and since <= today - timedelta(days=GREEN_DAYS_REQUIRED)
+    return green_long_enough(
+        current_band(band_history, today), band_since(band_history, today), today
+    )
+
+
+def green_long_enough(band: Band | str | None, since: date | None, today: date) -> bool:
+    """`expansion_allowed` from the client's current run: its band (of the latest score on or
+    before today) and the day that run began (as each snapshot keeps it, `band_since`)."""
+    return (
+        band == Band.GREEN
+        and since is not None
+        and since <= today - timedelta(days=GREEN_DAYS_REQUIRED)
+    )
 
 
 class PipelineShare(BaseModel):

@@ -13,19 +13,18 @@ from sqlalchemy import select
 from domain import records
 from domain.expansion import (
     CLOSED_STAGES,
-    GREEN_DAYS_REQUIRED,
     ExpansionInputs,
     Opportunity,
     Stage,
     estimated_value,
     executive_engagement_rising,
-    expansion_allowed,
+    green_long_enough,
     hook_signals,
     score_expansion,
 )
 from domain.renewals import effective_contract_end
 from storage.db import Transaction, id_list
-from storage.health_store import client_days, history, latest_facts, signal_points
+from storage.health_store import client_days, current_runs, latest_facts, signal_points
 from storage.models import ExpansionOpportunity, Pulse
 from storage.portfolio_store import active_clients
 from storage.renewal_store import outcomes_by_client
@@ -73,9 +72,8 @@ def expansion_rows(
     clients = active_clients(tx) if clients is None else clients
     ids = [c.id for c in clients]
     today = client_days(tx, clients, now)
-    # The guardrail reads back to the Green run that began 60 days before today at the latest.
-    since = min(today.values(), default=now.date()) - timedelta(days=GREEN_DAYS_REQUIRED)
-    hist = history(tx, ids, since, with_day_before=True)
+    # The guardrail reads each client's current run: its band and the day the run began.
+    runs = current_runs(tx, ids, today)
     facts = latest_facts(
         tx, ids, ["active_users", "premium_feature_requests", "new_department_interest"]
     )
@@ -100,7 +98,8 @@ def expansion_rows(
             contract_end=end,
         )
         result = score_expansion(inputs, today[c.id])
-        allowed = expansion_allowed(hist[c.id], today[c.id])
+        band, since = runs.get(c.id, (None, None))
+        allowed = green_long_enough(band, since, today[c.id])
         rows.append(
             ExpansionRow(
                 slug=c.slug,

@@ -391,6 +391,46 @@ def history(
     return out
 
 
+def current_runs(
+    tx: Transaction, client_ids: Sequence[int], today: dict[int, date]
+) -> dict[int, tuple[str, date]]:
+    """Per client, its current run on its `today`: the band of its latest score on or before
+    that day (of a day's scores, the last given) and the day the run began (`band_since`, kept
+    on write). A client with no score by then is left out. Each client's latest day is found by
+    an index probe; one statement per distinct today (a day or two across timezones), however
+    long the history."""
+    out: dict[int, tuple[str, date]] = {}
+    groups: dict[date, list[int]] = defaultdict(list)
+    for cid in client_ids:
+        groups[today[cid]].append(cid)
+    h = HealthSnapshot
+    for day, ids in sorted(groups.items()):
+        probe = aliased(HealthSnapshot)
+        latest = (
+            select(
+                Client.id.label("client_id"),
+                select(func.max(probe.day))
+                .where(probe.client_id == Client.id, probe.day <= day)
+                .scalar_subquery()
+                .label("day"),
+            )
+            .where(Client.id.in_(id_list(ids)))
+            .subquery()
+        )
+        newest: dict[int, tuple[Any, int, str, date]] = {}
+        for cid, taken_at, row_id, band, since in tx.execute(
+            select(h.client_id, h.taken_at, h.id, h.band, h.band_since).join(
+                latest, (h.client_id == latest.c.client_id) & (h.day == latest.c.day)
+            )
+        ):
+            best = newest.get(cid)
+            if best is None or (taken_at, row_id) > (best[0], best[1]):
+                newest[cid] = (taken_at, row_id, band, since)
+        for cid, (_, _, band, since) in newest.items():
+            out[cid] = (band, since)
+    return out
+
+
 def snapshots_between(tx: Transaction, client_id: int, start: date, end: date) -> list[Snapshot]:
     return [
         _snapshot(row)

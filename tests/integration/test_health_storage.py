@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from domain.board import board_row
-from domain.expansion import GREEN_DAYS_REQUIRED, expansion_allowed
+from domain.expansion import GREEN_DAYS_REQUIRED, expansion_allowed, green_long_enough
 from domain.health import THREE_PILLAR, band_since, trend
 from domain.health_inputs import SignalState, UsageRow
 from storage import health_store
@@ -114,9 +114,10 @@ def test_a_usage_import_across_more_clients_than_one_statement_names(
 def test_the_expansion_guardrail_reads_the_same_from_its_window_as_from_the_whole_history(
     db: Database,
 ) -> None:
-    """`expansion_rows` reads each client's scores from 60 days before the earliest today on,
-    with the client's last day before that: the guardrail (Green for the last 60 days) decides
-    the same as over the whole history. Runs that began long before, runs broken inside the
+    """The guardrail (Green for the last 60 days) decides the same over the whole history, over
+    each client's scores from 60 days before the earliest today on (with its last day before
+    that), and from each client's current run as its snapshots keep it (`current_runs`, what
+    `expansion_rows` reads). Runs that began long before, runs broken inside the
     window, scores on the window's edge, several a day, two todays (timezones)."""
     load_portfolio(db)
     rnd = random.Random(61)
@@ -142,9 +143,13 @@ def test_the_expansion_guardrail_reads_the_same_from_its_window_as_from_the_whol
             ids = [c.id for c in clients]
             full = history(s, ids)
             window = history(s, ids, since, with_day_before=True)
+            runs = health_store.current_runs(s, ids, today)
             for cid in ids:
                 want = expansion_allowed(full[cid], today[cid])
                 assert expansion_allowed(window[cid], today[cid]) == want, (trial, cid)
+                # what `expansion_rows` reads: the current run, as each snapshot keeps it
+                band, began = runs.get(cid, (None, None))
+                assert green_long_enough(band, began, today[cid]) == want, (trial, cid)
                 verdicts.add(want)
             assert sum(map(len, window.values())) < sum(map(len, full.values()))
     assert verdicts == {True, False}
