@@ -155,11 +155,16 @@ def values_on(tx: Transaction, client_id: int, day: date) -> dict[str, float]:
     return dict(row.values) if row else {}
 
 
-def newest_days(client_ids: Sequence[int], *, source: str | None = None) -> Subquery:
-    """(client_id, day): each client's latest snapshot day — one index probe per client."""
+def newest_days(
+    client_ids: Sequence[int], *, source: str | None = None, on_or_before: date | None = None
+) -> Subquery:
+    """(client_id, day): each client's latest snapshot day (on or before `on_or_before`, when
+    given) — one index probe per client."""
     inner = select(func.max(HealthSnapshot.day)).where(HealthSnapshot.client_id == Client.id)
     if source is not None:
         inner = inner.where(HealthSnapshot.source == source)
+    if on_or_before is not None:
+        inner = inner.where(HealthSnapshot.day <= on_or_before)
     return (
         select(Client.id.label("client_id"), inner.scalar_subquery().label("day"))
         .where(Client.id.in_(id_list(client_ids)))
@@ -396,37 +401,20 @@ def current_runs(
 ) -> dict[int, tuple[str, date]]:
     """Per client, its current run on its `today`: the band of its latest score on or before
     that day (of a day's scores, the last given) and the day the run began (`band_since`, kept
-    on write). A client with no score by then is left out. Each client's latest day is found by
-    an index probe; one statement per distinct today (a day or two across timezones), however
-    long the history."""
+    on write). A client with no score by then is left out. One statement per distinct today
+    (a day or two across timezones), however long the history."""
     out: dict[int, tuple[str, date]] = {}
     groups: dict[date, list[int]] = defaultdict(list)
     for cid in client_ids:
         groups[today[cid]].append(cid)
     h = HealthSnapshot
     for day, ids in sorted(groups.items()):
-        probe = aliased(HealthSnapshot)
-        latest = (
-            select(
-                Client.id.label("client_id"),
-                select(func.max(probe.day))
-                .where(probe.client_id == Client.id, probe.day <= day)
-                .scalar_subquery()
-                .label("day"),
-            )
-            .where(Client.id.in_(id_list(ids)))
-            .subquery()
-        )
-        newest: dict[int, tuple[Any, int, str, date]] = {}
-        for cid, taken_at, row_id, band, since in tx.execute(
-            select(h.client_id, h.taken_at, h.id, h.band, h.band_since).join(
-                latest, (h.client_id == latest.c.client_id) & (h.day == latest.c.day)
-            )
-        ):
-            best = newest.get(cid)
-            if best is None or (taken_at, row_id) > (best[0], best[1]):
-                newest[cid] = (taken_at, row_id, band, since)
-        for cid, (_, _, band, since) in newest.items():
+        newest = newest_days(ids, on_or_before=day)
+        for cid, band, since in tx.execute(
+            select(h.client_id, h.band, h.band_since)
+            .join(newest, (h.client_id == newest.c.client_id) & (h.day == newest.c.day))
+            .order_by(h.taken_at, h.id)
+        ):  # the last written on the latest day wins
             out[cid] = (band, since)
     return out
 
