@@ -269,22 +269,12 @@ def client_kpi(
     exempt = [{"date": iso[d], "reason": exemptions[d]} for d in days.exempt_days]
     weekly_expected, weekly_done, status = days.weekly_expected, days.weekly_done, days.status
     daily_expected = len(expected_days)
-    daily_done = len(done_days)
-    if slots:
-        morning = _slot_part("morning", expected_days, slots, days.today, iso)
-        eod = _slot_part("eod", expected_days, slots, days.today, iso)
-    else:  # no update on any day: both slots missed or pending alike
-        today = days.today
-        not_done = [iso[d] for d in expected_days if d != today]
-        now_pending = [iso[today]] if today in expected_days else []
-        morning = SlotPart(done=0, missed=not_done, pending=now_pending)
-        eod = SlotPart(done=0, missed=list(not_done), pending=list(now_pending))
     return ClientKpi(
         slug=client.slug,
         name=client.name,
         daily=DailyPart(
             expected=daily_expected,
-            done=daily_done,
+            done=len(done_days),
             missed=[iso[d] for d in missed],
             exempt=exempt,
             pending=[iso[d] for d in pending],
@@ -304,8 +294,12 @@ def client_kpi(
             tangible=None if win is None else not win_is_activity,
             status=status,
         ),
-        rate=rate(daily_done + weekly_done, daily_expected + weekly_expected),
-        updates=UpdatesPart(expected=daily_expected, morning=morning, eod=eod),
+        rate=days.rate,
+        updates=UpdatesPart(
+            expected=daily_expected,
+            morning=_slot_part("morning", expected_days, slots, days.today, iso),
+            eod=_slot_part("eod", expected_days, slots, days.today, iso),
+        ),
     )
 
 
