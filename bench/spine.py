@@ -25,7 +25,6 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO
 from urllib.parse import urlparse
 
 from devkit.signing import content_type_for, event_body, sign, slash_command_body
@@ -221,55 +220,40 @@ def _run_server(
     # Its stderr goes to a file: a pipe nobody reads fills up (waitress warns of a deep task
     # queue under this load), and the server's loop then blocks on the write.
     with tempfile.TemporaryFile() as log:
-        return _serve_and_load(
-            name, argv, env, emulator_url, health_path, port, log, run=run, profile_to=profile_to
-        )
-
-
-def _serve_and_load(
-    name: str,
-    argv: list[str],
-    env: dict[str, str],
-    emulator_url: str,
-    health_path: str,
-    port: int,
-    log: IO[bytes],
-    *,
-    run: int,
-    profile_to: Path | None,
-) -> Result:
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=log)
-    spy: subprocess.Popen[bytes] | None = None
-    try:
-        base = f"http://127.0.0.1:{port}"
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=log)
+        spy: subprocess.Popen[bytes] | None = None
         try:
-            _wait(base, proc, health_path)
-        except RuntimeError as exc:
-            log.seek(0)
-            raise RuntimeError(f"{exc}: {log.read()[-2000:].decode(errors='replace')}") from None
-        _load(base + "/slack/events", _requests(emulator_url, 2 * run, 200))  # warm-up
-        if profile_to is not None:  # the burst alone: py-spy attaches now, stops when it ends
-            spy = _attach_py_spy(proc.pid, profile_to)
-        latencies, wall, errors = _load(
-            base + "/slack/events", _requests(emulator_url, 2 * run + 1)
-        )
-        ended = time.perf_counter()
-        if spy is not None:
-            spy.send_signal(signal.SIGINT)  # py-spy writes the flame graph on SIGINT
-            spy.wait(timeout=120)
-        drained, left, written = None, 0, None
-        if health_path == "/healthz":  # csobot: its acked work finishes before memory is read
-            drained, left = _drained(base, ended)
-            written = _healthz_write_ms(base)
-        else:
-            time.sleep(1.0)
-        rss = _peak_rss_kb(proc.pid)
-        return Result(name, latencies, wall, errors, rss, written, drained, left)
-    finally:
-        if spy is not None and spy.poll() is None:
-            spy.kill()
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=300)  # csobot drains its acked work before it exits
+            base = f"http://127.0.0.1:{port}"
+            try:
+                _wait(base, proc, health_path)
+            except RuntimeError as exc:
+                log.seek(0)
+                raise RuntimeError(
+                    f"{exc}: {log.read()[-2000:].decode(errors='replace')}"
+                ) from None
+            _load(base + "/slack/events", _requests(emulator_url, 2 * run, 200))  # warm-up
+            if profile_to is not None:  # the burst alone: py-spy attaches now, stops when it ends
+                spy = _attach_py_spy(proc.pid, profile_to)
+            latencies, wall, errors = _load(
+                base + "/slack/events", _requests(emulator_url, 2 * run + 1)
+            )
+            ended = time.perf_counter()
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)  # py-spy writes the flame graph on SIGINT
+                spy.wait(timeout=120)
+            drained, left, written = None, 0, None
+            if health_path == "/healthz":  # csobot: its acked work finishes before memory is read
+                drained, left = _drained(base, ended)
+                written = _healthz_write_ms(base)
+            else:
+                time.sleep(1.0)
+            rss = _peak_rss_kb(proc.pid)
+            return Result(name, latencies, wall, errors, rss, written, drained, left)
+        finally:
+            if spy is not None and spy.poll() is None:
+                spy.kill()
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=300)  # csobot drains its acked work before it exits
 
 
 def _attach_py_spy(pid: int, profile_to: Path) -> subprocess.Popen[bytes]:
